@@ -1,0 +1,179 @@
+//! Hugging Face model directories: reading (`config.json`, `model.safetensors` or shards,
+//! `tokenizer.json`, `tokenizer_config.json`) and writing the same layout, atomically.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use half::{bf16, f16};
+use memmap2::Mmap;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use serde_json::Value;
+
+use crate::error::{ModelError, Result};
+use crate::weights::{HostTensor, WeightMap};
+
+fn st_err(path: &Path, reason: impl Into<String>) -> ModelError {
+    ModelError::Safetensors {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+#[allow(unsafe_code)]
+fn map_file(path: &Path) -> Result<Mmap> {
+    let file = File::open(path).map_err(|e| ModelError::io(path, e))?;
+    // SAFETY: read-only map of a file opened read-only (see `gguf::map_file`).
+    unsafe { Mmap::map(&file) }.map_err(|e| ModelError::io(path, e))
+}
+
+fn to_f32(view: &TensorView<'_>, name: &str, path: &Path) -> Result<Vec<f32>> {
+    let bytes = view.data();
+    Ok(match view.dtype() {
+        Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F16 => bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::BF16 => bytes.chunks_exact(2).map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        other => return Err(st_err(path, format!("tensor `{name}` has dtype {other:?} (supported: F32, F16, BF16)"))),
+    })
+}
+
+/// Reads every tensor of one safetensors file into `map`.
+pub fn read_safetensors(path: &Path, map: &mut WeightMap) -> Result<()> {
+    let bytes = map_file(path)?;
+    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| st_err(path, e.to_string()))?;
+    for (name, view) in tensors.tensors() {
+        let data = to_f32(&view, &name, path)?;
+        map.insert(name, HostTensor::new(view.shape().to_vec(), data)?);
+    }
+    Ok(())
+}
+
+/// The safetensors files of a directory: `model.safetensors`, or the shards listed in
+/// `model.safetensors.index.json`.
+pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let single = dir.join("model.safetensors");
+    if single.is_file() {
+        return Ok(vec![single]);
+    }
+    let index = dir.join("model.safetensors.index.json");
+    if !index.is_file() {
+        return Err(ModelError::io(
+            &single,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "neither model.safetensors nor model.safetensors.index.json exists"),
+        ));
+    }
+    let text = std::fs::read_to_string(&index).map_err(|e| ModelError::io(&index, e))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| ModelError::Config {
+        path: index.clone(),
+        reason: format!("line {}, column {}: {e}", e.line(), e.column()),
+    })?;
+    let map = value.get("weight_map").and_then(Value::as_object).ok_or_else(|| ModelError::Config {
+        path: index.clone(),
+        reason: "`weight_map` is missing or not an object".into(),
+    })?;
+    let mut files: Vec<PathBuf> = map.values().filter_map(Value::as_str).map(|f| dir.join(f)).collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// Chat template and special-token strings from `tokenizer_config.json` (and
+/// `chat_template.jinja`, where newer transformers saves the template).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TokenizerConfig {
+    /// The default chat template.
+    pub chat_template: Option<String>,
+    /// `bos_token`.
+    pub bos_token: Option<String>,
+    /// `eos_token`.
+    pub eos_token: Option<String>,
+    /// `pad_token`.
+    pub pad_token: Option<String>,
+}
+
+fn token_string(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("content").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+impl TokenizerConfig {
+    /// Reads what is present in `dir`; missing files give empty fields.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join("tokenizer_config.json");
+        let mut config = TokenizerConfig::default();
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+            let value: Value = serde_json::from_str(&text).map_err(|e| ModelError::Config {
+                path: path.clone(),
+                reason: format!("line {}, column {}: {e}", e.line(), e.column()),
+            })?;
+            config.chat_template = match value.get("chat_template") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Array(list)) => list
+                    .iter()
+                    .find(|t| t.get("name").and_then(Value::as_str) == Some("default"))
+                    .and_then(|t| t.get("template"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                _ => None,
+            };
+            config.bos_token = token_string(value.get("bos_token"));
+            config.eos_token = token_string(value.get("eos_token"));
+            config.pad_token = token_string(value.get("pad_token"));
+        }
+        let jinja = dir.join("chat_template.jinja");
+        if config.chat_template.is_none() && jinja.is_file() {
+            config.chat_template = Some(std::fs::read_to_string(&jinja).map_err(|e| ModelError::io(&jinja, e))?);
+        }
+        Ok(config)
+    }
+
+    /// The `tokenizer_config.json` that transformers reads back.
+    pub fn to_json(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        out.insert("tokenizer_class".into(), Value::from("PreTrainedTokenizerFast"));
+        out.insert("clean_up_tokenization_spaces".into(), Value::from(false));
+        for (key, value) in [
+            ("bos_token", &self.bos_token),
+            ("eos_token", &self.eos_token),
+            ("pad_token", &self.pad_token),
+            ("chat_template", &self.chat_template),
+        ] {
+            if let Some(v) = value {
+                out.insert(key.into(), Value::from(v.clone()));
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// crash never leaves a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| ModelError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
+}
+
+/// Serialises `weights` as one `f32` safetensors file with the `{"format": "pt"}` metadata
+/// transformers expects.
+pub fn write_safetensors(path: &Path, weights: &WeightMap) -> Result<()> {
+    let mut views = Vec::with_capacity(weights.tensors.len());
+    let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = weights
+        .tensors
+        .iter()
+        .map(|(name, t)| (name.clone(), t.shape.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    for (name, shape, bytes) in &buffers {
+        let view = TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(|e| st_err(path, format!("`{name}`: {e}")))?;
+        views.push((name.clone(), view));
+    }
+    let metadata = Some([("format".to_string(), "pt".to_string())].into_iter().collect());
+    let bytes = safetensors::serialize(views, metadata).map_err(|e| st_err(path, e.to_string()))?;
+    write_atomic(path, &bytes)
+}

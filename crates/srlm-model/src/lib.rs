@@ -1,0 +1,76 @@
+//! # srlm-model
+//!
+//! A trainable, batched Llama for burn 0.22 — the one model every stage of self-rewarding
+//! training runs through.
+//!
+//! - [`Llama`]: RMSNorm, rotary embeddings (rotate-half, `linear`/`llama3` scaling),
+//!   grouped-query attention, SwiGLU, tied or untied head, dropout for training; a causal mask
+//!   combined with a padding mask so every row of a padded batch gets the logits it would get
+//!   alone; a [`KvCache`] for batched incremental decoding.
+//! - Loading: [`LanguageModel::load`] takes a GGUF file (F32, F16, BF16, Q8_0, Q4_0, Q4_1,
+//!   dequantised to f32) or a Hugging Face directory (safetensors, sharded or not);
+//!   [`LanguageModel::save_pretrained`] writes the Hugging Face layout back.
+//! - [`Tokenizer`] (the `tokenizers` crate, also built from GGUF metadata) and [`ChatTemplate`]
+//!   (minijinja, rendering transformers' templates byte for byte).
+//! - [`generate()`]: batched sampling (greedy, temperature, top-k, top-p), seeded, stopping per
+//!   sequence at end of turn; [`sequence_logprobs`]: summed response log-probabilities in one
+//!   forward pass (what DPO needs).
+//!
+//! ## Backends
+//!
+//! | feature | device string | notes |
+//! |---|---|---|
+//! | `flex` (default) | `cpu` | pure-Rust CPU backend |
+//! | `wgpu` | `wgpu`, `wgpu:N` | Vulkan / Metal / DX12 |
+//! | `cuda` | `cuda`, `cuda:N` | needs network access at build time (cubecl downloads LLVM) |
+//!
+//! ## Example
+//!
+//! ```
+//! use srlm_model::{parse_device, GenerationConfig, Llama, LlamaConfig, generate};
+//!
+//! let device = parse_device("cpu")?;
+//! let config = LlamaConfig::tiny(64, 32, 2, 4, 2);
+//! let model = Llama::random(&config, &device, 42)?;
+//! let out = generate(&model, &[vec![1, 2, 3], vec![4, 5]], 0, &GenerationConfig {
+//!     max_new_tokens: 5,
+//!     ..GenerationConfig::default()
+//! })?;
+//! assert_eq!(out.len(), 2);
+//! assert_eq!(out[0].token_ids.len(), 5);
+//! # Ok::<(), srlm_model::ModelError>(())
+//! ```
+
+mod batch;
+mod chat;
+mod config;
+mod device;
+mod error;
+mod generate;
+pub mod gguf;
+mod hf;
+mod llama;
+mod logprob;
+mod model;
+mod rope;
+mod sampling;
+mod tokenizer;
+mod weights;
+
+pub use batch::{Padding, TokenBatch};
+pub use chat::{ChatTemplate, Message};
+pub use config::{LlamaConfig, RopeScaling, TokenIds};
+pub use device::parse_device;
+pub use error::{ModelError, Result};
+pub use generate::{generate, FinishReason, Generation, GenerationConfig};
+pub use hf::{read_safetensors, safetensors_files, write_atomic, write_safetensors, TokenizerConfig};
+pub use llama::{attention_bias, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm};
+pub use logprob::{response_logprobs, sequence_logprobs, PromptResponse, ResponseBatch, ResponseLogprob};
+pub use model::LanguageModel;
+pub use rope::inverse_frequencies;
+pub use sampling::{argmax, sample, sequence_rng, SamplingParams};
+pub use tokenizer::Tokenizer;
+pub use weights::{HostTensor, WeightMap};
+
+/// burn, re-exported so users name the same `Tensor` and `Device` types.
+pub use burn;

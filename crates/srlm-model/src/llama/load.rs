@@ -1,0 +1,228 @@
+//! Building a [`Llama`] from host weights (and back), or at random.
+
+use burn::module::Param;
+use burn::nn::{Dropout, DropoutConfig, Embedding, Linear};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+
+use super::{Attention, DecoderLayer, Llama, Mlp, RmsNorm};
+use crate::config::LlamaConfig;
+use crate::error::{ModelError, Result};
+use crate::rope::RotaryTables;
+use crate::weights::{layer_name, read_f32, HostTensor, WeightMap};
+
+/// Where a tensor's values come from while building a model.
+trait Source {
+    /// A `[out, in]`-shaped (PyTorch layout) matrix or a vector, by Hugging Face name.
+    fn get(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>>;
+    fn device(&self) -> &Device;
+}
+
+struct FromMap<'a> {
+    map: &'a mut WeightMap,
+    device: &'a Device,
+}
+
+impl Source for FromMap<'_> {
+    fn get(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
+        let host = self.map.take_optional(name, shape)?;
+        Ok(host.map(|t| to_tensor(&t, self.device)))
+    }
+    fn device(&self) -> &Device {
+        self.device
+    }
+}
+
+struct Random<'a> {
+    device: &'a Device,
+}
+
+impl Source for Random<'_> {
+    fn get(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
+        let (rows, cols) = if shape.len() == 1 { (1, shape[0]) } else { (shape[0], shape[1]) };
+        let tensor = if name.ends_with("norm.weight") {
+            Tensor::ones([rows, cols], self.device)
+        } else {
+            Tensor::random([rows, cols], Distribution::Normal(0.0, 0.02), self.device)
+        };
+        Ok(Some(tensor))
+    }
+    fn device(&self) -> &Device {
+        self.device
+    }
+}
+
+fn to_tensor(t: &HostTensor, device: &Device) -> Tensor<2> {
+    let (rows, cols) = if t.shape.len() == 1 { (1, t.shape[0]) } else { (t.shape[0], t.shape[1]) };
+    Tensor::from_data(TensorData::new(t.data.clone(), [rows, cols]), device)
+}
+
+fn require(source: &mut dyn Source, name: &str, shape: &[usize], desc: &str) -> Result<Tensor<2>> {
+    source.get(name, shape)?.ok_or_else(|| ModelError::MissingTensor {
+        tensor: name.to_string(),
+        source_desc: desc.to_string(),
+    })
+}
+
+fn vector(source: &mut dyn Source, name: &str, len: usize, desc: &str) -> Result<Tensor<1>> {
+    Ok(require(source, name, &[len], desc)?.reshape([len]))
+}
+
+fn linear(
+    source: &mut dyn Source,
+    prefix: &str,
+    out_dim: usize,
+    in_dim: usize,
+    bias: bool,
+    desc: &str,
+) -> Result<Linear> {
+    // PyTorch stores `[out, in]`; burn's row layout is `[in, out]`.
+    let weight = require(source, &format!("{prefix}.weight"), &[out_dim, in_dim], desc)?.transpose();
+    let bias = if bias {
+        Some(Param::from_tensor(vector(source, &format!("{prefix}.bias"), out_dim, desc)?))
+    } else {
+        None
+    };
+    Ok(Linear {
+        weight: Param::from_tensor(weight),
+        bias,
+    })
+}
+
+fn dropout(prob: f64) -> Dropout {
+    DropoutConfig::new(prob).init()
+}
+
+fn build(config: &LlamaConfig, source: &mut dyn Source, desc: &str, hidden_dropout: f64) -> Result<Llama> {
+    config.validate().map_err(|reason| ModelError::Config {
+        path: desc.into(),
+        reason,
+    })?;
+    if !(0.0..1.0).contains(&hidden_dropout) {
+        return Err(ModelError::InvalidInput(format!("dropout {hidden_dropout} is not in [0, 1)")));
+    }
+    let (hidden, vocab) = (config.hidden_size, config.vocab_size);
+    let (heads, kv_heads, head_dim) = (config.num_attention_heads, config.kv_heads(), config.head_dim());
+    let embed = Embedding {
+        weight: Param::from_tensor(require(source, "model.embed_tokens.weight", &[vocab, hidden], desc)?),
+    };
+    let mut layers = Vec::with_capacity(config.num_hidden_layers);
+    for i in 0..config.num_hidden_layers {
+        let n = |s: &str| layer_name(i, s);
+        let ab = config.attention_bias;
+        let attention = Attention::new(
+            linear(source, &n("self_attn.q_proj"), heads * head_dim, hidden, ab, desc)?,
+            linear(source, &n("self_attn.k_proj"), kv_heads * head_dim, hidden, ab, desc)?,
+            linear(source, &n("self_attn.v_proj"), kv_heads * head_dim, hidden, ab, desc)?,
+            linear(source, &n("self_attn.o_proj"), hidden, heads * head_dim, ab, desc)?,
+            dropout(config.attention_dropout),
+            heads,
+            kv_heads,
+            head_dim,
+        );
+        let mb = config.mlp_bias;
+        let ffn = config.intermediate_size;
+        let mlp = Mlp {
+            gate: linear(source, &n("mlp.gate_proj"), ffn, hidden, mb, desc)?,
+            up: linear(source, &n("mlp.up_proj"), ffn, hidden, mb, desc)?,
+            down: linear(source, &n("mlp.down_proj"), hidden, ffn, mb, desc)?,
+        };
+        layers.push(DecoderLayer {
+            input_norm: RmsNorm::new(vector(source, &n("input_layernorm.weight"), hidden, desc)?, config.rms_norm_eps),
+            attention,
+            post_attention_norm: RmsNorm::new(
+                vector(source, &n("post_attention_layernorm.weight"), hidden, desc)?,
+                config.rms_norm_eps,
+            ),
+            mlp,
+            dropout: dropout(hidden_dropout),
+        });
+    }
+    let norm = RmsNorm::new(vector(source, "model.norm.weight", hidden, desc)?, config.rms_norm_eps);
+    let lm_head = if config.tie_word_embeddings {
+        None
+    } else {
+        Some(linear(source, "lm_head", vocab, hidden, false, desc)?)
+    };
+    let rope = RotaryTables::new(config, source.device());
+    Ok(Llama {
+        embed,
+        layers,
+        norm,
+        lm_head,
+        rope,
+    })
+}
+
+impl Llama {
+    /// Builds the model from Hugging Face-named host weights, checking every shape against the
+    /// config. Tensors the architecture does not use are left in `weights`.
+    pub fn from_weights(config: &LlamaConfig, weights: &mut WeightMap, device: &Device) -> Result<Self> {
+        let desc = weights.source.clone();
+        let mut source = FromMap { map: weights, device };
+        build(config, &mut source, &desc, 0.0)
+    }
+
+    /// A randomly initialised model (normal, std 0.02; norms at 1), seeded through `device`.
+    pub fn random(config: &LlamaConfig, device: &Device, seed: u64) -> Result<Self> {
+        device.seed(seed);
+        build(config, &mut Random { device }, "<random>", 0.0)
+    }
+
+    /// Sets the dropout on residual branches (the paper fine-tunes with 0.1). Dropout is active
+    /// only on an autodiff device.
+    pub fn with_hidden_dropout(mut self, prob: f64) -> Result<Self> {
+        if !(0.0..1.0).contains(&prob) {
+            return Err(ModelError::InvalidInput(format!("dropout {prob} is not in [0, 1)")));
+        }
+        for layer in &mut self.layers {
+            layer.dropout = dropout(prob);
+        }
+        Ok(self)
+    }
+
+    /// The weights in Hugging Face naming and PyTorch layout, ready to save.
+    pub fn to_weights(&self) -> Result<WeightMap> {
+        let mut map = WeightMap::new("<model>");
+        // `transpose`: burn's `[in, out]` back to PyTorch's `[out, in]`; vectors arrive as `[1, n]`.
+        let mut put = |name: String, t: Tensor<2>, transpose: bool| -> Result<()> {
+            let vector = name.ends_with("norm.weight") || name.ends_with(".bias");
+            let t = if transpose { t.transpose() } else { t };
+            let shape = if vector { vec![t.dims()[1]] } else { t.dims().to_vec() };
+            let data = read_f32(t, &name)?;
+            map.insert(name, HostTensor { shape, data });
+            Ok(())
+        };
+        let vec2 = |t: Tensor<1>| {
+            let n = t.dims()[0];
+            t.reshape([1, n])
+        };
+        put("model.embed_tokens.weight".into(), self.embed.weight.val(), false)?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let n = |s: &str| layer_name(i, s);
+            let a = &layer.attention;
+            let m = &layer.mlp;
+            let linears = [
+                ("self_attn.q_proj", &a.q),
+                ("self_attn.k_proj", &a.k),
+                ("self_attn.v_proj", &a.v),
+                ("self_attn.o_proj", &a.o),
+                ("mlp.gate_proj", &m.gate),
+                ("mlp.up_proj", &m.up),
+                ("mlp.down_proj", &m.down),
+            ];
+            for (name, lin) in linears {
+                put(n(&format!("{name}.weight")), lin.weight.val(), true)?;
+                if let Some(bias) = &lin.bias {
+                    put(n(&format!("{name}.bias")), vec2(bias.val()), false)?;
+                }
+            }
+            put(n("input_layernorm.weight"), vec2(layer.input_norm.weight.val()), false)?;
+            put(n("post_attention_layernorm.weight"), vec2(layer.post_attention_norm.weight.val()), false)?;
+        }
+        put("model.norm.weight".into(), vec2(self.norm.weight.val()), false)?;
+        if let Some(head) = &self.lm_head {
+            put("lm_head.weight".into(), head.weight.val(), true)?;
+        }
+        Ok(map)
+    }
+}

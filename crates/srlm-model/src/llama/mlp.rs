@@ -1,0 +1,25 @@
+//! The SwiGLU feed-forward block: `down(silu(gate(x)) · up(x))`.
+
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::activation::silu;
+use burn::tensor::Tensor;
+
+/// SwiGLU MLP.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// `gate_proj`.
+    pub gate: Linear,
+    /// `up_proj`.
+    pub up: Linear,
+    /// `down_proj`.
+    pub down: Linear,
+}
+
+impl Mlp {
+    /// Applies the block to `[batch, seq, hidden]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let gated = silu(self.gate.forward(x.clone())) * self.up.forward(x);
+        self.down.forward(gated)
+    }
+}

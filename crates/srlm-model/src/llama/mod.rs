@@ -1,0 +1,181 @@
+//! The Llama decoder as a burn [`Module`]: embeddings, decoder layers, final norm, output head.
+
+mod attention;
+mod block;
+mod cache;
+mod load;
+mod mlp;
+mod norm;
+
+use burn::module::Module;
+use burn::nn::{Embedding, Linear};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+pub use attention::Attention;
+pub use block::DecoderLayer;
+pub use cache::KvCache;
+pub use mlp::Mlp;
+pub use norm::RmsNorm;
+
+use crate::batch::TokenBatch;
+use crate::error::{ModelError, Result};
+use crate::rope::RotaryTables;
+use attention::StepContext;
+
+/// What the attention bias adds where a query may not look.
+pub(crate) const MASKED: f32 = -1.0e9;
+
+/// A Llama causal language model.
+#[derive(Module, Debug)]
+pub struct Llama {
+    /// `model.embed_tokens`, `[vocab, hidden]`.
+    pub embed: Embedding,
+    /// `model.layers`.
+    pub layers: Vec<DecoderLayer>,
+    /// `model.norm`.
+    pub norm: RmsNorm,
+    /// `lm_head`, absent when tied to the embeddings.
+    pub lm_head: Option<Linear>,
+    rope: RotaryTables,
+}
+
+impl Llama {
+    /// The vocabulary size.
+    pub fn vocab_size(&self) -> usize {
+        self.embed.weight.dims()[0]
+    }
+
+    /// Number of decoder layers.
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Longest sequence (prompt and generated tokens together) the model accepts.
+    pub fn max_positions(&self) -> usize {
+        self.rope.max_positions()
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.embed.weight.device()
+    }
+
+    /// A fresh, empty cache for this model.
+    pub fn new_cache(&self) -> KvCache {
+        KvCache::new(self.num_layers())
+    }
+
+    /// Final hidden states (after the last norm), `[batch, seq, hidden]`.
+    ///
+    /// `positions` are each token's rotary position, `bias` the additive attention bias
+    /// `[batch, 1, seq, past + seq]` (see [`attention_bias`]). With a cache, the step's keys and
+    /// values are appended to it.
+    pub fn forward_hidden(
+        &self,
+        tokens: Tensor<2, Int>,
+        positions: Tensor<2, Int>,
+        bias: Tensor<4>,
+        mut cache: Option<&mut KvCache>,
+    ) -> Tensor<3> {
+        let (cos, sin) = self.rope.lookup(positions);
+        let ctx = StepContext { cos, sin, bias };
+        let mut x = self.embed.forward(tokens);
+        for (index, layer) in self.layers.iter().enumerate() {
+            let layer_cache = cache.as_deref_mut().map(|c| (c, index));
+            x = layer.forward(x, &ctx, layer_cache);
+        }
+        self.norm.forward(x)
+    }
+
+    /// Logits `[batch, seq, vocab]` from hidden states.
+    pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        match &self.lm_head {
+            Some(head) => head.forward(hidden),
+            None => {
+                let [b, t, d] = hidden.dims();
+                let weight = self.embed.weight.val();
+                let vocab = weight.dims()[0];
+                hidden
+                    .reshape([b * t, d])
+                    .matmul(weight.transpose())
+                    .reshape([b, t, vocab])
+            }
+        }
+    }
+
+    /// Logits `[batch, seq, vocab]` for a padded batch, without a cache.
+    pub fn forward(&self, batch: &TokenBatch) -> Result<Tensor<3>> {
+        let (tokens, positions, bias) = self.step_inputs(batch, None, 0)?;
+        Ok(self.logits(self.forward_hidden(tokens, positions, bias, None)))
+    }
+
+    /// Token, position and bias tensors for `batch`, whose first token comes after `past`
+    /// cached positions; `past_valid` says which of those were real tokens
+    /// (`[batch · past]`, row-major), and positions continue from each row's count of them.
+    pub(crate) fn step_inputs(
+        &self,
+        batch: &TokenBatch,
+        past_valid: Option<&[bool]>,
+        past: usize,
+    ) -> Result<(Tensor<2, Int>, Tensor<2, Int>, Tensor<4>)> {
+        let device = self.device();
+        let (b, t) = (batch.batch, batch.seq);
+        if let Some(bad) = batch.tokens.iter().find(|&&id| id as usize >= self.vocab_size()) {
+            return Err(ModelError::InvalidInput(format!(
+                "token id {bad} is outside the vocabulary (size {})",
+                self.vocab_size()
+            )));
+        }
+        let mut key_valid = Vec::with_capacity(b * (past + t));
+        let mut positions = Vec::with_capacity(b * t);
+        for row in 0..b {
+            let past_row = past_valid.map(|v| &v[row * past..(row + 1) * past]).unwrap_or(&[]);
+            let mut count = past_row.iter().filter(|&&v| v).count();
+            key_valid.extend_from_slice(past_row);
+            for col in 0..t {
+                let valid = batch.valid[row * t + col];
+                key_valid.push(valid);
+                positions.push(if valid { count as i64 } else { 0 });
+                count += usize::from(valid);
+            }
+        }
+        let longest = positions.iter().copied().max().unwrap_or(0) as usize;
+        if longest >= self.max_positions() {
+            return Err(ModelError::InvalidInput(format!(
+                "sequence of {} tokens exceeds the model's {} positions",
+                longest + 1,
+                self.max_positions()
+            )));
+        }
+        let tokens: Vec<i64> = batch.tokens.iter().map(|&id| id as i64).collect();
+        let tokens = Tensor::from_data(TensorData::new(tokens, [b, t]), &device);
+        let positions = Tensor::from_data(TensorData::new(positions, [b, t]), &device);
+        let bias = attention_bias(&key_valid, b, past, t, &device);
+        Ok((tokens, positions, bias))
+    }
+}
+
+/// The additive attention bias `[batch, 1, seq, past + seq]` for queries at cache indices
+/// `past..past + seq`: a query sees a key when the key is a real token (`key_valid`, row-major
+/// `[batch, past + seq]`) and not in its future.
+pub fn attention_bias(
+    key_valid: &[bool],
+    batch: usize,
+    past: usize,
+    seq: usize,
+    device: &Device,
+) -> Tensor<4> {
+    let keys = past + seq;
+    let mut bias = vec![MASKED; batch * seq * keys];
+    for row in 0..batch {
+        for query in 0..seq {
+            let base = (row * seq + query) * keys;
+            for key in 0..=past + query {
+                if key_valid[row * keys + key] {
+                    bias[base + key] = 0.0;
+                }
+            }
+        }
+    }
+    Tensor::from_data(TensorData::new(bias, [batch, 1, seq, keys]), device)
+}

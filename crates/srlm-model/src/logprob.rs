@@ -1,0 +1,93 @@
+//! Summed log-probabilities of responses given prompts, for a whole batch in one forward pass
+//! (the quantity DPO compares between policy and reference).
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use crate::batch::{Padding, TokenBatch};
+use crate::error::{ModelError, Result};
+use crate::llama::Llama;
+use crate::weights::read_f32;
+
+/// A prompt and a response, as token ids. The response should end with the end-of-turn token
+/// when its log-probability is to include it (as DPO's does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptResponse {
+    /// Prompt ids (chat template applied, generation prompt included).
+    pub prompt: Vec<u32>,
+    /// Response ids.
+    pub response: Vec<u32>,
+}
+
+/// The log-probability of one response.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResponseLogprob {
+    /// Sum over the response tokens of `log p(token | everything before it)`.
+    pub logprob: f32,
+    /// Number of response tokens summed over.
+    pub tokens: usize,
+}
+
+/// Inputs for [`response_logprobs`]: the right-padded batch and, per row, which next-token
+/// predictions belong to the response.
+#[derive(Debug, Clone)]
+pub struct ResponseBatch {
+    /// `prompt ++ response`, right-padded.
+    pub batch: TokenBatch,
+    /// `[batch, seq - 1]` row-major: 1 where position `t` predicts a response token `t + 1`.
+    pub mask: Vec<f32>,
+    /// `[batch, seq - 1]`: the token each position should predict (the input shifted left).
+    pub targets: Vec<i64>,
+}
+
+impl ResponseBatch {
+    /// Lays out `pairs`; fails on an empty prompt or response.
+    pub fn new(pairs: &[PromptResponse], pad_id: u32) -> Result<Self> {
+        for (i, p) in pairs.iter().enumerate() {
+            if p.prompt.is_empty() || p.response.is_empty() {
+                return Err(ModelError::InvalidInput(format!("pair {i}: prompt and response must both be non-empty")));
+            }
+        }
+        let sequences: Vec<Vec<u32>> = pairs.iter().map(|p| [p.prompt.as_slice(), p.response.as_slice()].concat()).collect();
+        let batch = TokenBatch::pad(&sequences, pad_id, Padding::Right)?;
+        let width = batch.seq - 1;
+        let mut mask = vec![0.0; batch.batch * width];
+        let mut targets = vec![i64::from(pad_id); batch.batch * width];
+        for (row, (pair, seq)) in pairs.iter().zip(&sequences).enumerate() {
+            for t in 0..seq.len() - 1 {
+                targets[row * width + t] = i64::from(seq[t + 1]);
+                if t + 1 >= pair.prompt.len() {
+                    mask[row * width + t] = 1.0;
+                }
+            }
+        }
+        Ok(ResponseBatch { batch, mask, targets })
+    }
+}
+
+/// Summed response log-probabilities, `[batch]`, differentiable (on an autodiff device).
+pub fn response_logprobs(model: &Llama, inputs: &ResponseBatch) -> Result<Tensor<1>> {
+    let device = model.device();
+    let (b, t) = (inputs.batch.batch, inputs.batch.seq);
+    if t < 2 {
+        return Err(ModelError::InvalidInput("sequences need at least two tokens".into()));
+    }
+    let logits = model.forward(&inputs.batch)?;
+    let vocab = logits.dims()[2];
+    let logp = log_softmax(logits.slice([0..b, 0..t - 1, 0..vocab]), 2);
+    let targets = Tensor::<3, Int>::from_data(TensorData::new(inputs.targets.clone(), [b, t - 1, 1]), &device);
+    let mask = Tensor::<2>::from_data(TensorData::new(inputs.mask.clone(), [b, t - 1]), &device);
+    let picked = logp.gather(2, targets).reshape([b, t - 1]);
+    Ok((picked * mask).sum_dim(1).reshape([b]))
+}
+
+/// Host-side summed log-probabilities and token counts for `pairs`.
+pub fn sequence_logprobs(model: &Llama, pairs: &[PromptResponse], pad_id: u32) -> Result<Vec<ResponseLogprob>> {
+    let inputs = ResponseBatch::new(pairs, pad_id)?;
+    let values = read_f32(response_logprobs(model, &inputs)?, "log-probs")?;
+    Ok(values
+        .into_iter()
+        .zip(pairs)
+        .map(|(logprob, p)| ResponseLogprob { logprob, tokens: p.response.len() })
+        .collect())
+}

@@ -1,0 +1,216 @@
+//! [`LanguageModel`]: a [`Llama`] with its config, tokenizer and chat template — what a user
+//! loads from a GGUF file or a Hugging Face directory, and saves in Hugging Face layout.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+
+use crate::chat::{ChatTemplate, Message};
+use crate::config::LlamaConfig;
+use crate::error::{ModelError, Result};
+use crate::generate::{generate, GenerationConfig, Generation};
+use crate::gguf::GgufFile;
+use crate::hf::{read_safetensors, safetensors_files, write_atomic, write_safetensors, TokenizerConfig};
+use crate::llama::Llama;
+use crate::logprob::{sequence_logprobs, PromptResponse, ResponseLogprob};
+use crate::tokenizer::Tokenizer;
+use crate::weights::WeightMap;
+
+/// A Llama model ready to use: weights, config, tokenizer, chat template, special ids.
+#[derive(Debug)]
+pub struct LanguageModel {
+    /// The network.
+    pub model: Llama,
+    /// Its hyper-parameters (Hugging Face `config.json`).
+    pub config: LlamaConfig,
+    /// Its tokenizer.
+    pub tokenizer: Tokenizer,
+    /// Its chat template, if it has one.
+    pub template: Option<ChatTemplate>,
+    /// Special-token strings, as `tokenizer_config.json` holds them.
+    pub tokenizer_config: TokenizerConfig,
+    /// Ids that end an assistant turn; the first is appended to responses when scoring them.
+    pub end_of_turn_ids: Vec<u32>,
+    /// Id used to fill padding cells.
+    pub pad_id: u32,
+}
+
+impl LanguageModel {
+    /// Loads a GGUF file or a Hugging Face directory onto `device`.
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        if path.is_dir() {
+            Self::load_hf_dir(path, device)
+        } else if path.is_file() {
+            Self::load_gguf(path, device)
+        } else {
+            Err(ModelError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")))
+        }
+    }
+
+    /// Loads a GGUF file.
+    pub fn load_gguf(path: &Path, device: &Device) -> Result<Self> {
+        let file = GgufFile::open(path)?;
+        let config = file.config()?;
+        let tokenizer = Tokenizer::from_json(&file.tokenizer_json()?)
+            .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))?;
+        let token = |id: Option<u32>| id.and_then(|id| tokenizer.id_to_token(id));
+        let tokenizer_config = TokenizerConfig {
+            chat_template: file.chat_template(),
+            bos_token: token(config.bos_token_id),
+            eos_token: token(config.eos_ids().first().copied()),
+            pad_token: token(config.pad_token_id),
+        };
+        let mut weights = file.weights(&config)?;
+        Self::assemble(config, &mut weights, tokenizer, tokenizer_config, device)
+    }
+
+    /// Loads a Hugging Face directory.
+    pub fn load_hf_dir(dir: &Path, device: &Device) -> Result<Self> {
+        let config = LlamaConfig::from_file(&dir.join("config.json"))?;
+        let tokenizer = Tokenizer::from_file(&dir.join("tokenizer.json"))?;
+        let tokenizer_config = TokenizerConfig::read(dir)?;
+        let mut weights = WeightMap::new(dir.display().to_string());
+        for file in safetensors_files(dir)? {
+            read_safetensors(&file, &mut weights)?;
+        }
+        Self::assemble(config, &mut weights, tokenizer, tokenizer_config, device)
+    }
+
+    /// Builds the model from parts, checking that they agree.
+    pub fn assemble(
+        config: LlamaConfig,
+        weights: &mut WeightMap,
+        tokenizer: Tokenizer,
+        tokenizer_config: TokenizerConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        let model = Llama::from_weights(&config, weights, device)?;
+        Self::from_parts(model, config, tokenizer, tokenizer_config)
+    }
+
+    /// Wraps an existing network (for example a freshly trained one).
+    pub fn from_parts(model: Llama, config: LlamaConfig, tokenizer: Tokenizer, tokenizer_config: TokenizerConfig) -> Result<Self> {
+        if tokenizer.vocab_size() > model.vocab_size() {
+            return Err(ModelError::Tokenizer(format!(
+                "the tokenizer has {} tokens but the model's vocabulary has {} rows: ids past the end would be out of range",
+                tokenizer.vocab_size(),
+                model.vocab_size()
+            )));
+        }
+        if tokenizer.vocab_size() < model.vocab_size() {
+            tracing::warn!(tokenizer = tokenizer.vocab_size(), model = model.vocab_size(), "the model's vocabulary is larger than the tokenizer's (padded rows?)");
+        }
+        let id_of = |token: &Option<String>| token.as_deref().and_then(|t| tokenizer.token_to_id(t));
+        let mut end_of_turn_ids = Vec::new();
+        for id in id_of(&tokenizer_config.eos_token).into_iter().chain(config.eos_ids()) {
+            if !end_of_turn_ids.contains(&id) {
+                end_of_turn_ids.push(id);
+            }
+        }
+        if let Some(id) = tokenizer.token_to_id("<|im_end|>").or_else(|| tokenizer.token_to_id("<|eot_id|>")) {
+            if !end_of_turn_ids.contains(&id) {
+                end_of_turn_ids.push(id);
+            }
+        }
+        let pad_id = id_of(&tokenizer_config.pad_token)
+            .or(config.pad_token_id)
+            .or_else(|| end_of_turn_ids.first().copied())
+            .unwrap_or(0);
+        let template = match &tokenizer_config.chat_template {
+            Some(source) => Some(ChatTemplate::new(
+                source,
+                tokenizer_config.bos_token.as_deref().unwrap_or(""),
+                tokenizer_config.eos_token.as_deref().unwrap_or(""),
+            )?),
+            None => None,
+        };
+        Ok(LanguageModel {
+            model,
+            config,
+            tokenizer,
+            template,
+            tokenizer_config,
+            end_of_turn_ids,
+            pad_id,
+        })
+    }
+
+    /// The prompt text for one user turn, in the chat template (with the assistant header).
+    pub fn chat_prompt(&self, user: &str) -> Result<String> {
+        self.render(&[Message::user(user)], true)
+    }
+
+    /// Renders a conversation with the model's chat template.
+    pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
+        let template = self
+            .template
+            .as_ref()
+            .ok_or_else(|| ModelError::ChatTemplate("the model has no chat template; use raw prompts".into()))?;
+        template.render(messages, add_generation_prompt)
+    }
+
+    /// Prompt ids: one user turn in the chat template, or the text as is when `raw`.
+    pub fn encode_prompt(&self, prompt: &str, raw: bool) -> Result<Vec<u32>> {
+        if prompt.trim().is_empty() {
+            return Err(ModelError::InvalidInput("the prompt is empty".into()));
+        }
+        let text = if raw { prompt.to_string() } else { self.chat_prompt(prompt)? };
+        self.tokenizer.encode(&text, false)
+    }
+
+    /// Response ids followed by the end-of-turn token.
+    pub fn encode_response(&self, response: &str) -> Result<Vec<u32>> {
+        let mut ids = self.tokenizer.encode(response, false)?;
+        let eot = self
+            .end_of_turn_ids
+            .first()
+            .copied()
+            .ok_or_else(|| ModelError::Tokenizer("the model has no end-of-turn token".into()))?;
+        ids.push(eot);
+        Ok(ids)
+    }
+
+    /// Generates continuations; stops at the end-of-turn tokens unless `config.stop_ids` is set.
+    pub fn generate(&self, prompts: &[Vec<u32>], config: &GenerationConfig) -> Result<Vec<Generation>> {
+        let mut config = config.clone();
+        if config.stop_ids.is_empty() {
+            config.stop_ids = self.end_of_turn_ids.clone();
+        }
+        generate(&self.model, prompts, self.pad_id, &config)
+    }
+
+    /// Summed log-probabilities of `(prompt, response)` texts, response tokens and the
+    /// end-of-turn token included, in one batched forward pass.
+    pub fn logprobs(&self, pairs: &[(&str, &str)]) -> Result<Vec<ResponseLogprob>> {
+        let encoded = pairs
+            .iter()
+            .map(|(p, r)| {
+                if r.is_empty() {
+                    return Err(ModelError::InvalidInput("the response is empty".into()));
+                }
+                Ok(PromptResponse {
+                    prompt: self.encode_prompt(p, false)?,
+                    response: self.encode_response(r)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        sequence_logprobs(&self.model, &encoded, self.pad_id)
+    }
+
+    /// Saves in Hugging Face layout (`config.json`, `model.safetensors` in f32, `tokenizer.json`,
+    /// `tokenizer_config.json`), each file written atomically.
+    pub fn save_pretrained(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+        write_safetensors(&dir.join("model.safetensors"), &self.model.to_weights()?)?;
+        let mut config = self.config.clone();
+        config.extra.insert("torch_dtype".into(), serde_json::json!("float32"));
+        config.extra.entry("architectures").or_insert_with(|| serde_json::json!(["LlamaForCausalLM"]));
+        config.extra.entry("model_type").or_insert_with(|| serde_json::json!("llama"));
+        let json = |v: &serde_json::Value| serde_json::to_vec_pretty(v).map_err(|e| ModelError::Config { path: dir.into(), reason: e.to_string() });
+        let config_value = serde_json::to_value(&config).map_err(|e| ModelError::Config { path: dir.into(), reason: e.to_string() })?;
+        write_atomic(&dir.join("config.json"), &json(&config_value)?)?;
+        write_atomic(&dir.join("tokenizer.json"), self.tokenizer.to_json()?.as_bytes())?;
+        write_atomic(&dir.join("tokenizer_config.json"), &json(&self.tokenizer_config.to_json())?)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,107 @@
+//! Host-side weights: named `f32` tensors in Hugging Face naming and layout, the meeting point
+//! of every file format (GGUF, safetensors) and the burn model.
+
+use std::collections::BTreeMap;
+
+use crate::error::{ModelError, Result};
+
+/// A tensor in host memory, row-major, `f32`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostTensor {
+    /// Dimensions, outermost first (PyTorch order).
+    pub shape: Vec<usize>,
+    /// `shape.iter().product()` values.
+    pub data: Vec<f32>,
+}
+
+impl HostTensor {
+    /// A tensor; fails if `data` does not fill `shape`.
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self> {
+        let n: usize = shape.iter().product();
+        if n != data.len() {
+            return Err(ModelError::InvalidInput(format!(
+                "tensor of shape {shape:?} needs {n} values, got {}",
+                data.len()
+            )));
+        }
+        Ok(HostTensor { shape, data })
+    }
+
+    /// The transpose of a 2-D tensor.
+    pub fn transposed(&self) -> HostTensor {
+        let (rows, cols) = (self.shape[0], self.shape[1]);
+        let mut data = vec![0.0; rows * cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                data[c * rows + r] = self.data[r * cols + c];
+            }
+        }
+        HostTensor {
+            shape: vec![cols, rows],
+            data,
+        }
+    }
+}
+
+/// Named weights in Hugging Face Llama naming (`model.layers.0.self_attn.q_proj.weight`, ...).
+#[derive(Debug, Default, Clone)]
+pub struct WeightMap {
+    /// The tensors by name.
+    pub tensors: BTreeMap<String, HostTensor>,
+    /// Where they came from (a path), for error messages.
+    pub source: String,
+}
+
+impl WeightMap {
+    /// An empty map tagged with its source.
+    pub fn new(source: impl Into<String>) -> Self {
+        WeightMap {
+            tensors: BTreeMap::new(),
+            source: source.into(),
+        }
+    }
+
+    /// Adds a tensor.
+    pub fn insert(&mut self, name: impl Into<String>, tensor: HostTensor) {
+        self.tensors.insert(name.into(), tensor);
+    }
+
+    /// Removes and returns `name`, checking its shape.
+    pub fn take(&mut self, name: &str, expected: &[usize]) -> Result<HostTensor> {
+        let tensor = self
+            .tensors
+            .remove(name)
+            .ok_or_else(|| ModelError::MissingTensor {
+                tensor: name.to_string(),
+                source_desc: self.source.clone(),
+            })?;
+        if tensor.shape != expected {
+            return Err(ModelError::ShapeMismatch {
+                tensor: name.to_string(),
+                expected: expected.to_vec(),
+                actual: tensor.shape,
+            });
+        }
+        Ok(tensor)
+    }
+
+    /// Removes `name` if present, checking its shape.
+    pub fn take_optional(&mut self, name: &str, expected: &[usize]) -> Result<Option<HostTensor>> {
+        if self.tensors.contains_key(name) {
+            self.take(name, expected).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Reads a tensor back to host memory as `f32`.
+pub(crate) fn read_f32<const D: usize>(t: burn::tensor::Tensor<D>, what: &str) -> Result<Vec<f32>> {
+    t.try_into_vec_as::<f32>()
+        .map_err(|e| ModelError::Backend(format!("reading {what}: {e:?}")))
+}
+
+/// Hugging Face names of one layer's tensors.
+pub(crate) fn layer_name(layer: usize, suffix: &str) -> String {
+    format!("model.layers.{layer}.{suffix}")
+}

@@ -165,11 +165,35 @@ impl LlamaConfig {
             path: path.to_path_buf(),
             reason: format!("line {}, column {}: {e}", e.line(), e.column()),
         })?;
+        let mut config = config;
+        config.adopt_rope_parameters().map_err(|reason| ModelError::Config {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         config.validate().map_err(|reason| ModelError::Config {
             path: path.to_path_buf(),
             reason,
         })?;
         Ok(config)
+    }
+
+    /// transformers ≥ 5 writes `rope_parameters` (`rope_theta` and the scaling in one block)
+    /// instead of `rope_theta` + `rope_scaling`: take the values from it when present.
+    fn adopt_rope_parameters(&mut self) -> std::result::Result<(), String> {
+        let Some(params) = self.extra.get("rope_parameters") else {
+            return Ok(());
+        };
+        if params.is_null() {
+            return Ok(());
+        }
+        if let Some(theta) = params.get("rope_theta").and_then(serde_json::Value::as_f64) {
+            self.rope_theta = theta;
+        }
+        let scaling: RopeScaling = serde_json::from_value(params.clone()).map_err(|e| format!("`rope_parameters`: {e}"))?;
+        if scaling.rope_type != "default" {
+            self.rope_scaling = Some(scaling);
+        }
+        Ok(())
     }
 
     /// Number of key/value heads.

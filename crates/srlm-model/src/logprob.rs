@@ -1,7 +1,6 @@
 //! Summed log-probabilities of responses given prompts, for a whole batch in one forward pass
 //! (the quantity DPO compares between policy and reference).
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::batch::{Padding, TokenBatch};
@@ -74,11 +73,40 @@ pub fn response_logprobs(model: &Llama, inputs: &ResponseBatch) -> Result<Tensor
     }
     let logits = model.forward(&inputs.batch)?;
     let vocab = logits.dims()[2];
-    let logp = log_softmax(logits.slice([0..b, 0..t - 1, 0..vocab]), 2);
+    let logits = logits.slice([0..b, 0..t - 1, 0..vocab]);
     let targets = Tensor::<3, Int>::from_data(TensorData::new(inputs.targets.clone(), [b, t - 1, 1]), &device);
     let mask = Tensor::<2>::from_data(TensorData::new(inputs.mask.clone(), [b, t - 1]), &device);
-    let picked = logp.gather(2, targets).reshape([b, t - 1]);
-    Ok((picked * mask).sum_dim(1).reshape([b]))
+    let picked = logits.clone().gather(2, targets) - log_sum_exp(logits);
+    Ok((picked.reshape([b, t - 1]) * mask).sum_dim(1).reshape([b]))
+}
+
+/// Chunk width of the two-level sum in [`log_sum_exp`].
+const CHUNK: usize = 256;
+
+/// `log Σ exp(x)` over the last dimension, `[b, t, v]` → `[b, t, 1]`.
+///
+/// A plain `f32` sum over a 50k vocabulary drifts by ~1e-4 per token, which adds up over a
+/// response (measured on SmolLM2: 1.5e-3 over 11 tokens against transformers). Summing chunks
+/// of 256 first, then the chunk sums, keeps each partial sum short.
+pub fn log_sum_exp(x: Tensor<3>) -> Tensor<3> {
+    let [b, t, v] = x.dims();
+    let max = x.clone().max_dim(2).detach();
+    let e = (x - max.clone()).exp();
+    let whole = v / CHUNK * CHUNK;
+    let mut sum = if whole > 0 {
+        e.clone()
+            .slice([0..b, 0..t, 0..whole])
+            .reshape([b, t, whole / CHUNK, CHUNK])
+            .sum_dim(3)
+            .reshape([b, t, whole / CHUNK])
+            .sum_dim(2)
+    } else {
+        Tensor::zeros([b, t, 1], &e.device())
+    };
+    if whole < v {
+        sum = sum + e.slice([0..b, 0..t, whole..v]).sum_dim(2);
+    }
+    sum.log() + max
 }
 
 /// Host-side summed log-probabilities and token counts for `pairs`.

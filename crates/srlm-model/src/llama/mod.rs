@@ -112,7 +112,7 @@ impl Llama {
     /// Token, position and bias tensors for `batch`, whose first token comes after `past`
     /// cached positions; `past_valid` says which of those were real tokens
     /// (`[batch · past]`, row-major), and positions continue from each row's count of them.
-    pub(crate) fn step_inputs(
+    pub fn step_inputs(
         &self,
         batch: &TokenBatch,
         past_valid: Option<&[bool]>,

@@ -1,0 +1,25 @@
+use std::path::PathBuf;
+
+use srlm_model::burn::tensor::Device;
+use srlm_model::parse_device;
+
+pub(crate) fn device() -> Device {
+    parse_device("cpu").expect("cpu device")
+}
+
+pub(crate) fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+#[allow(dead_code)]
+pub(crate) fn smollm2_path() -> PathBuf {
+    match std::env::var_os("SRLM_SMOLLM2") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/SmolLM2-135M-Instruct.Q4_1.gguf"),
+    }
+}
+
+pub(crate) fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}

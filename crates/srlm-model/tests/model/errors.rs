@@ -1,0 +1,161 @@
+//! Bad input gives a clear error naming what and where, never a panic.
+
+use std::path::Path;
+
+use srlm_model::{LanguageModel, Llama, LlamaConfig, ModelError, Tokenizer, TokenizerConfig};
+
+use crate::common::{device, fixtures};
+
+fn load_err(path: &Path) -> ModelError {
+    LanguageModel::load(path, &device()).expect_err("loading must fail")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = load_err(Path::new("/nonexistent/model.gguf"));
+    assert!(matches!(err, ModelError::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("/nonexistent/model.gguf"), "{err}");
+}
+
+#[test]
+fn truncated_gguf_is_reported_with_offsets() {
+    let bytes = std::fs::read(fixtures().join("quant.gguf")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for cut in [3, 20, 200, bytes.len() - 10] {
+        let path = dir.path().join(format!("cut{cut}.gguf"));
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let err = match srlm_model::gguf::GgufFile::open(&path) {
+            Err(e) => e,
+            Ok(file) => {
+                let results: Vec<_> = file.header.tensors.iter().map(|t| file.tensor(t)).collect();
+                results.into_iter().find_map(Result::err).expect("a truncated tensor must fail")
+            }
+        };
+        let text = err.to_string();
+        assert!(text.contains("truncated") && text.contains(&format!("cut{cut}.gguf")), "{text}");
+    }
+}
+
+/// A hand-written GGUF holding one tensor of the given GGML type.
+fn gguf_with_tensor(type_id: u32, n: u64, data_len: usize) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend(b"GGUF");
+    b.extend(3u32.to_le_bytes());
+    b.extend(1u64.to_le_bytes()); // tensors
+    b.extend(1u64.to_le_bytes()); // metadata
+    let key = b"general.architecture";
+    b.extend((key.len() as u64).to_le_bytes());
+    b.extend(key);
+    b.extend(8u32.to_le_bytes());
+    b.extend(5u64.to_le_bytes());
+    b.extend(b"llama");
+    let name = b"blk.0.attn_q.weight";
+    b.extend((name.len() as u64).to_le_bytes());
+    b.extend(name);
+    b.extend(1u32.to_le_bytes());
+    b.extend(n.to_le_bytes());
+    b.extend(type_id.to_le_bytes());
+    b.extend(0u64.to_le_bytes());
+    while b.len() % 32 != 0 {
+        b.push(0);
+    }
+    b.extend(std::iter::repeat_n(0u8, data_len));
+    b
+}
+
+#[test]
+fn unknown_gguf_tensor_type_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.gguf");
+    std::fs::write(&path, gguf_with_tensor(12, 256, 144)).unwrap();
+    let file = srlm_model::gguf::GgufFile::open(&path).unwrap();
+    let err = file.tensor(&file.header.tensors[0]).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ModelError::UnsupportedTensorType { type_id: 12, .. }), "{err:?}");
+    assert!(text.contains("blk.0.attn_q.weight") && text.contains("Q4_K"), "{text}");
+}
+
+#[test]
+fn bad_magic_and_garbage_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [("magic.gguf", b"GGMLxxxxxxxxxxxxxxxxxxxxxxxx".to_vec()), ("empty.gguf", vec![])] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = load_err(&path);
+        assert!(matches!(err, ModelError::Gguf { .. }), "{name}: {err:?}");
+    }
+}
+
+#[test]
+fn shape_mismatch_names_tensor_and_both_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("tiny-llama3"), dir.path());
+    let config_path = dir.path().join("config.json");
+    let text = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(&config_path, text.replace("\"intermediate_size\": 96", "\"intermediate_size\": 100")).unwrap();
+    let err = load_err(dir.path());
+    let text = err.to_string();
+    assert!(text.contains("model.layers.0.mlp.gate_proj.weight"), "{text}");
+    assert!(text.contains("[96, 64]") && text.contains("[100, 64]"), "{text}");
+}
+
+#[test]
+fn malformed_config_and_truncated_safetensors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("tiny-llama3"), dir.path());
+    std::fs::write(dir.path().join("config.json"), "{\n  \"vocab_size\": \"many\"\n}").unwrap();
+    let text = load_err(dir.path()).to_string();
+    assert!(text.contains("config.json") && text.contains("line 2"), "{text}");
+
+    copy_dir(&fixtures().join("tiny-llama3"), dir.path());
+    let shard = dir.path().join("model-00002-of-00005.safetensors");
+    let bytes = std::fs::read(&shard).unwrap();
+    std::fs::write(&shard, &bytes[..bytes.len() / 2]).unwrap();
+    let err = load_err(dir.path());
+    assert!(matches!(err, ModelError::Safetensors { .. }), "{err:?}");
+    assert!(err.to_string().contains("model-00002-of-00005.safetensors"), "{err}");
+}
+
+#[test]
+fn tokenizer_larger_than_the_vocabulary_is_refused() {
+    let tokenizer = Tokenizer::from_file(&fixtures().join("tiny-llama3/tokenizer.json")).unwrap();
+    let config = LlamaConfig::tiny(100, 16, 1, 2, 2);
+    let model = Llama::random(&config, &device(), 0).unwrap();
+    let err = LanguageModel::from_parts(model, config, tokenizer.clone(), TokenizerConfig::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&tokenizer.vocab_size().to_string()) && text.contains("100"), "{text}");
+}
+
+#[test]
+fn empty_prompt_and_bad_sampling_are_invalid_input() {
+    let lm = LanguageModel::load(&fixtures().join("tiny-llama3"), &device()).unwrap();
+    assert!(matches!(lm.encode_prompt("", false), Err(ModelError::InvalidInput(_))));
+    assert!(matches!(lm.encode_prompt("   \n", true), Err(ModelError::InvalidInput(_))));
+    assert!(matches!(lm.logprobs(&[("hi", "")]), Err(ModelError::InvalidInput(_))));
+    assert!(matches!(lm.generate(&[vec![]], &Default::default()), Err(ModelError::InvalidInput(_))));
+    let bad = srlm_model::GenerationConfig {
+        sampling: srlm_model::SamplingParams { temperature: -1.0, top_p: 1.0, top_k: 0 },
+        ..Default::default()
+    };
+    assert!(matches!(lm.generate(&[vec![1, 2]], &bad), Err(ModelError::InvalidInput(_))));
+    let out_of_vocab = srlm_model::TokenBatch::column(vec![100_000]);
+    assert!(matches!(lm.model.forward(&out_of_vocab), Err(ModelError::InvalidInput(_))));
+}
+
+#[test]
+fn unknown_device_names_the_feature() {
+    let err = srlm_model::parse_device("tpu").unwrap_err().to_string();
+    assert!(err.contains("tpu"), "{err}");
+    #[cfg(not(feature = "cuda"))]
+    {
+        let err = srlm_model::parse_device("cuda:0").unwrap_err().to_string();
+        assert!(err.contains("--features cuda"), "{err}");
+    }
+}

@@ -8,7 +8,8 @@ fn main() {
     println!("cargo::rerun-if-env-changed=SRLM_SMOLLM2");
     let path = match std::env::var_os("SRLM_SMOLLM2") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/SmolLM2-135M-Instruct.Q4_1.gguf"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../assets/SmolLM2-135M-Instruct.Q4_1.gguf"),
     };
     println!("cargo::rerun-if-changed={}", path.display());
     if let Some(dir) = path.parent() {

@@ -32,7 +32,9 @@ impl TokenBatch {
             return Err(ModelError::InvalidInput("empty batch".into()));
         }
         if let Some(i) = sequences.iter().position(Vec::is_empty) {
-            return Err(ModelError::InvalidInput(format!("sequence {i} of the batch is empty")));
+            return Err(ModelError::InvalidInput(format!(
+                "sequence {i} of the batch is empty"
+            )));
         }
         let seq = sequences.iter().map(Vec::len).max().unwrap_or(0);
         let batch = sequences.len();

@@ -89,7 +89,10 @@ impl ChatTemplate {
 
     /// Renders `messages`; with `add_generation_prompt`, ends with the assistant's header.
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
-        let template = self.env.get_template("chat").map_err(|e| ModelError::ChatTemplate(describe(&e)))?;
+        let template = self
+            .env
+            .get_template("chat")
+            .map_err(|e| ModelError::ChatTemplate(describe(&e)))?;
         template
             .render(context! {
                 messages => messages,

@@ -166,10 +166,12 @@ impl LlamaConfig {
             reason: format!("line {}, column {}: {e}", e.line(), e.column()),
         })?;
         let mut config = config;
-        config.adopt_rope_parameters().map_err(|reason| ModelError::Config {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        config
+            .adopt_rope_parameters()
+            .map_err(|reason| ModelError::Config {
+                path: path.to_path_buf(),
+                reason,
+            })?;
         config.validate().map_err(|reason| ModelError::Config {
             path: path.to_path_buf(),
             reason,
@@ -189,7 +191,8 @@ impl LlamaConfig {
         if let Some(theta) = params.get("rope_theta").and_then(serde_json::Value::as_f64) {
             self.rope_theta = theta;
         }
-        let scaling: RopeScaling = serde_json::from_value(params.clone()).map_err(|e| format!("`rope_parameters`: {e}"))?;
+        let scaling: RopeScaling = serde_json::from_value(params.clone())
+            .map_err(|e| format!("`rope_parameters`: {e}"))?;
         if scaling.rope_type != "default" {
             self.rope_scaling = Some(scaling);
         }
@@ -230,7 +233,10 @@ impl LlamaConfig {
             ));
         }
         if self.head_dim() % 2 != 0 {
-            return Err(format!("head dimension {} must be even for rotary embeddings", self.head_dim()));
+            return Err(format!(
+                "head dimension {} must be even for rotary embeddings",
+                self.head_dim()
+            ));
         }
         if self.num_attention_heads % self.kv_heads() != 0 {
             return Err(format!(
@@ -240,10 +246,16 @@ impl LlamaConfig {
             ));
         }
         if self.hidden_act != "silu" {
-            return Err(format!("`hidden_act` is `{}`; only `silu` is supported", self.hidden_act));
+            return Err(format!(
+                "`hidden_act` is `{}`; only `silu` is supported",
+                self.hidden_act
+            ));
         }
         if !(0.0..1.0).contains(&self.attention_dropout) {
-            return Err(format!("`attention_dropout` {} is not in [0, 1)", self.attention_dropout));
+            return Err(format!(
+                "`attention_dropout` {} is not in [0, 1)",
+                self.attention_dropout
+            ));
         }
         if let Some(scaling) = &self.rope_scaling {
             match scaling.rope_type.as_str() {
@@ -264,6 +276,9 @@ impl LlamaConfig {
 
     /// The end-of-sequence ids, possibly empty.
     pub fn eos_ids(&self) -> Vec<u32> {
-        self.eos_token_id.as_ref().map(TokenIds::to_vec).unwrap_or_default()
+        self.eos_token_id
+            .as_ref()
+            .map(TokenIds::to_vec)
+            .unwrap_or_default()
     }
 }

@@ -15,9 +15,9 @@ use crate::error::{ModelError, Result};
 pub fn parse_device(name: &str) -> Result<Device> {
     let (kind, index) = match name.split_once(':') {
         Some((kind, index)) => {
-            let index: usize = index
-                .parse()
-                .map_err(|_| ModelError::Device(format!("`{name}`: `{index}` is not a device index")))?;
+            let index: usize = index.parse().map_err(|_| {
+                ModelError::Device(format!("`{name}`: `{index}` is not a device index"))
+            })?;
             (kind, index)
         }
         None => (name, 0),
@@ -26,7 +26,9 @@ pub fn parse_device(name: &str) -> Result<Device> {
         "cpu" | "flex" => cpu(),
         "wgpu" => wgpu(index),
         "cuda" => cuda(index),
-        other => Err(ModelError::Device(format!("unknown device `{other}` (expected cpu, wgpu[:N] or cuda[:N])"))),
+        other => Err(ModelError::Device(format!(
+            "unknown device `{other}` (expected cpu, wgpu[:N] or cuda[:N])"
+        ))),
     }
 }
 
@@ -48,7 +50,11 @@ fn cpu() -> Result<Device> {
 #[cfg(feature = "wgpu")]
 fn wgpu(index: usize) -> Result<Device> {
     use burn::tensor::DeviceKind;
-    Ok(Device::wgpu(if index == 0 { DeviceKind::DefaultDevice } else { DeviceKind::DiscreteGpu(index) }))
+    Ok(Device::wgpu(if index == 0 {
+        DeviceKind::DefaultDevice
+    } else {
+        DeviceKind::DiscreteGpu(index)
+    }))
 }
 #[cfg(not(feature = "wgpu"))]
 fn wgpu(_index: usize) -> Result<Device> {

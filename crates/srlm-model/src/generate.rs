@@ -50,7 +50,12 @@ pub struct Generation {
 }
 
 /// Generates a continuation of every prompt (token ids, chat template already applied).
-pub fn generate(model: &Llama, prompts: &[Vec<u32>], pad_id: u32, config: &GenerationConfig) -> Result<Vec<Generation>> {
+pub fn generate(
+    model: &Llama,
+    prompts: &[Vec<u32>],
+    pad_id: u32,
+    config: &GenerationConfig,
+) -> Result<Vec<Generation>> {
     config.sampling.validate()?;
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     if longest >= model.max_positions() {
@@ -62,15 +67,24 @@ pub fn generate(model: &Llama, prompts: &[Vec<u32>], pad_id: u32, config: &Gener
     let batch = TokenBatch::pad(prompts, pad_id, Padding::Left)?;
     let mut outputs: Vec<Generation> = prompts
         .iter()
-        .map(|_| Generation { token_ids: Vec::new(), finish: FinishReason::Length })
+        .map(|_| Generation {
+            token_ids: Vec::new(),
+            finish: FinishReason::Length,
+        })
         .collect();
     if config.max_new_tokens == 0 {
         return Ok(outputs);
     }
-    let mut rngs: Vec<_> = (0..prompts.len()).map(|i| sequence_rng(config.seed, i)).collect();
+    let mut rngs: Vec<_> = (0..prompts.len())
+        .map(|i| sequence_rng(config.seed, i))
+        .collect();
     // `active[r]`: the request index of cache row `r`; `valid[r]`: which cached cells are real.
     let mut active: Vec<usize> = (0..prompts.len()).collect();
-    let mut valid: Vec<Vec<bool>> = batch.valid.chunks(batch.seq).map(<[bool]>::to_vec).collect();
+    let mut valid: Vec<Vec<bool>> = batch
+        .valid
+        .chunks(batch.seq)
+        .map(<[bool]>::to_vec)
+        .collect();
     let mut cache = model.new_cache();
     let (tokens, positions, bias) = model.step_inputs(&batch, None, 0)?;
     let mut hidden = model.forward_hidden(tokens, positions, bias, Some(&mut cache));
@@ -85,7 +99,11 @@ pub fn generate(model: &Llama, prompts: &[Vec<u32>], pad_id: u32, config: &Gener
         let mut next = Vec::with_capacity(b);
         let mut keep = Vec::with_capacity(b);
         for (row, &request) in active.iter().enumerate() {
-            let id = sample(&logits[row * vocab..(row + 1) * vocab], &config.sampling, &mut rngs[request]);
+            let id = sample(
+                &logits[row * vocab..(row + 1) * vocab],
+                &config.sampling,
+                &mut rngs[request],
+            );
             let out = &mut outputs[request];
             out.token_ids.push(id);
             if config.stop_ids.contains(&id) {
@@ -101,7 +119,10 @@ pub fn generate(model: &Llama, prompts: &[Vec<u32>], pad_id: u32, config: &Gener
         if keep.len() < active.len() {
             cache.retain_rows(&keep, &model.device());
             active = keep.iter().map(|&r| active[r]).collect();
-            valid = keep.iter().map(|&r| std::mem::take(&mut valid[r])).collect();
+            valid = keep
+                .iter()
+                .map(|&r| std::mem::take(&mut valid[r]))
+                .collect();
         }
         let past = valid[0].len();
         let flat: Vec<bool> = valid.iter().flatten().copied().collect();

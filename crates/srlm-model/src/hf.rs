@@ -30,10 +30,24 @@ fn map_file(path: &Path) -> Result<Mmap> {
 fn to_f32(view: &TensorView<'_>, name: &str, path: &Path) -> Result<Vec<f32>> {
     let bytes = view.data();
     Ok(match view.dtype() {
-        Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        Dtype::F16 => bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        Dtype::BF16 => bytes.chunks_exact(2).map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        other => return Err(st_err(path, format!("tensor `{name}` has dtype {other:?} (supported: F32, F16, BF16)"))),
+        Dtype::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F16 => bytes
+            .chunks_exact(2)
+            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => bytes
+            .chunks_exact(2)
+            .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        other => {
+            return Err(st_err(
+                path,
+                format!("tensor `{name}` has dtype {other:?} (supported: F32, F16, BF16)"),
+            ))
+        }
     })
 }
 
@@ -59,7 +73,10 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
     if !index.is_file() {
         return Err(ModelError::io(
             &single,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "neither model.safetensors nor model.safetensors.index.json exists"),
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "neither model.safetensors nor model.safetensors.index.json exists",
+            ),
         ));
     }
     let text = std::fs::read_to_string(&index).map_err(|e| ModelError::io(&index, e))?;
@@ -67,11 +84,18 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
         path: index.clone(),
         reason: format!("line {}, column {}: {e}", e.line(), e.column()),
     })?;
-    let map = value.get("weight_map").and_then(Value::as_object).ok_or_else(|| ModelError::Config {
-        path: index.clone(),
-        reason: "`weight_map` is missing or not an object".into(),
-    })?;
-    let mut files: Vec<PathBuf> = map.values().filter_map(Value::as_str).map(|f| dir.join(f)).collect();
+    let map = value
+        .get("weight_map")
+        .and_then(Value::as_object)
+        .ok_or_else(|| ModelError::Config {
+            path: index.clone(),
+            reason: "`weight_map` is missing or not an object".into(),
+        })?;
+    let mut files: Vec<PathBuf> = map
+        .values()
+        .filter_map(Value::as_str)
+        .map(|f| dir.join(f))
+        .collect();
     files.sort();
     files.dedup();
     Ok(files)
@@ -126,7 +150,8 @@ impl TokenizerConfig {
         }
         let jinja = dir.join("chat_template.jinja");
         if config.chat_template.is_none() && jinja.is_file() {
-            config.chat_template = Some(std::fs::read_to_string(&jinja).map_err(|e| ModelError::io(&jinja, e))?);
+            config.chat_template =
+                Some(std::fs::read_to_string(&jinja).map_err(|e| ModelError::io(&jinja, e))?);
         }
         Ok(config)
     }
@@ -134,7 +159,10 @@ impl TokenizerConfig {
     /// The `tokenizer_config.json` that transformers reads back.
     pub fn to_json(&self) -> Value {
         let mut out = serde_json::Map::new();
-        out.insert("tokenizer_class".into(), Value::from("PreTrainedTokenizerFast"));
+        out.insert(
+            "tokenizer_class".into(),
+            Value::from("PreTrainedTokenizerFast"),
+        );
         out.insert("clean_up_tokenization_spaces".into(), Value::from(false));
         for (key, value) in [
             ("bos_token", &self.bos_token),
@@ -154,7 +182,10 @@ impl TokenizerConfig {
 /// crash never leaves a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| ModelError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
@@ -167,13 +198,24 @@ pub fn write_safetensors(path: &Path, weights: &WeightMap) -> Result<()> {
     let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = weights
         .tensors
         .iter()
-        .map(|(name, t)| (name.clone(), t.shape.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .map(|(name, t)| {
+            (
+                name.clone(),
+                t.shape.clone(),
+                t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
         .collect();
     for (name, shape, bytes) in &buffers {
-        let view = TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(|e| st_err(path, format!("`{name}`: {e}")))?;
+        let view = TensorView::new(Dtype::F32, shape.clone(), bytes)
+            .map_err(|e| st_err(path, format!("`{name}`: {e}")))?;
         views.push((name.clone(), view));
     }
-    let metadata = Some([("format".to_string(), "pt".to_string())].into_iter().collect());
+    let metadata = Some(
+        [("format".to_string(), "pt".to_string())]
+            .into_iter()
+            .collect(),
+    );
     let bytes = safetensors::serialize(views, metadata).map_err(|e| st_err(path, e.to_string()))?;
     write_atomic(path, &bytes)
 }

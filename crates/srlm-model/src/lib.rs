@@ -63,9 +63,14 @@ pub use config::{LlamaConfig, RopeScaling, TokenIds};
 pub use device::parse_device;
 pub use error::{ModelError, Result};
 pub use generate::{generate, FinishReason, Generation, GenerationConfig};
-pub use hf::{read_safetensors, safetensors_files, write_atomic, write_safetensors, TokenizerConfig};
+pub use hf::{
+    read_safetensors, safetensors_files, write_atomic, write_safetensors, TokenizerConfig,
+};
 pub use llama::{attention_bias, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm};
-pub use logprob::{log_sum_exp, response_logprobs, sequence_logprobs, PromptResponse, ResponseBatch, ResponseLogprob};
+pub use logprob::{
+    log_sum_exp, response_logprobs, sequence_logprobs, PromptResponse, ResponseBatch,
+    ResponseLogprob,
+};
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;
 pub use sampling::{argmax, sample, sequence_rng, SamplingParams};

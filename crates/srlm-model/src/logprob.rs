@@ -44,10 +44,15 @@ impl ResponseBatch {
     pub fn new(pairs: &[PromptResponse], pad_id: u32) -> Result<Self> {
         for (i, p) in pairs.iter().enumerate() {
             if p.prompt.is_empty() || p.response.is_empty() {
-                return Err(ModelError::InvalidInput(format!("pair {i}: prompt and response must both be non-empty")));
+                return Err(ModelError::InvalidInput(format!(
+                    "pair {i}: prompt and response must both be non-empty"
+                )));
             }
         }
-        let sequences: Vec<Vec<u32>> = pairs.iter().map(|p| [p.prompt.as_slice(), p.response.as_slice()].concat()).collect();
+        let sequences: Vec<Vec<u32>> = pairs
+            .iter()
+            .map(|p| [p.prompt.as_slice(), p.response.as_slice()].concat())
+            .collect();
         let batch = TokenBatch::pad(&sequences, pad_id, Padding::Right)?;
         let width = batch.seq - 1;
         let mut mask = vec![0.0; batch.batch * width];
@@ -60,7 +65,11 @@ impl ResponseBatch {
                 }
             }
         }
-        Ok(ResponseBatch { batch, mask, targets })
+        Ok(ResponseBatch {
+            batch,
+            mask,
+            targets,
+        })
     }
 }
 
@@ -69,12 +78,17 @@ pub fn response_logprobs(model: &Llama, inputs: &ResponseBatch) -> Result<Tensor
     let device = model.device();
     let (b, t) = (inputs.batch.batch, inputs.batch.seq);
     if t < 2 {
-        return Err(ModelError::InvalidInput("sequences need at least two tokens".into()));
+        return Err(ModelError::InvalidInput(
+            "sequences need at least two tokens".into(),
+        ));
     }
     let logits = model.forward(&inputs.batch)?;
     let vocab = logits.dims()[2];
     let logits = logits.slice([0..b, 0..t - 1, 0..vocab]);
-    let targets = Tensor::<3, Int>::from_data(TensorData::new(inputs.targets.clone(), [b, t - 1, 1]), &device);
+    let targets = Tensor::<3, Int>::from_data(
+        TensorData::new(inputs.targets.clone(), [b, t - 1, 1]),
+        &device,
+    );
     let mask = Tensor::<2>::from_data(TensorData::new(inputs.mask.clone(), [b, t - 1]), &device);
     let picked = logits.clone().gather(2, targets) - log_sum_exp(logits);
     Ok((picked.reshape([b, t - 1]) * mask).sum_dim(1).reshape([b]))
@@ -110,12 +124,19 @@ pub fn log_sum_exp(x: Tensor<3>) -> Tensor<3> {
 }
 
 /// Host-side summed log-probabilities and token counts for `pairs`.
-pub fn sequence_logprobs(model: &Llama, pairs: &[PromptResponse], pad_id: u32) -> Result<Vec<ResponseLogprob>> {
+pub fn sequence_logprobs(
+    model: &Llama,
+    pairs: &[PromptResponse],
+    pad_id: u32,
+) -> Result<Vec<ResponseLogprob>> {
     let inputs = ResponseBatch::new(pairs, pad_id)?;
     let values = read_f32(response_logprobs(model, &inputs)?, "log-probs")?;
     Ok(values
         .into_iter()
         .zip(pairs)
-        .map(|(logprob, p)| ResponseLogprob { logprob, tokens: p.response.len() })
+        .map(|(logprob, p)| ResponseLogprob {
+            logprob,
+            tokens: p.response.len(),
+        })
         .collect())
 }

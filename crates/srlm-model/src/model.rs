@@ -8,9 +8,11 @@ use burn::tensor::Device;
 use crate::chat::{ChatTemplate, Message};
 use crate::config::LlamaConfig;
 use crate::error::{ModelError, Result};
-use crate::generate::{generate, GenerationConfig, Generation};
+use crate::generate::{generate, Generation, GenerationConfig};
 use crate::gguf::GgufFile;
-use crate::hf::{read_safetensors, safetensors_files, write_atomic, write_safetensors, TokenizerConfig};
+use crate::hf::{
+    read_safetensors, safetensors_files, write_atomic, write_safetensors, TokenizerConfig,
+};
 use crate::llama::Llama;
 use crate::logprob::{sequence_logprobs, PromptResponse, ResponseLogprob};
 use crate::tokenizer::Tokenizer;
@@ -43,7 +45,10 @@ impl LanguageModel {
         } else if path.is_file() {
             Self::load_gguf(path, device)
         } else {
-            Err(ModelError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")))
+            Err(ModelError::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+            ))
         }
     }
 
@@ -89,7 +94,12 @@ impl LanguageModel {
     }
 
     /// Wraps an existing network (for example a freshly trained one).
-    pub fn from_parts(model: Llama, config: LlamaConfig, tokenizer: Tokenizer, tokenizer_config: TokenizerConfig) -> Result<Self> {
+    pub fn from_parts(
+        model: Llama,
+        config: LlamaConfig,
+        tokenizer: Tokenizer,
+        tokenizer_config: TokenizerConfig,
+    ) -> Result<Self> {
         if tokenizer.vocab_size() > model.vocab_size() {
             return Err(ModelError::Tokenizer(format!(
                 "the tokenizer has {} tokens but the model's vocabulary has {} rows: ids past the end would be out of range",
@@ -98,16 +108,27 @@ impl LanguageModel {
             )));
         }
         if tokenizer.vocab_size() < model.vocab_size() {
-            tracing::warn!(tokenizer = tokenizer.vocab_size(), model = model.vocab_size(), "the model's vocabulary is larger than the tokenizer's (padded rows?)");
+            tracing::warn!(
+                tokenizer = tokenizer.vocab_size(),
+                model = model.vocab_size(),
+                "the model's vocabulary is larger than the tokenizer's (padded rows?)"
+            );
         }
-        let id_of = |token: &Option<String>| token.as_deref().and_then(|t| tokenizer.token_to_id(t));
+        let id_of =
+            |token: &Option<String>| token.as_deref().and_then(|t| tokenizer.token_to_id(t));
         let mut end_of_turn_ids = Vec::new();
-        for id in id_of(&tokenizer_config.eos_token).into_iter().chain(config.eos_ids()) {
+        for id in id_of(&tokenizer_config.eos_token)
+            .into_iter()
+            .chain(config.eos_ids())
+        {
             if !end_of_turn_ids.contains(&id) {
                 end_of_turn_ids.push(id);
             }
         }
-        if let Some(id) = tokenizer.token_to_id("<|im_end|>").or_else(|| tokenizer.token_to_id("<|eot_id|>")) {
+        if let Some(id) = tokenizer
+            .token_to_id("<|im_end|>")
+            .or_else(|| tokenizer.token_to_id("<|eot_id|>"))
+        {
             if !end_of_turn_ids.contains(&id) {
                 end_of_turn_ids.push(id);
             }
@@ -142,10 +163,9 @@ impl LanguageModel {
 
     /// Renders a conversation with the model's chat template.
     pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
-        let template = self
-            .template
-            .as_ref()
-            .ok_or_else(|| ModelError::ChatTemplate("the model has no chat template; use raw prompts".into()))?;
+        let template = self.template.as_ref().ok_or_else(|| {
+            ModelError::ChatTemplate("the model has no chat template; use raw prompts".into())
+        })?;
         template.render(messages, add_generation_prompt)
     }
 
@@ -154,24 +174,31 @@ impl LanguageModel {
         if prompt.trim().is_empty() {
             return Err(ModelError::InvalidInput("the prompt is empty".into()));
         }
-        let text = if raw { prompt.to_string() } else { self.chat_prompt(prompt)? };
+        let text = if raw {
+            prompt.to_string()
+        } else {
+            self.chat_prompt(prompt)?
+        };
         self.tokenizer.encode(&text, false)
     }
 
     /// Response ids followed by the end-of-turn token.
     pub fn encode_response(&self, response: &str) -> Result<Vec<u32>> {
         let mut ids = self.tokenizer.encode(response, false)?;
-        let eot = self
-            .end_of_turn_ids
-            .first()
-            .copied()
-            .ok_or_else(|| ModelError::Tokenizer("the model has no end-of-turn token".into()))?;
+        let eot =
+            self.end_of_turn_ids.first().copied().ok_or_else(|| {
+                ModelError::Tokenizer("the model has no end-of-turn token".into())
+            })?;
         ids.push(eot);
         Ok(ids)
     }
 
     /// Generates continuations; stops at the end-of-turn tokens unless `config.stop_ids` is set.
-    pub fn generate(&self, prompts: &[Vec<u32>], config: &GenerationConfig) -> Result<Vec<Generation>> {
+    pub fn generate(
+        &self,
+        prompts: &[Vec<u32>],
+        config: &GenerationConfig,
+    ) -> Result<Vec<Generation>> {
         let mut config = config.clone();
         if config.stop_ids.is_empty() {
             config.stop_ids = self.end_of_turn_ids.clone();
@@ -203,14 +230,36 @@ impl LanguageModel {
         std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
         write_safetensors(&dir.join("model.safetensors"), &self.model.to_weights()?)?;
         let mut config = self.config.clone();
-        config.extra.insert("torch_dtype".into(), serde_json::json!("float32"));
-        config.extra.entry("architectures").or_insert_with(|| serde_json::json!(["LlamaForCausalLM"]));
-        config.extra.entry("model_type").or_insert_with(|| serde_json::json!("llama"));
-        let json = |v: &serde_json::Value| serde_json::to_vec_pretty(v).map_err(|e| ModelError::Config { path: dir.into(), reason: e.to_string() });
-        let config_value = serde_json::to_value(&config).map_err(|e| ModelError::Config { path: dir.into(), reason: e.to_string() })?;
+        config
+            .extra
+            .insert("torch_dtype".into(), serde_json::json!("float32"));
+        config
+            .extra
+            .entry("architectures")
+            .or_insert_with(|| serde_json::json!(["LlamaForCausalLM"]));
+        config
+            .extra
+            .entry("model_type")
+            .or_insert_with(|| serde_json::json!("llama"));
+        let json = |v: &serde_json::Value| {
+            serde_json::to_vec_pretty(v).map_err(|e| ModelError::Config {
+                path: dir.into(),
+                reason: e.to_string(),
+            })
+        };
+        let config_value = serde_json::to_value(&config).map_err(|e| ModelError::Config {
+            path: dir.into(),
+            reason: e.to_string(),
+        })?;
         write_atomic(&dir.join("config.json"), &json(&config_value)?)?;
-        write_atomic(&dir.join("tokenizer.json"), self.tokenizer.to_json()?.as_bytes())?;
-        write_atomic(&dir.join("tokenizer_config.json"), &json(&self.tokenizer_config.to_json())?)?;
+        write_atomic(
+            &dir.join("tokenizer.json"),
+            self.tokenizer.to_json()?.as_bytes(),
+        )?;
+        write_atomic(
+            &dir.join("tokenizer_config.json"),
+            &json(&self.tokenizer_config.to_json())?,
+        )?;
         Ok(())
     }
 }

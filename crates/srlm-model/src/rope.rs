@@ -35,8 +35,13 @@ pub fn inverse_frequencies(config: &LlamaConfig) -> Vec<f32> {
                 let high_wavelen = old_len / high;
                 for f in inv.iter_mut() {
                     let wavelen = 2.0 * std::f32::consts::PI / *f;
-                    let scaled = if wavelen > low_wavelen { *f / factor } else { *f };
-                    let medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
+                    let scaled = if wavelen > low_wavelen {
+                        *f / factor
+                    } else {
+                        *f
+                    };
+                    // transformers: `~(wavelen < high) * ~(wavelen > low)`; wavelengths are finite, so this is a range test.
+                    let medium = (high_wavelen..=low_wavelen).contains(&wavelen);
                     *f = if medium {
                         let smooth = (old_len / wavelen - low) / (high - low);
                         (1.0 - smooth) * scaled / factor + smooth * scaled
@@ -87,8 +92,16 @@ impl RotaryTables {
         let [batch, seq] = positions.dims();
         let flat = positions.reshape([batch * seq]);
         let [_, dim] = self.cos.dims();
-        let cos = self.cos.clone().select(0, flat.clone()).reshape([batch, 1, seq, dim]);
-        let sin = self.sin.clone().select(0, flat).reshape([batch, 1, seq, dim]);
+        let cos = self
+            .cos
+            .clone()
+            .select(0, flat.clone())
+            .reshape([batch, 1, seq, dim]);
+        let sin = self
+            .sin
+            .clone()
+            .select(0, flat)
+            .reshape([batch, 1, seq, dim]);
         (cos, sin)
     }
 }

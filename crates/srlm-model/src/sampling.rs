@@ -32,10 +32,16 @@ impl SamplingParams {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
         if !self.temperature.is_finite() || self.temperature < 0.0 {
-            return Err(ModelError::InvalidInput(format!("temperature {} must be finite and ≥ 0", self.temperature)));
+            return Err(ModelError::InvalidInput(format!(
+                "temperature {} must be finite and ≥ 0",
+                self.temperature
+            )));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(ModelError::InvalidInput(format!("top_p {} must be in (0, 1]", self.top_p)));
+            return Err(ModelError::InvalidInput(format!(
+                "top_p {} must be in (0, 1]",
+                self.top_p
+            )));
         }
         Ok(())
     }
@@ -106,12 +112,19 @@ mod tests {
     fn greedy_takes_first_maximum() {
         assert_eq!(argmax(&[0.1, 3.0, 3.0, -1.0]), 1);
         let mut rng = sequence_rng(0, 0);
-        assert_eq!(sample(&[0.1, 3.0, 2.0], &SamplingParams::default(), &mut rng), 1);
+        assert_eq!(
+            sample(&[0.1, 3.0, 2.0], &SamplingParams::default(), &mut rng),
+            1
+        );
     }
 
     #[test]
     fn top_k_one_is_greedy() {
-        let params = SamplingParams { temperature: 1.0, top_p: 1.0, top_k: 1 };
+        let params = SamplingParams {
+            temperature: 1.0,
+            top_p: 1.0,
+            top_k: 1,
+        };
         let mut rng = sequence_rng(7, 3);
         for _ in 0..50 {
             assert_eq!(sample(&[0.0, 0.5, 0.4, 0.45], &params, &mut rng), 1);
@@ -122,7 +135,11 @@ mod tests {
     fn top_p_cuts_the_tail() {
         // Probabilities ≈ 0.64, 0.24, 0.09, 0.03: top_p 0.8 keeps the first two only.
         let logits = [3.0f32, 2.0, 1.0, 0.0];
-        let params = SamplingParams { temperature: 1.0, top_p: 0.8, top_k: 0 };
+        let params = SamplingParams {
+            temperature: 1.0,
+            top_p: 0.8,
+            top_k: 0,
+        };
         let mut rng = sequence_rng(1, 0);
         let mut seen = [0usize; 4];
         for _ in 0..2000 {
@@ -135,10 +152,16 @@ mod tests {
     #[test]
     fn same_seed_same_draws() {
         let logits: Vec<f32> = (0..100).map(|i| (i as f32 * 0.37).sin()).collect();
-        let params = SamplingParams { temperature: 0.9, top_p: 0.95, top_k: 40 };
+        let params = SamplingParams {
+            temperature: 0.9,
+            top_p: 0.95,
+            top_k: 40,
+        };
         let draw = |seed| {
             let mut rng = sequence_rng(seed, 2);
-            (0..20).map(|_| sample(&logits, &params, &mut rng)).collect::<Vec<_>>()
+            (0..20)
+                .map(|_| sample(&logits, &params, &mut rng))
+                .collect::<Vec<_>>()
         };
         assert_eq!(draw(5), draw(5));
         assert_ne!(draw(5), draw(6));

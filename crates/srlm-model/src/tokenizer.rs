@@ -12,7 +12,9 @@ pub struct Tokenizer {
 
 impl std::fmt::Debug for Tokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokenizer").field("vocab_size", &self.vocab_size()).finish()
+        f.debug_struct("Tokenizer")
+            .field("vocab_size", &self.vocab_size())
+            .finish()
     }
 }
 
@@ -24,7 +26,8 @@ impl Tokenizer {
     /// Reads a `tokenizer.json`.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
-        Self::from_json(&text).map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))
+        Self::from_json(&text)
+            .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))
     }
 
     /// Parses `tokenizer.json` text.
@@ -36,7 +39,10 @@ impl Tokenizer {
     /// Token ids of `text`. Special-token strings in the text (`<|im_start|>`) become their ids;
     /// `add_special_tokens` adds what the tokenizer's post-processor adds (BOS, ...).
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
-        let encoding = self.inner.encode(text, add_special_tokens).map_err(tok_err)?;
+        let encoding = self
+            .inner
+            .encode(text, add_special_tokens)
+            .map_err(tok_err)?;
         Ok(encoding.get_ids().to_vec())
     }
 

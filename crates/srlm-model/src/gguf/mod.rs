@@ -28,7 +28,9 @@ pub struct GgufFile {
 
 impl std::fmt::Debug for GgufFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GgufFile").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("GgufFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +72,9 @@ impl GgufFile {
             .and_then(GgufValue::as_str)
             .ok_or_else(|| self.error("metadata `general.architecture` is missing"))?;
         if arch != "llama" {
-            return Err(self.error(format!("architecture `{arch}` is not supported (only `llama`)")));
+            return Err(self.error(format!(
+                "architecture `{arch}` is not supported (only `llama`)"
+            )));
         }
         Ok(arch)
     }
@@ -94,9 +98,17 @@ impl GgufFile {
                 .get("tokenizer.ggml.tokens")
                 .and_then(GgufValue::as_array)
                 .map(<[_]>::len)
-                .ok_or_else(|| self.error("neither `llama.vocab_size` nor `tokenizer.ggml.tokens` is present"))?,
+                .ok_or_else(|| {
+                    self.error("neither `llama.vocab_size` nor `tokenizer.ggml.tokens` is present")
+                })?,
         };
-        let mut config = LlamaConfig::tiny(vocab, hidden, self.required_u64(&key("block_count"))?, heads, heads);
+        let mut config = LlamaConfig::tiny(
+            vocab,
+            hidden,
+            self.required_u64(&key("block_count"))?,
+            heads,
+            heads,
+        );
         config.intermediate_size = self.required_u64(&key("feed_forward_length"))?;
         config.num_key_value_heads = Some(
             self.get(&key("attention.head_count_kv"))
@@ -111,14 +123,29 @@ impl GgufFile {
         if let Some(d) = head_dim.filter(|&d| d * heads != hidden) {
             config.head_dim = Some(d);
         }
-        config.max_position_embeddings = self.get(&key("context_length")).and_then(GgufValue::as_u64).map_or(2048, |v| v as usize);
-        config.rms_norm_eps = self.get(&key("attention.layer_norm_rms_epsilon")).and_then(GgufValue::as_f64).unwrap_or(1e-5);
-        config.rope_theta = self.get(&key("rope.freq_base")).and_then(GgufValue::as_f64).unwrap_or(10_000.0);
-        if let Some(kind) = self.get(&key("rope.scaling.type")).and_then(GgufValue::as_str) {
+        config.max_position_embeddings = self
+            .get(&key("context_length"))
+            .and_then(GgufValue::as_u64)
+            .map_or(2048, |v| v as usize);
+        config.rms_norm_eps = self
+            .get(&key("attention.layer_norm_rms_epsilon"))
+            .and_then(GgufValue::as_f64)
+            .unwrap_or(1e-5);
+        config.rope_theta = self
+            .get(&key("rope.freq_base"))
+            .and_then(GgufValue::as_f64)
+            .unwrap_or(10_000.0);
+        if let Some(kind) = self
+            .get(&key("rope.scaling.type"))
+            .and_then(GgufValue::as_str)
+        {
             match kind {
                 "none" => {}
                 "linear" => {
-                    let factor = self.get(&key("rope.scaling.factor")).and_then(GgufValue::as_f64).unwrap_or(1.0);
+                    let factor = self
+                        .get(&key("rope.scaling.factor"))
+                        .and_then(GgufValue::as_f64)
+                        .unwrap_or(1.0);
                     config.rope_scaling = Some(crate::config::RopeScaling {
                         rope_type: "linear".into(),
                         factor,
@@ -127,18 +154,45 @@ impl GgufFile {
                         original_max_position_embeddings: None,
                     });
                 }
-                other => return Err(self.error(format!("rope scaling `{other}` is not supported in GGUF files"))),
+                other => {
+                    return Err(self.error(format!(
+                        "rope scaling `{other}` is not supported in GGUF files"
+                    )))
+                }
             }
         }
-        if self.header.tensors.iter().any(|t| t.name == "rope_freqs.weight") {
+        if self
+            .header
+            .tensors
+            .iter()
+            .any(|t| t.name == "rope_freqs.weight")
+        {
             return Err(self.error("`rope_freqs.weight` (Llama 3.1 rotary scaling) is not supported in GGUF files; load the Hugging Face directory instead"));
         }
-        config.tie_word_embeddings = !self.header.tensors.iter().any(|t| t.name == "output.weight");
-        config.bos_token_id = self.get("tokenizer.ggml.bos_token_id").and_then(GgufValue::as_u64).map(|v| v as u32);
-        config.eos_token_id = self.get("tokenizer.ggml.eos_token_id").and_then(GgufValue::as_u64).map(|v| TokenIds::One(v as u32));
-        config.pad_token_id = self.get("tokenizer.ggml.padding_token_id").and_then(GgufValue::as_u64).map(|v| v as u32);
-        config.extra.insert("architectures".into(), serde_json::json!(["LlamaForCausalLM"]));
-        config.extra.insert("model_type".into(), serde_json::json!("llama"));
+        config.tie_word_embeddings = !self
+            .header
+            .tensors
+            .iter()
+            .any(|t| t.name == "output.weight");
+        config.bos_token_id = self
+            .get("tokenizer.ggml.bos_token_id")
+            .and_then(GgufValue::as_u64)
+            .map(|v| v as u32);
+        config.eos_token_id = self
+            .get("tokenizer.ggml.eos_token_id")
+            .and_then(GgufValue::as_u64)
+            .map(|v| TokenIds::One(v as u32));
+        config.pad_token_id = self
+            .get("tokenizer.ggml.padding_token_id")
+            .and_then(GgufValue::as_u64)
+            .map(|v| v as u32);
+        config.extra.insert(
+            "architectures".into(),
+            serde_json::json!(["LlamaForCausalLM"]),
+        );
+        config
+            .extra
+            .insert("model_type".into(), serde_json::json!("llama"));
         config.validate().map_err(|reason| ModelError::Config {
             path: self.path.clone(),
             reason,
@@ -148,7 +202,9 @@ impl GgufFile {
 
     /// The Jinja chat template, if the file has one.
     pub fn chat_template(&self) -> Option<String> {
-        self.get("tokenizer.chat_template").and_then(GgufValue::as_str).map(str::to_string)
+        self.get("tokenizer.chat_template")
+            .and_then(GgufValue::as_str)
+            .map(str::to_string)
     }
 
     /// Reads and dequantises one tensor; returns its PyTorch-order shape and values.
@@ -171,7 +227,8 @@ impl GgufFile {
             )));
         }
         let bytes = &self.map[start as usize..end as usize];
-        let data = dequantize(info.type_id, bytes, n).ok_or_else(|| self.error(format!("tensor `{}`: cannot dequantise", info.name)))?;
+        let data = dequantize(info.type_id, bytes, n)
+            .ok_or_else(|| self.error(format!("tensor `{}`: cannot dequantise", info.name)))?;
         HostTensor::new(shape, data)
     }
 
@@ -251,7 +308,8 @@ pub fn unpermute_rows(t: HostTensor, heads: usize, name: &str) -> Result<HostTen
             for j in 0..2 {
                 let src = h * head_dim + 2 * i + j;
                 let dst = h * head_dim + j * half + i;
-                data[dst * cols..(dst + 1) * cols].copy_from_slice(&t.data[src * cols..(src + 1) * cols]);
+                data[dst * cols..(dst + 1) * cols]
+                    .copy_from_slice(&t.data[src * cols..(src + 1) * cols]);
             }
         }
     }

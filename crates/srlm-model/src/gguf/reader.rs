@@ -141,7 +141,12 @@ impl<'a> Cursor<'a> {
         let len = usize::try_from(len)
             .ok()
             .filter(|&l| l <= self.bytes.len())
-            .ok_or_else(|| self.error(format!("{what}: string length {len} at offset {} is larger than the file", self.pos)))?;
+            .ok_or_else(|| {
+                self.error(format!(
+                    "{what}: string length {len} at offset {} is larger than the file",
+                    self.pos
+                ))
+            })?;
         Ok(String::from_utf8_lossy(self.take(len, what)?).into_owned())
     }
 
@@ -160,7 +165,9 @@ impl<'a> Cursor<'a> {
                 let item_type = self.u32(key)?;
                 let n = self.u64(key)?;
                 if n > MAX_ARRAY {
-                    return Err(self.error(format!("metadata `{key}`: array of {n} items is implausibly large")));
+                    return Err(self.error(format!(
+                        "metadata `{key}`: array of {n} items is implausibly large"
+                    )));
                 }
                 let mut items = Vec::with_capacity(n as usize);
                 for _ in 0..n {
@@ -183,19 +190,27 @@ impl<'a> Cursor<'a> {
 
 /// Parses the header of a GGUF file held in `bytes`.
 pub fn parse_header(bytes: &[u8], path: &Path) -> Result<GgufHeader> {
-    let mut c = Cursor { bytes, pos: 0, path };
+    let mut c = Cursor {
+        bytes,
+        pos: 0,
+        path,
+    };
     let magic = c.array::<4>("magic")?;
     if &magic != b"GGUF" {
         return Err(c.error(format!("bad magic {magic:?} (expected \"GGUF\")")));
     }
     let version = c.u32("version")?;
     if !(2..=3).contains(&version) {
-        return Err(c.error(format!("unsupported GGUF version {version} (supported: 2, 3)")));
+        return Err(c.error(format!(
+            "unsupported GGUF version {version} (supported: 2, 3)"
+        )));
     }
     let tensor_count = c.u64("tensor count")?;
     let kv_count = c.u64("metadata count")?;
     if tensor_count > MAX_ARRAY || kv_count > MAX_ARRAY {
-        return Err(c.error(format!("implausible counts: {tensor_count} tensors, {kv_count} metadata entries")));
+        return Err(c.error(format!(
+            "implausible counts: {tensor_count} tensors, {kv_count} metadata entries"
+        )));
     }
     let mut metadata = BTreeMap::new();
     for _ in 0..kv_count {
@@ -209,7 +224,9 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<GgufHeader> {
         let name = c.string("tensor name")?;
         let n_dims = c.u32(&name)?;
         if n_dims == 0 || n_dims > 4 {
-            return Err(c.error(format!("tensor `{name}` has {n_dims} dimensions (expected 1 to 4)")));
+            return Err(c.error(format!(
+                "tensor `{name}` has {n_dims} dimensions (expected 1 to 4)"
+            )));
         }
         let mut dims = Vec::with_capacity(n_dims as usize);
         for _ in 0..n_dims {
@@ -229,7 +246,9 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<GgufHeader> {
         .and_then(GgufValue::as_u64)
         .unwrap_or(32) as usize;
     if alignment == 0 || !alignment.is_power_of_two() {
-        return Err(c.error(format!("general.alignment {alignment} is not a power of two")));
+        return Err(c.error(format!(
+            "general.alignment {alignment} is not a power of two"
+        )));
     }
     let data_offset = c.pos.div_ceil(alignment) * alignment;
     Ok(GgufHeader {

@@ -11,16 +11,22 @@ const CONTROL: u64 = 3;
 const USER_DEFINED: u64 = 4;
 
 fn strings<'a>(file: &'a GgufFile, key: &str) -> Result<Vec<&'a str>> {
-    let array = file
-        .get(key)
-        .and_then(GgufValue::as_array)
-        .ok_or_else(|| ModelError::Tokenizer(format!("{}: metadata `{key}` is missing", file.path().display())))?;
+    let array = file.get(key).and_then(GgufValue::as_array).ok_or_else(|| {
+        ModelError::Tokenizer(format!(
+            "{}: metadata `{key}` is missing",
+            file.path().display()
+        ))
+    })?;
     array
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            v.as_str()
-                .ok_or_else(|| ModelError::Tokenizer(format!("{}: `{key}[{i}]` is not a string", file.path().display())))
+            v.as_str().ok_or_else(|| {
+                ModelError::Tokenizer(format!(
+                    "{}: `{key}[{i}]` is not a string",
+                    file.path().display()
+                ))
+            })
         })
         .collect()
 }
@@ -29,7 +35,12 @@ pub(super) fn tokenizer_json(file: &GgufFile) -> Result<String> {
     let model = file
         .get("tokenizer.ggml.model")
         .and_then(GgufValue::as_str)
-        .ok_or_else(|| ModelError::Tokenizer(format!("{}: metadata `tokenizer.ggml.model` is missing", file.path().display())))?;
+        .ok_or_else(|| {
+            ModelError::Tokenizer(format!(
+                "{}: metadata `tokenizer.ggml.model` is missing",
+                file.path().display()
+            ))
+        })?;
     if model != "gpt2" {
         return Err(ModelError::Tokenizer(format!(
             "{}: GGUF tokenizer model `{model}` is not supported (only `gpt2`, byte-level BPE); load a Hugging Face directory with tokenizer.json instead",
@@ -38,7 +49,10 @@ pub(super) fn tokenizer_json(file: &GgufFile) -> Result<String> {
     }
     let tokens = strings(file, "tokenizer.ggml.tokens")?;
     let merges = strings(file, "tokenizer.ggml.merges")?;
-    let types: Vec<u64> = match file.get("tokenizer.ggml.token_type").and_then(GgufValue::as_array) {
+    let types: Vec<u64> = match file
+        .get("tokenizer.ggml.token_type")
+        .and_then(GgufValue::as_array)
+    {
         Some(a) => a.iter().map(|v| v.as_u64().unwrap_or(1)).collect(),
         None => vec![1; tokens.len()],
     };

@@ -39,6 +39,7 @@ pub(crate) struct StepContext {
 
 impl Attention {
     /// Assembles the block from its projections.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         q: Linear,
         k: Linear,
@@ -71,8 +72,16 @@ impl Attention {
     ) -> Tensor<3> {
         let [b, t, _] = x.dims();
         let (h, kvh, d) = (self.heads, self.kv_heads, self.head_dim);
-        let q = self.q.forward(x.clone()).reshape([b, t, h, d]).swap_dims(1, 2);
-        let k = self.k.forward(x.clone()).reshape([b, t, kvh, d]).swap_dims(1, 2);
+        let q = self
+            .q
+            .forward(x.clone())
+            .reshape([b, t, h, d])
+            .swap_dims(1, 2);
+        let k = self
+            .k
+            .forward(x.clone())
+            .reshape([b, t, kvh, d])
+            .swap_dims(1, 2);
         let v = self.v.forward(x).reshape([b, t, kvh, d]).swap_dims(1, 2);
         let q = apply_rotary(q, ctx.cos.clone(), ctx.sin.clone());
         let k = apply_rotary(k, ctx.cos.clone(), ctx.sin.clone());

@@ -31,9 +31,13 @@ impl DecoderLayer {
         ctx: &StepContext,
         cache: Option<(&mut KvCache, usize)>,
     ) -> Tensor<3> {
-        let attended = self.attention.forward(self.input_norm.forward(x.clone()), ctx, cache);
+        let attended = self
+            .attention
+            .forward(self.input_norm.forward(x.clone()), ctx, cache);
         let x = x + self.dropout.forward(attended);
-        let fed = self.mlp.forward(self.post_attention_norm.forward(x.clone()));
+        let fed = self
+            .mlp
+            .forward(self.post_attention_norm.forward(x.clone()));
         x + self.dropout.forward(fed)
     }
 }

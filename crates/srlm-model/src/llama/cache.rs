@@ -66,7 +66,10 @@ impl KvCache {
     /// Keeps only the batch rows in `rows` (to drop finished sequences from a batch).
     pub fn retain_rows(&mut self, rows: &[usize], device: &burn::tensor::Device) {
         let index = Tensor::<1, burn::tensor::Int>::from_data(
-            burn::tensor::TensorData::new(rows.iter().map(|&r| r as i64).collect::<Vec<_>>(), [rows.len()]),
+            burn::tensor::TensorData::new(
+                rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
+                [rows.len()],
+            ),
             device,
         );
         for layer in self.layers.iter_mut().flatten() {

@@ -38,7 +38,11 @@ struct Random<'a> {
 
 impl Source for Random<'_> {
     fn get(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
-        let (rows, cols) = if shape.len() == 1 { (1, shape[0]) } else { (shape[0], shape[1]) };
+        let (rows, cols) = if shape.len() == 1 {
+            (1, shape[0])
+        } else {
+            (shape[0], shape[1])
+        };
         let tensor = if name.ends_with("norm.weight") {
             Tensor::ones([rows, cols], self.device)
         } else {
@@ -52,15 +56,21 @@ impl Source for Random<'_> {
 }
 
 fn to_tensor(t: &HostTensor, device: &Device) -> Tensor<2> {
-    let (rows, cols) = if t.shape.len() == 1 { (1, t.shape[0]) } else { (t.shape[0], t.shape[1]) };
+    let (rows, cols) = if t.shape.len() == 1 {
+        (1, t.shape[0])
+    } else {
+        (t.shape[0], t.shape[1])
+    };
     Tensor::from_data(TensorData::new(t.data.clone(), [rows, cols]), device)
 }
 
 fn require(source: &mut dyn Source, name: &str, shape: &[usize], desc: &str) -> Result<Tensor<2>> {
-    source.get(name, shape)?.ok_or_else(|| ModelError::MissingTensor {
-        tensor: name.to_string(),
-        source_desc: desc.to_string(),
-    })
+    source
+        .get(name, shape)?
+        .ok_or_else(|| ModelError::MissingTensor {
+            tensor: name.to_string(),
+            source_desc: desc.to_string(),
+        })
 }
 
 fn vector(source: &mut dyn Source, name: &str, len: usize, desc: &str) -> Result<Tensor<1>> {
@@ -76,9 +86,20 @@ fn linear(
     desc: &str,
 ) -> Result<Linear> {
     // PyTorch stores `[out, in]`; burn's row layout is `[in, out]`.
-    let weight = require(source, &format!("{prefix}.weight"), &[out_dim, in_dim], desc)?.transpose();
+    let weight = require(
+        source,
+        &format!("{prefix}.weight"),
+        &[out_dim, in_dim],
+        desc,
+    )?
+    .transpose();
     let bias = if bias {
-        Some(Param::from_tensor(vector(source, &format!("{prefix}.bias"), out_dim, desc)?))
+        Some(Param::from_tensor(vector(
+            source,
+            &format!("{prefix}.bias"),
+            out_dim,
+            desc,
+        )?))
     } else {
         None
     };
@@ -92,28 +113,72 @@ fn dropout(prob: f64) -> Dropout {
     DropoutConfig::new(prob).init()
 }
 
-fn build(config: &LlamaConfig, source: &mut dyn Source, desc: &str, hidden_dropout: f64) -> Result<Llama> {
+fn build(
+    config: &LlamaConfig,
+    source: &mut dyn Source,
+    desc: &str,
+    hidden_dropout: f64,
+) -> Result<Llama> {
     config.validate().map_err(|reason| ModelError::Config {
         path: desc.into(),
         reason,
     })?;
     if !(0.0..1.0).contains(&hidden_dropout) {
-        return Err(ModelError::InvalidInput(format!("dropout {hidden_dropout} is not in [0, 1)")));
+        return Err(ModelError::InvalidInput(format!(
+            "dropout {hidden_dropout} is not in [0, 1)"
+        )));
     }
     let (hidden, vocab) = (config.hidden_size, config.vocab_size);
-    let (heads, kv_heads, head_dim) = (config.num_attention_heads, config.kv_heads(), config.head_dim());
+    let (heads, kv_heads, head_dim) = (
+        config.num_attention_heads,
+        config.kv_heads(),
+        config.head_dim(),
+    );
     let embed = Embedding {
-        weight: Param::from_tensor(require(source, "model.embed_tokens.weight", &[vocab, hidden], desc)?),
+        weight: Param::from_tensor(require(
+            source,
+            "model.embed_tokens.weight",
+            &[vocab, hidden],
+            desc,
+        )?),
     };
     let mut layers = Vec::with_capacity(config.num_hidden_layers);
     for i in 0..config.num_hidden_layers {
         let n = |s: &str| layer_name(i, s);
         let ab = config.attention_bias;
         let attention = Attention::new(
-            linear(source, &n("self_attn.q_proj"), heads * head_dim, hidden, ab, desc)?,
-            linear(source, &n("self_attn.k_proj"), kv_heads * head_dim, hidden, ab, desc)?,
-            linear(source, &n("self_attn.v_proj"), kv_heads * head_dim, hidden, ab, desc)?,
-            linear(source, &n("self_attn.o_proj"), hidden, heads * head_dim, ab, desc)?,
+            linear(
+                source,
+                &n("self_attn.q_proj"),
+                heads * head_dim,
+                hidden,
+                ab,
+                desc,
+            )?,
+            linear(
+                source,
+                &n("self_attn.k_proj"),
+                kv_heads * head_dim,
+                hidden,
+                ab,
+                desc,
+            )?,
+            linear(
+                source,
+                &n("self_attn.v_proj"),
+                kv_heads * head_dim,
+                hidden,
+                ab,
+                desc,
+            )?,
+            linear(
+                source,
+                &n("self_attn.o_proj"),
+                hidden,
+                heads * head_dim,
+                ab,
+                desc,
+            )?,
             dropout(config.attention_dropout),
             heads,
             kv_heads,
@@ -127,7 +192,10 @@ fn build(config: &LlamaConfig, source: &mut dyn Source, desc: &str, hidden_dropo
             down: linear(source, &n("mlp.down_proj"), hidden, ffn, mb, desc)?,
         };
         layers.push(DecoderLayer {
-            input_norm: RmsNorm::new(vector(source, &n("input_layernorm.weight"), hidden, desc)?, config.rms_norm_eps),
+            input_norm: RmsNorm::new(
+                vector(source, &n("input_layernorm.weight"), hidden, desc)?,
+                config.rms_norm_eps,
+            ),
             attention,
             post_attention_norm: RmsNorm::new(
                 vector(source, &n("post_attention_layernorm.weight"), hidden, desc)?,
@@ -137,7 +205,10 @@ fn build(config: &LlamaConfig, source: &mut dyn Source, desc: &str, hidden_dropo
             dropout: dropout(hidden_dropout),
         });
     }
-    let norm = RmsNorm::new(vector(source, "model.norm.weight", hidden, desc)?, config.rms_norm_eps);
+    let norm = RmsNorm::new(
+        vector(source, "model.norm.weight", hidden, desc)?,
+        config.rms_norm_eps,
+    );
     let lm_head = if config.tie_word_embeddings {
         None
     } else {
@@ -156,9 +227,16 @@ fn build(config: &LlamaConfig, source: &mut dyn Source, desc: &str, hidden_dropo
 impl Llama {
     /// Builds the model from Hugging Face-named host weights, checking every shape against the
     /// config. Tensors the architecture does not use are left in `weights`.
-    pub fn from_weights(config: &LlamaConfig, weights: &mut WeightMap, device: &Device) -> Result<Self> {
+    pub fn from_weights(
+        config: &LlamaConfig,
+        weights: &mut WeightMap,
+        device: &Device,
+    ) -> Result<Self> {
         let desc = weights.source.clone();
-        let mut source = FromMap { map: weights, device };
+        let mut source = FromMap {
+            map: weights,
+            device,
+        };
         build(config, &mut source, &desc, 0.0)
     }
 
@@ -172,7 +250,9 @@ impl Llama {
     /// only on an autodiff device.
     pub fn with_hidden_dropout(mut self, prob: f64) -> Result<Self> {
         if !(0.0..1.0).contains(&prob) {
-            return Err(ModelError::InvalidInput(format!("dropout {prob} is not in [0, 1)")));
+            return Err(ModelError::InvalidInput(format!(
+                "dropout {prob} is not in [0, 1)"
+            )));
         }
         for layer in &mut self.layers {
             layer.dropout = dropout(prob);
@@ -187,7 +267,11 @@ impl Llama {
         let mut put = |name: String, t: Tensor<2>, transpose: bool| -> Result<()> {
             let vector = name.ends_with("norm.weight") || name.ends_with(".bias");
             let t = if transpose { t.transpose() } else { t };
-            let shape = if vector { vec![t.dims()[1]] } else { t.dims().to_vec() };
+            let shape = if vector {
+                vec![t.dims()[1]]
+            } else {
+                t.dims().to_vec()
+            };
             let data = read_f32(t, &name)?;
             map.insert(name, HostTensor { shape, data });
             Ok(())
@@ -196,7 +280,11 @@ impl Llama {
             let n = t.dims()[0];
             t.reshape([1, n])
         };
-        put("model.embed_tokens.weight".into(), self.embed.weight.val(), false)?;
+        put(
+            "model.embed_tokens.weight".into(),
+            self.embed.weight.val(),
+            false,
+        )?;
         for (i, layer) in self.layers.iter().enumerate() {
             let n = |s: &str| layer_name(i, s);
             let a = &layer.attention;
@@ -216,10 +304,22 @@ impl Llama {
                     put(n(&format!("{name}.bias")), vec2(bias.val()), false)?;
                 }
             }
-            put(n("input_layernorm.weight"), vec2(layer.input_norm.weight.val()), false)?;
-            put(n("post_attention_layernorm.weight"), vec2(layer.post_attention_norm.weight.val()), false)?;
+            put(
+                n("input_layernorm.weight"),
+                vec2(layer.input_norm.weight.val()),
+                false,
+            )?;
+            put(
+                n("post_attention_layernorm.weight"),
+                vec2(layer.post_attention_norm.weight.val()),
+                false,
+            )?;
         }
-        put("model.norm.weight".into(), vec2(self.norm.weight.val()), false)?;
+        put(
+            "model.norm.weight".into(),
+            vec2(self.norm.weight.val()),
+            false,
+        )?;
         if let Some(head) = &self.lm_head {
             put("lm_head.weight".into(), head.weight.val(), true)?;
         }

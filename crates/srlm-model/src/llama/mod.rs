@@ -120,7 +120,11 @@ impl Llama {
     ) -> Result<(Tensor<2, Int>, Tensor<2, Int>, Tensor<4>)> {
         let device = self.device();
         let (b, t) = (batch.batch, batch.seq);
-        if let Some(bad) = batch.tokens.iter().find(|&&id| id as usize >= self.vocab_size()) {
+        if let Some(bad) = batch
+            .tokens
+            .iter()
+            .find(|&&id| id as usize >= self.vocab_size())
+        {
             return Err(ModelError::InvalidInput(format!(
                 "token id {bad} is outside the vocabulary (size {})",
                 self.vocab_size()
@@ -129,7 +133,9 @@ impl Llama {
         let mut key_valid = Vec::with_capacity(b * (past + t));
         let mut positions = Vec::with_capacity(b * t);
         for row in 0..b {
-            let past_row = past_valid.map(|v| &v[row * past..(row + 1) * past]).unwrap_or(&[]);
+            let past_row = past_valid
+                .map(|v| &v[row * past..(row + 1) * past])
+                .unwrap_or(&[]);
             let mut count = past_row.iter().filter(|&&v| v).count();
             key_valid.extend_from_slice(past_row);
             for col in 0..t {

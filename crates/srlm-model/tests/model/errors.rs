@@ -35,11 +35,17 @@ fn truncated_gguf_is_reported_with_offsets() {
             Err(e) => e,
             Ok(file) => {
                 let results: Vec<_> = file.header.tensors.iter().map(|t| file.tensor(t)).collect();
-                results.into_iter().find_map(Result::err).expect("a truncated tensor must fail")
+                results
+                    .into_iter()
+                    .find_map(Result::err)
+                    .expect("a truncated tensor must fail")
             }
         };
         let text = err.to_string();
-        assert!(text.contains("truncated") && text.contains(&format!("cut{cut}.gguf")), "{text}");
+        assert!(
+            text.contains("truncated") && text.contains(&format!("cut{cut}.gguf")),
+            "{text}"
+        );
     }
 }
 
@@ -78,14 +84,23 @@ fn unknown_gguf_tensor_type_is_named() {
     let file = srlm_model::gguf::GgufFile::open(&path).unwrap();
     let err = file.tensor(&file.header.tensors[0]).unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, ModelError::UnsupportedTensorType { type_id: 12, .. }), "{err:?}");
-    assert!(text.contains("blk.0.attn_q.weight") && text.contains("Q4_K"), "{text}");
+    assert!(
+        matches!(err, ModelError::UnsupportedTensorType { type_id: 12, .. }),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("blk.0.attn_q.weight") && text.contains("Q4_K"),
+        "{text}"
+    );
 }
 
 #[test]
 fn bad_magic_and_garbage_are_errors() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, bytes) in [("magic.gguf", b"GGMLxxxxxxxxxxxxxxxxxxxxxxxx".to_vec()), ("empty.gguf", vec![])] {
+    for (name, bytes) in [
+        ("magic.gguf", b"GGMLxxxxxxxxxxxxxxxxxxxxxxxx".to_vec()),
+        ("empty.gguf", vec![]),
+    ] {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         let err = load_err(&path);
@@ -99,20 +114,37 @@ fn shape_mismatch_names_tensor_and_both_shapes() {
     copy_dir(&fixtures().join("tiny-llama3"), dir.path());
     let config_path = dir.path().join("config.json");
     let text = std::fs::read_to_string(&config_path).unwrap();
-    std::fs::write(&config_path, text.replace("\"intermediate_size\": 96", "\"intermediate_size\": 100")).unwrap();
+    std::fs::write(
+        &config_path,
+        text.replace("\"intermediate_size\": 96", "\"intermediate_size\": 100"),
+    )
+    .unwrap();
     let err = load_err(dir.path());
     let text = err.to_string();
-    assert!(text.contains("model.layers.0.mlp.gate_proj.weight"), "{text}");
-    assert!(text.contains("[96, 64]") && text.contains("[100, 64]"), "{text}");
+    assert!(
+        text.contains("model.layers.0.mlp.gate_proj.weight"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[96, 64]") && text.contains("[100, 64]"),
+        "{text}"
+    );
 }
 
 #[test]
 fn malformed_config_and_truncated_safetensors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&fixtures().join("tiny-llama3"), dir.path());
-    std::fs::write(dir.path().join("config.json"), "{\n  \"vocab_size\": \"many\"\n}").unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        "{\n  \"vocab_size\": \"many\"\n}",
+    )
+    .unwrap();
     let text = load_err(dir.path()).to_string();
-    assert!(text.contains("config.json") && text.contains("line 2"), "{text}");
+    assert!(
+        text.contains("config.json") && text.contains("line 2"),
+        "{text}"
+    );
 
     copy_dir(&fixtures().join("tiny-llama3"), dir.path());
     let shard = dir.path().join("model-00002-of-00005.safetensors");
@@ -120,7 +152,10 @@ fn malformed_config_and_truncated_safetensors_name_the_file() {
     std::fs::write(&shard, &bytes[..bytes.len() / 2]).unwrap();
     let err = load_err(dir.path());
     assert!(matches!(err, ModelError::Safetensors { .. }), "{err:?}");
-    assert!(err.to_string().contains("model-00002-of-00005.safetensors"), "{err}");
+    assert!(
+        err.to_string().contains("model-00002-of-00005.safetensors"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -128,25 +163,52 @@ fn tokenizer_larger_than_the_vocabulary_is_refused() {
     let tokenizer = Tokenizer::from_file(&fixtures().join("tiny-llama3/tokenizer.json")).unwrap();
     let config = LlamaConfig::tiny(100, 16, 1, 2, 2);
     let model = Llama::random(&config, &device(), 0).unwrap();
-    let err = LanguageModel::from_parts(model, config, tokenizer.clone(), TokenizerConfig::default()).unwrap_err();
+    let err =
+        LanguageModel::from_parts(model, config, tokenizer.clone(), TokenizerConfig::default())
+            .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains(&tokenizer.vocab_size().to_string()) && text.contains("100"), "{text}");
+    assert!(
+        text.contains(&tokenizer.vocab_size().to_string()) && text.contains("100"),
+        "{text}"
+    );
 }
 
 #[test]
 fn empty_prompt_and_bad_sampling_are_invalid_input() {
     let lm = LanguageModel::load(&fixtures().join("tiny-llama3"), &device()).unwrap();
-    assert!(matches!(lm.encode_prompt("", false), Err(ModelError::InvalidInput(_))));
-    assert!(matches!(lm.encode_prompt("   \n", true), Err(ModelError::InvalidInput(_))));
-    assert!(matches!(lm.logprobs(&[("hi", "")]), Err(ModelError::InvalidInput(_))));
-    assert!(matches!(lm.generate(&[vec![]], &Default::default()), Err(ModelError::InvalidInput(_))));
+    assert!(matches!(
+        lm.encode_prompt("", false),
+        Err(ModelError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        lm.encode_prompt("   \n", true),
+        Err(ModelError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        lm.logprobs(&[("hi", "")]),
+        Err(ModelError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        lm.generate(&[vec![]], &Default::default()),
+        Err(ModelError::InvalidInput(_))
+    ));
     let bad = srlm_model::GenerationConfig {
-        sampling: srlm_model::SamplingParams { temperature: -1.0, top_p: 1.0, top_k: 0 },
+        sampling: srlm_model::SamplingParams {
+            temperature: -1.0,
+            top_p: 1.0,
+            top_k: 0,
+        },
         ..Default::default()
     };
-    assert!(matches!(lm.generate(&[vec![1, 2]], &bad), Err(ModelError::InvalidInput(_))));
+    assert!(matches!(
+        lm.generate(&[vec![1, 2]], &bad),
+        Err(ModelError::InvalidInput(_))
+    ));
     let out_of_vocab = srlm_model::TokenBatch::column(vec![100_000]);
-    assert!(matches!(lm.model.forward(&out_of_vocab), Err(ModelError::InvalidInput(_))));
+    assert!(matches!(
+        lm.model.forward(&out_of_vocab),
+        Err(ModelError::InvalidInput(_))
+    ));
 }
 
 #[test]

@@ -16,7 +16,11 @@ fn reference() -> Value {
 }
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 #[test]
@@ -29,10 +33,20 @@ fn sharded_hf_directory_logits_match_transformers() {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|row| row.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32))
+            .flat_map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap() as f32)
+            })
             .collect();
         let batch = TokenBatch::pad(&[input], 0, srlm_model::Padding::Right).unwrap();
-        let got = lm.model.forward(&batch).unwrap().try_into_vec_as::<f32>().unwrap();
+        let got = lm
+            .model
+            .forward(&batch)
+            .unwrap()
+            .try_into_vec_as::<f32>()
+            .unwrap();
         let diff = max_abs_diff(&got, &expected);
         assert!(diff < 1e-4, "logits differ by {diff}");
     }
@@ -43,15 +57,38 @@ fn chat_prompt_greedy_tokens_and_logprobs_match_transformers() {
     let lm = tiny();
     let reference = reference();
     for case in reference["greedy"].as_array().unwrap() {
-        let prompt = lm.encode_prompt(case["prompt"].as_str().unwrap(), false).unwrap();
-        assert_eq!(prompt, ids(&case["prompt_ids"]), "chat template + tokenizer");
-        let out = lm.generate(&[prompt], &GenerationConfig { max_new_tokens: 20, ..Default::default() }).unwrap();
+        let prompt = lm
+            .encode_prompt(case["prompt"].as_str().unwrap(), false)
+            .unwrap();
+        assert_eq!(
+            prompt,
+            ids(&case["prompt_ids"]),
+            "chat template + tokenizer"
+        );
+        let out = lm
+            .generate(
+                &[prompt],
+                &GenerationConfig {
+                    max_new_tokens: 20,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         assert_eq!(out[0].token_ids, ids(&case["new_ids"]));
     }
     for case in reference["logprob"].as_array().unwrap() {
-        let got = lm.logprobs(&[(case["prompt"].as_str().unwrap(), case["response"].as_str().unwrap())]).unwrap();
+        let got = lm
+            .logprobs(&[(
+                case["prompt"].as_str().unwrap(),
+                case["response"].as_str().unwrap(),
+            )])
+            .unwrap();
         let expected = case["logprob"].as_f64().unwrap() as f32;
-        assert!((got[0].logprob - expected).abs() < 1e-4, "{} vs {expected}", got[0].logprob);
+        assert!(
+            (got[0].logprob - expected).abs() < 1e-4,
+            "{} vs {expected}",
+            got[0].logprob
+        );
         assert_eq!(got[0].tokens as u64, case["tokens"].as_u64().unwrap());
     }
 }
@@ -61,7 +98,12 @@ fn save_pretrained_round_trips() {
     let lm = tiny();
     let dir = tempfile::tempdir().unwrap();
     lm.save_pretrained(dir.path()).unwrap();
-    for file in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+    for file in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ] {
         assert!(dir.path().join(file).is_file(), "{file} missing");
     }
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
@@ -73,22 +115,47 @@ fn save_pretrained_round_trips() {
     let again = LanguageModel::load(dir.path(), &device()).unwrap();
     assert_eq!(again.config.rope_scaling, lm.config.rope_scaling);
     let batch = TokenBatch::pad(&[vec![5, 9, 30, 2, 77]], 0, srlm_model::Padding::Right).unwrap();
-    let a = lm.model.forward(&batch).unwrap().try_into_vec_as::<f32>().unwrap();
-    let b = again.model.forward(&batch).unwrap().try_into_vec_as::<f32>().unwrap();
+    let a = lm
+        .model
+        .forward(&batch)
+        .unwrap()
+        .try_into_vec_as::<f32>()
+        .unwrap();
+    let b = again
+        .model
+        .forward(&batch)
+        .unwrap()
+        .try_into_vec_as::<f32>()
+        .unwrap();
     assert_eq!(a, b, "f32 weights must round-trip exactly");
-    assert_eq!(again.encode_prompt("Hello", false).unwrap(), lm.encode_prompt("Hello", false).unwrap());
+    assert_eq!(
+        again.encode_prompt("Hello", false).unwrap(),
+        lm.encode_prompt("Hello", false).unwrap()
+    );
 }
 
 #[test]
 fn gguf_dequantisation_matches_the_gguf_package() {
     let file = GgufFile::open(&fixtures().join("quant.gguf")).unwrap();
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("quant.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("quant.json")).unwrap())
+            .unwrap();
     let mut checked = 0;
     for info in &file.header.tensors {
         let case = &expected[info.name.as_str()];
         let tensor = file.tensor(info).unwrap();
-        let want: Vec<f32> = case["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
-        assert_eq!(tensor.shape, vec![3, 64], "{}: PyTorch-order shape", info.name);
+        let want: Vec<f32> = case["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(
+            tensor.shape,
+            vec![3, 64],
+            "{}: PyTorch-order shape",
+            info.name
+        );
         assert_eq!(max_abs_diff(&tensor.data, &want), 0.0, "{}", info.name);
         checked += 1;
     }
@@ -107,7 +174,8 @@ fn gguf_qk_unpermute_inverts_llama_cpp_permute() {
             for i in 0..head_dim / 2 {
                 let src = h * head_dim + two * head_dim / 2 + i;
                 let dst = h * head_dim + i * 2 + two;
-                permuted[dst * cols..dst * cols + cols].copy_from_slice(&hf[src * cols..src * cols + cols]);
+                permuted[dst * cols..dst * cols + cols]
+                    .copy_from_slice(&hf[src * cols..src * cols + cols]);
             }
         }
     }

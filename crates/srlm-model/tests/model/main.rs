@@ -1,5 +1,7 @@
 //! Integration tests of srlm-model, in one binary (burn's math is slow to link many times).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is the report
+
 mod common;
 mod errors;
 mod fixtures;

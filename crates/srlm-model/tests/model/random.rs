@@ -3,8 +3,8 @@
 use srlm_model::burn::module::Module;
 use srlm_model::burn::optim::{GradientsParams, SgdConfig};
 use srlm_model::{
-    generate, response_logprobs, sequence_logprobs, GenerationConfig, Llama, LlamaConfig, PromptResponse, ResponseBatch,
-    SamplingParams, TokenBatch,
+    generate, response_logprobs, sequence_logprobs, GenerationConfig, Llama, LlamaConfig,
+    PromptResponse, ResponseBatch, SamplingParams, TokenBatch,
 };
 
 use crate::common::{device, max_abs_diff};
@@ -23,11 +23,20 @@ fn configs() -> Vec<(&'static str, LlamaConfig)> {
         high_freq_factor: None,
         original_max_position_embeddings: None,
     });
-    vec![("gqa-tied", gqa_tied), ("mha-untied", mha_untied), ("gqa-untied-linear-rope", gqa_untied_scaled)]
+    vec![
+        ("gqa-tied", gqa_tied),
+        ("mha-untied", mha_untied),
+        ("gqa-untied-linear-rope", gqa_untied_scaled),
+    ]
 }
 
 fn prompts() -> Vec<Vec<u32>> {
-    vec![vec![5, 17, 3, 44, 9, 60, 2], vec![8, 1], vec![33, 12, 90, 4], vec![70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80]]
+    vec![
+        vec![5, 17, 3, 44, 9, 60, 2],
+        vec![8, 1],
+        vec![33, 12, 90, 4],
+        vec![70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80],
+    ]
 }
 
 fn host(t: srlm_model::burn::tensor::Tensor<3>) -> (Vec<f32>, [usize; 3]) {
@@ -42,7 +51,8 @@ fn padded_batch_logits_equal_each_sequence_alone() {
         let batch = TokenBatch::pad(&prompts(), 0, srlm_model::Padding::Right).unwrap();
         let (all, [_, seq, vocab]) = host(model.forward(&batch).unwrap());
         for (row, p) in prompts().iter().enumerate() {
-            let alone = TokenBatch::pad(std::slice::from_ref(p), 0, srlm_model::Padding::Right).unwrap();
+            let alone =
+                TokenBatch::pad(std::slice::from_ref(p), 0, srlm_model::Padding::Right).unwrap();
             let (single, _) = host(model.forward(&alone).unwrap());
             let batched = &all[row * seq * vocab..(row * seq + p.len()) * vocab];
             let diff = max_abs_diff(batched, &single);
@@ -55,22 +65,34 @@ fn padded_batch_logits_equal_each_sequence_alone() {
 fn padded_batch_greedy_tokens_and_logprobs_equal_each_alone() {
     for (name, config) in configs() {
         let model = Llama::random(&config, &device(), 2).unwrap();
-        let gen = GenerationConfig { max_new_tokens: 12, ..GenerationConfig::default() };
+        let gen = GenerationConfig {
+            max_new_tokens: 12,
+            ..GenerationConfig::default()
+        };
         let batched = generate(&model, &prompts(), 0, &gen).unwrap();
         for (i, p) in prompts().iter().enumerate() {
             let alone = generate(&model, std::slice::from_ref(p), 0, &gen).unwrap();
-            assert_eq!(batched[i].token_ids, alone[0].token_ids, "{name}: prompt {i}");
+            assert_eq!(
+                batched[i].token_ids, alone[0].token_ids,
+                "{name}: prompt {i}"
+            );
             assert_eq!(batched[i].token_ids.len(), 12);
         }
         let pairs: Vec<PromptResponse> = prompts()
             .into_iter()
             .zip(batched.iter())
-            .map(|(prompt, g)| PromptResponse { prompt, response: g.token_ids.clone() })
+            .map(|(prompt, g)| PromptResponse {
+                prompt,
+                response: g.token_ids.clone(),
+            })
             .collect();
         let together = sequence_logprobs(&model, &pairs, 0).unwrap();
         for (i, pair) in pairs.iter().enumerate() {
             let alone = sequence_logprobs(&model, std::slice::from_ref(pair), 0).unwrap();
-            assert!((together[i].logprob - alone[0].logprob).abs() < 1e-4, "{name}: pair {i}");
+            assert!(
+                (together[i].logprob - alone[0].logprob).abs() < 1e-4,
+                "{name}: pair {i}"
+            );
             assert_eq!(together[i].tokens, 12);
         }
     }
@@ -83,7 +105,10 @@ fn kv_cache_decoding_equals_full_forward() {
         // Greedy continuation through the cache, then the whole sequence in one pass: the
         // greedy choice at each step must be the argmax of the full pass's logits there, and
         // the log-probs of the generated tokens must agree.
-        let gen = GenerationConfig { max_new_tokens: 10, ..GenerationConfig::default() };
+        let gen = GenerationConfig {
+            max_new_tokens: 10,
+            ..GenerationConfig::default()
+        };
         let out = generate(&model, &prompts(), 0, &gen).unwrap();
         for (i, p) in prompts().iter().enumerate() {
             let full: Vec<u32> = p.iter().chain(&out[i].token_ids).copied().collect();
@@ -92,7 +117,11 @@ fn kv_cache_decoding_equals_full_forward() {
             for (k, &token) in out[i].token_ids.iter().enumerate() {
                 let pos = p.len() - 1 + k;
                 let row = &logits[pos * vocab..(pos + 1) * vocab];
-                assert_eq!(srlm_model::argmax(row) as u32, token, "{name}: prompt {i} step {k}");
+                assert_eq!(
+                    srlm_model::argmax(row) as u32,
+                    token,
+                    "{name}: prompt {i} step {k}"
+                );
             }
         }
         // Logits themselves: cached step-by-step decoding of a left-padded batch.
@@ -103,12 +132,23 @@ fn kv_cache_decoding_equals_full_forward() {
         let (full_logits, [b, t, vocab]) = host(model.forward(&full).unwrap());
         // Prefill all but the last column, then feed the last column through the cache.
         let head = TokenBatch {
-            tokens: batch.tokens.chunks(t).flat_map(|r| r[..t - 1].to_vec()).collect(),
-            valid: batch.valid.chunks(t).flat_map(|r| r[..t - 1].to_vec()).collect(),
+            tokens: batch
+                .tokens
+                .chunks(t)
+                .flat_map(|r| r[..t - 1].to_vec())
+                .collect(),
+            valid: batch
+                .valid
+                .chunks(t)
+                .flat_map(|r| r[..t - 1].to_vec())
+                .collect(),
             batch: b,
             seq: t - 1,
         };
-        let step = |tb: &TokenBatch, past_valid: Option<&[bool]>, past: usize, cache: &mut srlm_model::KvCache| {
+        let step = |tb: &TokenBatch,
+                    past_valid: Option<&[bool]>,
+                    past: usize,
+                    cache: &mut srlm_model::KvCache| {
             let (tokens, positions, bias) = model_inputs(&model, tb, past_valid, past);
             model.logits(model.forward_hidden(tokens, positions, bias, Some(cache)))
         };
@@ -118,7 +158,10 @@ fn kv_cache_decoding_equals_full_forward() {
         for row in 0..b {
             let expected = &full_logits[(row * t + t - 1) * vocab..(row * t + t) * vocab];
             let diff = max_abs_diff(&inc[row * vocab..(row + 1) * vocab], expected);
-            assert!(diff < 1e-4, "{name}: row {row} incremental logits differ by {diff}");
+            assert!(
+                diff < 1e-4,
+                "{name}: row {row} incremental logits differ by {diff}"
+            );
         }
         assert_eq!(cache.len(), t);
     }
@@ -144,11 +187,19 @@ fn same_seed_same_text_and_sampling_varies_with_seed() {
     let sampled = |seed| {
         let gen = GenerationConfig {
             max_new_tokens: 16,
-            sampling: SamplingParams { temperature: 1.5, top_p: 0.95, top_k: 50 },
+            sampling: SamplingParams {
+                temperature: 1.5,
+                top_p: 0.95,
+                top_k: 50,
+            },
             seed,
             stop_ids: vec![],
         };
-        generate(&model, &prompts(), 0, &gen).unwrap().into_iter().map(|g| g.token_ids).collect::<Vec<_>>()
+        generate(&model, &prompts(), 0, &gen)
+            .unwrap()
+            .into_iter()
+            .map(|g| g.token_ids)
+            .collect::<Vec<_>>()
     };
     assert_eq!(sampled(11), sampled(11));
     assert_ne!(sampled(11), sampled(12));
@@ -158,11 +209,24 @@ fn same_seed_same_text_and_sampling_varies_with_seed() {
 fn generation_stops_per_sequence_at_stop_token() {
     let (_, config) = configs().remove(0);
     let model = Llama::random(&config, &device(), 5).unwrap();
-    let greedy = generate(&model, &prompts(), 0, &GenerationConfig { max_new_tokens: 8, ..Default::default() }).unwrap();
+    let greedy = generate(
+        &model,
+        &prompts(),
+        0,
+        &GenerationConfig {
+            max_new_tokens: 8,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     // Make the third greedy token of the first prompt a stop token: that sequence must end
     // there while the others run to the length limit, unchanged.
     let stop = greedy[0].token_ids[2];
-    let gen = GenerationConfig { max_new_tokens: 8, stop_ids: vec![stop], ..Default::default() };
+    let gen = GenerationConfig {
+        max_new_tokens: 8,
+        stop_ids: vec![stop],
+        ..Default::default()
+    };
     let out = generate(&model, &prompts(), 0, &gen).unwrap();
     assert_eq!(out[0].finish, srlm_model::FinishReason::Stop);
     let mut stopped = 0;
@@ -174,7 +238,10 @@ fn generation_stops_per_sequence_at_stop_token() {
         assert_eq!(out[i].token_ids, expected, "prompt {i}");
         stopped += usize::from(out[i].finish == srlm_model::FinishReason::Stop);
     }
-    assert!(stopped < out.len(), "pick a model where some sequences run to the limit");
+    assert!(
+        stopped < out.len(),
+        "pick a model where some sequences run to the limit"
+    );
 }
 
 #[test]
@@ -184,7 +251,10 @@ fn one_sgd_step_lowers_the_loss() {
         let mut model = Llama::random(&config, &device, 6).unwrap();
         let pairs: Vec<PromptResponse> = prompts()
             .into_iter()
-            .map(|p| PromptResponse { response: vec![7, 8, 9, 10], prompt: p })
+            .map(|p| PromptResponse {
+                response: vec![7, 8, 9, 10],
+                prompt: p,
+            })
             .collect();
         let inputs = ResponseBatch::new(&pairs, 0).unwrap();
         let loss_of = |m: &Llama| response_logprobs(m, &inputs).unwrap().neg().mean();
@@ -203,12 +273,21 @@ fn one_sgd_step_lowers_the_loss() {
 fn dropout_is_off_at_inference_and_on_in_training() {
     let (_, config) = configs().remove(0);
     let batch = TokenBatch::pad(&prompts(), 0, srlm_model::Padding::Right).unwrap();
-    let model = Llama::random(&config, &device(), 7).unwrap().with_hidden_dropout(0.5).unwrap();
+    let model = Llama::random(&config, &device(), 7)
+        .unwrap()
+        .with_hidden_dropout(0.5)
+        .unwrap();
     let (a, _) = host(model.forward(&batch).unwrap());
     let (b, _) = host(model.forward(&batch).unwrap());
     assert_eq!(a, b, "inference must be deterministic");
     let trained = model.clone().train();
-    assert!(trained.device().is_autodiff(), "train() moves the model to an autodiff device");
+    assert!(
+        trained.device().is_autodiff(),
+        "train() moves the model to an autodiff device"
+    );
     let (c, _) = host(trained.forward(&batch).unwrap());
-    assert!(max_abs_diff(&a, &c) > 1e-3, "dropout had no effect on an autodiff device");
+    assert!(
+        max_abs_diff(&a, &c) > 1e-3,
+        "dropout had no effect on an autodiff device"
+    );
 }

@@ -1,0 +1,32 @@
+//! # srlm
+//!
+//! Self-Rewarding Language Models (Yuan et al., 2024, arXiv:2401.10020) in Rust, on burn 0.22.
+//! This crate is the facade: add it as the one dependency and reach every part through it.
+//!
+//! | module | crate | what it holds |
+//! |---|---|---|
+//! | [`model`] | `srlm-model` | the Llama model: loading (GGUF, Hugging Face), tokenizer, chat template, generation, log-probs |
+//!
+//! ## Backends (cargo features)
+//!
+//! | feature | `--device` | notes |
+//! |---|---|---|
+//! | `flex` (default) | `cpu` | pure-Rust CPU backend |
+//! | `wgpu` | `wgpu`, `wgpu:N` | Vulkan / Metal / DX12 GPUs |
+//! | `cuda` | `cuda`, `cuda:N` | NVIDIA; building it needs network access (cubecl fetches LLVM) |
+//!
+//! A device whose backend was not compiled in is a clear error naming the feature to enable.
+//!
+//! ## Example
+//!
+//! ```
+//! use srlm::model::{parse_device, GenerationConfig, Llama, LlamaConfig};
+//!
+//! let device = parse_device("cpu")?;
+//! let model = Llama::random(&LlamaConfig::tiny(32, 16, 1, 2, 1), &device, 0)?;
+//! let out = srlm::model::generate(&model, &[vec![1, 2, 3]], 0, &GenerationConfig::default())?;
+//! assert!(!out[0].token_ids.is_empty());
+//! # Ok::<(), srlm::model::ModelError>(())
+//! ```
+
+pub use srlm_model as model;

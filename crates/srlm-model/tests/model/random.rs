@@ -112,7 +112,8 @@ fn kv_cache_decoding_equals_full_forward() {
         let out = generate(&model, &prompts(), 0, &gen).unwrap();
         for (i, p) in prompts().iter().enumerate() {
             let full: Vec<u32> = p.iter().chain(&out[i].token_ids).copied().collect();
-            let batch = TokenBatch::pad(&[full.clone()], 0, srlm_model::Padding::Right).unwrap();
+            let batch = TokenBatch::pad(std::slice::from_ref(&full), 0, srlm_model::Padding::Right)
+                .unwrap();
             let (logits, [_, _, vocab]) = host(model.forward(&batch).unwrap());
             for (k, &token) in out[i].token_ids.iter().enumerate() {
                 let pos = p.len() - 1 + k;
@@ -261,7 +262,7 @@ fn one_sgd_step_lowers_the_loss() {
         let loss = loss_of(&model);
         let before: f32 = loss.clone().into_scalar();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        assert!(grads.len() > 0, "{name}: no gradients");
+        assert!(!grads.is_empty(), "{name}: no gradients");
         let mut sgd = SgdConfig::new().init();
         model = sgd.step(0.02, model, grads);
         let after: f32 = loss_of(&model).into_scalar();

@@ -31,9 +31,15 @@ impl HostTensor {
     pub fn transposed(&self) -> HostTensor {
         let (rows, cols) = (self.shape[0], self.shape[1]);
         let mut data = vec![0.0; rows * cols];
-        for r in 0..rows {
-            for c in 0..cols {
-                data[c * rows + r] = self.data[r * cols + c];
+        // 32×32 tiles keep both the reads and the writes in cache.
+        const TILE: usize = 32;
+        for r0 in (0..rows).step_by(TILE) {
+            for c0 in (0..cols).step_by(TILE) {
+                for r in r0..(r0 + TILE).min(rows) {
+                    for c in c0..(c0 + TILE).min(cols) {
+                        data[c * rows + r] = self.data[r * cols + c];
+                    }
+                }
             }
         }
         HostTensor {

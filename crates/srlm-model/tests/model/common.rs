@@ -3,8 +3,10 @@ use std::path::PathBuf;
 use srlm_model::burn::tensor::Device;
 use srlm_model::parse_device;
 
+/// The device under test: `SRLM_TEST_DEVICE` (`cpu` by default; `wgpu` on a GPU machine).
 pub(crate) fn device() -> Device {
-    parse_device("cpu").expect("cpu device")
+    let name = std::env::var("SRLM_TEST_DEVICE").unwrap_or_else(|_| "cpu".into());
+    parse_device(&name).expect("test device")
 }
 
 pub(crate) fn fixtures() -> PathBuf {

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p srlm-model --example bench -- assets/SmolLM2-135M-Instruct.Q4_1.gguf [device] [reps]
+//! cargo run --release -p srlm-model --example bench -- random:smollm2 wgpu 3   # same shapes, random weights
 //! ```
 //!
 //! Prefill: one forward pass over `batch × 128` prompt tokens (last-position logits only, as
@@ -13,7 +14,16 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use srlm_model::{generate, parse_device, GenerationConfig, LanguageModel, TokenBatch};
+use srlm_model::{generate, parse_device, GenerationConfig, LanguageModel, Llama, LlamaConfig, TokenBatch};
+
+/// SmolLM2-135M's shapes (for machines without the model file).
+fn smollm2_config() -> LlamaConfig {
+    let mut c = LlamaConfig::tiny(49_152, 576, 30, 9, 3);
+    c.intermediate_size = 1536;
+    c.max_position_embeddings = 8192;
+    c.rope_theta = 100_000.0;
+    c
+}
 
 const PROMPT: usize = 128;
 const NEW: usize = 32;
@@ -32,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = parse_device(args.get(2).map_or("cpu", String::as_str))?;
     let reps: usize = args.get(3).map_or(Ok(3), |s| s.parse())?;
     let lm = LanguageModel::load(&path, &device)?;
-    let vocab = lm.model.vocab_size() as u32;
+    let vocab = model.vocab_size() as u32;
     println!("| work | batch | tokens/s (median of {reps}) |");
     println!("|---|---|---|");
     for batch in [1usize, 4, 8] {
@@ -48,14 +58,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // One warm-up run, then `reps` measured ones.
         for rep in 0..=reps {
             let t0 = Instant::now();
-            let tb = TokenBatch::pad(&prompts, lm.pad_id, srlm_model::Padding::Left)?;
-            let (tokens, positions, bias) = lm.model.step_inputs(&tb, None, 0)?;
-            let mut cache = lm.model.new_cache();
+            let tb = TokenBatch::pad(&prompts, pad_id, srlm_model::Padding::Left)?;
+            let (tokens, positions, bias) = model.step_inputs(&tb, None, 0)?;
+            let mut cache = model.new_cache();
             let hidden = lm
                 .model
                 .forward_hidden(tokens, positions, bias, Some(&mut cache));
             let [b, t, d] = hidden.dims();
-            let logits = lm.model.logits(hidden.slice([0..b, t - 1..t, 0..d]));
+            let logits = model.logits(hidden.slice([0..b, t - 1..t, 0..d]));
             let _ = logits.into_data();
             let prefill_s = t0.elapsed().as_secs_f64();
             let t1 = Instant::now();
@@ -64,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 stop_ids: vec![u32::MAX],
                 ..Default::default()
             };
-            let out = generate(&lm.model, &prompts, lm.pad_id, &config)?;
+            let out = generate(&model, &prompts, pad_id, &config)?;
             let total_s = t1.elapsed().as_secs_f64();
             assert!(out.iter().all(|g| g.token_ids.len() == NEW));
             if rep > 0 {

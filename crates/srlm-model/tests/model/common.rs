@@ -9,8 +9,12 @@ pub(crate) fn device() -> Device {
     parse_device(&name).expect("test device")
 }
 
+/// `tests/fixtures`, or `SRLM_FIXTURES` (for a test binary run away from its source tree).
 pub(crate) fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    match std::env::var_os("SRLM_FIXTURES") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures"),
+    }
 }
 
 #[allow(dead_code)]

@@ -14,7 +14,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use srlm_model::{generate, parse_device, GenerationConfig, LanguageModel, Llama, LlamaConfig, TokenBatch};
+use srlm_model::{
+    generate, parse_device, GenerationConfig, LanguageModel, Llama, LlamaConfig, TokenBatch,
+};
 
 /// SmolLM2-135M's shapes (for machines without the model file).
 fn smollm2_config() -> LlamaConfig {
@@ -35,13 +37,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let path = PathBuf::from(
-        args.get(1)
-            .map_or("assets/SmolLM2-135M-Instruct.Q4_1.gguf", String::as_str),
-    );
+    let source = args
+        .get(1)
+        .map_or("assets/SmolLM2-135M-Instruct.Q4_1.gguf", String::as_str);
     let device = parse_device(args.get(2).map_or("cpu", String::as_str))?;
     let reps: usize = args.get(3).map_or(Ok(3), |s| s.parse())?;
-    let lm = LanguageModel::load(&path, &device)?;
+    let (model, pad_id) = if source == "random:smollm2" {
+        (Llama::random(&smollm2_config(), &device, 0)?, 2)
+    } else {
+        let lm = LanguageModel::load(&PathBuf::from(source), &device)?;
+        (lm.model, lm.pad_id)
+    };
     let vocab = model.vocab_size() as u32;
     println!("| work | batch | tokens/s (median of {reps}) |");
     println!("|---|---|---|");

@@ -67,9 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let tb = TokenBatch::pad(&prompts, pad_id, srlm_model::Padding::Left)?;
             let (tokens, positions, bias) = model.step_inputs(&tb, None, 0)?;
             let mut cache = model.new_cache();
-            let hidden = lm
-                .model
-                .forward_hidden(tokens, positions, bias, Some(&mut cache));
+            let hidden = model.forward_hidden(tokens, positions, bias, Some(&mut cache));
             let [b, t, d] = hidden.dims();
             let logits = model.logits(hidden.slice([0..b, t - 1..t, 0..d]));
             let _ = logits.into_data();

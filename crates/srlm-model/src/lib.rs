@@ -68,8 +68,8 @@ pub use hf::{
 };
 pub use llama::{attention_bias, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm};
 pub use logprob::{
-    log_sum_exp, response_logprobs, sequence_logprobs, PromptResponse, ResponseBatch,
-    ResponseLogprob,
+    log_sum_exp, next_token_logprobs, response_logprobs, sequence_logprobs, PromptResponse,
+    ResponseBatch, ResponseLogprob,
 };
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;

@@ -140,3 +140,34 @@ pub fn sequence_logprobs(
         })
         .collect())
 }
+
+/// Log-probabilities of each of `candidates` as the token that follows each prompt:
+/// `result[i][j] = log p(candidates[j] | prompts[i])`, from one batched forward pass.
+pub fn next_token_logprobs(
+    model: &Llama,
+    prompts: &[Vec<u32>],
+    pad_id: u32,
+    candidates: &[u32],
+) -> Result<Vec<Vec<f32>>> {
+    let vocab = model.vocab_size();
+    if let Some(bad) = candidates.iter().find(|&&c| c as usize >= vocab) {
+        return Err(ModelError::InvalidInput(format!(
+            "candidate token {bad} is outside the vocabulary (size {vocab})"
+        )));
+    }
+    let batch = TokenBatch::pad(prompts, pad_id, Padding::Left)?;
+    let (tokens, positions, bias) = model.step_inputs(&batch, None, 0)?;
+    let hidden = model.forward_hidden(tokens, positions, bias, None);
+    let [b, t, d] = hidden.dims();
+    let logits = model.logits(hidden.slice([0..b, t - 1..t, 0..d]));
+    let logp = logits.clone() - log_sum_exp(logits);
+    let host = read_f32(logp.reshape([b, vocab]), "next-token log-probs")?;
+    Ok((0..b)
+        .map(|row| {
+            candidates
+                .iter()
+                .map(|&c| host[row * vocab + c as usize])
+                .collect()
+        })
+        .collect())
+}

@@ -1,0 +1,110 @@
+//! Turning k sampled judgements of one response into one score.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::parse::ParseFailure;
+
+/// How samples are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AggregationConfig {
+    /// Samples per response (the paper: 3).
+    pub samples: usize,
+    /// Fewest valid samples for the response to count as judged.
+    pub min_valid: usize,
+}
+
+impl Default for AggregationConfig {
+    fn default() -> Self {
+        AggregationConfig {
+            samples: 3,
+            min_valid: 1,
+        }
+    }
+}
+
+/// The outcome of judging one response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judgement {
+    /// Mean of the valid sample scores; `None` when fewer than `min_valid` parsed.
+    pub score: Option<f64>,
+    /// Each sample's parsed score or failure, in sampling order.
+    pub samples: Vec<Result<f64, ParseFailure>>,
+    /// The judge's raw texts (empty for the expected-score judge).
+    pub texts: Vec<String>,
+}
+
+impl Judgement {
+    /// Combines parsed samples.
+    pub fn from_samples(
+        samples: Vec<Result<f64, ParseFailure>>,
+        texts: Vec<String>,
+        config: &AggregationConfig,
+    ) -> Self {
+        let valid: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.as_ref().ok().copied())
+            .collect();
+        let score = (valid.len() >= config.min_valid.max(1))
+            .then(|| valid.iter().sum::<f64>() / valid.len() as f64);
+        Judgement {
+            score,
+            samples,
+            texts,
+        }
+    }
+
+    /// Number of samples that parsed.
+    pub fn valid(&self) -> usize {
+        self.samples.iter().filter(|s| s.is_ok()).count()
+    }
+}
+
+/// Counts over a batch of judgements: parse rate and failures by reason.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ParseStats {
+    /// Samples drawn.
+    pub samples: usize,
+    /// Samples that parsed.
+    pub parsed: usize,
+    /// Responses with a score.
+    pub judged: usize,
+    /// Responses without one.
+    pub unjudged: usize,
+    /// Failed samples by reason.
+    pub failures: BTreeMap<String, usize>,
+}
+
+impl ParseStats {
+    /// Tallies `judgements`.
+    pub fn of(judgements: &[Judgement]) -> Self {
+        let mut stats = ParseStats::default();
+        for j in judgements {
+            stats.samples += j.samples.len();
+            for s in &j.samples {
+                match s {
+                    Ok(_) => stats.parsed += 1,
+                    Err(reason) => {
+                        *stats.failures.entry(reason.name().to_string()).or_default() += 1
+                    }
+                }
+            }
+            if j.score.is_some() {
+                stats.judged += 1;
+            } else {
+                stats.unjudged += 1;
+            }
+        }
+        stats
+    }
+
+    /// Parsed samples over drawn samples (0 when none were drawn).
+    pub fn parse_rate(&self) -> f64 {
+        if self.samples == 0 {
+            0.0
+        } else {
+            self.parsed as f64 / self.samples as f64
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of srlm-judge (one binary).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod http;
+mod metrics;
+mod parse;
+mod template;

@@ -1,0 +1,101 @@
+use serde_json::Value;
+use srlm_judge::{average_ranks, judge_metrics, kendall_tau_b, spearman, RankedGroup};
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn correlations_equal_scipy() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/judge/correlations.json"
+    );
+    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(cases.len(), 40);
+    for (i, case) in cases.iter().enumerate() {
+        let (x, y) = (floats(&case["x"]), floats(&case["y"]));
+        assert_eq!(average_ranks(&x), floats(&case["ranks_x"]), "case {i}");
+        for (got, want) in [
+            (spearman(&x, &y), &case["spearman"]),
+            (kendall_tau_b(&x, &y), &case["kendall_tau_b"]),
+        ] {
+            match want.as_f64() {
+                Some(w) => assert!((got.unwrap() - w).abs() < 1e-9, "case {i}: {got:?} vs {w}"),
+                None => assert!(got.is_none(), "case {i}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn paper_metrics_on_hand_computed_groups() {
+    let groups = vec![
+        // Judge agrees fully: 3 pairs right, best scored 5, exact match, rho = tau = 1.
+        RankedGroup {
+            ranks: vec![0.0, 1.0, 2.0],
+            scores: vec![Some(5.0), Some(3.0), Some(1.0)],
+        },
+        // Judge ties the top two (wrong on that pair), right on the other two; best got 4.
+        RankedGroup {
+            ranks: vec![0.0, 1.0, 2.0],
+            scores: vec![Some(4.0), Some(4.0), Some(2.0)],
+        },
+        // Reversed: 0 of 1 pair; an unjudged response is dropped (no exact match possible).
+        RankedGroup {
+            ranks: vec![0.0, 1.0, 2.0],
+            scores: vec![Some(1.0), Some(2.0), None],
+        },
+    ];
+    let m = judge_metrics(&groups, 5.0);
+    assert_eq!(m.pairs, 7);
+    assert!((m.pairwise_accuracy - 5.0 / 7.0).abs() < 1e-12);
+    assert!((m.five_best_pct - 100.0 / 3.0).abs() < 1e-9);
+    assert!(
+        (m.exact_match_pct - 50.0).abs() < 1e-9,
+        "2 fully judged groups, 1 exact"
+    );
+    // Per-group rho: 1, spearman([4,4,2],[0,-1,-2]) = 0.8660254..., -1; mean over 3.
+    let rho2 = spearman(&[4.0, 4.0, 2.0], &[0.0, -1.0, -2.0]).unwrap();
+    assert!((rho2 - 0.866_025_403_784_438_6).abs() < 1e-12);
+    assert!((m.spearman - (1.0 + rho2 - 1.0) / 3.0).abs() < 1e-12);
+    let tau2 = kendall_tau_b(&[4.0, 4.0, 2.0], &[0.0, -1.0, -2.0]).unwrap();
+    assert!(
+        (tau2 - 2.0 / 6f64.sqrt()).abs() < 1e-12,
+        "tau-b: (2-0)/sqrt(2*3)"
+    );
+    assert!((m.kendall_tau - (1.0 + tau2 - 1.0) / 3.0).abs() < 1e-12);
+    assert_eq!(m.correlated_groups, 3);
+}
+
+#[test]
+fn pairwise_orders_and_ties() {
+    use srlm_judge::{combine, parse_verdict, PairOutcome, Verdict};
+    assert_eq!(
+        parse_verdict("blah [[A]] ... final: [[B]]"),
+        Some(Verdict::Second)
+    );
+    assert_eq!(parse_verdict("no verdict"), None);
+    assert_eq!(
+        combine(Some(Verdict::First), Some(Verdict::Second)),
+        PairOutcome::Win
+    );
+    assert_eq!(
+        combine(Some(Verdict::Second), Some(Verdict::First)),
+        PairOutcome::Loss
+    );
+    // Position bias: the judge always prefers the first-shown answer -> disagreement -> tie.
+    assert_eq!(
+        combine(Some(Verdict::First), Some(Verdict::First)),
+        PairOutcome::Tie
+    );
+    assert_eq!(
+        combine(Some(Verdict::Tie), Some(Verdict::Second)),
+        PairOutcome::Tie
+    );
+    assert_eq!(combine(None, Some(Verdict::Second)), PairOutcome::Tie);
+}

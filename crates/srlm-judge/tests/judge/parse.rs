@@ -1,0 +1,103 @@
+use proptest::prelude::*;
+use srlm_judge::{ParseFailure, ScoreParser};
+
+use ParseFailure::*;
+
+/// (judge output, truncated, expected)
+const CASES: &[(&str, bool, Result<f64, ParseFailure>)] = &[
+    (
+        "The response is relevant and complete.\nScore: 4",
+        false,
+        Ok(4.0),
+    ),
+    ("Score: 5", false, Ok(5.0)),
+    ("Score: 0", false, Ok(0.0)),
+    (
+        "Justification: partially answers.\n\nScore: 2.5",
+        false,
+        Ok(2.5),
+    ),
+    ("**Score:** 4", false, Ok(4.0)),
+    ("**Score: 3**", false, Ok(3.0)),
+    ("Score: **4**", false, Ok(4.0)),
+    ("Score: 4/5", false, Ok(4.0)),
+    ("Score: 4 / 5", false, Ok(4.0)),
+    ("Score: 3 out of 5", false, Ok(3.0)),
+    ("score: 4", false, Ok(4.0)),
+    ("SCORE: 1", false, Ok(1.0)),
+    ("Total score: 3", false, Ok(3.0)),
+    (
+        "Score: 4. The answer is helpful but verbose.",
+        false,
+        Ok(4.0),
+    ),
+    ("Score: 4\n\nNote: I considered giving 5.", false, Ok(4.0)),
+    (
+        "First impression Score: 2, but on reflection...\nScore: 4",
+        false,
+        Ok(4.0),
+    ),
+    ("Score: <4>", false, Ok(4.0)),
+    ("Score: [3]", false, Ok(3.0)),
+    ("Score:4", false, Ok(4.0)),
+    ("Score：5", false, Ok(5.0)),
+    (
+        "The response earns 4 points.\nConclusion — Score: 4",
+        false,
+        Ok(4.0),
+    ),
+    ("Points: 1 + 1 + 1 = 3\nScore: 3", false, Ok(3.0)),
+    ("Score: 6", false, Err(OutOfRange)),
+    ("Score: 10/10", false, Err(OutOfRange)),
+    ("Score: 8/10", false, Err(OutOfRange)),
+    ("Score: 42", false, Err(OutOfRange)),
+    ("Score: 3 or 4", false, Err(Conflicting)),
+    ("Score: 3-4", false, Err(Conflicting)),
+    ("Score: 4 or 4", false, Ok(4.0)),
+    (
+        "The response is good. I would give it four points.",
+        false,
+        Err(NoScore),
+    ),
+    ("", false, Err(NoScore)),
+    ("Score:", false, Err(NoScore)),
+    ("Score: N/A", false, Err(NoScore)),
+    (
+        "The response addresses the question and",
+        true,
+        Err(Truncated),
+    ),
+    ("Score: 3", true, Ok(3.0)),
+    ("<total points>", false, Err(NoScore)),
+];
+
+#[test]
+fn parser_table() {
+    let parser = ScoreParser::default();
+    assert!(CASES.len() >= 30);
+    for (text, truncated, expected) in CASES {
+        assert_eq!(parser.parse(text, *truncated), *expected, "{text:?}");
+    }
+}
+
+#[test]
+fn custom_pattern_and_scale() {
+    let parser = ScoreParser::new(r"Rating=(\d+)", 1.0, 10.0).unwrap();
+    assert_eq!(parser.parse("Rating=9", false), Ok(9.0));
+    assert_eq!(parser.parse("Rating=0", false), Err(OutOfRange));
+    assert!(ScoreParser::new("no group", 0.0, 5.0).is_err());
+    assert!(ScoreParser::new("(unclosed", 0.0, 5.0).is_err());
+}
+
+proptest! {
+    #[test]
+    fn never_panics(text in "\\PC{0,300}", truncated in any::<bool>()) {
+        let _ = ScoreParser::default().parse(&text, truncated);
+    }
+
+    #[test]
+    fn a_final_score_line_wins(prefix in "[a-zA-Z .,\n]{0,200}", score in 0u8..=5) {
+        let text = format!("{prefix}\nScore: {score}");
+        prop_assert_eq!(ScoreParser::default().parse(&text, false), Ok(f64::from(score)));
+    }
+}

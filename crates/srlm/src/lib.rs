@@ -6,6 +6,7 @@
 //! | module | crate | what it holds |
 //! |---|---|---|
 //! | [`model`] | `srlm-model` | the Llama model: loading (GGUF, Hugging Face), tokenizer, chat template, generation, log-probs |
+//! | [`judge`] | `srlm-judge` | LLM-as-a-judge: the paper's prompt, score parsing, local and HTTP judges, reward-model metrics |
 //!
 //! ## Backends (cargo features)
 //!
@@ -29,4 +30,5 @@
 //! # Ok::<(), srlm::model::ModelError>(())
 //! ```
 
+pub use srlm_judge as judge;
 pub use srlm_model as model;

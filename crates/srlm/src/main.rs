@@ -4,7 +4,48 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use srlm::judge::{
+    AggregationConfig, ExpectedScoreJudge, Judge, JudgeItem, LocalGenerator, ParseStats,
+    SampleParams, SamplingJudge,
+};
 use srlm::model::{parse_device, GenerationConfig, LanguageModel, SamplingParams};
+
+/// A handful of pairs of clearly different quality, for a first look at a judge.
+const DEMO_PAIRS: [(&str, &str); 6] = [
+    ("What is the capital of France?", "The capital of France is Paris."),
+    ("What is the capital of France?", "I like turtles."),
+    ("Give me three tips for staying focused while studying.", "1. Put your phone in another room. 2. Work in 25-minute blocks with short breaks. 3. Decide on one concrete goal for each session."),
+    ("Give me three tips for staying focused while studying.", "Studying"),
+    ("Explain what a prime number is.", "A prime number is a whole number greater than 1 whose only divisors are 1 and itself, such as 2, 3, 5 and 7."),
+    ("Explain what a prime number is.", "I cannot help with that."),
+];
+
+fn judge_items(input: Option<&Path>) -> Result<Vec<JudgeItem>> {
+    let Some(path) = input else {
+        return Ok(DEMO_PAIRS
+            .iter()
+            .map(|(p, r)| JudgeItem {
+                prompt: p.to_string(),
+                response: r.to_string(),
+            })
+            .collect());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str::<JudgeItem>(line).with_context(|| {
+                format!(
+                    "{}:{}: expected {{\"prompt\", \"response\"}}",
+                    path.display(),
+                    i + 1
+                )
+            })
+        })
+        .collect()
+}
 
 #[derive(Parser)]
 #[command(
@@ -64,6 +105,29 @@ enum Command {
         response: String,
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
+    },
+    /// Judges (prompt, response) pairs with the model itself: the paper's prompt, k samples
+    /// each, and the expected score over the digits. Prints one JSON line per pair and a summary.
+    Judge {
+        #[arg(long)]
+        model: PathBuf,
+        /// JSONL with `prompt` and `response` fields; a built-in handful of pairs when absent.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Judge samples per response (the paper: 3).
+        #[arg(long, default_value_t = 3)]
+        samples: usize,
+        #[arg(long, default_value_t = 256)]
+        max_new_tokens: usize,
+        #[arg(long, default_value_t = 0.7)]
+        temperature: f32,
+        #[arg(long, default_value_t = 0.9)]
+        top_p: f32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Sequences generated at once.
+        #[arg(long, default_value_t = 8)]
+        batch_size: usize,
     },
     /// Prints the token ids of a text as a JSON array (no special tokens added).
     Tokenize {
@@ -139,6 +203,50 @@ fn main() -> Result<()> {
                 ),
                 Format::Text => println!("{} ({} tokens)", lp.logprob, lp.tokens),
             }
+        }
+        Command::Judge {
+            model,
+            input,
+            samples,
+            max_new_tokens,
+            temperature,
+            top_p,
+            seed,
+            batch_size,
+        } => {
+            let lm = load(&model, &cli.device)?;
+            let items = judge_items(input.as_deref())?;
+            let params = SampleParams {
+                temperature,
+                top_p,
+                max_tokens: max_new_tokens,
+                seed,
+            };
+            let mut sampling = SamplingJudge::new(LocalGenerator::new(&lm, batch_size))
+                .with_aggregation(AggregationConfig {
+                    samples,
+                    min_valid: 1,
+                })
+                .with_params(params);
+            let sampled = sampling.judge(&items)?;
+            let expected = ExpectedScoreJudge::new(&lm, batch_size)?.judge(&items)?;
+            for ((item, s), e) in items.iter().zip(&sampled).zip(&expected) {
+                let line = serde_json::json!({
+                    "prompt": item.prompt, "response": item.response,
+                    "score": s.score, "expected_score": e.score,
+                    "samples": s.samples.iter().map(|r| match r { Ok(v) => serde_json::json!(v), Err(f) => serde_json::json!(f.name()) }).collect::<Vec<_>>(),
+                    "texts": s.texts,
+                });
+                println!("{line}");
+            }
+            let stats = ParseStats::of(&sampled);
+            println!(
+                "{}",
+                serde_json::json!({"summary": {
+                    "pairs": items.len(), "parse_rate": stats.parse_rate(), "parsed": stats.parsed,
+                    "samples": stats.samples, "judged": stats.judged, "failures": stats.failures,
+                }})
+            );
         }
         Command::Tokenize { model, text } => {
             let lm = load(&model, &cli.device)?;

@@ -1,0 +1,82 @@
+//! Local judges over the tiny committed model: they run end to end and keep their contracts.
+
+use srlm_judge::{
+    AggregationConfig, ExpectedScoreJudge, Judge, JudgeItem, JudgeTemplate, LocalGenerator,
+    ParseStats, SampleParams, SamplingJudge,
+};
+
+/// The paper's prompt is ~1,400 tokens for the tiny tokenizer, past the tiny model's 128
+/// positions: a short template keeps the same path.
+fn short() -> JudgeTemplate {
+    JudgeTemplate::new("Rate {{ prompt }} / {{ response }}").unwrap()
+}
+use srlm_model::{parse_device, LanguageModel};
+
+fn tiny() -> LanguageModel {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/tiny-llama3"
+    );
+    LanguageModel::load(std::path::Path::new(dir), &parse_device("cpu").unwrap()).unwrap()
+}
+
+fn items() -> Vec<JudgeItem> {
+    vec![
+        JudgeItem {
+            prompt: "Hello".into(),
+            response: "Hello, world!".into(),
+        },
+        JudgeItem {
+            prompt: "How are you?".into(),
+            response: "I am fine, thank you.".into(),
+        },
+    ]
+}
+
+#[test]
+fn sampling_judge_over_a_local_model_returns_k_samples_per_item() {
+    let lm = tiny();
+    let params = SampleParams {
+        temperature: 0.7,
+        top_p: 0.9,
+        max_tokens: 8,
+        seed: 1,
+    };
+    let mut judge = SamplingJudge::new(LocalGenerator::new(&lm, 3))
+        .with_template(short())
+        .with_aggregation(AggregationConfig {
+            samples: 2,
+            min_valid: 1,
+        })
+        .with_params(params);
+    let first = judge.judge(&items()).unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(first
+        .iter()
+        .all(|j| j.samples.len() == 2 && j.texts.len() == 2));
+    // A random model writes no score: each sample fails, and at 8 tokens it is cut off.
+    let stats = ParseStats::of(&first);
+    assert_eq!((stats.samples, stats.judged, stats.unjudged), (4, 0, 2));
+    assert!(
+        stats.failures.get("truncated").copied().unwrap_or(0)
+            + stats.failures.get("no_score").copied().unwrap_or(0)
+            == 4
+    );
+    // Same seed, same texts.
+    let again = judge.judge(&items()).unwrap();
+    assert_eq!(first, again);
+}
+
+#[test]
+fn expected_score_is_a_probability_weighted_mean_on_the_scale() {
+    let lm = tiny();
+    let mut judge = ExpectedScoreJudge::with_template(&lm, short(), "Score=", 4).unwrap();
+    let out = judge.judge(&items()).unwrap();
+    for j in &out {
+        let s = j.score.unwrap();
+        assert!((0.0..=5.0).contains(&s), "{s}");
+    }
+    // Batched and one at a time agree.
+    let single = judge.judge(&items()[1..]).unwrap();
+    assert!((single[0].score.unwrap() - out[1].score.unwrap()).abs() < 1e-5);
+}

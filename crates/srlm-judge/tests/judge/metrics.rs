@@ -99,3 +99,80 @@ fn pairwise_orders_and_ties() {
     );
     assert_eq!(combine(None, Some(Verdict::Second)), PairOutcome::Tie);
 }
+
+/// A judge that always prefers the answer that mentions "good", whatever its position, or
+/// (when `biased`) always the first-shown one.
+struct Fake {
+    biased: bool,
+    seen: Vec<String>,
+}
+
+impl srlm_judge::TextGenerator for Fake {
+    fn complete(
+        &mut self,
+        prompts: &[String],
+        n: usize,
+        _: &srlm_judge::SampleParams,
+    ) -> srlm_judge::Result<Vec<Vec<srlm_judge::Completion>>> {
+        self.seen.extend(prompts.iter().cloned());
+        Ok(prompts
+            .iter()
+            .map(|p| {
+                let a_start = p.find("[The Start of Assistant A's Answer]").unwrap();
+                let b_start = p.find("[The Start of Assistant B's Answer]").unwrap();
+                let a_good = p[a_start..b_start].contains("good");
+                let verdict = if self.biased || a_good {
+                    "[[A]]"
+                } else {
+                    "[[B]]"
+                };
+                vec![
+                    srlm_judge::Completion {
+                        text: format!("Reasoning... {verdict}"),
+                        truncated: false
+                    };
+                    n
+                ]
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn judge_pairs_asks_both_orders() {
+    use srlm_judge::{judge_pairs, PairItem, PairOutcome, SampleParams};
+    let items = vec![
+        PairItem {
+            prompt: "q1".into(),
+            a: "a good answer".into(),
+            b: "a bad answer".into(),
+        },
+        PairItem {
+            prompt: "q2".into(),
+            a: "meh".into(),
+            b: "good stuff".into(),
+        },
+    ];
+    let mut fair = Fake {
+        biased: false,
+        seen: vec![],
+    };
+    assert_eq!(
+        judge_pairs(&mut fair, &items, &SampleParams::default()).unwrap(),
+        vec![PairOutcome::Win, PairOutcome::Loss]
+    );
+    assert_eq!(fair.seen.len(), 4);
+    assert!(fair.seen[0].find("a good answer") < fair.seen[0].find("a bad answer"));
+    assert!(
+        fair.seen[1].find("a bad answer") < fair.seen[1].find("a good answer"),
+        "second order swaps A and B"
+    );
+    let mut biased = Fake {
+        biased: true,
+        seen: vec![],
+    };
+    assert_eq!(
+        judge_pairs(&mut biased, &items, &SampleParams::default()).unwrap(),
+        vec![PairOutcome::Tie, PairOutcome::Tie]
+    );
+}

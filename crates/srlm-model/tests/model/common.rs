@@ -33,3 +33,18 @@ pub(crate) fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
+
+/// A JSON array of token ids.
+pub(crate) fn ids(v: &serde_json::Value) -> Vec<u32> {
+    v.as_array()
+        .expect("an array of ids")
+        .iter()
+        .map(|x| x.as_u64().expect("an id") as u32)
+        .collect()
+}
+
+/// A fixture file, parsed as JSON.
+pub(crate) fn read_json(relative: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(fixtures().join(relative)).expect("fixture file");
+    serde_json::from_str(&text).expect("fixture JSON")
+}

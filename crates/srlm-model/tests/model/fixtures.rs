@@ -4,23 +4,14 @@ use serde_json::Value;
 use srlm_model::gguf::GgufFile;
 use srlm_model::{GenerationConfig, LanguageModel, TokenBatch};
 
-use crate::common::{device, fixtures, max_abs_diff};
+use crate::common::{device, fixtures, ids, max_abs_diff, read_json};
 
 fn tiny() -> LanguageModel {
     LanguageModel::load(&fixtures().join("tiny-llama3"), &device()).expect("load tiny-llama3")
 }
 
 fn reference() -> Value {
-    let text = std::fs::read_to_string(fixtures().join("tiny-llama3/reference.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    read_json("tiny-llama3/reference.json")
 }
 
 #[test]

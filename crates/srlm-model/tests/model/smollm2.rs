@@ -7,23 +7,14 @@
 use serde_json::Value;
 use srlm_model::{GenerationConfig, LanguageModel, Message, TokenBatch};
 
-use crate::common::{device, fixtures, max_abs_diff, smollm2_path};
+use crate::common::{device, fixtures, ids, max_abs_diff, read_json, smollm2_path};
 
 fn model() -> LanguageModel {
     LanguageModel::load(&smollm2_path(), &device()).expect("load SmolLM2")
 }
 
 fn parity() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join("smollm2/parity.json")).unwrap())
-        .unwrap()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    read_json("smollm2/parity.json")
 }
 
 #[test]

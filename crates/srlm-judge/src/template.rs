@@ -13,6 +13,7 @@ pub const PAPER_TEMPLATE: &str = include_str!("../templates/additive-5-point.jin
 #[derive(Debug)]
 pub struct JudgeTemplate {
     env: Environment<'static>,
+    source: String,
 }
 
 impl JudgeTemplate {
@@ -30,7 +31,15 @@ impl JudgeTemplate {
         env.set_fuel(Some(10_000_000));
         env.add_template_owned("judge", source.to_string())
             .map_err(|e| JudgeError::Template(e.to_string()))?;
-        Ok(JudgeTemplate { env })
+        Ok(JudgeTemplate {
+            env,
+            source: source.to_string(),
+        })
+    }
+
+    /// The template's source text.
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// The judge prompt for one (prompt, response) pair.

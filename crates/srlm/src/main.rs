@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use srlm::judge::{
-    AggregationConfig, ExpectedScoreJudge, Judge, JudgeItem, LocalGenerator, ParseStats,
-    SampleParams, SamplingJudge,
+    AggregationConfig, ExpectedScoreJudge, Judge, JudgeItem, JudgeTemplate, LocalGenerator,
+    ParseStats, SampleParams, SamplingJudge, ScoreParser,
 };
 use srlm::model::{parse_device, GenerationConfig, LanguageModel, SamplingParams};
 
@@ -128,6 +128,13 @@ enum Command {
         /// Sequences generated at once.
         #[arg(long, default_value_t = 8)]
         batch_size: usize,
+        /// A judge template file (minijinja, over `{{ prompt }}` and `{{ response }}`) instead
+        /// of the paper's.
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// A regular expression whose first group is the score, instead of `Score: N`.
+        #[arg(long)]
+        score_pattern: Option<String>,
     },
     /// Prints the token ids of a text as a JSON array (no special tokens added).
     Tokenize {
@@ -213,9 +220,20 @@ fn main() -> Result<()> {
             top_p,
             seed,
             batch_size,
+            template,
+            score_pattern,
         } => {
             let lm = load(&model, &cli.device)?;
             let items = judge_items(input.as_deref())?;
+            let source = match &template {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+                None => srlm::judge::PAPER_TEMPLATE.to_string(),
+            };
+            let parser = match &score_pattern {
+                Some(pattern) => ScoreParser::new(pattern, 0.0, 5.0)?,
+                None => ScoreParser::default(),
+            };
             let params = SampleParams {
                 temperature,
                 top_p,
@@ -223,13 +241,21 @@ fn main() -> Result<()> {
                 seed,
             };
             let mut sampling = SamplingJudge::new(LocalGenerator::new(&lm, batch_size))
+                .with_template(JudgeTemplate::new(&source)?)
+                .with_parser(parser)
                 .with_aggregation(AggregationConfig {
                     samples,
                     min_valid: 1,
                 })
                 .with_params(params);
             let sampled = sampling.judge(&items)?;
-            let expected = ExpectedScoreJudge::new(&lm, batch_size)?.judge(&items)?;
+            let expected = ExpectedScoreJudge::with_template(
+                &lm,
+                JudgeTemplate::new(&source)?,
+                "Score: ",
+                batch_size,
+            )?
+            .judge(&items)?;
             for ((item, s), e) in items.iter().zip(&sampled).zip(&expected) {
                 let line = serde_json::json!({
                     "prompt": item.prompt, "response": item.response,

@@ -6,6 +6,7 @@
 //! | module | crate | what it holds |
 //! |---|---|---|
 //! | [`model`] | `srlm-model` | the Llama model: loading (GGUF, Hugging Face), tokenizer, chat template, generation, log-probs |
+//! | [`data`] | `srlm-data` | IFT / EFT / AIFT record types, streaming JSON Lines with `file:line` errors, atomic writers |
 //! | [`judge`] | `srlm-judge` | LLM-as-a-judge: the paper's prompt, score parsing, local and HTTP judges, reward-model metrics |
 //!
 //! ## Backends (cargo features)
@@ -30,5 +31,6 @@
 //! # Ok::<(), srlm::model::ModelError>(())
 //! ```
 
+pub use srlm_data as data;
 pub use srlm_judge as judge;
 pub use srlm_model as model;

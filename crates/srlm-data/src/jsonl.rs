@@ -1,0 +1,230 @@
+//! Streaming JSON Lines: a reader that reports every bad line as `file:line: what is wrong`
+//! (stopping, or skipping and counting), and a writer that never leaves half a file.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{DataError, Result};
+
+/// What to do with a bad line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BadLines {
+    /// Stop the read with the line's error (the default).
+    #[default]
+    Fail,
+    /// Skip it, count it, and keep its error in the [`SkipReport`].
+    Skip,
+}
+
+/// The lines a skipping read left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkipReport {
+    /// How many lines were skipped.
+    pub skipped: usize,
+    /// The first skipped lines' errors (`file:line: reason`), at most [`SkipReport::KEPT`].
+    pub errors: Vec<String>,
+}
+
+impl SkipReport {
+    /// How many skipped lines keep their message.
+    pub const KEPT: usize = 100;
+}
+
+/// Reads records of type `T`, one JSON value a line, without loading the file whole. Blank
+/// lines are ignored.
+pub struct JsonlReader<T> {
+    path: PathBuf,
+    reader: BufReader<File>,
+    line: usize,
+    mode: BadLines,
+    report: SkipReport,
+    buffer: Vec<u8>,
+    _record: PhantomData<T>,
+}
+
+impl<T: DeserializeOwned> JsonlReader<T> {
+    /// Opens `path`.
+    pub fn open(path: &Path, mode: BadLines) -> Result<Self> {
+        let file = File::open(path).map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(JsonlReader {
+            path: path.to_path_buf(),
+            reader: BufReader::new(file),
+            line: 0,
+            mode,
+            report: SkipReport::default(),
+            buffer: Vec::new(),
+            _record: PhantomData,
+        })
+    }
+
+    /// What was skipped so far.
+    pub fn report(&self) -> &SkipReport {
+        &self.report
+    }
+
+    fn parse(&self) -> std::result::Result<Option<T>, String> {
+        let text = std::str::from_utf8(&self.buffer)
+            .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_str(text)
+            .map(Some)
+            .map_err(|e| format!("column {}: {e}", e.column()))
+    }
+}
+
+impl<T: DeserializeOwned> Iterator for JsonlReader<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.buffer.clear();
+            match self.reader.read_until(b'\n', &mut self.buffer) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(source) => {
+                    return Some(Err(DataError::Io {
+                        path: self.path.clone(),
+                        source,
+                    }))
+                }
+            }
+            self.line += 1;
+            match self.parse() {
+                Ok(Some(record)) => return Some(Ok(record)),
+                Ok(None) => continue,
+                Err(reason) => {
+                    let error = DataError::BadLine {
+                        path: self.path.clone(),
+                        line: self.line,
+                        reason,
+                    };
+                    match self.mode {
+                        BadLines::Fail => return Some(Err(error)),
+                        BadLines::Skip => {
+                            tracing::warn!(%error, "skipping bad line");
+                            self.report.skipped += 1;
+                            if self.report.errors.len() < SkipReport::KEPT {
+                                self.report.errors.push(error.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads a whole file; an empty file (no records) is an error.
+pub fn read_jsonl<T: DeserializeOwned>(
+    path: &Path,
+    mode: BadLines,
+) -> Result<(Vec<T>, SkipReport)> {
+    let mut reader = JsonlReader::open(path, mode)?;
+    let records = reader.by_ref().collect::<Result<Vec<T>>>()?;
+    if records.is_empty() {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((records, reader.report))
+}
+
+/// Writes records to a temporary file beside `path` and renames it into place on
+/// [`AtomicJsonlWriter::finish`]; dropped unfinished, it removes the temporary file.
+pub struct AtomicJsonlWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: Option<BufWriter<File>>,
+    count: usize,
+}
+
+impl AtomicJsonlWriter {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let file = File::create(&tmp).map_err(|source| DataError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        Ok(AtomicJsonlWriter {
+            path: path.to_path_buf(),
+            tmp,
+            writer: Some(BufWriter::new(file)),
+            count: 0,
+        })
+    }
+
+    fn io(&self, source: std::io::Error) -> DataError {
+        DataError::Io {
+            path: self.tmp.clone(),
+            source,
+        }
+    }
+
+    /// Appends one record.
+    pub fn push<T: Serialize>(&mut self, record: &T) -> Result<()> {
+        let line = serde_json::to_string(record).map_err(|e| self.io(std::io::Error::other(e)))?;
+        let result = match self.writer.as_mut() {
+            Some(w) => w
+                .write_all(line.as_bytes())
+                .and_then(|()| w.write_all(b"\n")),
+            None => Err(std::io::Error::other("writer already finished")),
+        };
+        result.map_err(|e| self.io(e))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Flushes, syncs and renames into place; returns the number of records.
+    pub fn finish(mut self) -> Result<usize> {
+        let Some(writer) = self.writer.take() else {
+            return Ok(self.count);
+        };
+        let file = writer.into_inner().map_err(|e| self.io(e.into_error()))?;
+        file.sync_all().map_err(|e| self.io(e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|source| DataError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(self.count)
+    }
+}
+
+impl Drop for AtomicJsonlWriter {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes all `records` atomically.
+pub fn write_jsonl<'a, T: Serialize + 'a>(
+    path: &Path,
+    records: impl IntoIterator<Item = &'a T>,
+) -> Result<usize> {
+    let mut writer = AtomicJsonlWriter::create(path)?;
+    for record in records {
+        writer.push(record)?;
+    }
+    writer.finish()
+}

@@ -1,0 +1,75 @@
+//! The three kinds of records of self-rewarding training (the paper's names): IFT, EFT, AIFT.
+
+use serde::{Deserialize, Serialize};
+
+/// One conversational turn, as `{"role", "content"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+}
+
+/// Instruction fine-tuning: a prompt and a good response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IftRecord {
+    /// The user's prompt.
+    pub prompt: String,
+    /// The response to learn.
+    pub response: String,
+    /// Where it came from (`sharegpt`, `oasst1`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// Evaluation fine-tuning: a judge prompt (holding a prompt and a response) and the judge's
+/// answer — a justification ending in `Score: N`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EftRecord {
+    /// The user's prompt being judged.
+    pub prompt: String,
+    /// The response being judged.
+    pub response: String,
+    /// The target judgement text, ending in `Score: N`.
+    pub judgement: String,
+    /// The target score, 0–5.
+    pub score: f64,
+    /// How the target was obtained (`ranked`, `ladder:truncated`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+/// AI-feedback preference pair, with TRL's field names (`prompt`, `chosen`, `rejected`) so a
+/// file goes straight into TRL, plus the self-rewarding extras.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreferenceRecord {
+    /// The prompt.
+    pub prompt: String,
+    /// The preferred response.
+    pub chosen: String,
+    /// The dispreferred response.
+    pub rejected: String,
+    /// The judge's mean score of `chosen`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_chosen: Option<f64>,
+    /// The judge's mean score of `rejected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_rejected: Option<f64>,
+    /// The self-rewarding iteration that produced the pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration: Option<u32>,
+    /// The judge's raw texts for `chosen`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judge_texts_chosen: Vec<String>,
+    /// The judge's raw texts for `rejected`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judge_texts_rejected: Vec<String>,
+}
+
+/// A conversation, as `{"messages": [{"role", "content"}, ...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The turns.
+    pub messages: Vec<Turn>,
+}

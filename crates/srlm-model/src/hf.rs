@@ -20,10 +20,12 @@ fn st_err(path: &Path, reason: impl Into<String>) -> ModelError {
     }
 }
 
+/// Memory-maps `path` read-only (GGUF and safetensors files).
 #[allow(unsafe_code)]
-fn map_file(path: &Path) -> Result<Mmap> {
+pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     let file = File::open(path).map_err(|e| ModelError::io(path, e))?;
-    // SAFETY: read-only map of a file opened read-only (see `gguf::map_file`).
+    // SAFETY: the map is read-only and the file is opened read-only; as with every mmap-based
+    // loader, another process truncating the file while it is mapped is outside our control.
     unsafe { Mmap::map(&file) }.map_err(|e| ModelError::io(path, e))
 }
 

@@ -6,7 +6,6 @@ mod dequant;
 mod reader;
 mod tokenizer;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
@@ -16,6 +15,7 @@ pub use reader::{parse_header, GgufHeader, GgufTensorInfo, GgufValue};
 
 use crate::config::{LlamaConfig, TokenIds};
 use crate::error::{ModelError, Result};
+use crate::hf::map_file;
 use crate::weights::{HostTensor, WeightMap};
 
 /// An opened GGUF file: its header parsed, its bytes memory-mapped.
@@ -32,14 +32,6 @@ impl std::fmt::Debug for GgufFile {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
-}
-
-#[allow(unsafe_code)]
-fn map_file(path: &Path) -> Result<Mmap> {
-    let file = File::open(path).map_err(|e| ModelError::io(path, e))?;
-    // SAFETY: the map is read-only and the file is opened read-only; as with every mmap-based
-    // loader, another process truncating the file while it is mapped is outside our control.
-    unsafe { Mmap::map(&file) }.map_err(|e| ModelError::io(path, e))
 }
 
 impl GgufFile {

@@ -1,6 +1,8 @@
 //! [`ChatTemplate`]: the model's Jinja chat template rendered with minijinja, as transformers'
 //! `apply_chat_template` renders it (trim_blocks, lstrip_blocks, Python string methods).
 
+use std::sync::Arc;
+
 use minijinja::{context, Environment, Error, ErrorKind};
 use serde::{Deserialize, Serialize};
 
@@ -36,26 +38,13 @@ impl Message {
 /// Upper bound on template work: a template that loops forever is stopped.
 const FUEL: u64 = 50_000_000;
 
-/// A compiled chat template.
-#[derive(Debug)]
+/// A compiled chat template (cheap to clone: the compiled environment is shared).
+#[derive(Debug, Clone)]
 pub struct ChatTemplate {
-    env: Environment<'static>,
+    env: Arc<Environment<'static>>,
     source: String,
     bos_token: String,
     eos_token: String,
-}
-
-impl Clone for ChatTemplate {
-    fn clone(&self) -> Self {
-        // The environment holds the compiled template; rebuilding cannot fail for a source
-        // that compiled once.
-        Self::new(&self.source, &self.bos_token, &self.eos_token).unwrap_or_else(|_| ChatTemplate {
-            env: Environment::new(),
-            source: self.source.clone(),
-            bos_token: self.bos_token.clone(),
-            eos_token: self.eos_token.clone(),
-        })
-    }
 }
 
 fn raise_exception(message: String) -> std::result::Result<String, Error> {
@@ -75,7 +64,7 @@ impl ChatTemplate {
         env.add_template_owned("chat", source.to_string())
             .map_err(|e| ModelError::ChatTemplate(describe(&e)))?;
         Ok(ChatTemplate {
-            env,
+            env: Arc::new(env),
             source: source.to_string(),
             bos_token: bos_token.to_string(),
             eos_token: eos_token.to_string(),

@@ -74,13 +74,16 @@ fn to_tensor(t: &HostTensor, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(t.data.clone(), [rows, cols]), device)
 }
 
+/// `tensor`, or the error naming the missing `name`.
+fn present(tensor: Option<Tensor<2>>, name: &str, desc: &str) -> Result<Tensor<2>> {
+    tensor.ok_or_else(|| ModelError::MissingTensor {
+        tensor: name.to_string(),
+        source_desc: desc.to_string(),
+    })
+}
+
 fn require(source: &mut dyn Source, name: &str, shape: &[usize], desc: &str) -> Result<Tensor<2>> {
-    source
-        .get(name, shape)?
-        .ok_or_else(|| ModelError::MissingTensor {
-            tensor: name.to_string(),
-            source_desc: desc.to_string(),
-        })
+    present(source.get(name, shape)?, name, desc)
 }
 
 fn vector(source: &mut dyn Source, name: &str, len: usize, desc: &str) -> Result<Tensor<1>> {
@@ -97,12 +100,11 @@ fn linear(
 ) -> Result<Linear> {
     // PyTorch stores `[out, in]`; burn's row layout is `[in, out]`.
     let name = format!("{prefix}.weight");
-    let weight = source
-        .get_transposed(&name, &[out_dim, in_dim])?
-        .ok_or_else(|| ModelError::MissingTensor {
-            tensor: name.clone(),
-            source_desc: desc.to_string(),
-        })?;
+    let weight = present(
+        source.get_transposed(&name, &[out_dim, in_dim])?,
+        &name,
+        desc,
+    )?;
     let bias = if bias {
         Some(Param::from_tensor(vector(
             source,

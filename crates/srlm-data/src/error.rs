@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// What can go wrong reading or writing data sets.
+/// What can go wrong reading, building or writing data sets.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
@@ -15,12 +15,12 @@ pub enum DataError {
         #[source]
         source: std::io::Error,
     },
-    /// One line of a JSON Lines file is bad.
+    /// One line (or record) of an input file is bad.
     #[error("{path}:{line}: {reason}")]
     BadLine {
         /// The file.
         path: PathBuf,
-        /// 1-based line number.
+        /// 1-based line number (of the record's start, for multi-line formats).
         line: usize,
         /// What is wrong (invalid JSON, missing field, wrong type, invalid UTF-8, ...).
         reason: String,
@@ -31,6 +31,24 @@ pub enum DataError {
         /// The file.
         path: PathBuf,
     },
+    /// A setting or an argument is out of its range.
+    #[error("invalid setting: {0}")]
+    InvalidConfig(String),
+    /// Tokenising or rendering with the model's tokenizer and chat template failed.
+    #[error("record {index}: {source}")]
+    Encode {
+        /// The record's position in its set (0-based).
+        index: usize,
+        /// The model's error.
+        #[source]
+        source: srlm_model::ModelError,
+    },
+    /// Rendering a judge prompt or running a judge failed.
+    #[error(transparent)]
+    Judge(#[from] srlm_judge::JudgeError),
+    /// The model failed.
+    #[error(transparent)]
+    Model(#[from] srlm_model::ModelError),
 }
 
 /// `Result` with [`DataError`].

@@ -2,7 +2,7 @@
 //! (stopping, or skipping and counting), and a writer that never leaves half a file.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufWriter, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{DataError, Result};
+use crate::source::open_text;
 
 /// What to do with a bad line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,7 +23,7 @@ pub enum BadLines {
 }
 
 /// The lines a skipping read left out.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SkipReport {
     /// How many lines were skipped.
     pub skipped: usize,
@@ -33,13 +34,40 @@ pub struct SkipReport {
 impl SkipReport {
     /// How many skipped lines keep their message.
     pub const KEPT: usize = 100;
+
+    /// Counts one skipped line and keeps its message (the first [`SkipReport::KEPT`]).
+    pub fn record(&mut self, error: &DataError) {
+        tracing::warn!(%error, "skipping bad line");
+        self.skipped += 1;
+        if self.errors.len() < Self::KEPT {
+            self.errors.push(error.to_string());
+        }
+    }
+
+    /// Adds another report's counts and messages to this one.
+    pub fn merge(&mut self, other: SkipReport) {
+        self.skipped += other.skipped;
+        let room = Self::KEPT.saturating_sub(self.errors.len());
+        self.errors.extend(other.errors.into_iter().take(room));
+    }
+}
+
+/// In [`BadLines::Fail`] mode returns `error`; in [`BadLines::Skip`] mode records it.
+pub(crate) fn reject(mode: BadLines, report: &mut SkipReport, error: DataError) -> Result<()> {
+    match mode {
+        BadLines::Fail => Err(error),
+        BadLines::Skip => {
+            report.record(&error);
+            Ok(())
+        }
+    }
 }
 
 /// Reads records of type `T`, one JSON value a line, without loading the file whole. Blank
-/// lines are ignored.
+/// lines are ignored; gzip-compressed files (`.jsonl.gz`) are decompressed on the fly.
 pub struct JsonlReader<T> {
     path: PathBuf,
-    reader: BufReader<File>,
+    reader: Box<dyn BufRead + Send>,
     line: usize,
     mode: BadLines,
     report: SkipReport,
@@ -50,13 +78,9 @@ pub struct JsonlReader<T> {
 impl<T: DeserializeOwned> JsonlReader<T> {
     /// Opens `path`.
     pub fn open(path: &Path, mode: BadLines) -> Result<Self> {
-        let file = File::open(path).map_err(|source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
         Ok(JsonlReader {
             path: path.to_path_buf(),
-            reader: BufReader::new(file),
+            reader: open_text(path)?,
             line: 0,
             mode,
             report: SkipReport::default(),
@@ -68,6 +92,16 @@ impl<T: DeserializeOwned> JsonlReader<T> {
     /// What was skipped so far.
     pub fn report(&self) -> &SkipReport {
         &self.report
+    }
+
+    /// The number of the last line read (1-based).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn parse(&self) -> std::result::Result<Option<T>, String> {
@@ -111,13 +145,7 @@ impl<T: DeserializeOwned> Iterator for JsonlReader<T> {
                     };
                     match self.mode {
                         BadLines::Fail => return Some(Err(error)),
-                        BadLines::Skip => {
-                            tracing::warn!(%error, "skipping bad line");
-                            self.report.skipped += 1;
-                            if self.report.errors.len() < SkipReport::KEPT {
-                                self.report.errors.push(error.to_string());
-                            }
-                        }
+                        BadLines::Skip => self.report.record(&error),
                     }
                 }
             }

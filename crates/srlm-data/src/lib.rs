@@ -5,36 +5,65 @@
 //! [`EftRecord`]) and AIFT (AI-feedback preference pairs with TRL's field names,
 //! [`PreferenceRecord`]), stored as JSON Lines.
 //!
-//! Readers stream and report every bad line as `file:line: what is wrong`, stopping by default
-//! or skipping and counting ([`BadLines`]); writers write to a temporary file and rename, so a
-//! crash never leaves half a file.
+//! - Files: readers stream and report every bad line as `file:line: what is wrong`, stopping by
+//!   default or skipping and counting ([`BadLines`]); gzip is read transparently; writers write
+//!   to a temporary file and rename, so a crash never leaves half a file.
+//! - Importers ([`import`]): OpenAssistant oasst1 message trees, ShareGPT (tolerating a file cut
+//!   off mid-record), MT-Bench questions, TRL preference files.
+//! - Sets: prompt de-duplication and seeded, order-independent train / held-out splits
+//!   ([`split`]).
+//! - EFT builders ([`eft`]): the paper's (human ranks + a judge model) and a label-free
+//!   known-quality ladder.
+//! - Training input ([`Encoder`], [`batch_by_tokens`], [`sft_batch`], [`preference_batch`]):
+//!   chat-template rendering, a loss mask over the response and its end-of-turn token only,
+//!   truncation with counts, right-padded batches under a token budget.
 //!
 //! ```
-//! use srlm_data::{read_jsonl, write_jsonl, BadLines, PreferenceRecord};
+//! use srlm_data::eft::{build_ladders, LadderConfig};
+//! use srlm_data::{read_jsonl, write_jsonl, BadLines, EftRecord, IftRecord};
+//!
+//! let answer = |topic: &str| format!(
+//!     "Here is a careful explanation of {topic}. It starts with the basic idea, then works \
+//!      through an example step by step, shows where beginners usually go wrong, and ends with \
+//!      a short summary and two suggestions for further reading on the subject of {topic}."
+//! );
+//! let pairs: Vec<IftRecord> = ["recursion", "hash maps", "borrowing"]
+//!     .iter()
+//!     .map(|t| IftRecord { prompt: format!("Explain {t}."), response: answer(t), source: None })
+//!     .collect();
+//! let (eft, report) = build_ladders(&pairs, &LadderConfig::default())?;
+//! assert_eq!(report.ladders, 3);
+//! assert_eq!(report.histogram[4], 3); // each ladder has one rung per score 0..=4
+//! assert!(eft.iter().all(|r| r.judgement.ends_with(&format!("Score: {}", r.score))));
 //!
 //! let dir = std::env::temp_dir().join(format!("srlm-data-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
-//! let path = dir.join("aift.jsonl");
-//! let pair = PreferenceRecord {
-//!     prompt: "2+2?".into(), chosen: "4".into(), rejected: "5".into(),
-//!     score_chosen: Some(5.0), score_rejected: Some(1.0), iteration: Some(1),
-//!     judge_texts_chosen: vec![], judge_texts_rejected: vec![],
-//! };
-//! write_jsonl(&path, [&pair])?;
-//! let (back, skipped) = read_jsonl::<PreferenceRecord>(&path, BadLines::Fail)?;
-//! assert_eq!(back, vec![pair]);
-//! assert_eq!(skipped.skipped, 0);
+//! let path = dir.join("eft.jsonl");
+//! write_jsonl(&path, &eft)?;
+//! let (back, _) = read_jsonl::<EftRecord>(&path, BadLines::Fail)?;
+//! assert_eq!(back, eft);
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! # Ok::<(), srlm_data::DataError>(())
 //! ```
-//!
-//! Status: record types and JSON Lines I/O. Importers (oasst1, ShareGPT, MT-Bench, TRL), the
-//! EFT builders, splits and token batches are the rest of the data issue.
 
+mod batch;
+pub mod eft;
+mod encode;
 mod error;
+pub mod import;
+mod inspect;
+mod json_array;
 mod jsonl;
 mod records;
+mod source;
+pub mod split;
 
+pub use batch::{batch_by_tokens, preference_batch, sft_batch};
+pub use encode::{EncodeReport, EncodedExample, EncodedPair, Encoder};
 pub use error::{DataError, Result};
+pub use inspect::{inspect, Inspection, LengthHistogram, SetKind};
 pub use jsonl::{read_jsonl, write_jsonl, AtomicJsonlWriter, BadLines, JsonlReader, SkipReport};
-pub use records::{Conversation, EftRecord, IftRecord, PreferenceRecord, Turn};
+pub use records::{
+    Conversation, EftRecord, EvalPrompt, IftRecord, PreferenceRecord, RankedAnswer, RankedPrompt,
+    Turn,
+};

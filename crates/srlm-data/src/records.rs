@@ -73,3 +73,34 @@ pub struct Conversation {
     /// The turns.
     pub messages: Vec<Turn>,
 }
+
+/// A prompt for evaluation (MT-Bench and the like): one or more user turns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalPrompt {
+    /// The set's identifier of the prompt (MT-Bench's `question_id`, as text).
+    pub id: String,
+    /// Its category, where the set has them (`writing`, `math`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The user turns; the first is the prompt of single-turn evaluation.
+    pub turns: Vec<String>,
+}
+
+/// A prompt with several answers ranked by people (0 = best), the input of the paper's EFT
+/// builder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankedPrompt {
+    /// The user's prompt.
+    pub prompt: String,
+    /// The answers, best first.
+    pub answers: Vec<RankedAnswer>,
+}
+
+/// One ranked answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankedAnswer {
+    /// The text.
+    pub text: String,
+    /// Its rank among its siblings (0 = best).
+    pub rank: u32,
+}

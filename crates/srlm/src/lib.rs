@@ -6,7 +6,7 @@
 //! | module | crate | what it holds |
 //! |---|---|---|
 //! | [`model`] | `srlm-model` | the Llama model: loading (GGUF, Hugging Face), tokenizer, chat template, generation, log-probs |
-//! | [`data`] | `srlm-data` | IFT / EFT / AIFT record types, streaming JSON Lines with `file:line` errors, atomic writers |
+//! | [`data`] | `srlm-data` | IFT / EFT / AIFT sets: JSON Lines with `file:line` errors, importers (oasst1, ShareGPT, MT-Bench, TRL), splits, EFT builders, token batches |
 //! | [`judge`] | `srlm-judge` | LLM-as-a-judge: the paper's prompt, score parsing, local and HTTP judges, reward-model metrics |
 //!
 //! ## Backends (cargo features)

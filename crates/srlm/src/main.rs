@@ -1,5 +1,7 @@
 //! The `srlm` command.
 
+mod data_cmd;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -136,6 +138,9 @@ enum Command {
         #[arg(long)]
         score_pattern: Option<String>,
     },
+    /// Imports, inspects, splits and builds data sets (IFT, EFT, AIFT, evaluation prompts).
+    #[command(subcommand)]
+    Data(data_cmd::DataCommand),
     /// Prints the token ids of a text as a JSON array (no special tokens added).
     Tokenize {
         #[arg(long)]
@@ -274,6 +279,7 @@ fn main() -> Result<()> {
                 }})
             );
         }
+        Command::Data(command) => data_cmd::run(command, &cli.device)?,
         Command::Tokenize { model, text } => {
             let lm = load(&model, &cli.device)?;
             println!(

@@ -120,3 +120,87 @@ fn bad_input_is_an_error_not_a_panic() {
         );
     }
 }
+
+fn data_fixture(name: &str) -> String {
+    tiny()
+        .join("../data")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn data_import_inspect_and_ladder_write_sets_that_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let ift = dir.path().join("ift.jsonl");
+    let (ok, stdout, stderr) = srlm(&[
+        "data",
+        "import",
+        "sharegpt",
+        &data_fixture("sharegpt_truncated.json"),
+        "--out",
+        ift.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["report"]["pairs"], 2);
+    assert!(report["report"]["truncated_at_line"].is_u64());
+
+    let (ok, stdout, stderr) = srlm(&["data", "inspect", ift.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["summary"]["kind"], "ift");
+    assert_eq!(summary["summary"]["records"], 2);
+
+    let out = dir.path().join("eft");
+    let (ok, stdout, stderr) = srlm(&[
+        "data",
+        "build-eft",
+        "ladder",
+        "--ift",
+        ift.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--min-answer-words",
+        "6",
+        "--held-out",
+        "0",
+    ]);
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let ladders = report["train"]["ladders"].as_u64().unwrap() as usize;
+    let lines = |name: &str| {
+        std::fs::read_to_string(out.join(name))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(lines("eft-train.jsonl"), ladders * 5);
+    assert_eq!(lines("ift-train.jsonl"), 2);
+    assert_eq!(lines("eft-held-out.jsonl"), 0);
+    assert!(out.join("report.json").exists());
+}
+
+#[test]
+fn data_import_bad_line_fails_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("q.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"question_id\": 1, \"turns\": [\"ok\"]}\n{\"turns\": 3}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.jsonl");
+    let (ok, _, stderr) = srlm(&[
+        "data",
+        "import",
+        "mtbench",
+        bad.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("q.jsonl:2:"), "{stderr}");
+    assert!(!out.exists(), "nothing written on failure");
+}

@@ -1,7 +1,5 @@
 //! Round trips and bad input for the record files.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::Path;
 
 use srlm_data::{

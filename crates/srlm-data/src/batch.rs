@@ -1,0 +1,54 @@
+//! Token batches for training: examples grouped under a token budget, right-padded, with the
+//! loss mask of [`ResponseBatch`] (1 only where a position predicts a response token). Preference
+//! batches put every chosen row first and every rejected row after it, for one forward pass.
+
+use srlm_model::ResponseBatch;
+
+use crate::encode::{EncodedExample, EncodedPair};
+use crate::error::{DataError, Result};
+
+/// Groups consecutive items so that each group's padded size (rows × longest row) stays within
+/// `budget` tokens and holds at most `max_rows` rows. An item longer than the budget gets a
+/// group of its own. Order is kept: shuffle before, if wanted.
+pub fn batch_by_tokens(lengths: &[usize], budget: usize, max_rows: usize) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    let mut longest = 0;
+    for (i, &len) in lengths.iter().enumerate() {
+        let widest = longest.max(len);
+        if !current.is_empty()
+            && (widest * (current.len() + 1) > budget || current.len() >= max_rows)
+        {
+            groups.push(std::mem::take(&mut current));
+            longest = 0;
+        }
+        longest = longest.max(len);
+        current.push(i);
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    groups
+}
+
+/// A right-padded SFT batch.
+pub fn sft_batch(examples: &[&EncodedExample], pad_id: u32) -> Result<ResponseBatch> {
+    if examples.is_empty() {
+        return Err(DataError::InvalidConfig("an empty batch".into()));
+    }
+    let pairs: Vec<_> = examples.iter().map(|e| e.to_prompt_response()).collect();
+    Ok(ResponseBatch::new(&pairs, pad_id)?)
+}
+
+/// A preference batch: rows `0..n` are the chosen sides, rows `n..2n` the rejected ones.
+pub fn preference_batch(pairs: &[&EncodedPair], pad_id: u32) -> Result<ResponseBatch> {
+    if pairs.is_empty() {
+        return Err(DataError::InvalidConfig("an empty batch".into()));
+    }
+    let rows: Vec<_> = pairs
+        .iter()
+        .map(|p| p.chosen.to_prompt_response())
+        .chain(pairs.iter().map(|p| p.rejected.to_prompt_response()))
+        .collect();
+    Ok(ResponseBatch::new(&rows, pad_id)?)
+}

@@ -1,0 +1,230 @@
+//! Records → token ids for training: the prompt rendered with the model's chat template (the
+//! generation prompt included, exactly as at generation time), the response tokenised on its own
+//! and followed by the end-of-turn token. The loss mask covers the response and that token only.
+//! Too-long examples are cut at the response's end; one whose prompt alone leaves no room for a
+//! response token is dropped. Both are counted.
+
+use serde::Serialize;
+use srlm_judge::JudgeTemplate;
+use srlm_model::{LanguageModel, PromptResponse};
+
+use crate::error::{DataError, Result};
+use crate::records::{EftRecord, IftRecord, PreferenceRecord};
+
+/// One tokenised example: prompt ids (no loss) and response ids (loss).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedExample {
+    /// Prompt ids, chat template and generation prompt included.
+    pub prompt: Vec<u32>,
+    /// Response ids, ending with the end-of-turn id unless the example was truncated.
+    pub response: Vec<u32>,
+    /// Whether the response was cut to fit the maximum length.
+    pub truncated: bool,
+}
+
+impl EncodedExample {
+    /// Total tokens.
+    pub fn len(&self) -> usize {
+        self.prompt.len() + self.response.len()
+    }
+
+    /// Whether it has no tokens (never, for an encoded example).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ids as `srlm-model` scores them.
+    pub fn to_prompt_response(&self) -> PromptResponse {
+        PromptResponse {
+            prompt: self.prompt.clone(),
+            response: self.response.clone(),
+        }
+    }
+}
+
+/// A tokenised preference pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedPair {
+    /// The preferred response with its prompt.
+    pub chosen: EncodedExample,
+    /// The dispreferred response with its prompt.
+    pub rejected: EncodedExample,
+}
+
+impl EncodedPair {
+    /// Tokens of both sides.
+    pub fn len(&self) -> usize {
+        self.chosen.len() + self.rejected.len()
+    }
+
+    /// Whether it has no tokens (never, for an encoded pair).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counts of an encoding pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EncodeReport {
+    /// Examples (or pairs) encoded.
+    pub encoded: usize,
+    /// Of those, cut at the maximum length.
+    pub truncated: usize,
+    /// Dropped: the prompt alone reaches the maximum length.
+    pub dropped: usize,
+    /// Response tokens (the loss's tokens) over all encoded examples.
+    pub response_tokens: usize,
+}
+
+/// Tokenises records with a model's tokenizer and chat template.
+#[derive(Debug)]
+pub struct Encoder<'m> {
+    model: &'m LanguageModel,
+    judge_template: JudgeTemplate,
+    max_len: usize,
+}
+
+impl<'m> Encoder<'m> {
+    /// An encoder for `model` cutting examples at `max_len` tokens; EFT prompts use the paper's
+    /// judge template.
+    pub fn new(model: &'m LanguageModel, max_len: usize) -> Result<Self> {
+        if max_len < 2 {
+            return Err(DataError::InvalidConfig(format!(
+                "maximum length {max_len} leaves no room for a prompt and a response"
+            )));
+        }
+        Ok(Encoder {
+            model,
+            judge_template: JudgeTemplate::paper(),
+            max_len,
+        })
+    }
+
+    /// Another judge template for EFT prompts.
+    pub fn with_judge_template(mut self, template: JudgeTemplate) -> Self {
+        self.judge_template = template;
+        self
+    }
+
+    /// The maximum length.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// The model's padding id.
+    pub fn pad_id(&self) -> u32 {
+        self.model.pad_id
+    }
+
+    /// Encodes a user prompt and a response; `None` when it must be dropped.
+    pub fn encode(
+        &self,
+        prompt: &str,
+        response: &str,
+    ) -> srlm_model::Result<Option<EncodedExample>> {
+        let prompt = self.model.encode_prompt(prompt, false)?;
+        let mut response = self.model.encode_response(response)?;
+        if prompt.len() >= self.max_len {
+            return Ok(None);
+        }
+        let room = self.max_len - prompt.len();
+        let truncated = response.len() > room;
+        response.truncate(room);
+        Ok(Some(EncodedExample {
+            prompt,
+            response,
+            truncated,
+        }))
+    }
+
+    /// An IFT record: its prompt as the user turn, its response as the target.
+    pub fn ift(&self, record: &IftRecord) -> srlm_model::Result<Option<EncodedExample>> {
+        self.encode(&record.prompt, &record.response)
+    }
+
+    /// An EFT record: the judge prompt (holding its prompt and response) as the user turn, the
+    /// judgement as the target.
+    pub fn eft(&self, record: &EftRecord) -> Result<Option<EncodedExample>> {
+        let judge_prompt = self
+            .judge_template
+            .render(&record.prompt, &record.response)?;
+        Ok(self.encode(&judge_prompt, &record.judgement)?)
+    }
+
+    /// A preference pair; `None` when either side must be dropped.
+    pub fn pair(&self, record: &PreferenceRecord) -> srlm_model::Result<Option<EncodedPair>> {
+        let chosen = self.encode(&record.prompt, &record.chosen)?;
+        let rejected = self.encode(&record.prompt, &record.rejected)?;
+        Ok(chosen
+            .zip(rejected)
+            .map(|(chosen, rejected)| EncodedPair { chosen, rejected }))
+    }
+
+    /// Encodes an SFT set (IFT records then EFT records), counting cuts and drops.
+    pub fn sft_set(
+        &self,
+        ift: &[IftRecord],
+        eft: &[EftRecord],
+    ) -> Result<(Vec<EncodedExample>, EncodeReport)> {
+        let mut report = EncodeReport::default();
+        let mut out = Vec::with_capacity(ift.len() + eft.len());
+        let encoded = ift
+            .iter()
+            .map(|r| self.ift(r).map_err(DataError::from))
+            .chain(eft.iter().map(|r| self.eft(r)));
+        for (index, example) in encoded.enumerate() {
+            let example = example.map_err(|e| match e {
+                DataError::Model(source) => DataError::Encode { index, source },
+                other => other,
+            })?;
+            match example {
+                Some(e) => {
+                    report.encoded += 1;
+                    report.truncated += usize::from(e.truncated);
+                    report.response_tokens += e.response.len();
+                    out.push(e);
+                }
+                None => report.dropped += 1,
+            }
+        }
+        log_report("sft", &report);
+        Ok((out, report))
+    }
+
+    /// Encodes a preference set, counting cuts (either side) and drops.
+    pub fn preference_set(
+        &self,
+        pairs: &[PreferenceRecord],
+    ) -> Result<(Vec<EncodedPair>, EncodeReport)> {
+        let mut report = EncodeReport::default();
+        let mut out = Vec::with_capacity(pairs.len());
+        for (index, record) in pairs.iter().enumerate() {
+            match self
+                .pair(record)
+                .map_err(|source| DataError::Encode { index, source })?
+            {
+                Some(p) => {
+                    report.encoded += 1;
+                    report.truncated += usize::from(p.chosen.truncated || p.rejected.truncated);
+                    report.response_tokens += p.chosen.response.len() + p.rejected.response.len();
+                    out.push(p);
+                }
+                None => report.dropped += 1,
+            }
+        }
+        log_report("preference", &report);
+        Ok((out, report))
+    }
+}
+
+fn log_report(set: &str, report: &EncodeReport) {
+    if report.truncated > 0 || report.dropped > 0 {
+        tracing::warn!(
+            set,
+            truncated = report.truncated,
+            dropped = report.dropped,
+            encoded = report.encoded,
+            "examples cut or dropped at the maximum length"
+        );
+    }
+}

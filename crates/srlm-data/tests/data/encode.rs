@@ -1,0 +1,200 @@
+//! Records → token batches: the loss mask is exact, truncation counts, token budgets.
+
+use std::path::PathBuf;
+
+use srlm_data::{
+    batch_by_tokens, preference_batch, sft_batch, EftRecord, Encoder, IftRecord, PreferenceRecord,
+};
+use srlm_judge::JudgeTemplate;
+use srlm_model::{parse_device, LanguageModel, ResponseBatch};
+
+use crate::common::{fixtures, root};
+
+fn tiny() -> LanguageModel {
+    LanguageModel::load(
+        &fixtures().join("tiny-llama3"),
+        &parse_device("cpu").unwrap(),
+    )
+    .unwrap()
+}
+
+fn smollm2() -> Option<LanguageModel> {
+    let path = std::env::var_os("SRLM_SMOLLM2")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("assets/SmolLM2-135M-Instruct.Q4_1.gguf"));
+    if !path.exists() {
+        eprintln!("SmolLM2 not fetched: checking the tiny model only");
+        return None;
+    }
+    Some(LanguageModel::load(&path, &parse_device("cpu").unwrap()).unwrap())
+}
+
+/// The ids of the loss-masked positions' targets, per row.
+fn masked_targets(batch: &ResponseBatch) -> Vec<Vec<u32>> {
+    let width = batch.batch.seq - 1;
+    (0..batch.batch.batch)
+        .map(|row| {
+            (0..width)
+                .filter(|t| batch.mask[row * width + t] == 1.0)
+                .map(|t| batch.targets[row * width + t] as u32)
+                .collect()
+        })
+        .collect()
+}
+
+fn check_mask_is_exactly_the_response(lm: &LanguageModel) {
+    let encoder = Encoder::new(lm, 4096).unwrap();
+    let ift = [
+        IftRecord {
+            prompt: "Name three colours.".into(),
+            response: "Red, green and blue.".into(),
+            source: None,
+        },
+        IftRecord {
+            prompt: "Say hi in French, please — vite!".into(),
+            response: " Bonjour ! 👋\n\nÇa va ?  ".into(),
+            source: None,
+        },
+    ];
+    let eft = [EftRecord {
+        prompt: "2+2?".into(),
+        response: "4".into(),
+        judgement: "Correct and direct.\nScore: 4".into(),
+        score: 4.0,
+        origin: None,
+    }];
+    let (examples, report) = encoder.sft_set(&ift, &eft).unwrap();
+    assert_eq!(
+        (report.encoded, report.truncated, report.dropped),
+        (3, 0, 0)
+    );
+    let refs: Vec<_> = examples.iter().collect();
+    let batch = sft_batch(&refs, lm.pad_id).unwrap();
+    let eot = lm.tokenizer.id_to_token(lm.end_of_turn_ids[0]).unwrap();
+    let responses = [
+        ift[0].response.as_str(),
+        ift[1].response.as_str(),
+        eft[0].judgement.as_str(),
+    ];
+    for (row, ids) in masked_targets(&batch).iter().enumerate() {
+        let text = lm.tokenizer.decode(ids, false).unwrap();
+        assert_eq!(text, format!("{}{eot}", responses[row]), "row {row}");
+        // Every masked-out real position predicts a prompt token.
+        assert_eq!(ids.len(), examples[row].response.len());
+    }
+    // The prompt side is the chat template with the generation prompt, as at generation time.
+    let prompt = lm.tokenizer.decode(&examples[0].prompt, false).unwrap();
+    assert_eq!(prompt, lm.chat_prompt(&ift[0].prompt).unwrap());
+    let judge_prompt = lm.tokenizer.decode(&examples[2].prompt, false).unwrap();
+    let rendered = JudgeTemplate::paper().render("2+2?", "4").unwrap();
+    assert_eq!(judge_prompt, lm.chat_prompt(&rendered).unwrap());
+    // Padding is on the right and masked out.
+    for (row, example) in examples.iter().enumerate() {
+        let valid = &batch.batch.valid[row * batch.batch.seq..(row + 1) * batch.batch.seq];
+        let n = example.len();
+        assert!(valid[..n].iter().all(|v| *v) && valid[n..].iter().all(|v| !*v));
+    }
+}
+
+#[test]
+fn loss_mask_covers_exactly_the_response_and_end_of_turn_tiny() {
+    check_mask_is_exactly_the_response(&tiny());
+}
+
+#[test]
+fn loss_mask_covers_exactly_the_response_and_end_of_turn_smollm2() {
+    if let Some(lm) = smollm2() {
+        check_mask_is_exactly_the_response(&lm);
+    }
+}
+
+#[test]
+fn truncation_cuts_the_response_end_and_drops_prompts_that_fill_the_budget() {
+    let lm = tiny();
+    let record = IftRecord {
+        prompt: "Hi".into(),
+        response: "a long answer that will not fit in the budget at all".into(),
+        source: None,
+    };
+    let full = Encoder::new(&lm, 10_000)
+        .unwrap()
+        .ift(&record)
+        .unwrap()
+        .unwrap();
+    let max_len = full.prompt.len() + 5;
+    let encoder = Encoder::new(&lm, max_len).unwrap();
+    let cut = encoder.ift(&record).unwrap().unwrap();
+    assert!(cut.truncated);
+    assert_eq!(cut.len(), max_len);
+    assert_eq!(cut.prompt, full.prompt);
+    assert_eq!(cut.response, full.response[..5]);
+
+    let tight = Encoder::new(&lm, full.prompt.len()).unwrap();
+    assert_eq!(tight.ift(&record).unwrap(), None);
+    let (kept, report) = tight.sft_set(&[record.clone(), record], &[]).unwrap();
+    assert!(kept.is_empty());
+    assert_eq!(report.dropped, 2);
+    assert!(Encoder::new(&lm, 1).is_err());
+}
+
+#[test]
+fn preference_batch_puts_chosen_rows_then_rejected_rows() {
+    let lm = tiny();
+    let encoder = Encoder::new(&lm, 4096).unwrap();
+    let pairs = [
+        PreferenceRecord {
+            prompt: "2+2?".into(),
+            chosen: "4".into(),
+            rejected: "five, I think".into(),
+            score_chosen: None,
+            score_rejected: None,
+            iteration: None,
+            judge_texts_chosen: vec![],
+            judge_texts_rejected: vec![],
+        },
+        PreferenceRecord {
+            prompt: "Capital of France?".into(),
+            chosen: "Paris.".into(),
+            rejected: "Lyon.".into(),
+            score_chosen: None,
+            score_rejected: None,
+            iteration: None,
+            judge_texts_chosen: vec![],
+            judge_texts_rejected: vec![],
+        },
+    ];
+    let (encoded, report) = encoder.preference_set(&pairs).unwrap();
+    assert_eq!(report.encoded, 2);
+    let refs: Vec<_> = encoded.iter().collect();
+    let batch = preference_batch(&refs, lm.pad_id).unwrap();
+    assert_eq!(batch.batch.batch, 4);
+    let eot = lm.tokenizer.id_to_token(lm.end_of_turn_ids[0]).unwrap();
+    let texts: Vec<String> = masked_targets(&batch)
+        .iter()
+        .map(|ids| lm.tokenizer.decode(ids, false).unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["4", "Paris.", "five, I think", "Lyon."].map(|t| format!("{t}{eot}"))
+    );
+}
+
+#[test]
+fn token_budget_batches_respect_budget_rows_and_order() {
+    let lengths = [10, 12, 30, 5, 5, 5, 100, 8];
+    let groups = batch_by_tokens(&lengths, 40, 3);
+    // [10, 12] (12 × 2 ≤ 40); 30 would make 30 × 3 > 40; three 5s hit the row cap; 100 alone.
+    assert_eq!(
+        groups,
+        vec![vec![0, 1], vec![2], vec![3, 4, 5], vec![6], vec![7]]
+    );
+    // Budget holds: rows × longest ≤ budget, except a single over-long item.
+    let groups = batch_by_tokens(&lengths, 36, 8);
+    for g in &groups {
+        let longest = g.iter().map(|&i| lengths[i]).max().unwrap();
+        assert!(g.len() == 1 || longest * g.len() <= 36, "{g:?}");
+    }
+    let flat: Vec<usize> = groups.concat();
+    assert_eq!(flat, (0..lengths.len()).collect::<Vec<_>>());
+    assert!(batch_by_tokens(&[], 10, 2).is_empty());
+}

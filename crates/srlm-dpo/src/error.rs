@@ -1,0 +1,57 @@
+//! The error type of `srlm-dpo`.
+
+use std::path::PathBuf;
+
+/// What can go wrong in training.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// A setting is out of range or inconsistent.
+    #[error("invalid training setting: {0}")]
+    Config(String),
+    /// The loss became NaN or infinite.
+    #[error("step {step}: the loss is {loss} (not finite) on the batch of examples {examples:?}; lower the learning rate or check the data")]
+    NonFinite {
+        /// The optimizer step (0-based).
+        step: usize,
+        /// The loss value.
+        loss: f32,
+        /// The batch's example indices in the training set.
+        examples: Vec<usize>,
+    },
+    /// A checkpoint or cache file is unusable.
+    #[error("{path}: {reason}")]
+    Checkpoint {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The model failed.
+    #[error(transparent)]
+    Model(#[from] srlm_model::ModelError),
+    /// The data failed.
+    #[error(transparent)]
+    Data(#[from] srlm_data::DataError),
+}
+
+impl TrainError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        TrainError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// `Result` with [`TrainError`].
+pub type Result<T, E = TrainError> = std::result::Result<T, E>;

@@ -1,0 +1,166 @@
+//! The frozen reference model's log-probabilities: computed once for a whole preference set
+//! before training, and cached on disk under the content hashes of the reference weights and of
+//! the tokenised data, so a rerun or a resumed run reads them instead of running the reference
+//! again — and the reference need not stay in memory during training.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use srlm_data::{batch_by_tokens, preference_batch, EncodedPair};
+use srlm_model::burn::module::Module;
+use srlm_model::{response_logprobs, write_atomic, Llama, WeightMap};
+
+use crate::error::{Result, TrainError};
+
+/// Summed reference log-probs of each pair's chosen and rejected responses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceLogps {
+    /// Per pair, chosen.
+    pub chosen: Vec<f32>,
+    /// Per pair, rejected.
+    pub rejected: Vec<f32>,
+}
+
+/// Whether the cache answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Read from the cache file.
+    Hit,
+    /// Computed (and written, when a cache folder was given).
+    Computed,
+}
+
+/// SHA-256 of a model's weights: names, shapes and f32 values in name order.
+pub fn weights_hash(model: &Llama) -> Result<String> {
+    Ok(hash_weights(&model.to_weights()?))
+}
+
+fn hash_weights(weights: &WeightMap) -> String {
+    let mut hasher = Sha256::new();
+    for (name, tensor) in &weights.tensors {
+        hasher.update(name.as_bytes());
+        for d in &tensor.shape {
+            hasher.update((*d as u64).to_le_bytes());
+        }
+        for v in &tensor.data {
+            hasher.update(v.to_le_bytes());
+        }
+    }
+    hex(&hasher.finalize())
+}
+
+/// SHA-256 of a tokenised preference set (every id of every prompt, chosen and rejected).
+pub fn data_hash(pairs: &[EncodedPair]) -> String {
+    let mut hasher = Sha256::new();
+    for p in pairs {
+        for part in [
+            &p.chosen.prompt,
+            &p.chosen.response,
+            &p.rejected.prompt,
+            &p.rejected.response,
+        ] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            for id in part {
+                hasher.update(id.to_le_bytes());
+            }
+        }
+    }
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    weights_hash: String,
+    data_hash: String,
+    logps: ReferenceLogps,
+}
+
+/// The cache file for a pair of hashes inside `dir`.
+pub fn cache_path(dir: &Path, weights_hash: &str, data_hash: &str) -> PathBuf {
+    dir.join(format!(
+        "reference-logps-{}-{}.json",
+        &weights_hash[..16.min(weights_hash.len())],
+        &data_hash[..16.min(data_hash.len())]
+    ))
+}
+
+/// Reads the cache for these hashes, or runs `compute` and writes its result atomically.
+pub fn cached_reference_logps(
+    dir: Option<&Path>,
+    weights_hash: &str,
+    data_hash: &str,
+    pairs: usize,
+    compute: impl FnOnce() -> Result<ReferenceLogps>,
+) -> Result<(ReferenceLogps, CacheOutcome)> {
+    if let Some(dir) = dir {
+        let path = cache_path(dir, weights_hash, data_hash);
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+            let file: CacheFile =
+                serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
+                    path: path.clone(),
+                    reason: format!("unreadable reference cache: {e}"),
+                })?;
+            if file.weights_hash == weights_hash
+                && file.data_hash == data_hash
+                && file.logps.chosen.len() == pairs
+                && file.logps.rejected.len() == pairs
+            {
+                tracing::info!(path = %path.display(), "reference log-probs read from the cache");
+                return Ok((file.logps, CacheOutcome::Hit));
+            }
+            tracing::warn!(path = %path.display(), "reference cache does not match; recomputing");
+        }
+    }
+    let logps = compute()?;
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+        let path = cache_path(dir, weights_hash, data_hash);
+        let file = CacheFile {
+            weights_hash: weights_hash.to_string(),
+            data_hash: data_hash.to_string(),
+            logps: logps.clone(),
+        };
+        let text = serde_json::to_string(&file).map_err(|e| TrainError::Checkpoint {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        write_atomic(&path, text.as_bytes())?;
+    }
+    Ok((logps, CacheOutcome::Computed))
+}
+
+/// Runs `reference` (no gradients) over `pairs` in token-budget batches.
+pub fn compute_reference_logps(
+    reference: &Llama,
+    pairs: &[EncodedPair],
+    pad_id: u32,
+    batch_tokens: usize,
+) -> Result<ReferenceLogps> {
+    let reference = reference.valid();
+    let lengths: Vec<usize> = pairs
+        .iter()
+        .map(|p| p.chosen.len().max(p.rejected.len()) * 2)
+        .collect();
+    let mut chosen = vec![0.0; pairs.len()];
+    let mut rejected = vec![0.0; pairs.len()];
+    for group in batch_by_tokens(&lengths, batch_tokens, usize::MAX) {
+        let refs: Vec<&EncodedPair> = group.iter().map(|&i| &pairs[i]).collect();
+        let batch = preference_batch(&refs, pad_id)?;
+        let values = response_logprobs(&reference, &batch)?
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| TrainError::Config(format!("reading reference log-probs: {e:?}")))?;
+        let n = group.len();
+        for (k, &i) in group.iter().enumerate() {
+            chosen[i] = values[k];
+            rejected[i] = values[n + k];
+        }
+    }
+    Ok(ReferenceLogps { chosen, rejected })
+}

@@ -1,0 +1,6 @@
+//! srlm-dpo's tests, in one binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod losses;
+mod training;

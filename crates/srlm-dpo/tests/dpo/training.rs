@@ -1,0 +1,377 @@
+//! Training on tiny random models: memorisation, preference learning, freezing, exact resume,
+//! the reference cache, a finite-difference gradient check, and the non-finite stop.
+
+use std::cell::Cell;
+use std::ops::ControlFlow;
+
+use srlm_data::{EncodedExample, EncodedPair};
+use srlm_dpo::{
+    cached_reference_logps, compute_reference_logps, data_hash, train, weights_hash, CacheOutcome,
+    DpoConfig, DpoObjective, Objective, SftObjective, StepMetrics, TrainConfig, TrainError,
+};
+use srlm_model::burn::module::Module;
+use srlm_model::burn::optim::GradientsParams;
+use srlm_model::{parse_device, sequence_logprobs, Llama, LlamaConfig, PromptResponse};
+
+/// burn's flex backend keeps one process-wide RNG (`Backend::seed` sets a global), so tests that
+/// draw random numbers (random models, dropout) run one at a time.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn config() -> LlamaConfig {
+    LlamaConfig::tiny(32, 32, 2, 4, 2)
+}
+
+fn model(seed: u64) -> Llama {
+    Llama::random(&config(), &parse_device("cpu").unwrap(), seed).unwrap()
+}
+
+fn ex(prompt: &[u32], response: &[u32]) -> EncodedExample {
+    EncodedExample {
+        prompt: prompt.to_vec(),
+        response: response.to_vec(),
+        truncated: false,
+    }
+}
+
+fn quick(steps: usize, lr: f64) -> TrainConfig {
+    TrainConfig {
+        peak_lr: lr,
+        final_lr: lr,
+        warmup_steps: 0,
+        epochs: 10_000,
+        max_steps: Some(steps),
+        batch_size: 4,
+        micro_batch_tokens: 32,
+        max_grad_norm: None,
+        dropout: 0.0,
+        ..TrainConfig::default()
+    }
+}
+
+fn run<O: Objective>(
+    m: Llama,
+    objective: &O,
+    c: &TrainConfig,
+    dir: &std::path::Path,
+) -> (Llama, Vec<StepMetrics>) {
+    let mut seen = Vec::new();
+    let out = train(m, &config(), objective, None, c, dir, &mut |s| {
+        seen.push(s.clone());
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    (out.model, seen)
+}
+
+fn weights(m: &Llama) -> Vec<f32> {
+    m.to_weights()
+        .unwrap()
+        .tensors
+        .into_values()
+        .flat_map(|t| t.data)
+        .collect()
+}
+
+#[test]
+fn sft_memorises_a_tiny_set() {
+    let _rng = serial();
+    let sft = SftObjective {
+        examples: vec![
+            ex(&[1, 2], &[3, 4, 5, 6]),
+            ex(&[7, 8, 9], &[10, 11]),
+            ex(&[12], &[13, 14, 15]),
+            ex(&[16, 17], &[18, 19, 20, 21, 22]),
+        ],
+        pad_id: 0,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, seen) = run(model(1), &sft, &quick(120, 1e-2), dir.path());
+    let first = seen[0].loss;
+    let last = seen.last().unwrap().loss;
+    assert!(first > 2.0, "a random model starts near ln 32: {first}");
+    assert!(last < 0.05, "loss {first} -> {last}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        120
+    );
+}
+
+fn pairs() -> Vec<EncodedPair> {
+    (0..16u32)
+        .map(|i| {
+            let prompt = vec![1 + i % 7, 2 + i % 5, 3 + (i * 3) % 11];
+            EncodedPair {
+                chosen: ex(&prompt, &[20, 21, 22]),
+                rejected: ex(&prompt, &[25, 26, 27, 28]),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn dpo_learns_preferences_and_leaves_the_reference_untouched() {
+    let _rng = serial();
+    let reference = model(2);
+    let before = weights_hash(&reference).unwrap();
+    let pairs = pairs();
+    let logps = compute_reference_logps(&reference, &pairs, 0, 256).unwrap();
+    let objective = DpoObjective::new(pairs, logps, DpoConfig::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, seen) = run(reference.clone(), &objective, &quick(40, 1e-2), dir.path());
+    let first = seen[0].dpo.unwrap();
+    assert!(
+        (first.loss - std::f64::consts::LN_2).abs() < 1e-5,
+        "policy = reference: ln 2, got {}",
+        first.loss
+    );
+    assert!(first.rewards_margins.abs() < 1e-5);
+    let last = seen.last().unwrap().dpo.unwrap();
+    assert!(last.rewards_accuracies >= 0.9, "{last:?}");
+    assert!(
+        last.rewards_margins > first.rewards_margins + 1.0,
+        "{first:?} -> {last:?}"
+    );
+    assert_eq!(
+        weights_hash(&reference).unwrap(),
+        before,
+        "the reference is bit-identical"
+    );
+}
+
+#[test]
+fn dpo_uses_summed_not_averaged_logps() {
+    let _rng = serial();
+    let policy = model(3);
+    let reference = model(4);
+    let pairs = pairs()[..2].to_vec();
+    let logps = compute_reference_logps(&reference, &pairs, 0, 256).unwrap();
+    let objective =
+        DpoObjective::new(pairs.clone(), logps.clone(), DpoConfig::default(), 0).unwrap();
+    let (loss, _) = objective.loss(&policy, &[0, 1], 2).unwrap();
+    let loss: f32 = loss.into_scalar();
+    let rows: Vec<PromptResponse> = pairs
+        .iter()
+        .flat_map(|p| {
+            [
+                p.chosen.to_prompt_response(),
+                p.rejected.to_prompt_response(),
+            ]
+        })
+        .collect();
+    let pol = sequence_logprobs(&policy, &rows, 0).unwrap();
+    let sig = |x: f64| -(1.0 / (1.0 + (-x).exp())).ln();
+    let (mut summed, mut averaged) = (0.0, 0.0);
+    for i in 0..2 {
+        let (c, r) = (&pol[2 * i], &pol[2 * i + 1]);
+        let d = f64::from(c.logprob - logps.chosen[i]) - f64::from(r.logprob - logps.rejected[i]);
+        summed += sig(0.1 * d) / 2.0;
+        let da = f64::from(c.logprob - logps.chosen[i]) / c.tokens as f64
+            - f64::from(r.logprob - logps.rejected[i]) / r.tokens as f64;
+        averaged += sig(0.1 * da) / 2.0;
+    }
+    assert!(
+        (f64::from(loss) - summed).abs() < 1e-5,
+        "{loss} vs summed {summed}"
+    );
+    assert!(
+        (summed - averaged).abs() > 1e-3,
+        "the test must tell sums from means: {summed} vs {averaged}"
+    );
+}
+
+#[test]
+fn resumed_run_ends_with_the_same_weights() {
+    let _rng = serial();
+    let sft = SftObjective {
+        examples: (0..10u32)
+            .map(|i| ex(&[1 + i, 2 + i], &[5 + i, 6, 7 + i % 3]))
+            .collect(),
+        pad_id: 0,
+    };
+    let mut c = quick(6, 3e-3);
+    c.batch_size = 3;
+    c.epochs = 3;
+    c.dropout = 0.1; // the backend RNG must be reseeded identically on resume
+    c.checkpoint_every = Some(2);
+    c.max_grad_norm = Some(0.5);
+    c.warmup_steps = 2;
+    c.final_lr = 1e-4;
+    let whole = tempfile::tempdir().unwrap();
+    let (a, seen_a) = run(model(5), &sft, &c, whole.path());
+
+    let parts = tempfile::tempdir().unwrap();
+    let out = train(
+        model(5),
+        &config(),
+        &sft,
+        None,
+        &c,
+        parts.path(),
+        &mut |s| {
+            if s.step == 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .unwrap();
+    assert!(out.stopped);
+    // Step 3 was done but never checkpointed, as if killed: the rerun starts from step 2.
+    let (b, seen_b) = {
+        let mut seen = Vec::new();
+        let out = train(
+            model(99),
+            &config(),
+            &sft,
+            None,
+            &c,
+            parts.path(),
+            &mut |s| {
+                seen.push(s.clone());
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        assert_eq!(out.resumed_from, 2);
+        (out.model, seen)
+    };
+    assert_eq!(seen_b.first().unwrap().step, 3);
+    let (wa, wb) = (weights(&a), weights(&b));
+    let diff = wa
+        .iter()
+        .zip(&wb)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(diff <= 1e-6, "max weight difference {diff}");
+    assert!((seen_a.last().unwrap().loss - seen_b.last().unwrap().loss).abs() < 1e-6);
+    let lines = std::fs::read_to_string(parts.path().join("metrics.jsonl")).unwrap();
+    let steps: Vec<u64> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![1, 2, 3, 4, 5, 6],
+        "metrics of the lost step are not duplicated"
+    );
+}
+
+#[test]
+fn reference_cache_skips_the_forward_pass() {
+    let _rng = serial();
+    let reference = model(6);
+    let pairs = pairs();
+    let (wh, dh) = (weights_hash(&reference).unwrap(), data_hash(&pairs));
+    let dir = tempfile::tempdir().unwrap();
+    let runs = Cell::new(0);
+    let compute = || {
+        runs.set(runs.get() + 1);
+        compute_reference_logps(&reference, &pairs, 0, 256)
+    };
+    let (first, outcome) =
+        cached_reference_logps(Some(dir.path()), &wh, &dh, pairs.len(), compute).unwrap();
+    assert_eq!((outcome, runs.get()), (CacheOutcome::Computed, 1));
+    let compute = || {
+        runs.set(runs.get() + 1);
+        compute_reference_logps(&reference, &pairs, 0, 256)
+    };
+    let (second, outcome) =
+        cached_reference_logps(Some(dir.path()), &wh, &dh, pairs.len(), compute).unwrap();
+    assert_eq!(
+        (outcome, runs.get()),
+        (CacheOutcome::Hit, 1),
+        "the reference did not run again"
+    );
+    assert_eq!(first, second);
+    // Other data: another key, computed again.
+    let other = data_hash(&pairs[..3]);
+    assert_ne!(other, dh);
+    let (_, outcome) = cached_reference_logps(Some(dir.path()), &wh, &other, 3, || {
+        compute_reference_logps(&reference, &pairs[..3], 0, 256)
+    })
+    .unwrap();
+    assert_eq!(outcome, CacheOutcome::Computed);
+}
+
+#[test]
+fn dpo_gradient_matches_finite_differences() {
+    let _rng = serial();
+    let device = parse_device("cpu").unwrap();
+    let reference = model(7);
+    let pairs = pairs()[..3].to_vec();
+    let logps = compute_reference_logps(&reference, &pairs, 0, 256).unwrap();
+    let objective = DpoObjective::new(
+        pairs,
+        logps,
+        DpoConfig {
+            beta: 1.0,
+            ..DpoConfig::default()
+        },
+        0,
+    )
+    .unwrap();
+    let policy = model(8);
+    let trained = policy.clone().train();
+    let (loss, _) = objective.loss(&trained, &[0, 1, 2], 3).unwrap();
+    let grads = GradientsParams::from_grads(loss.backward(), &trained);
+    let grad = grads
+        .get::<2>(trained.embed.weight.id)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let loss_at = |index: usize, delta: f32| -> f64 {
+        let mut w = policy.to_weights().unwrap();
+        w.tensors.get_mut("model.embed_tokens.weight").unwrap().data[index] += delta;
+        let m = Llama::from_weights(&config(), &mut w, &device).unwrap();
+        let (l, _) = objective.loss(&m, &[0, 1, 2], 3).unwrap();
+        f64::from(l.into_scalar::<f32>())
+    };
+    let mut largest: Vec<usize> = (0..grad.len()).collect();
+    largest.sort_by(|&a, &b| grad[b].abs().total_cmp(&grad[a].abs()));
+    for &index in &largest[..5] {
+        let h = 1e-2;
+        let fd = (loss_at(index, h) - loss_at(index, -h)) / (2.0 * f64::from(h));
+        let g = f64::from(grad[index]);
+        assert!(
+            (fd - g).abs() <= 0.02 * g.abs().max(1e-3),
+            "element {index}: autodiff {g} vs finite difference {fd}"
+        );
+    }
+}
+
+#[test]
+fn non_finite_loss_stops_with_step_and_batch() {
+    let _rng = serial();
+    let sft = SftObjective {
+        examples: vec![ex(&[1, 2], &[3, 4]), ex(&[5], &[6, 7])],
+        pad_id: 0,
+    };
+    let mut c = quick(5, 1e30);
+    c.batch_size = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let err = train(model(9), &config(), &sft, None, &c, dir.path(), &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap_err();
+    match &err {
+        TrainError::NonFinite { step, examples, .. } => {
+            assert!(*step >= 1);
+            assert_eq!(examples.len(), 2);
+        }
+        other => panic!("expected a non-finite stop, got {other}"),
+    }
+    assert!(err.to_string().contains("not finite"), "{err}");
+}

@@ -85,18 +85,26 @@ pub struct Encoder<'m> {
 }
 
 impl<'m> Encoder<'m> {
-    /// An encoder for `model` cutting examples at `max_len` tokens; EFT prompts use the paper's
-    /// judge template.
+    /// An encoder for `model` cutting examples at `max_len` tokens (at most the model's
+    /// positions); EFT prompts use the paper's judge template.
     pub fn new(model: &'m LanguageModel, max_len: usize) -> Result<Self> {
         if max_len < 2 {
             return Err(DataError::InvalidConfig(format!(
                 "maximum length {max_len} leaves no room for a prompt and a response"
             )));
         }
+        let positions = model.model.max_positions();
+        if max_len > positions {
+            tracing::warn!(
+                max_len,
+                positions,
+                "maximum length capped at the model's positions"
+            );
+        }
         Ok(Encoder {
             model,
             judge_template: JudgeTemplate::paper(),
-            max_len,
+            max_len: max_len.min(positions),
         })
     }
 

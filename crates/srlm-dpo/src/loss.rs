@@ -133,7 +133,8 @@ pub fn sft_loss(summed_logps: Tensor<1>, normaliser: usize) -> Tensor<1> {
 /// DPO metrics of a batch, with TRL's names, from host values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DpoMetrics {
-    /// Mean loss.
+    /// Mean loss (not serialised: a step's `loss` field already holds it).
+    #[serde(skip)]
     pub loss: f64,
     /// Mean `β (π_c − ref_c)`.
     #[serde(rename = "rewards/chosen")]

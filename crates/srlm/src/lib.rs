@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`model`] | `srlm-model` | the Llama model: loading (GGUF, Hugging Face), tokenizer, chat template, generation, log-probs |
 //! | [`data`] | `srlm-data` | IFT / EFT / AIFT sets: JSON Lines with `file:line` errors, importers (oasst1, ShareGPT, MT-Bench, TRL), splits, EFT builders, token batches |
+//! | [`dpo`] | `srlm-dpo` | SFT and DPO: losses (DPO, IPO, hinge, cDPO, RPO), cached reference log-probs, a trainer with checkpoints and exact resume |
 //! | [`judge`] | `srlm-judge` | LLM-as-a-judge: the paper's prompt, score parsing, local and HTTP judges, reward-model metrics |
 //!
 //! ## Backends (cargo features)
@@ -32,5 +33,6 @@
 //! ```
 
 pub use srlm_data as data;
+pub use srlm_dpo as dpo;
 pub use srlm_judge as judge;
 pub use srlm_model as model;

@@ -1,6 +1,7 @@
 //! The `srlm` command.
 
 mod data_cmd;
+mod train_cmd;
 
 use std::path::{Path, PathBuf};
 
@@ -67,6 +68,13 @@ struct Cli {
 enum Format {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LossArg {
+    Sigmoid,
+    Ipo,
+    Hinge,
 }
 
 #[derive(Subcommand)]
@@ -137,6 +145,36 @@ enum Command {
         /// A regular expression whose first group is the score, instead of `Score: N`.
         #[arg(long)]
         score_pattern: Option<String>,
+    },
+    /// Supervised fine-tuning on IFT and EFT sets (JSONL; the kind is read from the fields).
+    Sft {
+        #[arg(long)]
+        model: PathBuf,
+        /// IFT or EFT JSONL; repeat for several.
+        #[arg(long, required = true)]
+        data: Vec<PathBuf>,
+        #[command(flatten)]
+        train: train_cmd::TrainArgs,
+    },
+    /// DPO on preference pairs against a frozen reference model.
+    Dpo {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        reference: PathBuf,
+        /// AIFT / TRL-standard preference JSONL.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 0.1)]
+        beta: f64,
+        #[arg(long, value_enum, default_value = "sigmoid")]
+        loss: LossArg,
+        #[arg(long, default_value_t = 0.0)]
+        label_smoothing: f64,
+        #[arg(long)]
+        rpo_alpha: Option<f64>,
+        #[command(flatten)]
+        train: train_cmd::TrainArgs,
     },
     /// Imports, inspects, splits and builds data sets (IFT, EFT, AIFT, evaluation prompts).
     #[command(subcommand)]
@@ -280,6 +318,34 @@ fn main() -> Result<()> {
             );
         }
         Command::Data(command) => data_cmd::run(command, &cli.device)?,
+        Command::Sft { model, data, train } => train_cmd::sft(&model, &data, &train, &cli.device)?,
+        Command::Dpo {
+            model,
+            reference,
+            data,
+            beta,
+            loss,
+            label_smoothing,
+            rpo_alpha,
+            train,
+        } => {
+            let loss = match loss {
+                LossArg::Sigmoid => srlm::dpo::DpoLossType::Sigmoid,
+                LossArg::Ipo => srlm::dpo::DpoLossType::Ipo,
+                LossArg::Hinge => srlm::dpo::DpoLossType::Hinge,
+            };
+            train_cmd::dpo(
+                &model,
+                &reference,
+                &data,
+                beta,
+                loss,
+                label_smoothing,
+                rpo_alpha,
+                &train,
+                &cli.device,
+            )?
+        }
         Command::Tokenize { model, text } => {
             let lm = load(&model, &cli.device)?;
             println!(

@@ -104,7 +104,6 @@ fn losses_and_metrics_equal_trl_formulas() {
                 "{name} {key}: {got} vs {want}"
             );
         }
-        assert!((metrics["loss"].as_f64().unwrap() - mean).abs() < 1e-12);
     }
 }
 

@@ -4,7 +4,7 @@
 
 use burn::tensor::{Tensor, TensorData};
 use srlm_data::{preference_batch, sft_batch, EncodedExample, EncodedPair};
-use srlm_model::{burn, response_logprobs, Llama};
+use srlm_model::{burn, read_f32, response_logprobs, Llama};
 
 use crate::error::{Result, TrainError};
 use crate::loss::{dpo_losses, rpo_term, sft_loss, DpoConfig, PairLogps};
@@ -128,12 +128,6 @@ impl DpoObjective {
     }
 }
 
-fn host(t: Tensor<1>) -> Result<Vec<f32>> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| TrainError::Config(format!("reading log-probs: {e:?}")))
-}
-
 impl Objective for DpoObjective {
     fn len(&self) -> usize {
         self.pairs.len()
@@ -196,8 +190,8 @@ impl Objective for DpoObjective {
         }
         let stats = MicroStats {
             tokens: refs.iter().map(|p| p.chosen.len() + p.rejected.len()).sum(),
-            policy_chosen: host(policy_chosen.detach())?,
-            policy_rejected: host(policy_rejected.detach())?,
+            policy_chosen: read_f32(policy_chosen.detach(), "policy log-probs")?,
+            policy_rejected: read_f32(policy_rejected.detach(), "policy log-probs")?,
             reference_chosen,
             reference_rejected,
         };

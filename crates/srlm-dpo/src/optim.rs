@@ -11,7 +11,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use srlm_model::burn;
-use srlm_model::{HostTensor, WeightMap};
+use srlm_model::{read_f32, HostTensor, WeightMap};
 
 use crate::error::{Result, TrainError};
 
@@ -131,11 +131,7 @@ impl AdamW {
 
 fn host(t: Tensor<1>) -> Result<HostTensor> {
     let n = t.dims()[0];
-    let data = t
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| TrainError::Config(format!("reading optimizer state: {e:?}")))?;
-    Ok(HostTensor::new(vec![n], data)?)
+    Ok(HostTensor::new(vec![n], read_f32(t, "optimizer state")?)?)
 }
 
 struct AdamWMapper<'a> {
@@ -214,10 +210,7 @@ pub fn global_grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> Resul
     let Some(sum) = visitor.sum else {
         return Ok(0.0);
     };
-    let value = sum
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| TrainError::Config(format!("reading the gradient norm: {e:?}")))?;
+    let value = read_f32(sum, "the gradient norm")?;
     Ok(f64::from(value.first().copied().unwrap_or(0.0)).sqrt())
 }
 

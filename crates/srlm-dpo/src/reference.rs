@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use srlm_data::{batch_by_tokens, preference_batch, EncodedPair};
 use srlm_model::burn::module::Module;
-use srlm_model::{response_logprobs, write_atomic, Llama, WeightMap};
+use srlm_model::{read_f32, response_logprobs, write_atomic, Llama, WeightMap};
 
 use crate::error::{Result, TrainError};
 
@@ -152,10 +152,10 @@ pub fn compute_reference_logps(
     for group in batch_by_tokens(&lengths, batch_tokens, usize::MAX) {
         let refs: Vec<&EncodedPair> = group.iter().map(|&i| &pairs[i]).collect();
         let batch = preference_batch(&refs, pad_id)?;
-        let values = response_logprobs(&reference, &batch)?
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| TrainError::Config(format!("reading reference log-probs: {e:?}")))?;
+        let values = read_f32(
+            response_logprobs(&reference, &batch)?,
+            "reference log-probs",
+        )?;
         let n = group.len();
         for (k, &i) in group.iter().enumerate() {
             chosen[i] = values[k];

@@ -21,7 +21,8 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use srlm_data::batch_by_tokens;
 use srlm_model::{
-    burn, read_safetensors, write_atomic, write_safetensors, Llama, LlamaConfig, WeightMap,
+    burn, read_f32, read_safetensors, write_atomic, write_safetensors, Llama, LlamaConfig,
+    WeightMap,
 };
 
 use crate::error::{Result, TrainError};
@@ -247,11 +248,7 @@ pub fn train<O: Objective>(
             device.clone().inner().seed(micro_seed);
             let items: Vec<usize> = group.iter().map(|&k| batch[k]).collect();
             let (loss, stats) = objective.loss(&model, &items, normaliser)?;
-            let value = loss
-                .clone()
-                .into_data()
-                .try_to_vec::<f32>()
-                .map_err(|e| TrainError::Config(format!("{e:?}")))?;
+            let value = read_f32(loss.clone(), "the loss")?;
             let value = value.first().copied().unwrap_or(f32::NAN);
             if !value.is_finite() {
                 return Err(TrainError::NonFinite {
@@ -355,10 +352,7 @@ pub fn evaluate<O: Objective>(model: &Llama, set: &O, config: &TrainConfig) -> R
     let mut total = 0.0;
     for group in batch_by_tokens(&lengths, config.micro_batch_tokens, usize::MAX) {
         let (loss, _) = set.loss(&model, &group, normaliser)?;
-        let value = loss
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| TrainError::Config(format!("{e:?}")))?;
+        let value = read_f32(loss, "the evaluation loss")?;
         total += f64::from(value.first().copied().unwrap_or(f32::NAN));
     }
     Ok(total)

@@ -75,7 +75,7 @@ pub use model::LanguageModel;
 pub use rope::inverse_frequencies;
 pub use sampling::{argmax, sample, sequence_rng, SamplingParams};
 pub use tokenizer::Tokenizer;
-pub use weights::{HostTensor, WeightMap};
+pub use weights::{read_f32, HostTensor, WeightMap};
 
 /// burn, re-exported so users name the same `Tensor` and `Device` types.
 pub use burn;

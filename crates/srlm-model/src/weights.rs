@@ -102,7 +102,8 @@ impl WeightMap {
 }
 
 /// Reads a tensor back to host memory as `f32`.
-pub(crate) fn read_f32<const D: usize>(t: burn::tensor::Tensor<D>, what: &str) -> Result<Vec<f32>> {
+/// Reads a tensor back to the host as `f32`s; `what` names it in the error.
+pub fn read_f32<const D: usize>(t: burn::tensor::Tensor<D>, what: &str) -> Result<Vec<f32>> {
     t.try_into_vec_as::<f32>()
         .map_err(|e| ModelError::Backend(format!("reading {what}: {e:?}")))
 }

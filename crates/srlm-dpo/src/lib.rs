@@ -59,7 +59,7 @@ mod trainer;
 
 pub use error::{Result, TrainError};
 pub use loss::{dpo_losses, rpo_term, sft_loss, DpoConfig, DpoLossType, DpoMetrics, PairLogps};
-pub use objective::{DpoObjective, MicroStats, Objective, SftObjective};
+pub use objective::{BatchTotals, DpoObjective, MicroStats, Objective, SftObjective};
 pub use optim::{clip_coefficient, global_grad_norm, scale_grads, AdamW, AdamWConfig};
 pub use reference::{
     cache_path, cached_reference_logps, compute_reference_logps, data_hash, weights_hash,

@@ -25,6 +25,16 @@ pub struct MicroStats {
     pub reference_rejected: Vec<f32>,
 }
 
+/// Totals of a whole (accumulated) batch that each micro-batch's loss is divided by, so that the
+/// micro-batch losses add up to exactly the loss of the batch taken at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchTotals {
+    /// Items (examples or pairs) in the batch.
+    pub items: usize,
+    /// Response tokens in the batch (SFT: all responses; DPO: the chosen responses).
+    pub response_tokens: usize,
+}
+
 /// A training objective over an indexed set of items.
 pub trait Objective {
     /// Number of items.
@@ -35,18 +45,19 @@ pub trait Objective {
     }
     /// Padded-size weight of item `i` for token-budget batching.
     fn tokens(&self, i: usize) -> usize;
-    /// The normaliser of a whole batch (SFT: response tokens; DPO: pairs).
-    fn normaliser(&self, batch: &[usize]) -> usize;
+    /// The totals of a whole batch.
+    fn totals(&self, batch: &[usize]) -> BatchTotals;
     /// β of a DPO objective (for its metrics); `None` for others.
     fn beta(&self) -> Option<f64> {
         None
     }
-    /// The loss of micro-batch `items` divided by `normaliser`, a scalar `[1]`.
+    /// The loss of micro-batch `items` as its share of the loss of the whole batch whose totals
+    /// are `batch`, a scalar `[1]`.
     fn loss(
         &self,
         model: &Llama,
         items: &[usize],
-        normaliser: usize,
+        batch: BatchTotals,
     ) -> Result<(Tensor<1>, MicroStats)>;
 }
 
@@ -68,15 +79,18 @@ impl Objective for SftObjective {
         self.examples[i].len()
     }
 
-    fn normaliser(&self, batch: &[usize]) -> usize {
-        batch.iter().map(|&i| self.examples[i].response.len()).sum()
+    fn totals(&self, batch: &[usize]) -> BatchTotals {
+        BatchTotals {
+            items: batch.len(),
+            response_tokens: batch.iter().map(|&i| self.examples[i].response.len()).sum(),
+        }
     }
 
     fn loss(
         &self,
         model: &Llama,
         items: &[usize],
-        normaliser: usize,
+        batch_totals: BatchTotals,
     ) -> Result<(Tensor<1>, MicroStats)> {
         let refs: Vec<&EncodedExample> = items.iter().map(|&i| &self.examples[i]).collect();
         let batch = sft_batch(&refs, self.pad_id)?;
@@ -85,7 +99,7 @@ impl Objective for SftObjective {
             ..MicroStats::default()
         };
         let summed = response_logprobs(model, &batch)?;
-        Ok((sft_loss(summed, normaliser), stats))
+        Ok((sft_loss(summed, batch_totals.response_tokens), stats))
     }
 }
 
@@ -137,8 +151,14 @@ impl Objective for DpoObjective {
         2 * self.pairs[i].chosen.len().max(self.pairs[i].rejected.len())
     }
 
-    fn normaliser(&self, batch: &[usize]) -> usize {
-        batch.len()
+    fn totals(&self, batch: &[usize]) -> BatchTotals {
+        BatchTotals {
+            items: batch.len(),
+            response_tokens: batch
+                .iter()
+                .map(|&i| self.pairs[i].chosen.response.len())
+                .sum(),
+        }
     }
 
     fn beta(&self) -> Option<f64> {
@@ -149,7 +169,7 @@ impl Objective for DpoObjective {
         &self,
         model: &Llama,
         items: &[usize],
-        normaliser: usize,
+        batch_totals: BatchTotals,
     ) -> Result<(Tensor<1>, MicroStats)> {
         let refs: Vec<&EncodedPair> = items.iter().map(|&i| &self.pairs[i]).collect();
         let batch = preference_batch(&refs, self.pad_id)?;
@@ -181,12 +201,11 @@ impl Objective for DpoObjective {
                 rejected_tokens: column(rejected_tokens),
             },
         );
-        let mut loss = losses.sum().div_scalar(normaliser.max(1) as f32);
+        let mut loss = losses.sum().div_scalar(batch_totals.items.max(1) as f32);
         if let Some(alpha) = self.config.rpo_alpha {
-            // Per micro-batch share of the batch's chosen-token mean, weighted by pairs.
-            let tokens: usize = chosen_tokens.iter().map(|t| *t as usize).sum();
-            let share = n as f32 / normaliser.max(1) as f32;
-            loss = loss + rpo_term(alpha, policy_chosen.clone(), tokens).mul_scalar(share);
+            // This micro-batch's chosen log-probs over the whole batch's chosen tokens: the
+            // micro-batch terms add up to the batch's token mean exactly.
+            loss = loss + rpo_term(alpha, policy_chosen.clone(), batch_totals.response_tokens);
         }
         let stats = MicroStats {
             tokens: refs.iter().map(|p| p.chosen.len() + p.rejected.len()).sum(),

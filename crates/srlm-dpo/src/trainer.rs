@@ -234,7 +234,7 @@ pub fn train<O: Objective>(
         let within = step % steps_per_epoch;
         let batch: Vec<usize> =
             order[within * config.batch_size..((within + 1) * config.batch_size).min(n)].to_vec();
-        let normaliser = objective.normaliser(&batch);
+        let batch_totals = objective.totals(&batch);
         let lengths: Vec<usize> = batch.iter().map(|&i| objective.tokens(i)).collect();
         let mut grads: Option<GradientsParams> = None;
         let mut loss_value = 0.0f64;
@@ -247,7 +247,7 @@ pub fn train<O: Objective>(
             device.seed(micro_seed);
             device.clone().inner().seed(micro_seed);
             let items: Vec<usize> = group.iter().map(|&k| batch[k]).collect();
-            let (loss, stats) = objective.loss(&model, &items, normaliser)?;
+            let (loss, stats) = objective.loss(&model, &items, batch_totals)?;
             let value = read_f32(loss.clone(), "the loss")?;
             let value = value.first().copied().unwrap_or(f32::NAN);
             if !value.is_finite() {
@@ -347,11 +347,11 @@ fn objective_beta<O: Objective>(objective: &O) -> f64 {
 pub fn evaluate<O: Objective>(model: &Llama, set: &O, config: &TrainConfig) -> Result<f64> {
     let model = model.valid();
     let all: Vec<usize> = (0..set.len()).collect();
-    let normaliser = set.normaliser(&all);
+    let batch_totals = set.totals(&all);
     let lengths: Vec<usize> = all.iter().map(|&i| set.tokens(i)).collect();
     let mut total = 0.0;
     for group in batch_by_tokens(&lengths, config.micro_batch_tokens, usize::MAX) {
-        let (loss, _) = set.loss(&model, &group, normaliser)?;
+        let (loss, _) = set.loss(&model, &group, batch_totals)?;
         let value = read_f32(loss, "the evaluation loss")?;
         total += f64::from(value.first().copied().unwrap_or(f32::NAN));
     }

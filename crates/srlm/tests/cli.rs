@@ -204,3 +204,136 @@ fn data_import_bad_line_fails_with_file_and_line() {
     assert!(stderr.contains("q.jsonl:2:"), "{stderr}");
     assert!(!out.exists(), "nothing written on failure");
 }
+
+fn metrics(dir: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn sft_then_dpo_write_loadable_models_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let ift = dir.path().join("ift.jsonl");
+    let lines: Vec<String> = (0..4)
+        .map(|i| {
+            serde_json::json!({"prompt": format!("Count to {i}."), "response": format!("{i} and done")})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&ift, lines.join("\n") + "\n").unwrap();
+    let m1 = dir.path().join("m1");
+    let model = tiny();
+    let common = [
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--dropout",
+        "0",
+        "--lr",
+        "1e-3",
+    ];
+    let mut args = vec![
+        "sft",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        ift.to_str().unwrap(),
+        "--out",
+        m1.to_str().unwrap(),
+    ];
+    args.extend(common);
+    let (ok, stdout, stderr) = srlm(&args);
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(report["ift"], 4);
+    let steps = metrics(&m1);
+    assert_eq!(steps.len(), 2);
+    for (i, s) in steps.iter().enumerate() {
+        assert_eq!(s["step"], i + 1);
+        assert!(s["loss"].as_f64().unwrap().is_finite());
+        assert!(s["num_tokens"].as_u64().unwrap() > 0);
+    }
+    for file in ["config.json", "model.safetensors", "tokenizer.json"] {
+        assert!(m1.join(file).exists(), "{file} missing");
+    }
+    // The trained model loads and generates.
+    let (ok, _, stderr) = srlm(&[
+        "generate",
+        "--model",
+        m1.to_str().unwrap(),
+        "--prompt",
+        "Count to 2.",
+        "--max-new-tokens",
+        "4",
+    ]);
+    assert!(ok, "{stderr}");
+
+    let prefs = dir.path().join("aift.jsonl");
+    let lines: Vec<String> = (0..4)
+        .map(|i| {
+            serde_json::json!({"prompt": format!("Count to {i}."), "chosen": format!("{i} and done"), "rejected": "no"})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&prefs, lines.join("\n") + "\n").unwrap();
+    let m2 = dir.path().join("m2");
+    let mut args = vec![
+        "dpo",
+        "--model",
+        m1.to_str().unwrap(),
+        "--reference",
+        m1.to_str().unwrap(),
+        "--data",
+        prefs.to_str().unwrap(),
+        "--out",
+        m2.to_str().unwrap(),
+    ];
+    args.extend(common);
+    let (ok, _, stderr) = srlm(&args);
+    assert!(ok, "{stderr}");
+    let steps = metrics(&m2);
+    assert_eq!(steps.len(), 2);
+    // Policy = reference at the first step: loss ln 2, zero margin.
+    assert!((steps[0]["loss"].as_f64().unwrap() - std::f64::consts::LN_2).abs() < 1e-4);
+    for key in [
+        "rewards/chosen",
+        "rewards/rejected",
+        "rewards/margins",
+        "rewards/accuracies",
+        "logps/chosen",
+        "logps/rejected",
+        "grad_norm",
+        "learning_rate",
+    ] {
+        assert!(steps[1][key].is_number(), "{key} missing: {}", steps[1]);
+    }
+    assert!(m2.join("model.safetensors").exists());
+    assert!(
+        std::fs::read_dir(m2.join("reference-cache"))
+            .unwrap()
+            .count()
+            > 0
+    );
+
+    // A missing data file is a clear error.
+    let (ok, _, stderr) = srlm(&[
+        "dpo",
+        "--model",
+        m1.to_str().unwrap(),
+        "--reference",
+        m1.to_str().unwrap(),
+        "--data",
+        "/nonexistent/aift.jsonl",
+        "--out",
+        dir.path().join("m3").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("/nonexistent/aift.jsonl") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}

@@ -17,7 +17,7 @@ use srlm_model::{parse_device, sequence_logprobs, Llama, LlamaConfig, PromptResp
 /// draw random numbers (random models, dropout) run one at a time.
 static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
     RNG.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -154,7 +154,9 @@ fn dpo_uses_summed_not_averaged_logps() {
     let logps = compute_reference_logps(&reference, &pairs, 0, 256).unwrap();
     let objective =
         DpoObjective::new(pairs.clone(), logps.clone(), DpoConfig::default(), 0).unwrap();
-    let (loss, _) = objective.loss(&policy, &[0, 1], 2).unwrap();
+    let (loss, _) = objective
+        .loss(&policy, &[0, 1], objective.totals(&[0, 1]))
+        .unwrap();
     let loss: f32 = loss.into_scalar();
     let rows: Vec<PromptResponse> = pairs
         .iter()
@@ -184,6 +186,53 @@ fn dpo_uses_summed_not_averaged_logps() {
         (summed - averaged).abs() > 1e-3,
         "the test must tell sums from means: {summed} vs {averaged}"
     );
+}
+
+#[test]
+fn micro_batch_losses_add_up_to_the_batch_loss_with_rpo() {
+    let _rng = serial();
+    let policy = model(5);
+    let reference = model(6);
+    // Chosen responses of different lengths, so a per-micro-batch token mean would differ.
+    let mut pairs = pairs()[..3].to_vec();
+    pairs[0].chosen.response = vec![20];
+    pairs[2].chosen.response = vec![20, 21, 22, 23, 24, 25, 26];
+    let logps = compute_reference_logps(&reference, &pairs, 0, 256).unwrap();
+    let config = DpoConfig {
+        rpo_alpha: Some(1.0),
+        ..DpoConfig::default()
+    };
+    let objective = DpoObjective::new(pairs.clone(), logps.clone(), config, 0).unwrap();
+    let totals = objective.totals(&[0, 1, 2]);
+    let scalar = |items: &[usize]| -> f64 {
+        let (l, _) = objective.loss(&policy, items, totals).unwrap();
+        f64::from(l.into_scalar::<f32>())
+    };
+    let whole = scalar(&[0, 1, 2]);
+    let split = scalar(&[0]) + scalar(&[1, 2]);
+    assert!((whole - split).abs() < 1e-5, "{whole} vs {split}");
+    // And the whole equals the closed form: mean sigmoid loss + α · (−Σ π_c / Σ |c|).
+    let rows: Vec<PromptResponse> = pairs
+        .iter()
+        .flat_map(|p| {
+            [
+                p.chosen.to_prompt_response(),
+                p.rejected.to_prompt_response(),
+            ]
+        })
+        .collect();
+    let pol = sequence_logprobs(&policy, &rows, 0).unwrap();
+    let sig = |x: f64| -(1.0 / (1.0 + (-x).exp())).ln();
+    let (mut dpo, mut nll, mut tokens) = (0.0, 0.0, 0usize);
+    for i in 0..3 {
+        let (c, r) = (&pol[2 * i], &pol[2 * i + 1]);
+        let d = f64::from(c.logprob - logps.chosen[i]) - f64::from(r.logprob - logps.rejected[i]);
+        dpo += sig(0.1 * d) / 3.0;
+        nll -= f64::from(c.logprob);
+        tokens += c.tokens;
+    }
+    let expected = dpo + nll / tokens as f64;
+    assert!((whole - expected).abs() < 1e-4, "{whole} vs {expected}");
 }
 
 #[test]
@@ -324,7 +373,9 @@ fn dpo_gradient_matches_finite_differences() {
     .unwrap();
     let policy = model(8);
     let trained = policy.clone().train();
-    let (loss, _) = objective.loss(&trained, &[0, 1, 2], 3).unwrap();
+    let (loss, _) = objective
+        .loss(&trained, &[0, 1, 2], objective.totals(&[0, 1, 2]))
+        .unwrap();
     let grads = GradientsParams::from_grads(loss.backward(), &trained);
     let grad = grads
         .get::<2>(trained.embed.weight.id)
@@ -336,7 +387,9 @@ fn dpo_gradient_matches_finite_differences() {
         let mut w = policy.to_weights().unwrap();
         w.tensors.get_mut("model.embed_tokens.weight").unwrap().data[index] += delta;
         let m = Llama::from_weights(&config(), &mut w, &device).unwrap();
-        let (l, _) = objective.loss(&m, &[0, 1, 2], 3).unwrap();
+        let (l, _) = objective
+            .loss(&m, &[0, 1, 2], objective.totals(&[0, 1, 2]))
+            .unwrap();
         f64::from(l.into_scalar::<f32>())
     };
     let mut largest: Vec<usize> = (0..grad.len()).collect();

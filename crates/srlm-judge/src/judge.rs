@@ -62,6 +62,28 @@ pub trait TextGenerator {
     ) -> Result<Vec<Vec<Completion>>>;
 }
 
+impl<G: TextGenerator + ?Sized> TextGenerator for &mut G {
+    fn complete(
+        &mut self,
+        prompts: &[String],
+        n: usize,
+        params: &SampleParams,
+    ) -> Result<Vec<Vec<Completion>>> {
+        (**self).complete(prompts, n, params)
+    }
+}
+
+impl<G: TextGenerator + ?Sized> TextGenerator for Box<G> {
+    fn complete(
+        &mut self,
+        prompts: &[String],
+        n: usize,
+        params: &SampleParams,
+    ) -> Result<Vec<Vec<Completion>>> {
+        (**self).complete(prompts, n, params)
+    }
+}
+
 /// Scores a batch of responses.
 pub trait Judge {
     /// One judgement per item, in order.
@@ -113,6 +135,11 @@ impl<G: TextGenerator> SamplingJudge<G> {
     pub fn with_params(mut self, params: SampleParams) -> Self {
         self.params = params;
         self
+    }
+
+    /// The sampling settings, to change between batches (a new seed per batch, say).
+    pub fn params_mut(&mut self) -> &mut SampleParams {
+        &mut self.params
     }
 
     /// The generator, back.

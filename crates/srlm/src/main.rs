@@ -1,6 +1,7 @@
 //! The `srlm` command.
 
 mod data_cmd;
+mod run_cmd;
 mod train_cmd;
 
 use std::path::{Path, PathBuf};
@@ -176,6 +177,9 @@ enum Command {
         #[command(flatten)]
         train: train_cmd::TrainArgs,
     },
+    /// The self-rewarding loop: M0 → SFT → M1 → (prompts, candidates, self-judging, pairs,
+    /// DPO) → M2 → … ; run again with the same arguments to continue an interrupted run.
+    Run(run_cmd::RunArgs),
     /// Imports, inspects, splits and builds data sets (IFT, EFT, AIFT, evaluation prompts).
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
@@ -195,12 +199,12 @@ fn load(path: &Path, device: &str) -> Result<LanguageModel> {
 
 #[allow(clippy::print_stdout)]
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run(_)) {
+        run_cmd::init_tracing(None);
+    }
     match cli.command {
+        Command::Run(args) => run_cmd::run(args, &cli.device)?,
         Command::Generate {
             model,
             prompt,

@@ -12,7 +12,7 @@
 
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
 use crate::records::{EftRecord, IftRecord};
@@ -88,7 +88,7 @@ const EVASIONS: &[&str] = &[
 ];
 
 /// Settings of the ladder builder.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LadderConfig {
     /// Answers with fewer words are skipped (the cuts would be too short to differ). Default 40.
     pub min_answer_words: usize,

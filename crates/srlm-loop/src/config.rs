@@ -1,0 +1,435 @@
+//! The run configuration: one TOML file, every field optional (a missing one takes the embedded
+//! default), overridable from the command line by `section.key=value`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use srlm_data::eft::LadderConfig;
+use srlm_dpo::{DpoConfig, TrainConfig};
+use srlm_judge::HttpConfig;
+
+use crate::error::{LoopError, Result};
+use crate::filter::FilterConfig;
+
+/// Which model generates: the current model Mt, another local model, or a server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GeneratorSpec {
+    /// The model of the iteration (Mt).
+    Current,
+    /// A fixed local model (a GGUF file or a Hugging Face folder).
+    Local {
+        /// Its path.
+        path: PathBuf,
+    },
+    /// An OpenAI-compatible server (for example vLLM serving a checkpoint of this run).
+    #[serde(rename = "openai")]
+    OpenAi(HttpConfig),
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Iterations, seed, device.
+    pub run: RunSection,
+    /// The seed model M0.
+    pub model: ModelSection,
+    /// Seed data and the SFT set sizes.
+    pub data: DataSection,
+    /// Supervised fine-tuning of M0 on IFT + EFT (→ M1).
+    pub sft: TrainConfig,
+    /// Self-instruction creation.
+    pub instruct: InstructSection,
+    /// Candidate responses.
+    pub candidates: CandidateSection,
+    /// Self-judging.
+    pub judge: JudgeSection,
+    /// Preference pairs.
+    pub pairs: PairSection,
+    /// DPO (→ Mt+1).
+    pub dpo: DpoSection,
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// Self-rewarding iterations after SFT (the paper: 2, giving M2 and M3).
+    pub iterations: usize,
+    /// Seed of every random choice of the run.
+    pub seed: u64,
+    /// Device (`cpu`, `wgpu`, `cuda`).
+    pub device: String,
+    /// Sequences per forward pass when a local model generates.
+    pub generation_batch: usize,
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// M0: a GGUF file or a Hugging Face folder.
+    pub path: PathBuf,
+}
+
+/// `[data]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// Seed instructions: a ShareGPT JSON file or an IFT JSON Lines file.
+    pub seed: PathBuf,
+    /// Ready EFT training records (JSON Lines); when absent, label-free ladders are built from
+    /// the seed (see `docs/eft-ladder.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eft: Option<PathBuf>,
+    /// IFT examples drawn for SFT.
+    pub ift_examples: usize,
+    /// EFT examples drawn for SFT.
+    pub eft_examples: usize,
+    /// Share of seed prompts held out of training (the judge's evaluation set).
+    pub held_out_fraction: f64,
+    /// Longest training example in tokens.
+    pub max_len: usize,
+    /// The label-free EFT builder's settings (when `eft` is absent; its seed is the run's).
+    pub ladder: LadderConfig,
+}
+
+/// `[instruct]`: new prompts by few-shot prompting, kept if they pass Self-Instruct's filters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstructSection {
+    /// Prompts to keep per iteration.
+    pub prompts: usize,
+    /// Most generations per iteration (the stage stops here even when short of `prompts`).
+    pub max_generations: usize,
+    /// Generations per unit of work (one journal entry).
+    pub batch: usize,
+    /// Examples from the seed prompts in each few-shot prompt (the paper: 6).
+    pub shots_seed: usize,
+    /// Examples from prompts generated earlier in the run (the paper: 2).
+    pub shots_generated: usize,
+    /// Sampling temperature (the paper: 0.6).
+    pub temperature: f32,
+    /// Nucleus threshold (the paper: 0.9).
+    pub top_p: f32,
+    /// Most new tokens per generation.
+    pub max_tokens: usize,
+    /// Who writes the prompts (the paper used a fixed Llama 2-Chat 70B; default: Mt).
+    pub generator: GeneratorSpec,
+    /// The filters.
+    pub filter: FilterConfig,
+}
+
+/// `[candidates]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateSection {
+    /// Responses per prompt (the paper: 4).
+    pub n: usize,
+    /// Temperature (the paper: 0.7).
+    pub temperature: f32,
+    /// Nucleus threshold (the paper: 0.9).
+    pub top_p: f32,
+    /// Most new tokens per response.
+    pub max_tokens: usize,
+    /// Prompts per unit of work.
+    pub batch: usize,
+    /// Who answers (default: Mt).
+    pub generator: GeneratorSpec,
+}
+
+/// How a candidate's score is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JudgeMethod {
+    /// k sampled judgements, parsed, averaged (the paper).
+    Sampling,
+    /// The expectation over the score digit's probabilities (local models only).
+    Expected,
+}
+
+/// `[judge]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeSection {
+    /// Sampling or expected score.
+    pub method: JudgeMethod,
+    /// Judgements per candidate (the paper: 3).
+    pub samples: usize,
+    /// Temperature of the judge's samples.
+    pub temperature: f32,
+    /// Nucleus threshold.
+    pub top_p: f32,
+    /// Most new tokens per judgement.
+    pub max_tokens: usize,
+    /// Prompts (each with all its candidates) per unit of work.
+    pub batch: usize,
+    /// Who judges (default: Mt, the model judging itself).
+    pub generator: GeneratorSpec,
+}
+
+/// `[pairs]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairSection {
+    /// Among candidates scoring within `length_margin` of the best, choose the shortest
+    /// (Meta-Rewarding's length control). Off in the paper.
+    pub length_control: bool,
+    /// The margin of near-top scores for length control.
+    pub length_margin: f64,
+}
+
+/// `[dpo]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpoSection {
+    /// The loss.
+    pub loss: DpoConfig,
+    /// The trainer (the paper: 1e-6 → 1e-7, batch 16, dropout 0.1).
+    pub train: TrainConfig,
+}
+
+impl RunConfig {
+    /// The paper's settings at the paper's sizes (3,200 IFT + 1,630 EFT examples; thousands of
+    /// new prompts per iteration): a GPU run, generation served by vLLM.
+    pub fn paper() -> Self {
+        let mut c = RunConfig::default();
+        c.data.ift_examples = 3200;
+        c.data.eft_examples = 1630;
+        c.data.max_len = 2048;
+        c.instruct.prompts = 4000;
+        c.instruct.max_generations = 40_000;
+        c.instruct.max_tokens = 256;
+        c.instruct.batch = 64;
+        c.candidates.max_tokens = 1024;
+        c.candidates.batch = 16;
+        c.judge.max_tokens = 512;
+        c.judge.batch = 16;
+        c.sft.checkpoint_every = Some(50);
+        c.dpo.train.checkpoint_every = Some(50);
+        c
+    }
+
+    /// A loop that finishes in a few minutes on a 2-core CPU: for smoke tests.
+    pub fn quick() -> Self {
+        let mut c = RunConfig::default();
+        c.data.ift_examples = 8;
+        c.data.eft_examples = 4;
+        c.data.max_len = 384;
+        c.sft.batch_size = 4;
+        c.instruct.prompts = 2;
+        c.instruct.max_generations = 8;
+        c.instruct.batch = 4;
+        c.instruct.max_tokens = 48;
+        c.candidates.max_tokens = 48;
+        c.judge.max_tokens = 64;
+        c.dpo.train.batch_size = 2;
+        c
+    }
+
+    /// Reads a TOML file over `base`: keys present in the file replace the base's.
+    pub fn from_toml_file(path: &Path, base: RunConfig) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| LoopError::io(path, e))?;
+        Self::from_toml_str(&text, base).map_err(|reason| LoopError::Config {
+            path: Some(path.into()),
+            reason,
+        })
+    }
+
+    /// Parses TOML text over `base`.
+    pub fn from_toml_str(text: &str, base: RunConfig) -> std::result::Result<Self, String> {
+        let user: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut merged = toml::Table::try_from(&base).map_err(|e| e.to_string())?;
+        merge(&mut merged, user, "")?;
+        let config: RunConfig = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Applies `section.key=value` overrides (the value in TOML syntax; a bare word is a string).
+    pub fn with_overrides(self, overrides: &[String]) -> Result<Self> {
+        let mut text = String::new();
+        for o in overrides {
+            let (key, value) = o.split_once('=').ok_or_else(|| LoopError::Config {
+                path: None,
+                reason: format!("override {o:?} is not KEY=VALUE"),
+            })?;
+            let value = value.trim();
+            let literal = if toml::from_str::<toml::Table>(&format!("x = {value}")).is_ok() {
+                value.to_string()
+            } else {
+                toml::Value::String(value.to_string()).to_string()
+            };
+            text.push_str(&format!("{} = {literal}\n", key.trim()));
+        }
+        Self::from_toml_str(&text, self).map_err(|reason| LoopError::Config { path: None, reason })
+    }
+
+    /// The configuration as TOML (what `config.toml` of a run holds).
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self).map_err(|e| LoopError::Config {
+            path: None,
+            reason: e.to_string(),
+        })
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let positive = [
+            ("instruct.prompts", self.instruct.prompts),
+            ("instruct.batch", self.instruct.batch),
+            ("candidates.n", self.candidates.n),
+            ("candidates.batch", self.candidates.batch),
+            ("candidates.max_tokens", self.candidates.max_tokens),
+            ("judge.samples", self.judge.samples),
+            ("judge.batch", self.judge.batch),
+            ("judge.max_tokens", self.judge.max_tokens),
+            ("data.max_len", self.data.max_len),
+            ("run.generation_batch", self.run.generation_batch),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        if self.candidates.n < 2 {
+            return Err("candidates.n must be at least 2 to form a pair".into());
+        }
+        if self.instruct.shots_seed + self.instruct.shots_generated == 0 {
+            return Err("instruct needs at least one few-shot example".into());
+        }
+        if self.judge.method == JudgeMethod::Expected
+            && self.judge.generator != GeneratorSpec::Current
+            && !matches!(self.judge.generator, GeneratorSpec::Local { .. })
+        {
+            return Err("judge.method = \"expected\" needs a local judge model".into());
+        }
+        Ok(())
+    }
+}
+
+/// Dotted keys (`a.b = 1`) become nested tables in TOML; merge `user` into `base`, failing on a
+/// key the base does not have (a typo).
+fn merge(
+    base: &mut toml::Table,
+    user: toml::Table,
+    prefix: &str,
+) -> std::result::Result<(), String> {
+    for (key, value) in user {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(u)) if !is_tagged(b) => {
+                merge(b, u, &path)?
+            }
+            (Some(_), value) => {
+                base.insert(key, value);
+            }
+            (None, value) if OPTIONAL_KEYS.contains(&path.as_str()) => {
+                base.insert(key, value);
+            }
+            (None, _) => return Err(format!("unknown setting `{path}`")),
+        }
+    }
+    Ok(())
+}
+
+/// A generator table is replaced whole (its `kind` decides its fields).
+fn is_tagged(table: &toml::Table) -> bool {
+    table.contains_key("kind")
+}
+
+/// Settings absent from the defaults (optional ones) that a file may set.
+const OPTIONAL_KEYS: &[&str] = &[
+    "data.eft",
+    "sft.max_steps",
+    "sft.max_grad_norm",
+    "sft.eval_every",
+    "sft.checkpoint_every",
+    "dpo.train.max_steps",
+    "dpo.train.max_grad_norm",
+    "dpo.train.eval_every",
+    "dpo.train.checkpoint_every",
+    "dpo.loss.rpo_alpha",
+];
+
+impl Default for RunConfig {
+    /// The embedded default: the paper's hyper-parameters at a size that runs two iterations on
+    /// SmolLM2-135M-Instruct on a 2-core CPU in about half an hour.
+    fn default() -> Self {
+        let mut dpo_train = TrainConfig::paper_dpo();
+        dpo_train.batch_size = 8;
+        dpo_train.checkpoint_every = Some(1);
+        let sft = TrainConfig {
+            batch_size: 16,
+            checkpoint_every: Some(1),
+            ..TrainConfig::default()
+        };
+        RunConfig {
+            run: RunSection {
+                iterations: 2,
+                seed: 0,
+                device: "cpu".into(),
+                generation_batch: 8,
+            },
+            model: ModelSection {
+                path: "assets/SmolLM2-135M-Instruct.Q4_1.gguf".into(),
+            },
+            data: DataSection {
+                seed: "assets/data/sharegpt.json".into(),
+                eft: None,
+                ift_examples: 24,
+                eft_examples: 8,
+                held_out_fraction: 0.05,
+                max_len: 768,
+                ladder: LadderConfig {
+                    min_answer_words: 40,
+                    max_answer_words: 120,
+                    max_prompt_words: 60,
+                    seed: 0,
+                },
+            },
+            sft,
+            instruct: InstructSection {
+                prompts: 6,
+                max_generations: 32,
+                batch: 8,
+                shots_seed: 6,
+                shots_generated: 2,
+                temperature: 0.6,
+                top_p: 0.9,
+                max_tokens: 64,
+                generator: GeneratorSpec::Current,
+                filter: FilterConfig::default(),
+            },
+            candidates: CandidateSection {
+                n: 4,
+                temperature: 0.7,
+                top_p: 0.9,
+                max_tokens: 128,
+                batch: 2,
+                generator: GeneratorSpec::Current,
+            },
+            judge: JudgeSection {
+                method: JudgeMethod::Sampling,
+                samples: 3,
+                temperature: 0.7,
+                top_p: 0.9,
+                max_tokens: 96,
+                batch: 1,
+                generator: GeneratorSpec::Current,
+            },
+            pairs: PairSection {
+                length_control: false,
+                length_margin: 0.25,
+            },
+            dpo: DpoSection {
+                loss: DpoConfig::default(),
+                train: dpo_train,
+            },
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! The driver: data → SFT (M1) → for each iteration t: prompts, candidates, judgements, pairs,
+//! DPO (Mt+1). Each stage is skipped when its output exists, and resumes from its journal (or
+//! the trainer's checkpoints) when it was interrupted.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use srlm_data::{EftRecord, IftRecord, PreferenceRecord};
+use srlm_model::{parse_device, LanguageModel};
+
+use crate::config::{JudgeMethod, RunConfig};
+use crate::error::{LoopError, Result};
+use crate::generator::{GeneratorSource, Role, SpecGenerators};
+use crate::observer::Observer;
+use crate::records::{CandidateSet, GeneratedInstruction, JudgedSet, NewPrompt};
+use crate::run_dir::{RunDir, StageSummary};
+use crate::stages::{self, run_units, unit_seed};
+
+/// Stage numbers in unit seeds.
+const INSTRUCT: u64 = 1;
+const CANDIDATES: u64 = 2;
+const JUDGE: u64 = 3;
+
+/// A self-rewarding run in a folder.
+#[derive(Debug)]
+pub struct SelfRewardingRun {
+    config: RunConfig,
+    dir: RunDir,
+}
+
+/// Where a finished run left its models.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// `M1/`, `M2/`, … in order.
+    pub models: Vec<PathBuf>,
+    /// Every stage summary, in order.
+    pub summaries: Vec<StageSummary>,
+}
+
+impl SelfRewardingRun {
+    /// Opens (or starts) the run in `dir` with `config`.
+    pub fn open(dir: &std::path::Path, config: RunConfig) -> Result<Self> {
+        let dir = RunDir::open(dir, &config)?;
+        Ok(SelfRewardingRun { config, dir })
+    }
+
+    /// The run folder.
+    pub fn dir(&self) -> &RunDir {
+        &self.dir
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    fn device(&self) -> Result<srlm_model::burn::tensor::Device> {
+        Ok(parse_device(&self.config.run.device)?)
+    }
+
+    fn finish_stage(
+        &self,
+        observer: &mut dyn Observer,
+        (iteration, stage): (usize, &str),
+        started: Instant,
+        resumed: bool,
+        stats: serde_json::Value,
+    ) -> Result<()> {
+        let summary = StageSummary {
+            iteration,
+            stage: stage.to_string(),
+            wall_s: started.elapsed().as_secs_f64(),
+            resumed,
+            stats,
+        };
+        self.dir.record_summary(&summary)?;
+        observer.stage_finished(&summary);
+        Ok(())
+    }
+
+    /// Runs (or continues) the whole loop, with generators as configured.
+    pub fn execute(&self, observer: &mut dyn Observer) -> Result<RunOutcome> {
+        let mut source = SpecGenerators {
+            device: self.config.run.device.clone(),
+            batch: self.config.run.generation_batch,
+        };
+        self.execute_with(observer, &mut source)
+    }
+
+    /// Runs (or continues) the whole loop, taking generators from `source`.
+    pub fn execute_with(
+        &self,
+        observer: &mut dyn Observer,
+        source: &mut dyn GeneratorSource,
+    ) -> Result<RunOutcome> {
+        self.data_stage(observer)?;
+        self.sft_stage(observer)?;
+        for t in 1..=self.config.run.iterations {
+            self.iteration(t, observer, source)?;
+        }
+        let mut summaries = self.dir.summaries()?;
+        summaries.sort_by_key(|s| s.iteration);
+        Ok(RunOutcome {
+            models: (1..=self.config.run.iterations + 1)
+                .map(|t| self.dir.model(t))
+                .collect(),
+            summaries: self
+                .dir
+                .read_records(&self.dir.root().join("metrics.jsonl"))?,
+        })
+    }
+
+    fn data_stage(&self, observer: &mut dyn Observer) -> Result<()> {
+        let done = self.dir.data("seed-prompts.jsonl");
+        if done.exists() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        observer.stage_started(0, "data", 1, 0);
+        let data = stages::data::prepare(&self.config.data, self.config.run.seed)?;
+        self.dir
+            .write_records(&self.dir.data("sft-ift.jsonl"), &data.sft_ift)?;
+        self.dir
+            .write_records(&self.dir.data("sft-eft.jsonl"), &data.sft_eft)?;
+        self.dir
+            .write_records(&self.dir.data("eft-held-out.jsonl"), &data.eft_held_out)?;
+        // Written last: its presence marks the stage finished.
+        self.dir.write_records(&done, &data.seed_prompts)?;
+        self.finish_stage(observer, (0, "data"), started, false, data.stats)
+    }
+
+    fn sft_stage(&self, observer: &mut dyn Observer) -> Result<()> {
+        if self.dir.model(1).exists() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let m0 = LanguageModel::load(&self.config.model.path, &self.device()?)?;
+        let ift: Vec<IftRecord> = self.dir.read_records(&self.dir.data("sft-ift.jsonl"))?;
+        let eft: Vec<EftRecord> = self.dir.read_records(&self.dir.data("sft-eft.jsonl"))?;
+        let workdir = self.dir.workdir("sft")?;
+        let trained = stages::train::sft(
+            &m0,
+            &ift,
+            &eft,
+            self.config.data.max_len,
+            &self.config.sft,
+            &workdir,
+            observer,
+        )?;
+        self.dir.save_model(1, &trained.model)?;
+        remove_checkpoints(&workdir)?;
+        self.finish_stage(
+            observer,
+            (0, "sft"),
+            started,
+            trained.resumed,
+            trained.stats,
+        )
+    }
+
+    fn iteration(
+        &self,
+        t: usize,
+        observer: &mut dyn Observer,
+        source: &mut dyn GeneratorSource,
+    ) -> Result<()> {
+        if self.dir.model(t + 1).exists() {
+            return Ok(());
+        }
+        let mt = LanguageModel::load(&self.dir.model(t), &self.device()?)?;
+        let prompts = self.instruct_stage(t, &mt, observer, source)?;
+        let candidates = self.candidate_stage(t, &mt, &prompts, observer, source)?;
+        let judged = self.judge_stage(t, &mt, &candidates, observer, source)?;
+        let pairs = self.pair_stage(t, &judged, observer)?;
+        self.dpo_stage(t, &mt, &pairs, observer)
+    }
+
+    /// Prompts kept in iterations before `t`.
+    fn earlier_prompts(&self, t: usize) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for s in 1..t {
+            let kept: Vec<NewPrompt> = self
+                .dir
+                .read_records(&self.dir.iteration(s, "prompts.jsonl"))?;
+            out.extend(kept.into_iter().map(|p| p.prompt));
+        }
+        Ok(out)
+    }
+
+    fn instruct_stage(
+        &self,
+        t: usize,
+        mt: &LanguageModel,
+        observer: &mut dyn Observer,
+        source: &mut dyn GeneratorSource,
+    ) -> Result<Vec<NewPrompt>> {
+        let output = self.dir.iteration(t, "prompts.jsonl");
+        if output.exists() {
+            return self.dir.read_records(&output);
+        }
+        let started = Instant::now();
+        let config = &self.config.instruct;
+        let seed_prompts: Vec<String> = self
+            .dir
+            .read_records(&self.dir.data("seed-prompts.jsonl"))?;
+        let earlier = self.earlier_prompts(t)?;
+        let mut state = stages::instruct::InstructState::new(config, &seed_prompts, &earlier);
+        if state.shot_pool() == 0 {
+            return Err(LoopError::Empty {
+                stage: "instruct".into(),
+                reason: "no seed prompt passes the filters, so there are no few-shot examples"
+                    .into(),
+            });
+        }
+        let units = config.max_generations.div_ceil(config.batch);
+        let journal = self.dir.iteration(t, "prompts.journal");
+        let mut replayed = 0;
+        let mut generator = source.generator(Role::Instruct, &config.generator, mt)?;
+        let (generations, resumed) = run_units(
+            &journal,
+            t,
+            "instruct",
+            units,
+            observer,
+            |u, done: &[Vec<GeneratedInstruction>]| {
+                for unit in &done[replayed..] {
+                    state.replay(unit);
+                }
+                replayed = done.len();
+                if state.is_full() {
+                    return Ok(None);
+                }
+                let batch = config.batch.min(config.max_generations - u * config.batch);
+                let seed = unit_seed(self.config.run.seed, t, INSTRUCT, u);
+                let unit =
+                    stages::instruct::generate_unit(&mut state, generator.as_mut(), seed, batch)?;
+                let kept = unit.iter().filter(|g| g.kept).count();
+                replayed += 1;
+                Ok(Some((unit, format!("{kept} kept"))))
+            },
+        )?;
+        drop(generator);
+        let all: Vec<GeneratedInstruction> = generations.into_iter().flatten().collect();
+        let (prompts, stats) = stages::instruct::finish(t, &all, &config.filter);
+        self.dir
+            .write_records(&self.dir.iteration(t, "prompts-all.jsonl"), &all)?;
+        self.dir.write_records(&output, &prompts)?;
+        remove_file(&journal)?;
+        self.finish_stage(observer, (t, "instruct"), started, resumed, stats)?;
+        Ok(prompts)
+    }
+
+    fn candidate_stage(
+        &self,
+        t: usize,
+        mt: &LanguageModel,
+        prompts: &[NewPrompt],
+        observer: &mut dyn Observer,
+        source: &mut dyn GeneratorSource,
+    ) -> Result<Vec<CandidateSet>> {
+        let output = self.dir.iteration(t, "candidates.jsonl");
+        if output.exists() {
+            return self.dir.read_records(&output);
+        }
+        let started = Instant::now();
+        let config = &self.config.candidates;
+        let chunks: Vec<&[NewPrompt]> = prompts.chunks(config.batch).collect();
+        let journal = self.dir.iteration(t, "candidates.journal");
+        let mut generator = source.generator(Role::Candidates, &config.generator, mt)?;
+        let (units, resumed) =
+            run_units(&journal, t, "candidates", chunks.len(), observer, |u, _| {
+                let seed = unit_seed(self.config.run.seed, t, CANDIDATES, u);
+                let sets =
+                    stages::candidates::generate_unit(chunks[u], generator.as_mut(), config, seed)?;
+                Ok(Some((sets, String::new())))
+            })?;
+        drop(generator);
+        let sets: Vec<CandidateSet> = units.into_iter().flatten().collect();
+        self.dir.write_records(&output, &sets)?;
+        remove_file(&journal)?;
+        self.finish_stage(
+            observer,
+            (t, "candidates"),
+            started,
+            resumed,
+            stages::candidates::stats(&sets),
+        )?;
+        Ok(sets)
+    }
+
+    fn judge_stage(
+        &self,
+        t: usize,
+        mt: &LanguageModel,
+        candidates: &[CandidateSet],
+        observer: &mut dyn Observer,
+        source: &mut dyn GeneratorSource,
+    ) -> Result<Vec<JudgedSet>> {
+        let output = self.dir.iteration(t, "judgements.jsonl");
+        if output.exists() {
+            return self.dir.read_records(&output);
+        }
+        let started = Instant::now();
+        let config = &self.config.judge;
+        let chunks: Vec<&[CandidateSet]> = candidates.chunks(config.batch).collect();
+        let journal = self.dir.iteration(t, "judgements.journal");
+        let batch = self.config.run.generation_batch;
+        let (units, resumed) = match config.method {
+            JudgeMethod::Sampling => {
+                let mut generator = source.generator(Role::Judge, &config.generator, mt)?;
+                run_units(&journal, t, "judge", chunks.len(), observer, |u, _| {
+                    let seed = unit_seed(self.config.run.seed, t, JUDGE, u);
+                    let sets =
+                        stages::judging::sample_unit(chunks[u], generator.as_mut(), config, seed)?;
+                    Ok(Some((sets, String::new())))
+                })?
+            }
+            JudgeMethod::Expected => {
+                let other = match &config.generator {
+                    crate::config::GeneratorSpec::Local { path } => {
+                        Some(LanguageModel::load(path, &self.device()?)?)
+                    }
+                    _ => None,
+                };
+                let model = other.as_ref().unwrap_or(mt);
+                run_units(&journal, t, "judge", chunks.len(), observer, |u, _| {
+                    let sets = stages::judging::expected_unit(chunks[u], model, batch)?;
+                    Ok(Some((sets, String::new())))
+                })?
+            }
+        };
+        let sets: Vec<JudgedSet> = units.into_iter().flatten().collect();
+        self.dir.write_records(&output, &sets)?;
+        remove_file(&journal)?;
+        self.finish_stage(
+            observer,
+            (t, "judge"),
+            started,
+            resumed,
+            stages::judging::stats(&sets),
+        )?;
+        Ok(sets)
+    }
+
+    fn pair_stage(
+        &self,
+        t: usize,
+        judged: &[JudgedSet],
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<PreferenceRecord>> {
+        let output = self.dir.iteration(t, "aift.jsonl");
+        if output.exists() {
+            return self.dir.read_records(&output);
+        }
+        let started = Instant::now();
+        observer.stage_started(t, "pairs", 1, 0);
+        let (pairs, report) = stages::pairs::build_pairs(judged, t, &self.config.pairs);
+        self.dir.write_records(&output, &pairs)?;
+        let stats = serde_json::to_value(&report).unwrap_or_default();
+        self.finish_stage(observer, (t, "pairs"), started, false, stats)?;
+        Ok(pairs)
+    }
+
+    fn dpo_stage(
+        &self,
+        t: usize,
+        mt: &LanguageModel,
+        pairs: &[PreferenceRecord],
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        let started = Instant::now();
+        if pairs.is_empty() {
+            tracing::warn!(
+                iteration = t,
+                "no preference pairs: M{} is M{} unchanged",
+                t + 1,
+                t
+            );
+            self.dir.save_model(t + 1, mt)?;
+            let stats = serde_json::json!({"pairs": 0, "skipped": "no preference pairs"});
+            return self.finish_stage(observer, (t, "dpo"), started, false, stats);
+        }
+        let workdir = self.dir.workdir(&format!("iter{t}/dpo"))?;
+        let trained = stages::train::dpo(
+            mt,
+            pairs,
+            self.config.data.max_len,
+            &self.config.dpo.loss,
+            &self.config.dpo.train,
+            &workdir,
+            t,
+            observer,
+        )?;
+        self.dir.save_model(t + 1, &trained.model)?;
+        remove_checkpoints(&workdir)?;
+        self.finish_stage(
+            observer,
+            (t, "dpo"),
+            started,
+            trained.resumed,
+            trained.stats,
+        )
+    }
+}
+
+fn remove_file(path: &std::path::Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LoopError::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Checkpoints are only for resuming; once the model is saved they go (they hold the optimizer
+/// state, twice the model's size).
+fn remove_checkpoints(workdir: &std::path::Path) -> Result<()> {
+    let dir = workdir.join("checkpoints");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| LoopError::io(&dir, e))?;
+    }
+    Ok(())
+}

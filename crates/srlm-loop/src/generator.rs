@@ -1,0 +1,75 @@
+//! Where the loop's text generators come from: [`SpecGenerators`] builds them from the
+//! configuration (the current model, another local model, or an OpenAI-compatible server); a
+//! caller may pass any other [`GeneratorSource`] (a pool of servers, a scripted one in tests).
+
+use srlm_judge::{Completion, LocalGenerator, OpenAiGenerator, SampleParams, TextGenerator};
+use srlm_model::{parse_device, LanguageModel};
+
+use crate::config::GeneratorSpec;
+use crate::error::Result;
+
+/// What a generator is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Write new prompts (few-shot).
+    Instruct,
+    /// Answer prompts.
+    Candidates,
+    /// Judge answers.
+    Judge,
+}
+
+/// Hands out a text generator for a stage.
+pub trait GeneratorSource {
+    /// The generator for `role`, configured by `spec`; `current` is the iteration's model Mt.
+    fn generator<'a>(
+        &'a mut self,
+        role: Role,
+        spec: &GeneratorSpec,
+        current: &'a LanguageModel,
+    ) -> Result<Box<dyn TextGenerator + 'a>>;
+}
+
+/// Generators as the configuration says.
+#[derive(Debug, Clone)]
+pub struct SpecGenerators {
+    /// Device for other local models.
+    pub device: String,
+    /// Sequences per forward pass of a local model.
+    pub batch: usize,
+}
+
+/// A local model loaded for one stage.
+struct OwnedLocal {
+    model: LanguageModel,
+    batch: usize,
+}
+
+impl TextGenerator for OwnedLocal {
+    fn complete(
+        &mut self,
+        prompts: &[String],
+        n: usize,
+        params: &SampleParams,
+    ) -> srlm_judge::Result<Vec<Vec<Completion>>> {
+        LocalGenerator::new(&self.model, self.batch).complete(prompts, n, params)
+    }
+}
+
+impl GeneratorSource for SpecGenerators {
+    fn generator<'a>(
+        &'a mut self,
+        _role: Role,
+        spec: &GeneratorSpec,
+        current: &'a LanguageModel,
+    ) -> Result<Box<dyn TextGenerator + 'a>> {
+        Ok(match spec {
+            GeneratorSpec::Current => Box::new(LocalGenerator::new(current, self.batch)),
+            GeneratorSpec::Local { path } => Box::new(OwnedLocal {
+                model: LanguageModel::load(path, &parse_device(&self.device)?)?,
+                batch: self.batch,
+            }),
+            GeneratorSpec::OpenAi(http) => Box::new(OpenAiGenerator::new(http.clone())?),
+        })
+    }
+}

@@ -1,0 +1,46 @@
+//! Candidate responses: N samples per prompt (the paper: 4, T 0.7, p 0.9).
+
+use serde_json::json;
+use srlm_judge::{SampleParams, TextGenerator};
+
+use crate::config::CandidateSection;
+use crate::error::Result;
+use crate::records::{CandidateSet, NewPrompt};
+
+/// Samples the responses of one unit of prompts.
+pub fn generate_unit(
+    prompts: &[NewPrompt],
+    generator: &mut dyn TextGenerator,
+    config: &CandidateSection,
+    seed: u64,
+) -> Result<Vec<CandidateSet>> {
+    let texts: Vec<String> = prompts.iter().map(|p| p.prompt.clone()).collect();
+    let params = SampleParams {
+        temperature: config.temperature,
+        top_p: config.top_p,
+        max_tokens: config.max_tokens,
+        seed,
+    };
+    let completions = generator.complete(&texts, config.n, &params)?;
+    Ok(prompts
+        .iter()
+        .zip(completions)
+        .map(|(p, responses)| CandidateSet {
+            id: p.id.clone(),
+            prompt: p.prompt.clone(),
+            responses,
+        })
+        .collect())
+}
+
+/// The stage's counts: prompts, responses, how many hit the token limit, mean length.
+pub fn stats(sets: &[CandidateSet]) -> serde_json::Value {
+    let responses: Vec<_> = sets.iter().flat_map(|s| &s.responses).collect();
+    json!({
+        "prompts": sets.len(),
+        "responses": responses.len(),
+        "truncated": responses.iter().filter(|r| r.truncated).count(),
+        "empty": responses.iter().filter(|r| r.text.trim().is_empty()).count(),
+        "mean_words": super::mean_words(responses.iter().map(|r| r.text.as_str())),
+    })
+}

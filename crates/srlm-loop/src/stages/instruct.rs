@@ -1,0 +1,219 @@
+//! Self-instruction creation: new prompts by few-shot prompting (the paper: 8 example tasks, 6
+//! from the seed and 2 generated earlier in the run; T 0.6, p 0.9), kept only if they pass
+//! Self-Instruct's filters ([`FilterConfig`]).
+
+use std::collections::BTreeMap;
+
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde_json::json;
+use srlm_judge::{SampleParams, TextGenerator};
+
+use crate::config::InstructSection;
+use crate::error::Result;
+use crate::filter::{FilterConfig, Rejection};
+use crate::records::{GeneratedInstruction, NewPrompt};
+use crate::rouge::RougePool;
+
+/// The few-shot prompt: numbered example tasks, then a request for one more.
+pub fn few_shot_prompt(examples: &[&str]) -> String {
+    let mut text = String::from(
+        "Come up with a new task for an AI assistant. Here are examples of tasks:\n\n",
+    );
+    for (i, example) in examples.iter().enumerate() {
+        text.push_str(&format!("Task {}: {}\n\n", i + 1, example.trim()));
+    }
+    text.push_str(&format!(
+        "Write Task {}: one new task, different from the tasks above. Reply with the task only.",
+        examples.len() + 1
+    ));
+    text
+}
+
+/// Reads the task out of a generation: drops a leading `Task N:` label, stops at the next
+/// `Task N:` line, trims whitespace and surrounding quotes.
+pub fn extract_task(generation: &str) -> String {
+    let is_label = |line: &str| {
+        let rest = line.trim_start().strip_prefix("Task ").unwrap_or("");
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && rest[digits..].starts_with(':')
+    };
+    let mut lines = Vec::new();
+    for (i, line) in generation.trim().lines().enumerate() {
+        if is_label(line) {
+            if i > 0 {
+                break;
+            }
+            let after = line.trim_start();
+            let colon = after.find(':').map_or(0, |c| c + 1);
+            lines.push(&after[colon..]);
+        } else {
+            lines.push(line);
+        }
+    }
+    lines
+        .join("\n")
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\u{201c}' || c == '\u{201d}')
+        .trim()
+        .to_string()
+}
+
+/// The state the stage builds up: prompts known to the filter, and those kept.
+#[derive(Debug)]
+pub struct InstructState<'a> {
+    config: &'a InstructSection,
+    /// Seed prompts usable as few-shot examples (they pass the text rules).
+    shots: Vec<&'a str>,
+    /// Every seed prompt and every prompt kept so far in the run.
+    known: RougePool,
+    /// Prompts kept in earlier iterations and this one, in order.
+    kept: Vec<String>,
+    /// Prompts kept in this iteration.
+    kept_now: usize,
+}
+
+impl<'a> InstructState<'a> {
+    /// A fresh state over the seed prompts and prompts kept in earlier iterations.
+    pub fn new(
+        config: &'a InstructSection,
+        seed_prompts: &'a [String],
+        earlier: &[String],
+    ) -> Self {
+        let mut known = RougePool::new();
+        for p in seed_prompts
+            .iter()
+            .map(String::as_str)
+            .chain(earlier.iter().map(String::as_str))
+        {
+            known.push(p);
+        }
+        let shots = seed_prompts
+            .iter()
+            .map(String::as_str)
+            .filter(|p| config.filter.check_text(p).is_ok())
+            .collect();
+        InstructState {
+            config,
+            shots,
+            known,
+            kept: earlier.to_vec(),
+            kept_now: 0,
+        }
+    }
+
+    /// Whether the stage has kept enough prompts.
+    pub fn is_full(&self) -> bool {
+        self.kept_now >= self.config.prompts
+    }
+
+    /// The few-shot prompts of one unit (`batch` of them), from its seeded RNG.
+    pub fn unit_prompts(&self, seed: u64, batch: usize) -> Vec<String> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..batch)
+            .map(|_| {
+                let generated = self.config.shots_generated.min(self.kept.len());
+                let mut examples: Vec<&str> = self
+                    .kept
+                    .choose_multiple(&mut rng, generated)
+                    .map(String::as_str)
+                    .collect();
+                let from_seed = self.config.shots_seed + self.config.shots_generated - generated;
+                examples.extend(self.shots.choose_multiple(&mut rng, from_seed).copied());
+                examples.shuffle(&mut rng);
+                few_shot_prompt(&examples)
+            })
+            .collect()
+    }
+
+    /// Filters one generation and keeps it if it passes.
+    pub fn offer(&mut self, raw: &str, truncated: bool) -> GeneratedInstruction {
+        let prompt = extract_task(raw);
+        let verdict = if self.is_full() {
+            Err(Rejection::Surplus)
+        } else if truncated {
+            Err(Rejection::Truncated)
+        } else {
+            self.config.filter.check(&prompt, &self.known)
+        };
+        let kept = verdict.is_ok();
+        if kept {
+            self.known.push(&prompt);
+            self.kept.push(prompt.clone());
+            self.kept_now += 1;
+        }
+        GeneratedInstruction {
+            prompt,
+            raw: raw.to_string(),
+            kept,
+            rejection: verdict.err(),
+        }
+    }
+
+    /// Replays a finished unit (on resume) without generating.
+    pub fn replay(&mut self, unit: &[GeneratedInstruction]) {
+        for g in unit.iter().filter(|g| g.kept) {
+            self.known.push(&g.prompt);
+            self.kept.push(g.prompt.clone());
+            self.kept_now += 1;
+        }
+    }
+
+    /// The seed prompts usable as examples.
+    pub fn shot_pool(&self) -> usize {
+        self.shots.len()
+    }
+}
+
+/// Generates one unit: `batch` few-shot prompts sampled once each, then filtered in order.
+pub fn generate_unit(
+    state: &mut InstructState<'_>,
+    generator: &mut dyn TextGenerator,
+    seed: u64,
+    batch: usize,
+) -> Result<Vec<GeneratedInstruction>> {
+    let prompts = state.unit_prompts(seed, batch);
+    let params = SampleParams {
+        temperature: state.config.temperature,
+        top_p: state.config.top_p,
+        max_tokens: state.config.max_tokens,
+        seed,
+    };
+    let completions = generator.complete(&prompts, 1, &params)?;
+    Ok(completions
+        .into_iter()
+        .filter_map(|mut samples| samples.pop())
+        .map(|c| state.offer(&c.text, c.truncated))
+        .collect())
+}
+
+/// The kept prompts with ids, and the stage's counts.
+pub fn finish(
+    iteration: usize,
+    generations: &[GeneratedInstruction],
+    filter: &FilterConfig,
+) -> (Vec<NewPrompt>, serde_json::Value) {
+    let prompts: Vec<NewPrompt> = generations
+        .iter()
+        .filter(|g| g.kept)
+        .enumerate()
+        .map(|(i, g)| NewPrompt {
+            id: format!("iter{iteration}-{i:04}"),
+            prompt: g.prompt.clone(),
+        })
+        .collect();
+    let mut rejected: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in generations.iter().filter_map(|g| g.rejection.as_ref()) {
+        *rejected.entry(r.kind()).or_default() += 1;
+    }
+    let stats = json!({
+        "generated": generations.len(),
+        "kept": prompts.len(),
+        "rejected": rejected,
+        "mean_words": super::mean_words(prompts.iter().map(|p| p.prompt.as_str())),
+        "max_rouge_l": filter.max_rouge_l,
+    });
+    (prompts, stats)
+}

@@ -1,0 +1,81 @@
+//! The stages of the loop. Each reads its inputs from the run folder (or is handed them), does
+//! its work in units recorded in a [`Journal`], and writes its output atomically.
+
+pub mod candidates;
+pub mod data;
+pub mod instruct;
+pub mod judging;
+pub mod pairs;
+pub mod train;
+
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use crate::error::{LoopError, Result};
+use crate::journal::Journal;
+use crate::observer::Observer;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A seed for one unit of one stage: the same run seed, iteration, stage and unit always give
+/// the same seed, whatever ran before (SplitMix64 over the four).
+pub fn unit_seed(seed: u64, iteration: usize, stage: u64, unit: usize) -> u64 {
+    let mut z = seed;
+    for v in [iteration as u64, stage, unit as u64] {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_add(v);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+    }
+    z
+}
+
+/// Runs units `0..total` of a stage, skipping those its journal already holds. `unit(u, done)`
+/// does unit `u` given the finished ones; `None` ends the stage early. Returns every unit and
+/// whether an earlier invocation had started the stage.
+pub(crate) fn run_units<T, F>(
+    journal_path: &Path,
+    iteration: usize,
+    stage: &str,
+    total: usize,
+    observer: &mut dyn Observer,
+    mut unit: F,
+) -> Result<(Vec<T>, bool)>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnMut(usize, &[T]) -> Result<Option<(T, String)>>,
+{
+    if let Some(parent) = journal_path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| LoopError::io(parent, e))?;
+    }
+    let mut journal = Journal::open(journal_path)?;
+    let resumed = !journal.entries().is_empty();
+    observer.stage_started(iteration, stage, total, journal.entries().len());
+    for u in journal.entries().len()..total {
+        let Some((entry, message)) = unit(u, journal.entries())? else {
+            break;
+        };
+        journal.append(entry)?;
+        if let ControlFlow::Break(()) = observer.unit_finished(iteration, stage, u + 1, &message) {
+            return Err(LoopError::Stopped {
+                stage: stage.to_string(),
+                units: u + 1,
+            });
+        }
+    }
+    Ok((journal.into_entries(), resumed))
+}
+
+/// Mean of word counts (0 for none).
+pub(crate) fn mean_words<'a>(texts: impl IntoIterator<Item = &'a str>) -> f64 {
+    let (mut n, mut words) = (0usize, 0usize);
+    for t in texts {
+        n += 1;
+        words += t.split_whitespace().count();
+    }
+    if n == 0 {
+        0.0
+    } else {
+        words as f64 / n as f64
+    }
+}

@@ -1,0 +1,9 @@
+//! srlm-loop's tests, in one binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod filters;
+mod pairs;
+mod pieces;
+mod run;

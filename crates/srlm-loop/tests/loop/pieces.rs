@@ -1,0 +1,172 @@
+//! The configuration, the journal, the run folder's guards, and the instruct stage's helpers.
+
+use srlm_loop::stages::instruct::{extract_task, few_shot_prompt, InstructState};
+use srlm_loop::{GeneratorSpec, Journal, LoopError, RunConfig, RunDir};
+
+#[test]
+fn config_defaults_overrides_and_errors() {
+    let paper = RunConfig::paper();
+    assert_eq!((paper.sft.peak_lr, paper.sft.final_lr), (5.5e-6, 1.1e-6));
+    assert_eq!(
+        (paper.dpo.train.peak_lr, paper.dpo.train.final_lr),
+        (1e-6, 1e-7)
+    );
+    assert_eq!((paper.sft.batch_size, paper.sft.dropout), (16, 0.1));
+    assert_eq!(
+        (paper.instruct.shots_seed, paper.instruct.shots_generated),
+        (6, 2)
+    );
+    assert_eq!(
+        (paper.instruct.temperature, paper.instruct.top_p),
+        (0.6, 0.9)
+    );
+    assert_eq!((paper.candidates.n, paper.candidates.temperature), (4, 0.7));
+    assert_eq!(paper.dpo.loss.beta, 0.1);
+
+    // A file sets only what it names; the rest keeps the base.
+    let text = "[candidates]\nn = 6\n[dpo.loss]\nbeta = 0.2\n[judge.generator]\nkind = \"openai\"\nbase_url = \"http://gpu:8000\"\nmodel = \"m\"\napi_key_env = \"KEY\"\nconcurrency = 4\ntimeout_secs = 60.0\nmax_attempts = 2\nbackoff_ms = 100\n";
+    let c = RunConfig::from_toml_str(text, RunConfig::default()).unwrap();
+    assert_eq!(c.candidates.n, 6);
+    assert_eq!(c.dpo.loss.beta, 0.2);
+    assert_eq!(c.candidates.temperature, 0.7);
+    assert!(
+        matches!(c.judge.generator, GeneratorSpec::OpenAi(ref h) if h.base_url == "http://gpu:8000")
+    );
+    // Written and read back, the same.
+    assert_eq!(
+        RunConfig::from_toml_str(&c.to_toml().unwrap(), RunConfig::quick()).unwrap(),
+        c
+    );
+
+    let c = RunConfig::default()
+        .with_overrides(&[
+            "run.iterations=3".into(),
+            "model.path=/m/x.gguf".into(),
+            "sft.max_steps=2".into(),
+        ])
+        .unwrap();
+    assert_eq!(c.run.iterations, 3);
+    assert_eq!(c.model.path.to_str(), Some("/m/x.gguf"));
+    assert_eq!(c.sft.max_steps, Some(2));
+
+    for (bad, needle) in [
+        ("candidates.nn=3", "unknown setting `candidates.nn`"),
+        ("candidates.n=1", "candidates.n must be at least 2"),
+        ("candidates.n=\"four\"", "candidates"),
+        ("nonsense", "not KEY=VALUE"),
+    ] {
+        let err = RunConfig::default()
+            .with_overrides(&[bad.into()])
+            .unwrap_err();
+        assert!(err.to_string().contains(needle), "{bad}: {err}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.toml");
+    std::fs::write(&path, "[run]\niterations = 'two'\n").unwrap();
+    let err = RunConfig::from_toml_file(&path, RunConfig::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("run.toml") && err.to_string().contains("iterations"),
+        "{err}"
+    );
+}
+
+#[test]
+fn journal_keeps_finished_units_and_cuts_a_torn_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("units.journal");
+    let mut j = Journal::<Vec<u32>>::open(&path).unwrap();
+    j.append(vec![1, 2]).unwrap();
+    j.append(vec![3]).unwrap();
+    drop(j);
+    // A kill in the middle of the third write.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"[4, 5");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut j = Journal::<Vec<u32>>::open(&path).unwrap();
+    assert_eq!(j.entries(), [vec![1, 2], vec![3]]);
+    j.append(vec![6]).unwrap();
+    drop(j);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "[1,2]\n[3]\n[6]\n");
+    // A damaged complete line is an error naming the file and line.
+    std::fs::write(&path, "[1]\nnot json\n[2]\n").unwrap();
+    let err = Journal::<Vec<u32>>::open(&path).unwrap_err();
+    assert!(matches!(err, LoopError::Corrupt { line: 2, .. }), "{err}");
+    assert!(err.to_string().contains("units.journal:2"), "{err}");
+}
+
+#[test]
+fn a_run_folder_refuses_other_settings_but_may_grow_iterations() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = RunConfig::quick();
+    RunDir::open(dir.path(), &config).unwrap();
+    let mut more = config.clone();
+    more.run.iterations = 3;
+    RunDir::open(dir.path(), &more).unwrap();
+    let saved =
+        RunConfig::from_toml_file(&dir.path().join("config.toml"), RunConfig::default()).unwrap();
+    assert_eq!(saved.run.iterations, 3);
+    let mut other = more.clone();
+    other.candidates.n = 8;
+    let err = RunDir::open(dir.path(), &other).unwrap_err();
+    assert!(matches!(err, LoopError::ConfigChanged { .. }), "{err}");
+    assert!(
+        err.to_string().contains("n = 4") && err.to_string().contains("n = 8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn few_shot_prompt_and_task_extraction() {
+    let prompt = few_shot_prompt(&["Name a fruit.", "Explain rain."]);
+    assert!(
+        prompt.contains("Task 1: Name a fruit.\n\nTask 2: Explain rain.\n\nWrite Task 3:"),
+        "{prompt}"
+    );
+    assert_eq!(
+        extract_task("Task 3: Describe a storm.\nTask 4: Another"),
+        "Describe a storm."
+    );
+    assert_eq!(
+        extract_task("  \"Plan a picnic for six.\"  "),
+        "Plan a picnic for six."
+    );
+    assert_eq!(
+        extract_task("List two facts\nabout the moon."),
+        "List two facts\nabout the moon."
+    );
+    assert_eq!(extract_task("Task 12:"), "");
+}
+
+#[test]
+fn instruct_state_uses_generated_examples_and_filters_in_order() {
+    let config = RunConfig::default().instruct;
+    let seed: Vec<String> = (0..20)
+        .map(|i| format!("Explain topic number {i} to me clearly"))
+        .collect();
+    let earlier = vec!["Compose a sea shanty about lighthouse keepers".to_string()];
+    let mut state = InstructState::new(&config, &seed, &earlier);
+    assert_eq!(state.shot_pool(), 20);
+    let prompts = state.unit_prompts(7, 3);
+    assert_eq!(prompts, state.unit_prompts(7, 3), "seeded");
+    assert!(prompts
+        .iter()
+        .all(|p| p.contains("Task 8:") && p.contains("Write Task 9:")));
+    assert!(
+        prompts.iter().all(|p| p.contains("sea shanty")),
+        "the earlier prompt is among 2 generated examples"
+    );
+    let kept = state.offer("Task 9: Describe how bees make honey", false);
+    assert!(kept.kept && kept.rejection.is_none());
+    let again = state.offer("Describe how bees make honey!", false);
+    assert_eq!(
+        again.rejection.as_ref().map(|r| r.kind()),
+        Some("too_similar")
+    );
+    let cut = state.offer("Describe a long story about", true);
+    assert_eq!(cut.rejection.as_ref().map(|r| r.kind()), Some("truncated"));
+    let seedlike = state.offer("Explain topic number 3 to me clearly", false);
+    assert_eq!(
+        seedlike.rejection.as_ref().map(|r| r.kind()),
+        Some("too_similar")
+    );
+}

@@ -1,0 +1,205 @@
+//! `srlm run`: the self-rewarding loop from one TOML config, with a progress bar per stage and
+//! a one-line summary of each, resumable by running the same command again.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use srlm::run::{Observer, RunConfig, SelfRewardingRun, StageSummary};
+
+/// `srlm run` options.
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// A TOML run config; settings it leaves out take the size's defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The run folder (created, or continued when it exists).
+    #[arg(long, default_value = "runs/default")]
+    out: PathBuf,
+    /// Defaults: `default` (two iterations on SmolLM2 in ~30 min on 2 CPU cores), `quick`
+    /// (a few minutes, for smoke tests) or `paper` (the paper's sizes; a GPU and a server).
+    #[arg(long, value_enum, default_value = "default")]
+    size: Size,
+    /// Shorthand for `--size quick`.
+    #[arg(long)]
+    quick: bool,
+    /// Override a setting, e.g. `--set candidates.n=8 --set judge.samples=5`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Print the effective config and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// Testing aid: abort the process (no clean-up, like kill -9) after UNITS units of STAGE in
+    /// ITERATION, given as `ITERATION:STAGE:UNITS`.
+    #[arg(long, hide = true)]
+    abort_after: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Size {
+    Default,
+    Quick,
+    Paper,
+}
+
+struct Progress {
+    bar: Option<ProgressBar>,
+    started: Instant,
+    abort_after: Option<(usize, String, usize)>,
+}
+
+impl Observer for Progress {
+    fn stage_started(&mut self, iteration: usize, stage: &str, total: usize, done: usize) {
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>16} {bar:30} {pos}/{len} {per_sec} [{elapsed} < {eta}] {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(format!("iter {iteration} {stage}"));
+        bar.set_position(done as u64);
+        self.bar = Some(bar);
+    }
+
+    fn unit_finished(
+        &mut self,
+        iteration: usize,
+        stage: &str,
+        done: usize,
+        message: &str,
+    ) -> ControlFlow<()> {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+            bar.set_message(message.to_string());
+        }
+        if let Some((i, s, units)) = &self.abort_after {
+            if *i == iteration && s == stage && done >= *units {
+                tracing::warn!(iteration, stage, done, "--abort-after: aborting");
+                std::process::abort();
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    #[allow(clippy::print_stdout)]
+    fn stage_finished(&mut self, summary: &StageSummary) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        println!(
+            "iter {} {:<10} {:>7.1}s  {}",
+            summary.iteration,
+            summary.stage,
+            summary.wall_s,
+            one_line(&summary.stage, &summary.stats)
+        );
+        tracing::info!(stage = %summary.stage, iteration = summary.iteration, wall_s = summary.wall_s, stats = %summary.stats, "stage finished");
+    }
+}
+
+/// The few numbers of a stage worth a glance.
+fn one_line(stage: &str, s: &serde_json::Value) -> String {
+    let keys: &[&str] = match stage {
+        "data" => &[
+            "seed_pairs",
+            "seed_prompts",
+            "sft_ift",
+            "sft_eft",
+            "eft_held_out",
+        ],
+        "instruct" => &["generated", "kept", "rejected", "mean_words"],
+        "candidates" => &["prompts", "responses", "truncated", "mean_words"],
+        "judge" => &["responses", "parse_rate", "unjudged", "score_histogram"],
+        "pairs" => &[
+            "prompts",
+            "pairs",
+            "ties",
+            "too_few_judged",
+            "mean_words_chosen",
+            "mean_words_rejected",
+        ],
+        _ => &["pairs", "encode", "skipped"],
+    };
+    keys.iter()
+        .filter_map(|k| s.get(*k).map(|v| format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_abort(spec: &str) -> Result<(usize, String, usize)> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    match parts.as_slice() {
+        [i, s, u] => Ok((i.parse()?, s.to_string(), u.parse()?)),
+        _ => bail!("--abort-after wants ITERATION:STAGE:UNITS, got {spec:?}"),
+    }
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn run(args: RunArgs, device: &str) -> Result<()> {
+    let size = if args.quick { Size::Quick } else { args.size };
+    let base = match size {
+        Size::Default => RunConfig::default(),
+        Size::Quick => RunConfig::quick(),
+        Size::Paper => RunConfig::paper(),
+    };
+    let mut config = match &args.config {
+        Some(path) => RunConfig::from_toml_file(path, base)?,
+        None => base,
+    };
+    if device != "cpu" {
+        config.run.device = device.to_string();
+    }
+    let config = config.with_overrides(&args.overrides)?;
+    if args.print_config {
+        print!("{}", config.to_toml()?);
+        return Ok(());
+    }
+    let run = SelfRewardingRun::open(&args.out, config)?;
+    let log = run.dir().open_log()?;
+    init_tracing(Some(log));
+    tracing::info!(dir = %args.out.display(), "run started");
+    let mut progress = Progress {
+        bar: None,
+        started: Instant::now(),
+        abort_after: args.abort_after.as_deref().map(parse_abort).transpose()?,
+    };
+    let outcome = run
+        .execute(&mut progress)
+        .with_context(|| format!("run in {}", args.out.display()))?;
+    println!(
+        "done in {:.1}s: {}",
+        progress.started.elapsed().as_secs_f64(),
+        outcome
+            .models
+            .iter()
+            .map(|m| m.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+/// Logs to stderr (filtered by `RUST_LOG`, default warnings) and, for a run, everything at
+/// `info` and above to its `run.log`.
+pub(crate) fn init_tracing(log: Option<std::fs::File>) {
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{fmt, EnvFilter};
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")));
+    let file = log.map(|f| {
+        fmt::layer()
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(f))
+            .with_filter(EnvFilter::new("info"))
+    });
+    // A second initialisation (tests calling main twice) is harmless.
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file)
+        .try_init();
+}

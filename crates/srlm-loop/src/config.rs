@@ -198,6 +198,14 @@ impl RunConfig {
         c.data.ift_examples = 3200;
         c.data.eft_examples = 1630;
         c.data.max_len = 2048;
+        c.sft = TrainConfig {
+            checkpoint_every: Some(50),
+            ..TrainConfig::default()
+        };
+        c.dpo.train = TrainConfig {
+            checkpoint_every: Some(50),
+            ..TrainConfig::paper_dpo()
+        };
         c.instruct.prompts = 4000;
         c.instruct.max_generations = 40_000;
         c.instruct.max_tokens = 256;
@@ -206,24 +214,21 @@ impl RunConfig {
         c.candidates.batch = 16;
         c.judge.max_tokens = 512;
         c.judge.batch = 16;
-        c.sft.checkpoint_every = Some(50);
-        c.dpo.train.checkpoint_every = Some(50);
         c
     }
 
     /// A loop that finishes in a few minutes on a 2-core CPU: for smoke tests.
     pub fn quick() -> Self {
         let mut c = RunConfig::default();
-        c.data.ift_examples = 8;
+        c.data.ift_examples = 4;
         c.data.eft_examples = 4;
-        c.data.max_len = 384;
-        c.sft.batch_size = 4;
+        c.sft.batch_size = 8;
         c.instruct.prompts = 2;
         c.instruct.max_generations = 8;
         c.instruct.batch = 4;
         c.instruct.max_tokens = 48;
         c.candidates.max_tokens = 48;
-        c.judge.max_tokens = 64;
+        c.judge.max_tokens = 96;
         c.dpo.train.batch_size = 2;
         c
     }
@@ -360,13 +365,25 @@ impl Default for RunConfig {
     /// The embedded default: the paper's hyper-parameters at a size that runs two iterations on
     /// SmolLM2-135M-Instruct on a 2-core CPU in about half an hour.
     fn default() -> Self {
-        let mut dpo_train = TrainConfig::paper_dpo();
-        dpo_train.batch_size = 8;
-        dpo_train.checkpoint_every = Some(1);
+        // A few optimizer steps instead of the paper's hundreds: peak learning rates scaled up
+        // (SFT 5e-5, DPO 5e-6) so that they move the model at all, and no dropout — SmolLM2 was
+        // trained without it, and a 0.1 residual dropout multiplies its loss on EFT examples
+        // (docs/self-rewarding-loop.md). `RunConfig::paper()` has the paper's values.
         let sft = TrainConfig {
-            batch_size: 16,
+            peak_lr: 5e-5,
+            final_lr: 1e-5,
+            batch_size: 8,
+            dropout: 0.0,
             checkpoint_every: Some(1),
             ..TrainConfig::default()
+        };
+        let dpo_train = TrainConfig {
+            peak_lr: 5e-6,
+            final_lr: 1e-6,
+            batch_size: 4,
+            dropout: 0.0,
+            checkpoint_every: Some(1),
+            ..TrainConfig::paper_dpo()
         };
         RunConfig {
             run: RunSection {
@@ -381,8 +398,8 @@ impl Default for RunConfig {
             data: DataSection {
                 seed: "assets/data/sharegpt.json".into(),
                 eft: None,
-                ift_examples: 24,
-                eft_examples: 8,
+                ift_examples: 12,
+                eft_examples: 12,
                 held_out_fraction: 0.05,
                 max_len: 768,
                 ladder: LadderConfig {
@@ -394,8 +411,8 @@ impl Default for RunConfig {
             },
             sft,
             instruct: InstructSection {
-                prompts: 6,
-                max_generations: 32,
+                prompts: 4,
+                max_generations: 24,
                 batch: 8,
                 shots_seed: 6,
                 shots_generated: 2,
@@ -418,7 +435,7 @@ impl Default for RunConfig {
                 samples: 3,
                 temperature: 0.7,
                 top_p: 0.9,
-                max_tokens: 96,
+                max_tokens: 128,
                 batch: 1,
                 generator: GeneratorSpec::Current,
             },

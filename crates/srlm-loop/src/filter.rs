@@ -43,6 +43,8 @@ pub struct FilterConfig {
     pub keywords: Vec<String>,
     /// Openings that drop a prompt (Alpaca: "Write a program").
     pub openings: Vec<String>,
+    /// Drop generations that stopped at the token limit (Self-Instruct does).
+    pub drop_truncated: bool,
 }
 
 impl Default for FilterConfig {
@@ -53,6 +55,7 @@ impl Default for FilterConfig {
             max_rouge_l: 0.7,
             keywords: UNFIT_KEYWORDS.iter().map(|s| s.to_string()).collect(),
             openings: vec!["Write a program".into()],
+            drop_truncated: true,
         }
     }
 }

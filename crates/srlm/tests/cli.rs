@@ -337,3 +337,110 @@ fn sft_then_dpo_write_loadable_models_and_metrics() {
         "{stderr}"
     );
 }
+
+/// `srlm run` on the tiny model (copied with room for long prompts), lenient filters so a
+/// random model's noise gets through, one iteration.
+fn tiny_run(
+    dir: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> (bool, String, String) {
+    let model = dir.join("tiny-4k");
+    if !model.exists() {
+        std::fs::create_dir_all(&model).unwrap();
+        for entry in std::fs::read_dir(tiny()).unwrap().map(Result::unwrap) {
+            std::fs::copy(entry.path(), model.join(entry.file_name())).unwrap();
+        }
+        let text = std::fs::read_to_string(model.join("config.json")).unwrap();
+        let patched = text.replace(
+            "\"max_position_embeddings\": 128",
+            "\"max_position_embeddings\": 4096",
+        );
+        assert_ne!(text, patched);
+        std::fs::write(model.join("config.json"), patched).unwrap();
+    }
+    let seed = tiny().join("../loop/seed.jsonl");
+    let sets = [
+        format!("model.path={}", model.display()),
+        format!("data.seed={}", seed.display()),
+        "run.iterations=1".into(),
+        "data.held_out_fraction=0.2".into(),
+        "data.ladder.max_answer_words=200".into(),
+        "data.max_len=1024".into(),
+        "instruct.prompts=2".into(),
+        "instruct.max_generations=8".into(),
+        "instruct.batch=2".into(),
+        "instruct.filter.min_words=1".into(),
+        "instruct.filter.max_rouge_l=1.01".into(),
+        "instruct.filter.keywords=[]".into(),
+        "instruct.filter.openings=[]".into(),
+        "instruct.filter.drop_truncated=false".into(),
+        "judge.method=expected".into(),
+        "candidates.batch=1".into(),
+        "judge.batch=1".into(),
+        "dpo.train.batch_size=1".into(),
+    ];
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--quick".into(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
+    for s in &sets {
+        args.extend(["--set".into(), s.clone()]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    srlm(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn run_killed_mid_stage_resumes_to_the_same_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    let (ok, stdout, stderr) = tiny_run(tmp.path(), &whole, &[]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("kept=2") && !stdout.contains("pairs=0"),
+        "{stdout}"
+    );
+    for stage in [
+        "data",
+        "sft",
+        "instruct",
+        "candidates",
+        "judge",
+        "pairs",
+        "dpo",
+    ] {
+        assert!(
+            stdout.contains(&format!(" {stage} ")),
+            "no summary line for {stage}: {stdout}"
+        );
+    }
+    assert!(whole.join("run.log").exists() && whole.join("M2/model.safetensors").exists());
+
+    // Killed (abort: no clean-up, like kill -9) inside three stages in turn, then finished.
+    let killed = tmp.path().join("killed");
+    for point in ["1:instruct:1", "1:candidates:1", "1:judge:1"] {
+        let (ok, _, stderr) = tiny_run(tmp.path(), &killed, &["--abort-after", point]);
+        assert!(!ok, "{point} should have aborted: {stderr}");
+    }
+    let (ok, _, stderr) = tiny_run(tmp.path(), &killed, &[]);
+    assert!(ok, "{stderr}");
+    for file in [
+        "iter1/prompts-all.jsonl",
+        "iter1/prompts.jsonl",
+        "iter1/candidates.jsonl",
+        "iter1/judgements.jsonl",
+        "iter1/aift.jsonl",
+        "M2/model.safetensors",
+    ] {
+        assert!(
+            std::fs::read(whole.join(file)).unwrap() == std::fs::read(killed.join(file)).unwrap(),
+            "{file} differs after the kills"
+        );
+    }
+    // Other settings in the same folder are refused with a clear message.
+    let (ok, _, stderr) = tiny_run(tmp.path(), &killed, &["--set", "candidates.n=3"]);
+    assert!(!ok && stderr.contains("another configuration"), "{stderr}");
+}

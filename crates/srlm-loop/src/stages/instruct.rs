@@ -32,33 +32,60 @@ pub fn few_shot_prompt(examples: &[&str]) -> String {
     text
 }
 
-/// Reads the task out of a generation: drops a leading `Task N:` label, stops at the next
-/// `Task N:` line, trims whitespace and surrounding quotes.
-pub fn extract_task(generation: &str) -> String {
-    let is_label = |line: &str| {
-        let rest = line.trim_start().strip_prefix("Task ").unwrap_or("");
-        let digits = rest.chars().take_while(char::is_ascii_digit).count();
-        digits > 0 && rest[digits..].starts_with(':')
-    };
-    let mut lines = Vec::new();
-    for (i, line) in generation.trim().lines().enumerate() {
-        if is_label(line) {
-            if i > 0 {
-                break;
-            }
-            let after = line.trim_start();
-            let colon = after.find(':').map_or(0, |c| c + 1);
-            lines.push(&after[colon..]);
-        } else {
-            lines.push(line);
-        }
-    }
-    lines
-        .join("\n")
-        .trim()
+/// The sentences of the few-shot prompt's instructions: a reply that parrots them is not a task
+/// (they join the ROUGE-L pool).
+pub const INSTRUCTION_SENTENCES: &[&str] = &[
+    "Come up with a new task for an AI assistant.",
+    "Here are examples of tasks:",
+    "One new task, different from the tasks above.",
+    "Reply with the task only.",
+];
+
+fn is_label(line: &str) -> Option<usize> {
+    let trimmed = line.trim_start();
+    let rest = trimmed.strip_prefix("Task ")?;
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    (digits > 0 && rest[digits..].starts_with(':'))
+        .then(|| line.len() - trimmed.len() + "Task ".len() + digits + 1)
+}
+
+fn clean(text: &str) -> String {
+    text.trim()
         .trim_matches(|c| c == '"' || c == '\u{201c}' || c == '\u{201d}')
         .trim()
         .to_string()
+}
+
+/// Reads the tasks out of a generation, as Self-Instruct does: the text is split at `Task N:`
+/// labels (text before the first label is a task too), each part trimmed of whitespace and
+/// quotes, empty parts skipped. Each task comes with whether it is complete: every task but the
+/// last is; the last is complete unless the generation stopped at its token limit.
+pub fn extract_tasks(generation: &str, truncated: bool) -> Vec<(String, bool)> {
+    let mut parts: Vec<String> = vec![String::new()];
+    for line in generation.lines() {
+        match is_label(line) {
+            Some(after) => parts.push(line[after..].to_string()),
+            None => {
+                if let Some(last) = parts.last_mut() {
+                    if !last.is_empty() {
+                        last.push('\n');
+                    }
+                    last.push_str(line);
+                }
+            }
+        }
+    }
+    let tasks: Vec<String> = parts
+        .iter()
+        .map(|p| clean(p))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let n = tasks.len();
+    tasks
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (t, i + 1 < n || !truncated))
+        .collect()
 }
 
 /// The state the stage builds up: prompts known to the filter, and those kept.
@@ -83,6 +110,9 @@ impl<'a> InstructState<'a> {
         earlier: &[String],
     ) -> Self {
         let mut known = RougePool::new();
+        for p in INSTRUCTION_SENTENCES {
+            known.push(p);
+        }
         for p in seed_prompts
             .iter()
             .map(String::as_str)
@@ -128,12 +158,27 @@ impl<'a> InstructState<'a> {
             .collect()
     }
 
-    /// Filters one generation and keeps it if it passes.
-    pub fn offer(&mut self, raw: &str, truncated: bool) -> GeneratedInstruction {
-        let prompt = extract_task(raw);
+    /// Filters every task of one generation, keeping those that pass.
+    pub fn offer(&mut self, raw: &str, truncated: bool) -> Vec<GeneratedInstruction> {
+        let tasks = extract_tasks(raw, truncated);
+        if tasks.is_empty() {
+            return vec![GeneratedInstruction {
+                prompt: String::new(),
+                raw: raw.to_string(),
+                kept: false,
+                rejection: Some(Rejection::Empty),
+            }];
+        }
+        tasks
+            .into_iter()
+            .map(|(task, complete)| self.offer_task(task, complete, raw))
+            .collect()
+    }
+
+    fn offer_task(&mut self, prompt: String, complete: bool, raw: &str) -> GeneratedInstruction {
         let verdict = if self.is_full() {
             Err(Rejection::Surplus)
-        } else if truncated {
+        } else if !complete && self.config.filter.drop_truncated {
             Err(Rejection::Truncated)
         } else {
             self.config.filter.check(&prompt, &self.known)
@@ -167,7 +212,8 @@ impl<'a> InstructState<'a> {
     }
 }
 
-/// Generates one unit: `batch` few-shot prompts sampled once each, then filtered in order.
+/// Generates one unit: `batch` few-shot prompts sampled once each; every task read out of each
+/// generation is filtered, in order.
 pub fn generate_unit(
     state: &mut InstructState<'_>,
     generator: &mut dyn TextGenerator,
@@ -185,7 +231,7 @@ pub fn generate_unit(
     Ok(completions
         .into_iter()
         .filter_map(|mut samples| samples.pop())
-        .map(|c| state.offer(&c.text, c.truncated))
+        .flat_map(|c| state.offer(&c.text, c.truncated))
         .collect())
 }
 

@@ -62,27 +62,9 @@ fn hash(parts: &[&[u8]]) -> u64 {
     h
 }
 
-/// Synthetic seed instructions: 60 prompts with 50–110-word answers (enough for ladders).
-pub(crate) fn seed_file(dir: &Path) -> PathBuf {
-    let path = dir.join("seed.jsonl");
-    let lines: Vec<String> = (0..60u64)
-        .map(|i| {
-            let h = hash(&[&i.to_le_bytes()]);
-            let prompt = format!(
-                "Describe the {} and the {} of the {}.",
-                word(h, 0),
-                word(h, 1),
-                word(h, 2)
-            );
-            let words = 50 + (h % 60) as usize;
-            let response: Vec<&str> = (0..words as u64)
-                .map(|k| word(h.rotate_left(k as u32), k % 12))
-                .collect();
-            serde_json::json!({"prompt": prompt, "response": response.join(" ") + "."}).to_string()
-        })
-        .collect();
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    path
+/// The committed synthetic seed instructions (`tools/fixtures/loop_seed.py`).
+pub(crate) fn seed_file() -> PathBuf {
+    fixtures().join("loop/seed.jsonl")
 }
 
 /// A run configuration sized for the tiny model: every stage does a few units.
@@ -96,6 +78,9 @@ pub(crate) fn tiny_config(model: &Path, seed: &Path) -> RunConfig {
     c.data.held_out_fraction = 0.2;
     c.data.ladder.max_answer_words = 200;
     c.sft.batch_size = 4;
+    // Dropout on, so resuming must reproduce its random masks too.
+    c.sft.dropout = 0.1;
+    c.dpo.train.dropout = 0.1;
     c.sft.peak_lr = 1e-3;
     c.sft.final_lr = 1e-4;
     c.instruct.prompts = 5;

@@ -1,6 +1,6 @@
 //! The configuration, the journal, the run folder's guards, and the instruct stage's helpers.
 
-use srlm_loop::stages::instruct::{extract_task, few_shot_prompt, InstructState};
+use srlm_loop::stages::instruct::{extract_tasks, few_shot_prompt, InstructState};
 use srlm_loop::{GeneratorSpec, Journal, LoopError, RunConfig, RunDir};
 
 #[test]
@@ -22,6 +22,10 @@ fn config_defaults_overrides_and_errors() {
     );
     assert_eq!((paper.candidates.n, paper.candidates.temperature), (4, 0.7));
     assert_eq!(paper.dpo.loss.beta, 0.1);
+    assert_eq!(
+        (paper.dpo.train.batch_size, paper.dpo.train.dropout),
+        (16, 0.1)
+    );
 
     // A file sets only what it names; the rest keeps the base.
     let text = "[candidates]\nn = 6\n[dpo.loss]\nbeta = 0.2\n[judge.generator]\nkind = \"openai\"\nbase_url = \"http://gpu:8000\"\nmodel = \"m\"\napi_key_env = \"KEY\"\nconcurrency = 4\ntimeout_secs = 60.0\nmax_attempts = 2\nbackoff_ms = 100\n";
@@ -122,19 +126,39 @@ fn few_shot_prompt_and_task_extraction() {
         prompt.contains("Task 1: Name a fruit.\n\nTask 2: Explain rain.\n\nWrite Task 3:"),
         "{prompt}"
     );
+    let owned = |v: &[(&str, bool)]| {
+        v.iter()
+            .map(|(t, c)| (t.to_string(), *c))
+            .collect::<Vec<_>>()
+    };
+    // Every labelled task is read; only the last can be incomplete, when the generation was cut.
     assert_eq!(
-        extract_task("Task 3: Describe a storm.\nTask 4: Another"),
-        "Describe a storm."
+        extract_tasks(
+            "Task 3: Describe a storm.\n\nTask 4: Another one\nover two lines",
+            true
+        ),
+        owned(&[
+            ("Describe a storm.", true),
+            ("Another one\nover two lines", false)
+        ])
     );
     assert_eq!(
-        extract_task("  \"Plan a picnic for six.\"  "),
-        "Plan a picnic for six."
+        extract_tasks("Sure!\nTask 9: Plan a picnic.", false),
+        owned(&[("Sure!", true), ("Plan a picnic.", true)])
     );
     assert_eq!(
-        extract_task("List two facts\nabout the moon."),
-        "List two facts\nabout the moon."
+        extract_tasks("  \"Plan a picnic for six.\"  ", false),
+        owned(&[("Plan a picnic for six.", true)])
     );
-    assert_eq!(extract_task("Task 12:"), "");
+    assert_eq!(
+        extract_tasks("List two facts\nabout the moon.", false),
+        owned(&[("List two facts\nabout the moon.", true)])
+    );
+    assert_eq!(extract_tasks("Task 12:\n\n", false), owned(&[]));
+    assert_eq!(
+        extract_tasks("Tasks 1: no label", false),
+        owned(&[("Tasks 1: no label", true)])
+    );
 }
 
 #[test]
@@ -155,18 +179,19 @@ fn instruct_state_uses_generated_examples_and_filters_in_order() {
         prompts.iter().all(|p| p.contains("sea shanty")),
         "the earlier prompt is among 2 generated examples"
     );
-    let kept = state.offer("Task 9: Describe how bees make honey", false);
-    assert!(kept.kept && kept.rejection.is_none());
-    let again = state.offer("Describe how bees make honey!", false);
+    let kinds = |v: Vec<srlm_loop::GeneratedInstruction>| {
+        v.into_iter()
+            .map(|g| g.rejection.map_or("kept", |r| r.kind()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        again.rejection.as_ref().map(|r| r.kind()),
-        Some("too_similar")
+        kinds(state.offer("Task 9: Describe how bees make honey\nTask 10: Describe how bees make honey!\nTask 11: Describe a long story about", true)),
+        ["kept", "too_similar", "truncated"]
     );
-    let cut = state.offer("Describe a long story about", true);
-    assert_eq!(cut.rejection.as_ref().map(|r| r.kind()), Some("truncated"));
-    let seedlike = state.offer("Explain topic number 3 to me clearly", false);
     assert_eq!(
-        seedlike.rejection.as_ref().map(|r| r.kind()),
-        Some("too_similar")
+        kinds(state.offer("Task 9: Explain topic number 3 to me clearly\nTask 10: One new task, different from the tasks above.", false)),
+        ["too_similar", "too_similar"],
+        "a copy of a seed prompt, and a parrot of the instructions"
     );
+    assert_eq!(kinds(state.offer("Task 9:", false)), ["empty"]);
 }

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use srlm_data::{read_jsonl, BadLines, PreferenceRecord};
 use srlm_loop::{
-    CandidateSet, FilterConfig, GeneratedInstruction, JudgedSet, LogObserver, LoopError, NewPrompt,
-    RougePool, SelfRewardingRun,
+    CandidateSet, FilterConfig, GeneratedInstruction, JudgeMethod, JudgedSet, LogObserver,
+    LoopError, NewPrompt, RougePool, SelfRewardingRun,
 };
 use srlm_model::{read_safetensors, WeightMap};
 
@@ -47,7 +47,7 @@ fn weights(dir: &Path) -> Vec<(String, Vec<f32>)> {
 fn scripted_run_writes_every_file_and_counts_add_up() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let config = tiny_config(&tiny_model(tmp.path()), &seed_file(tmp.path()));
+    let config = tiny_config(&tiny_model(tmp.path()), &seed_file());
     let root = tmp.path().join("run");
     let run = SelfRewardingRun::open(&root, config.clone()).unwrap();
     let mut recorder = Recorder::default();
@@ -205,7 +205,7 @@ fn assert_same_outputs(a: &Path, b: &Path) {
 fn stopped_runs_resume_to_the_uninterrupted_outputs() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let config = tiny_config(&tiny_model(tmp.path()), &seed_file(tmp.path()));
+    let config = tiny_config(&tiny_model(tmp.path()), &seed_file());
     let reference = tmp.path().join("uninterrupted");
     SelfRewardingRun::open(&reference, config.clone())
         .unwrap()
@@ -270,15 +270,18 @@ fn stopped_runs_resume_to_the_uninterrupted_outputs() {
 fn local_tiny_model_runs_every_stage() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file(tmp.path()));
+    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
     // A random model writes noise: accept any prompt of a word or more so later stages get work.
     config.instruct.filter = FilterConfig {
         min_words: 1,
         max_rouge_l: 1.01,
         keywords: Vec::new(),
         openings: Vec::new(),
+        drop_truncated: false,
         ..FilterConfig::default()
     };
+    // Its judge never writes "Score: N"; the expected score always gives one.
+    config.judge.method = JudgeMethod::Expected;
     config.instruct.prompts = 2;
     config.instruct.max_generations = 8;
     config.run.iterations = 1;

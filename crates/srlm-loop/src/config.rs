@@ -366,12 +366,12 @@ impl Default for RunConfig {
     /// SmolLM2-135M-Instruct on a 2-core CPU in about half an hour.
     fn default() -> Self {
         // A few optimizer steps instead of the paper's hundreds: peak learning rates scaled up
-        // (SFT 5e-5, DPO 5e-6) so that they move the model at all, and no dropout — SmolLM2 was
+        // (SFT 1e-4, DPO 5e-6) so that they move the model at all, and no dropout — SmolLM2 was
         // trained without it, and a 0.1 residual dropout multiplies its loss on EFT examples
         // (docs/self-rewarding-loop.md). `RunConfig::paper()` has the paper's values.
         let sft = TrainConfig {
-            peak_lr: 5e-5,
-            final_lr: 1e-5,
+            peak_lr: 1e-4,
+            final_lr: 2e-5,
             batch_size: 8,
             dropout: 0.0,
             checkpoint_every: Some(1),
@@ -398,8 +398,8 @@ impl Default for RunConfig {
             data: DataSection {
                 seed: "assets/data/sharegpt.json".into(),
                 eft: None,
-                ift_examples: 12,
-                eft_examples: 12,
+                ift_examples: 8,
+                eft_examples: 16,
                 held_out_fraction: 0.05,
                 max_len: 768,
                 ladder: LadderConfig {

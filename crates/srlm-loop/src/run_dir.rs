@@ -93,6 +93,31 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// An existing run folder, for reading (evaluation): its settings come from its
+    /// `config.toml`, and nothing is written.
+    pub fn existing(root: &Path) -> Result<(Self, RunConfig)> {
+        let dir = RunDir {
+            root: root.to_path_buf(),
+        };
+        let path = dir.config_path();
+        if !path.exists() {
+            return Err(LoopError::Config {
+                path: Some(path),
+                reason: "not a run folder (no config.toml)".into(),
+            });
+        }
+        let config = RunConfig::from_toml_file(&path, RunConfig::default())?;
+        Ok((dir, config))
+    }
+
+    /// The models `M1/`, `M2/`, … that exist, in order.
+    pub fn models(&self) -> Vec<(usize, PathBuf)> {
+        (1..)
+            .map(|t| (t, self.model(t)))
+            .take_while(|(_, p)| p.exists())
+            .collect()
+    }
+
     /// The folder.
     pub fn root(&self) -> &Path {
         &self.root

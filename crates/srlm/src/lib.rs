@@ -9,6 +9,7 @@
 //! | [`data`] | `srlm-data` | IFT / EFT / AIFT sets: JSON Lines with `file:line` errors, importers (oasst1, ShareGPT, MT-Bench, TRL), splits, EFT builders, token batches |
 //! | [`dpo`] | `srlm-dpo` | SFT and DPO: losses (DPO, IPO, hinge, cDPO, RPO), cached reference log-probs, a trainer with checkpoints and exact resume |
 //! | [`judge`] | `srlm-judge` | LLM-as-a-judge: the paper's prompt, score parsing, local and HTTP judges, reward-model metrics |
+//! | [`eval`] | `srlm-eval` | evaluation of a run: judge quality, head-to-head win rates with bootstrap intervals, lengths, DPO curves; report.md, JSON, SVG/PNG plots |
 //! | [`run`] | `srlm-loop` | the self-rewarding loop: self-instruction with Self-Instruct's filters, candidates, self-judging, pairs, DPO; a resumable driver over a run folder |
 //!
 //! ## Backends (cargo features)
@@ -35,6 +36,7 @@
 
 pub use srlm_data as data;
 pub use srlm_dpo as dpo;
+pub use srlm_eval as eval;
 pub use srlm_judge as judge;
 pub use srlm_loop as run;
 pub use srlm_model as model;

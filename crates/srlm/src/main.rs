@@ -1,6 +1,7 @@
 //! The `srlm` command.
 
 mod data_cmd;
+mod eval_cmd;
 mod run_cmd;
 mod train_cmd;
 
@@ -180,6 +181,9 @@ enum Command {
     /// The self-rewarding loop: M0 → SFT → M1 → (prompts, candidates, self-judging, pairs,
     /// DPO) → M2 → … ; run again with the same arguments to continue an interrupted run.
     Run(run_cmd::RunArgs),
+    /// Evaluates a run folder: judge quality, head-to-head win rates, lengths, DPO curves →
+    /// RUN/report/report.md with SVG/PNG plots and report.json.
+    Eval(eval_cmd::EvalArgs),
     /// Imports, inspects, splits and builds data sets (IFT, EFT, AIFT, evaluation prompts).
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
@@ -205,6 +209,7 @@ fn main() -> Result<()> {
     }
     match cli.command {
         Command::Run(args) => run_cmd::run(args, &cli.device)?,
+        Command::Eval(args) => eval_cmd::eval(args)?,
         Command::Generate {
             model,
             prompt,

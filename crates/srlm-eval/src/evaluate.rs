@@ -1,0 +1,254 @@
+//! Evaluating a run folder: which models, which prompts, which judge, in which order (one model
+//! in memory at a time).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use srlm_data::import::import_mtbench;
+use srlm_data::{read_jsonl, BadLines, EftRecord, EvalPrompt};
+use srlm_judge::{
+    AggregationConfig, LocalGenerator, OpenAiGenerator, SampleParams, SamplingJudge, TextGenerator,
+};
+use srlm_loop::{GeneratorSpec, RunDir};
+use srlm_model::{parse_device, LanguageModel};
+
+use crate::error::{EvalError, Result};
+use crate::head_to_head::{answer, compare, Answers};
+use crate::judge_quality::{held_out_groups, judge_quality};
+use crate::report::EvalReport;
+use crate::run_stats::{dpo_curves, iteration_stats};
+
+/// What to evaluate and how much of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalOptions {
+    /// Held-out EFT prompts (each with its ladder of responses) for judge quality; 0 skips.
+    pub held_out_prompts: usize,
+    /// Judge samples per held-out response (the paper: 3).
+    pub judge_samples: usize,
+    /// Most new tokens per judgement.
+    pub judge_max_tokens: usize,
+    /// Evaluation prompts: MT-Bench's `question.jsonl` or a JSONL of `{id, category, turns}`.
+    pub eval_prompts: PathBuf,
+    /// How many (spread over categories); 0 skips the head-to-heads.
+    pub max_eval_prompts: usize,
+    /// Most new tokens per answer (greedy).
+    pub answer_max_tokens: usize,
+    /// Who judges the head-to-heads: `Current` is the run's latest model.
+    pub pair_judge: GeneratorSpec,
+    /// Most new tokens per head-to-head verdict.
+    pub pair_max_tokens: usize,
+    /// Include the seed model M0 as the baseline.
+    pub baseline: bool,
+    /// Seed of sampling and bootstrap.
+    pub seed: u64,
+    /// Sequences per forward pass.
+    pub batch: usize,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            held_out_prompts: 4,
+            judge_samples: 3,
+            judge_max_tokens: 128,
+            eval_prompts: "assets/data/mt_bench.jsonl".into(),
+            max_eval_prompts: 8,
+            answer_max_tokens: 128,
+            pair_judge: GeneratorSpec::Current,
+            pair_max_tokens: 128,
+            baseline: true,
+            seed: 0,
+            batch: 8,
+        }
+    }
+}
+
+/// Reads evaluation prompts (MT-Bench's format or `EvalPrompt` lines).
+pub fn read_eval_prompts(path: &Path) -> Result<Vec<EvalPrompt>> {
+    let first = std::fs::read_to_string(path).map_err(|e| EvalError::io(path, e))?;
+    if first
+        .lines()
+        .next()
+        .is_some_and(|l| l.contains("\"question_id\""))
+    {
+        Ok(import_mtbench(path, BadLines::Fail)?.0)
+    } else {
+        Ok(read_jsonl(path, BadLines::Fail)?.0)
+    }
+}
+
+/// `n` prompts spread over categories: one from each category in turn, in file order.
+pub fn spread_over_categories(prompts: &[EvalPrompt], n: usize) -> Vec<EvalPrompt> {
+    let mut categories: Vec<(Option<String>, Vec<&EvalPrompt>)> = Vec::new();
+    for p in prompts {
+        match categories.iter_mut().find(|(c, _)| *c == p.category) {
+            Some((_, v)) => v.push(p),
+            None => categories.push((p.category.clone(), vec![p])),
+        }
+    }
+    let mut out = Vec::new();
+    for round in 0.. {
+        let before = out.len();
+        for (_, v) in &categories {
+            if out.len() < n {
+                if let Some(p) = v.get(round) {
+                    out.push((*p).clone());
+                }
+            }
+        }
+        if out.len() == before || out.len() >= n {
+            break;
+        }
+    }
+    out
+}
+
+/// The matchups, as indices into `names` (baseline first when present): each model against
+/// the one before it (M1 against the baseline among them), the latest against M1, and each later
+/// model against the baseline.
+pub fn matchups(names: &[String], baseline: bool) -> Vec<(usize, usize)> {
+    let first = usize::from(baseline);
+    let mut out = Vec::new();
+    for i in 1..names.len() {
+        out.push((i, i - 1));
+    }
+    if names.len() > first + 2 {
+        out.push((names.len() - 1, first));
+    }
+    if baseline {
+        for i in 2..names.len() {
+            out.push((i, 0));
+        }
+    }
+    out
+}
+
+/// Evaluates the run in `run_dir`.
+pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
+    let (dir, config) = RunDir::existing(run_dir)?;
+    let device = parse_device(&config.run.device)?;
+    let mut models: Vec<(String, PathBuf)> = Vec::new();
+    if options.baseline {
+        models.push(("M0".into(), config.model.path.clone()));
+    }
+    models.extend(dir.models().into_iter().map(|(t, p)| (format!("M{t}"), p)));
+    if models.is_empty() {
+        return Err(EvalError::Input(format!(
+            "{}: no model to evaluate",
+            run_dir.display()
+        )));
+    }
+    let held_out: Vec<EftRecord> = if options.held_out_prompts > 0 {
+        dir.read_records(&dir.data("eft-held-out.jsonl"))?
+    } else {
+        Vec::new()
+    };
+    let groups = held_out_groups(&held_out, options.held_out_prompts);
+    let prompts = if options.max_eval_prompts > 0 {
+        spread_over_categories(
+            &read_eval_prompts(&options.eval_prompts)?,
+            options.max_eval_prompts,
+        )
+    } else {
+        Vec::new()
+    };
+    let mut report = EvalReport {
+        eval_prompts: prompts.len(),
+        iterations: iteration_stats(&dir)?,
+        dpo: dpo_curves(&dir)?,
+        ..EvalReport::default()
+    };
+    let mut answers: Vec<Answers> = Vec::new();
+    for (name, path) in &models {
+        tracing::info!(model = %name, "evaluating");
+        let lm = LanguageModel::load(path, &device)?;
+        if !groups.is_empty() {
+            let mut judge = SamplingJudge::new(LocalGenerator::new(&lm, options.batch))
+                .with_aggregation(AggregationConfig {
+                    samples: options.judge_samples,
+                    min_valid: 1,
+                })
+                .with_params(SampleParams {
+                    max_tokens: options.judge_max_tokens,
+                    seed: options.seed,
+                    ..SampleParams::default()
+                });
+            report.judge.push(judge_quality(name, &mut judge, &groups)?);
+        }
+        if !prompts.is_empty() {
+            let params = SampleParams {
+                temperature: 0.0,
+                max_tokens: options.answer_max_tokens,
+                seed: options.seed,
+                ..SampleParams::default()
+            };
+            answers.push(answer(
+                name,
+                &mut LocalGenerator::new(&lm, options.batch),
+                &prompts,
+                &params,
+            )?);
+        }
+    }
+    if !prompts.is_empty() {
+        let names: Vec<String> = models.iter().map(|(n, _)| n.clone()).collect();
+        let pairs = matchups(&names, options.baseline);
+        let params = SampleParams {
+            temperature: 0.0,
+            max_tokens: options.pair_max_tokens,
+            seed: options.seed,
+            ..SampleParams::default()
+        };
+        let (judge_name, mut judge): (String, Box<dyn TextGenerator>) = match &options.pair_judge {
+            GeneratorSpec::Current => {
+                let (name, path) = models
+                    .last()
+                    .ok_or_else(|| EvalError::Input("no model".into()))?;
+                (
+                    name.clone(),
+                    Box::new(OwnedJudge(
+                        LanguageModel::load(path, &device)?,
+                        options.batch,
+                    )),
+                )
+            }
+            GeneratorSpec::Local { path } => (
+                path.display().to_string(),
+                Box::new(OwnedJudge(
+                    LanguageModel::load(path, &device)?,
+                    options.batch,
+                )),
+            ),
+            GeneratorSpec::OpenAi(http) => (
+                http.model.clone(),
+                Box::new(OpenAiGenerator::new(http.clone())?),
+            ),
+        };
+        for (a, b) in pairs {
+            report.head_to_head.push(compare(
+                judge.as_mut(),
+                &prompts,
+                &answers[a],
+                &answers[b],
+                &params,
+                options.seed,
+            )?);
+        }
+        report.head_to_head_judge = Some(judge_name);
+    }
+    Ok(report)
+}
+
+/// A loaded local model as a judge.
+struct OwnedJudge(LanguageModel, usize);
+
+impl TextGenerator for OwnedJudge {
+    fn complete(
+        &mut self,
+        prompts: &[String],
+        n: usize,
+        params: &SampleParams,
+    ) -> srlm_judge::Result<Vec<Vec<srlm_judge::Completion>>> {
+        LocalGenerator::new(&self.0, self.1).complete(prompts, n, params)
+    }
+}

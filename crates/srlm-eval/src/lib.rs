@@ -1,0 +1,48 @@
+//! # srlm-eval
+//!
+//! Measures a self-rewarding run the way the paper's tables do, and draws it:
+//!
+//! - **Judge quality** of each model (M0 baseline, M1, M2, …) on the held-out EFT set: the model
+//!   scores every held-out response with the judge prompt; pairwise accuracy, 5-best %, exact
+//!   match %, Spearman, Kendall τ against the reference scores, and the parse rate
+//!   ([`judge_quality`]).
+//! - **Head-to-head** between iterations on evaluation prompts (MT-Bench's first turns by
+//!   default): each pair of answers judged in both orders, a disagreement a tie; win / tie /
+//!   loss with 95 % percentile-bootstrap intervals, per category ([`compare`], [`win_tie_loss`]).
+//! - **Per iteration** from the run folder: candidate lengths, self-judging parse rate and score
+//!   histogram, pairs kept, chosen/rejected lengths; DPO curves ([`iteration_stats`],
+//!   [`dpo_curves`]).
+//!
+//! [`write_report`] writes `report.json`, `report.md` and SVG + PNG plots.
+//!
+//! ```
+//! use srlm_eval::win_tie_loss;
+//! use srlm_judge::PairOutcome::{Loss, Tie, Win};
+//!
+//! let w = win_tie_loss(&[Win, Win, Tie, Loss], 0);
+//! assert_eq!((w.wins, w.ties, w.losses), (2, 1, 1));
+//! assert_eq!(w.win.value, 0.5);
+//! assert!(w.win.low <= 0.5 && 0.5 <= w.win.high);
+//! ```
+
+mod error;
+mod evaluate;
+mod head_to_head;
+mod judge_quality;
+mod plot;
+mod report;
+mod run_stats;
+mod win_rate;
+
+pub use error::{EvalError, Result};
+pub use evaluate::{
+    evaluate_run, matchups, read_eval_prompts, spread_over_categories, EvalOptions,
+};
+pub use head_to_head::{answer, compare, tally, Answers, Matchup};
+pub use judge_quality::{
+    held_out_groups, judge_quality, reference_ranks, HeldOutGroup, JudgeQuality,
+};
+pub use plot::{dpo_plot, judge_plot, length_plot, win_plot, LENGTH_BUCKET};
+pub use report::{markdown, write_report, EvalReport};
+pub use run_stats::{dpo_curves, iteration_stats, DpoCurve, DpoPoint, IterationStats};
+pub use win_rate::{quantile, win_tie_loss, Share, WinTieLoss, BOOTSTRAP_RESAMPLES};

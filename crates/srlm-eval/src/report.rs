@@ -1,0 +1,195 @@
+//! The report: `report.json` (every number), `report.md` (the tables, linking the plots) and
+//! the plots, in one folder.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EvalError, Result};
+use crate::head_to_head::Matchup;
+use crate::judge_quality::JudgeQuality;
+use crate::plot;
+use crate::run_stats::{DpoCurve, IterationStats};
+use crate::win_rate::Share;
+
+/// Everything the evaluation measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// Judge quality of each model on the held-out EFT set.
+    pub judge: Vec<JudgeQuality>,
+    /// Which model judged the head-to-heads.
+    pub head_to_head_judge: Option<String>,
+    /// Evaluation prompts answered.
+    pub eval_prompts: usize,
+    /// Head-to-head matchups.
+    pub head_to_head: Vec<Matchup>,
+    /// Per-iteration statistics from the run folder.
+    pub iterations: Vec<IterationStats>,
+    /// DPO curves from the run folder.
+    pub dpo: Vec<DpoCurve>,
+}
+
+fn pct(s: &Share) -> String {
+    format!(
+        "{:.1} % [{:.1}, {:.1}]",
+        100.0 * s.value,
+        100.0 * s.low,
+        100.0 * s.high
+    )
+}
+
+/// The markdown report (plots referenced by relative path).
+pub fn markdown(report: &EvalReport) -> String {
+    let mut md = String::from("# Self-rewarding run report\n\n");
+    md.push_str("Numbers for machines: [`report.json`](report.json).\n\n");
+    if !report.judge.is_empty() {
+        md.push_str("## Judge quality on held-out EFT\n\n");
+        md.push_str("Each model judges the held-out responses with the paper's prompt; its scores are compared with the reference scores (Yuan et al., 2024, Table 4).\n\n");
+        md.push_str("| model | pairwise acc. | 5-best % | exact match % | Spearman | Kendall τ | parse rate | groups |\n|---|---|---|---|---|---|---|---|\n");
+        for r in &report.judge {
+            let m = &r.metrics;
+            let _ = writeln!(
+                md,
+                "| {} | {:.3} | {:.1} | {:.1} | {:.3} | {:.3} | {:.3} ({}/{}) | {} |",
+                r.model,
+                m.pairwise_accuracy,
+                m.five_best_pct,
+                m.exact_match_pct,
+                m.spearman,
+                m.kendall_tau,
+                r.parse_rate,
+                r.parse.parsed,
+                r.parse.samples,
+                m.groups
+            );
+        }
+        md.push_str("\n![judge quality](judge_quality.svg) ([PNG](judge_quality.png))\n\n");
+    }
+    if !report.head_to_head.is_empty() {
+        md.push_str("## Head-to-head\n\n");
+        let _ = writeln!(
+            md,
+            "{} evaluation prompts, each pair of answers judged in both orders by {}; a disagreement between the orders is a tie. Shares with 95 % percentile-bootstrap intervals.\n",
+            report.eval_prompts,
+            report.head_to_head_judge.as_deref().unwrap_or("the judge")
+        );
+        md.push_str("| A vs B | win | tie | loss | n |\n|---|---|---|---|---|\n");
+        for m in &report.head_to_head {
+            let o = &m.overall;
+            let _ = writeln!(
+                md,
+                "| {} vs {} | {} | {} | {} | {} |",
+                m.a,
+                m.b,
+                pct(&o.win),
+                pct(&o.tie),
+                pct(&o.loss),
+                o.n
+            );
+        }
+        let categories: Vec<&String> = report
+            .head_to_head
+            .first()
+            .map(|m| m.by_category.keys().collect())
+            .unwrap_or_default();
+        if categories.len() > 1 {
+            md.push_str("\nBy category (wins / ties / losses):\n\n| A vs B |");
+            for c in &categories {
+                let _ = write!(md, " {c} |");
+            }
+            md.push_str("\n|---|");
+            md.push_str(&"---|".repeat(categories.len()));
+            md.push('\n');
+            for m in &report.head_to_head {
+                let _ = write!(md, "| {} vs {} |", m.a, m.b);
+                for c in &categories {
+                    match m.by_category.get(*c) {
+                        Some(w) => {
+                            let _ = write!(md, " {}/{}/{} |", w.wins, w.ties, w.losses);
+                        }
+                        None => md.push_str(" - |"),
+                    }
+                }
+                md.push('\n');
+            }
+        }
+        md.push_str("\n![win rates](win_rates.svg) ([PNG](win_rates.png))\n\n");
+    }
+    if !report.iterations.is_empty() {
+        md.push_str("## Iterations\n\n| iteration | prompts | mean candidate words | self-judge parse rate | score histogram | pairs | chosen words | rejected words |\n|---|---|---|---|---|---|---|---|\n");
+        for it in &report.iterations {
+            let hist: Vec<String> = it
+                .score_histogram
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            let _ = writeln!(
+                md,
+                "| {} (M{}) | {} | {:.1} | {:.3} | {} | {} | {:.1} | {:.1} |",
+                it.iteration,
+                it.iteration,
+                it.prompts,
+                it.mean_candidate_words,
+                it.parse_rate,
+                if hist.is_empty() {
+                    "-".to_string()
+                } else {
+                    hist.join(", ")
+                },
+                it.pairs,
+                it.mean_chosen_words,
+                it.mean_rejected_words
+            );
+        }
+        md.push_str("\n![lengths](lengths.svg) ([PNG](lengths.png))\n\n");
+    }
+    for curve in &report.dpo {
+        if curve.points.is_empty() {
+            let _ = writeln!(
+                md,
+                "DPO of iteration {} was skipped (no preference pairs).\n",
+                curve.iteration
+            );
+        } else {
+            let _ = writeln!(
+                md,
+                "## DPO, iteration {t}\n\n![DPO iteration {t}](dpo_iter{t}.svg) ([PNG](dpo_iter{t}.png))\n",
+                t = curve.iteration
+            );
+        }
+    }
+    md
+}
+
+/// Writes `report.json`, `report.md` and the plots into `dir` (each file atomically).
+pub fn write_report(dir: &Path, report: &EvalReport) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| EvalError::io(dir, e))?;
+    let json = serde_json::to_string_pretty(report).map_err(|e| EvalError::Input(e.to_string()))?;
+    srlm_model::write_atomic(&dir.join("report.json"), json.as_bytes())?;
+    // Plots are drawn in a scratch folder and renamed into place, so none is ever half-drawn.
+    let scratch = dir.join(format!(".plots.tmp-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| EvalError::io(&scratch, e))?;
+    let mut drawn = Vec::new();
+    if !report.judge.is_empty() {
+        drawn.extend(plot::judge_plot(&scratch, &report.judge)?);
+    }
+    if !report.head_to_head.is_empty() {
+        drawn.extend(plot::win_plot(&scratch, &report.head_to_head)?);
+    }
+    if !report.iterations.is_empty() {
+        drawn.extend(plot::length_plot(&scratch, &report.iterations)?);
+    }
+    for curve in report.dpo.iter().filter(|c| !c.points.is_empty()) {
+        drawn.extend(plot::dpo_plot(&scratch, curve)?);
+    }
+    for path in drawn {
+        if let Some(name) = path.file_name() {
+            let target = dir.join(name);
+            std::fs::rename(&path, &target).map_err(|e| EvalError::io(&target, e))?;
+        }
+    }
+    std::fs::remove_dir_all(&scratch).map_err(|e| EvalError::io(&scratch, e))?;
+    srlm_model::write_atomic(&dir.join("report.md"), markdown(report).as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! What a run folder says about each iteration without running a model: response lengths,
+//! judge parse rates and score histograms, pairs kept, and the DPO curves.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use srlm_data::PreferenceRecord;
+use srlm_loop::{CandidateSet, JudgedSet, RunDir};
+
+use crate::error::Result;
+
+/// One iteration's numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IterationStats {
+    /// The iteration (its candidates came from model M{iteration}).
+    pub iteration: usize,
+    /// Prompts the model wrote and kept.
+    pub prompts: usize,
+    /// Words of every candidate response.
+    pub candidate_words: Vec<usize>,
+    /// Mean of `candidate_words`.
+    pub mean_candidate_words: f64,
+    /// Judge samples that parsed / samples drawn (self-judging).
+    pub parse_rate: f64,
+    /// Candidates by rounded mean score.
+    pub score_histogram: BTreeMap<String, usize>,
+    /// Preference pairs kept.
+    pub pairs: usize,
+    /// Mean words of chosen responses.
+    pub mean_chosen_words: f64,
+    /// Mean words of rejected responses.
+    pub mean_rejected_words: f64,
+}
+
+/// One DPO step (TRL's names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DpoPoint {
+    /// Optimizer step.
+    pub step: usize,
+    /// Loss.
+    pub loss: f64,
+    /// `rewards/accuracies`.
+    pub accuracy: f64,
+    /// `rewards/margins`.
+    pub margin: f64,
+}
+
+/// The DPO curve of an iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DpoCurve {
+    /// The iteration (M{iteration} → M{iteration+1}).
+    pub iteration: usize,
+    /// Its steps.
+    pub points: Vec<DpoPoint>,
+}
+
+fn mean(v: impl Iterator<Item = usize>) -> f64 {
+    let (mut n, mut s) = (0usize, 0usize);
+    for x in v {
+        n += 1;
+        s += x;
+    }
+    if n == 0 {
+        0.0
+    } else {
+        s as f64 / n as f64
+    }
+}
+
+fn words(t: &str) -> usize {
+    t.split_whitespace().count()
+}
+
+/// Reads the finished iterations of a run.
+pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
+    let mut out = Vec::new();
+    for t in 1.. {
+        let judgements = dir.iteration(t, "judgements.jsonl");
+        let pairs_path = dir.iteration(t, "aift.jsonl");
+        if !judgements.exists() || !pairs_path.exists() {
+            break;
+        }
+        let candidates: Vec<CandidateSet> =
+            dir.read_records(&dir.iteration(t, "candidates.jsonl"))?;
+        let judged: Vec<JudgedSet> = dir.read_records(&judgements)?;
+        let pairs: Vec<PreferenceRecord> = dir.read_records(&pairs_path)?;
+        let candidate_words: Vec<usize> = candidates
+            .iter()
+            .flat_map(|c| c.responses.iter().map(|r| words(&r.text)))
+            .collect();
+        let judgements: Vec<_> = judged
+            .iter()
+            .flat_map(|j| j.responses.iter().map(|r| r.judgement.clone()))
+            .collect();
+        let parse = srlm_judge::ParseStats::of(&judgements);
+        let mut score_histogram = BTreeMap::new();
+        for s in judgements.iter().filter_map(|j| j.score) {
+            *score_histogram
+                .entry(format!("{}", s.round() as i64))
+                .or_insert(0) += 1;
+        }
+        out.push(IterationStats {
+            iteration: t,
+            prompts: candidates.len(),
+            mean_candidate_words: mean(candidate_words.iter().copied()),
+            candidate_words,
+            parse_rate: parse.parse_rate(),
+            score_histogram,
+            pairs: pairs.len(),
+            mean_chosen_words: mean(pairs.iter().map(|p| words(&p.chosen))),
+            mean_rejected_words: mean(pairs.iter().map(|p| words(&p.rejected))),
+        });
+    }
+    Ok(out)
+}
+
+/// Reads the DPO curves (`iterT/dpo/metrics.jsonl`) of a run.
+pub fn dpo_curves(dir: &RunDir) -> Result<Vec<DpoCurve>> {
+    let mut out = Vec::new();
+    for t in 1.. {
+        let path = dir.iteration(t, "dpo/metrics.jsonl");
+        if !path.exists() {
+            // An iteration without pairs skips DPO and has no curve; later ones may have one.
+            if dir.iteration(t, "aift.jsonl").exists() {
+                out.push(DpoCurve {
+                    iteration: t,
+                    points: Vec::new(),
+                });
+                continue;
+            }
+            break;
+        }
+        let steps: Vec<serde_json::Value> = dir.read_records(&path)?;
+        let f = |v: &serde_json::Value, k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN)
+        };
+        out.push(DpoCurve {
+            iteration: t,
+            points: steps
+                .iter()
+                .map(|s| DpoPoint {
+                    step: s
+                        .get("step")
+                        .and_then(serde_json::Value::as_u64)
+                        .unwrap_or(0) as usize,
+                    loss: f(s, "loss"),
+                    accuracy: f(s, "rewards/accuracies"),
+                    margin: f(s, "rewards/margins"),
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,97 @@
+//! Win / tie / loss tallies with percentile-bootstrap confidence intervals.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use srlm_judge::PairOutcome;
+
+/// A share with its 95 % interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Share {
+    /// The observed share, in [0, 1].
+    pub value: f64,
+    /// 2.5th percentile of the bootstrap distribution.
+    pub low: f64,
+    /// 97.5th percentile.
+    pub high: f64,
+}
+
+/// Win / tie / loss of A against B.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WinTieLoss {
+    /// Prompts compared.
+    pub n: usize,
+    /// A better in both orders.
+    pub wins: usize,
+    /// Tied, or the two orders disagreed.
+    pub ties: usize,
+    /// B better in both orders.
+    pub losses: usize,
+    /// Share of wins.
+    pub win: Share,
+    /// Share of ties.
+    pub tie: Share,
+    /// Share of losses.
+    pub loss: Share,
+}
+
+/// Bootstrap resamples used for the intervals.
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
+
+/// The `q`-quantile of sorted values by linear interpolation (numpy's default).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// Tallies outcomes and bootstraps each share's 95 % interval (percentile method, `seed`).
+pub fn win_tie_loss(outcomes: &[PairOutcome], seed: u64) -> WinTieLoss {
+    let n = outcomes.len();
+    let count = |o: PairOutcome| outcomes.iter().filter(|x| **x == o).count();
+    let (wins, ties, losses) = (
+        count(PairOutcome::Win),
+        count(PairOutcome::Tie),
+        count(PairOutcome::Loss),
+    );
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    if n > 0 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        for _ in 0..BOOTSTRAP_RESAMPLES {
+            let mut c = [0usize; 3];
+            for _ in 0..n {
+                let k = match outcomes[rng.random_range(0..n)] {
+                    PairOutcome::Win => 0,
+                    PairOutcome::Tie => 1,
+                    PairOutcome::Loss => 2,
+                };
+                c[k] += 1;
+            }
+            for k in 0..3 {
+                samples[k].push(c[k] as f64 / n as f64);
+            }
+        }
+    }
+    let share = |k: usize, count: usize| {
+        let mut s = samples[k].clone();
+        s.sort_by(f64::total_cmp);
+        let value = if n == 0 { 0.0 } else { count as f64 / n as f64 };
+        Share {
+            value,
+            low: if n == 0 { 0.0 } else { quantile(&s, 0.025) },
+            high: if n == 0 { 0.0 } else { quantile(&s, 0.975) },
+        }
+    };
+    WinTieLoss {
+        n,
+        wins,
+        ties,
+        losses,
+        win: share(0, wins),
+        tie: share(1, ties),
+        loss: share(2, losses),
+    }
+}

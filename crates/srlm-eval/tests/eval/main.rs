@@ -1,0 +1,6 @@
+//! srlm-eval's tests on hand-computed values and a synthetic run folder.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod report;
+mod scoring;

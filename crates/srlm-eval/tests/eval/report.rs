@@ -1,0 +1,230 @@
+//! Per-iteration numbers, DPO curves and the written report, on a synthetic run folder.
+
+use srlm_eval::{
+    dpo_curves, iteration_stats, markdown, win_tie_loss, write_report, EvalReport, JudgeQuality,
+    Matchup,
+};
+use srlm_judge::{Completion, JudgeMetrics, Judgement, PairOutcome, ParseFailure, ParseStats};
+use srlm_loop::{CandidateSet, JudgedResponse, JudgedSet, RunConfig, RunDir};
+
+fn judged(text: &str, samples: Vec<Result<f64, ParseFailure>>) -> JudgedResponse {
+    JudgedResponse {
+        response: text.into(),
+        truncated: false,
+        judgement: Judgement::from_samples(samples, Vec::new(), &Default::default()),
+    }
+}
+
+/// Iteration 1: 2 prompts × 2 candidates (words 2, 4, 1, 3), 8 judge samples of which 6 parse,
+/// 1 pair (chosen 4 words, rejected 2); DPO 2 steps. Iteration 2: no pair, DPO skipped.
+fn synthetic_run(root: &std::path::Path) -> RunDir {
+    let dir = RunDir::open(root, &RunConfig::quick()).unwrap();
+    let set = |id: &str, a: &str, b: &str| CandidateSet {
+        id: id.into(),
+        prompt: format!("prompt {id}"),
+        responses: [a, b]
+            .iter()
+            .map(|t| Completion {
+                text: t.to_string(),
+                truncated: false,
+            })
+            .collect(),
+    };
+    let candidates = vec![
+        set("a", "two words", "four words right here"),
+        set("b", "one", "three words here"),
+    ];
+    dir.write_records(&dir.iteration(1, "candidates.jsonl"), &candidates)
+        .unwrap();
+    let judgements = vec![
+        JudgedSet {
+            id: "a".into(),
+            prompt: "prompt a".into(),
+            responses: vec![
+                judged("two words", vec![Ok(1.0), Ok(2.0)]),
+                judged("four words right here", vec![Ok(4.0), Ok(4.0)]),
+            ],
+        },
+        JudgedSet {
+            id: "b".into(),
+            prompt: "prompt b".into(),
+            responses: vec![
+                judged(
+                    "one",
+                    vec![Err(ParseFailure::NoScore), Err(ParseFailure::Truncated)],
+                ),
+                judged("three words here", vec![Ok(3.0), Ok(3.0)]),
+            ],
+        },
+    ];
+    dir.write_records(&dir.iteration(1, "judgements.jsonl"), &judgements)
+        .unwrap();
+    let pair = srlm_data::PreferenceRecord {
+        prompt: "prompt a".into(),
+        chosen: "four words right here".into(),
+        rejected: "two words".into(),
+        score_chosen: Some(4.0),
+        score_rejected: Some(1.5),
+        iteration: Some(1),
+        judge_texts_chosen: Vec::new(),
+        judge_texts_rejected: Vec::new(),
+    };
+    dir.write_records(&dir.iteration(1, "aift.jsonl"), &[pair])
+        .unwrap();
+    let steps = vec![
+        serde_json::json!({"step": 1, "loss": std::f64::consts::LN_2, "rewards/accuracies": 0.0, "rewards/margins": 0.0}),
+        serde_json::json!({"step": 2, "loss": 0.5, "rewards/accuracies": 1.0, "rewards/margins": 0.4}),
+    ];
+    dir.write_records(&dir.iteration(1, "dpo/metrics.jsonl"), &steps)
+        .unwrap();
+    dir.write_records::<CandidateSet>(&dir.iteration(2, "candidates.jsonl"), &[])
+        .unwrap();
+    dir.write_records::<JudgedSet>(&dir.iteration(2, "judgements.jsonl"), &[])
+        .unwrap();
+    dir.write_records::<srlm_data::PreferenceRecord>(&dir.iteration(2, "aift.jsonl"), &[])
+        .unwrap();
+    dir
+}
+
+#[test]
+fn iteration_numbers_equal_hand_computed_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = synthetic_run(tmp.path());
+    let its = iteration_stats(&dir).unwrap();
+    assert_eq!(its.len(), 2);
+    let one = &its[0];
+    assert_eq!(one.candidate_words, [2, 4, 1, 3]);
+    assert_eq!(one.mean_candidate_words, 2.5);
+    assert_eq!(one.parse_rate, 0.75);
+    // Means 1.5 → 2 (rounded half away from zero), 4, unjudged, 3.
+    assert_eq!(
+        one.score_histogram
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
+        [("2", 1), ("3", 1), ("4", 1)]
+    );
+    assert_eq!(
+        (one.pairs, one.mean_chosen_words, one.mean_rejected_words),
+        (1, 4.0, 2.0)
+    );
+    assert_eq!((its[1].pairs, its[1].prompts), (0, 0));
+    let curves = dpo_curves(&dir).unwrap();
+    assert_eq!(curves.len(), 2);
+    assert_eq!(curves[0].points.len(), 2);
+    assert_eq!(
+        (
+            curves[0].points[1].loss,
+            curves[0].points[1].accuracy,
+            curves[0].points[1].margin
+        ),
+        (0.5, 1.0, 0.4)
+    );
+    assert!(curves[1].points.is_empty(), "iteration 2 skipped DPO");
+}
+
+#[test]
+fn report_files_tables_and_plots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = synthetic_run(tmp.path());
+    let outcomes = vec![
+        PairOutcome::Win,
+        PairOutcome::Win,
+        PairOutcome::Tie,
+        PairOutcome::Loss,
+    ];
+    let report = EvalReport {
+        judge: vec![
+            JudgeQuality {
+                model: "M0".into(),
+                metrics: JudgeMetrics {
+                    pairwise_accuracy: 0.5,
+                    five_best_pct: 0.0,
+                    exact_match_pct: 25.0,
+                    spearman: 0.1,
+                    kendall_tau: 0.05,
+                    groups: 4,
+                    ..Default::default()
+                },
+                parse: ParseStats {
+                    samples: 12,
+                    parsed: 3,
+                    ..Default::default()
+                },
+                parse_rate: 0.25,
+            },
+            JudgeQuality {
+                model: "M1".into(),
+                metrics: JudgeMetrics {
+                    pairwise_accuracy: 0.75,
+                    five_best_pct: 50.0,
+                    exact_match_pct: 50.0,
+                    spearman: 0.6,
+                    kendall_tau: 0.5,
+                    groups: 4,
+                    ..Default::default()
+                },
+                parse: ParseStats {
+                    samples: 12,
+                    parsed: 9,
+                    ..Default::default()
+                },
+                parse_rate: 0.75,
+            },
+        ],
+        head_to_head_judge: Some("M1".into()),
+        eval_prompts: 4,
+        head_to_head: vec![Matchup {
+            a: "M1".into(),
+            b: "M0".into(),
+            overall: win_tie_loss(&outcomes, 0),
+            by_category: Default::default(),
+            outcomes,
+        }],
+        iterations: iteration_stats(&dir).unwrap(),
+        dpo: dpo_curves(&dir).unwrap(),
+    };
+    let out = tmp.path().join("report");
+    write_report(&out, &report).unwrap();
+    for name in ["judge_quality", "win_rates", "lengths", "dpo_iter1"] {
+        let svg = std::fs::read_to_string(out.join(format!("{name}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<text"),
+            "{name}.svg"
+        );
+        let png = std::fs::read(out.join(format!("{name}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png");
+    }
+    assert!(!out.join("dpo_iter2.svg").exists());
+    assert!(std::fs::read_dir(&out).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with(".plots")));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert_eq!(md, markdown(&report));
+    assert!(
+        md.contains("| M1 | 0.750 | 50.0 | 50.0 | 0.600 | 0.500 | 0.750 (9/12) | 4 |"),
+        "{md}"
+    );
+    let w = &report.head_to_head[0].overall;
+    let row = format!(
+        "| M1 vs M0 | 50.0 % [{:.1}, {:.1}] | 25.0 % [{:.1}, {:.1}] | 25.0 % [{:.1}, {:.1}] | 4 |",
+        100.0 * w.win.low,
+        100.0 * w.win.high,
+        100.0 * w.tie.low,
+        100.0 * w.tie.high,
+        100.0 * w.loss.low,
+        100.0 * w.loss.high
+    );
+    assert!(md.contains(&row), "{md}");
+    assert!(
+        md.contains("| 1 (M1) | 2 | 2.5 | 0.750 | 2: 1, 3: 1, 4: 1 | 1 | 4.0 | 2.0 |"),
+        "{md}"
+    );
+    assert!(md.contains("DPO of iteration 2 was skipped"));
+    assert!(md.contains("![judge quality](judge_quality.svg)"));
+    let json: EvalReport =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json, report);
+}

@@ -1,0 +1,237 @@
+//! Win rates and their intervals, matchups, prompt selection, judge quality, head-to-head order
+//! swapping and ties — against hand-computed values.
+
+use srlm_data::{EftRecord, EvalPrompt};
+use srlm_eval::{
+    compare, held_out_groups, judge_quality, matchups, quantile, reference_ranks,
+    spread_over_categories, win_tie_loss, Answers,
+};
+use srlm_judge::PairOutcome::{Loss, Tie, Win};
+use srlm_judge::{Completion, Judge, JudgeItem, Judgement, SampleParams, TextGenerator};
+
+#[test]
+fn win_tie_loss_counts_shares_and_intervals() {
+    let w = win_tie_loss(&[Win, Win, Tie, Loss], 7);
+    assert_eq!((w.n, w.wins, w.ties, w.losses), (4, 2, 1, 1));
+    assert_eq!((w.win.value, w.tie.value, w.loss.value), (0.5, 0.25, 0.25));
+    for s in [w.win, w.tie, w.loss] {
+        assert!(
+            0.0 <= s.low && s.low <= s.value && s.value <= s.high && s.high <= 1.0,
+            "{s:?}"
+        );
+    }
+    assert_eq!(w, win_tie_loss(&[Win, Win, Tie, Loss], 7), "seeded");
+    // No spread when every outcome is the same.
+    let all = win_tie_loss(&[Win; 10], 0);
+    assert_eq!((all.win.low, all.win.high, all.loss.high), (1.0, 1.0, 0.0));
+    // More evidence, narrower interval.
+    let small = win_tie_loss(&[Win, Loss], 0);
+    let large = win_tie_loss(&[[Win, Loss]; 200].concat(), 0);
+    assert!(large.win.high - large.win.low < small.win.high - small.win.low);
+    assert!(
+        (large.win.low - 0.45).abs() < 0.03 && (large.win.high - 0.55).abs() < 0.03,
+        "{:?}",
+        large.win
+    );
+    let none = win_tie_loss(&[], 0);
+    assert_eq!((none.n, none.win.value, none.win.high), (0, 0.0, 0.0));
+    // numpy's linear-interpolation percentile.
+    assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75);
+    assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.975), 3.925);
+}
+
+#[test]
+fn matchups_cover_consecutive_latest_and_baseline() {
+    let names: Vec<String> = ["M0", "M1", "M2", "M3"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        matchups(&names, true),
+        [(1, 0), (2, 1), (3, 2), (3, 1), (2, 0), (3, 0)]
+    );
+    let names: Vec<String> = ["M1", "M2", "M3"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(matchups(&names, false), [(1, 0), (2, 1), (2, 0)]);
+}
+
+fn prompt(id: &str, category: &str) -> EvalPrompt {
+    EvalPrompt {
+        id: id.into(),
+        category: Some(category.into()),
+        turns: vec![format!("question {id}")],
+    }
+}
+
+#[test]
+fn prompts_are_spread_over_categories() {
+    let prompts = vec![
+        prompt("1", "writing"),
+        prompt("2", "writing"),
+        prompt("3", "writing"),
+        prompt("4", "math"),
+        prompt("5", "math"),
+        prompt("6", "coding"),
+    ];
+    let ids = |v: Vec<EvalPrompt>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(spread_over_categories(&prompts, 4)),
+        ["1", "4", "6", "2"]
+    );
+    assert_eq!(
+        ids(spread_over_categories(&prompts, 100)),
+        ["1", "4", "6", "2", "5", "3"]
+    );
+}
+
+fn eft(prompt: &str, response: &str, score: f64) -> EftRecord {
+    EftRecord {
+        prompt: prompt.into(),
+        response: response.into(),
+        judgement: format!("Score: {score}"),
+        score,
+        origin: None,
+    }
+}
+
+/// Scores a response by a number written in it; "?" is a failed parse.
+struct ByNumber;
+
+impl Judge for ByNumber {
+    fn judge(&mut self, items: &[JudgeItem]) -> srlm_judge::Result<Vec<Judgement>> {
+        Ok(items
+            .iter()
+            .map(|i| {
+                let parsed = i
+                    .response
+                    .split_whitespace()
+                    .find_map(|w| w.parse::<f64>().ok())
+                    .ok_or(srlm_judge::ParseFailure::NoScore);
+                Judgement::from_samples(vec![parsed], vec![i.response.clone()], &Default::default())
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn judge_quality_against_reference_scores() {
+    let records = vec![
+        eft("p1", "says 4", 4.0),
+        eft("p1", "says 2", 3.0),
+        eft("p1", "says 3", 1.0),
+        eft("alone", "says 1", 1.0),
+        eft("p2", "says 5", 4.0),
+        eft("p2", "says ?", 0.0),
+        eft("p2", "says 1", 2.0),
+    ];
+    let groups = held_out_groups(&records, 10);
+    assert_eq!(groups.len(), 2, "a prompt with one response is no group");
+    assert_eq!(reference_ranks(&groups[0].records), [0.0, 1.0, 3.0]);
+    let q = judge_quality("M1", &mut ByNumber, &groups).unwrap();
+    // p1: pairs (4>3 ok), (4>1 ok), (3 vs 1: judge 2 < 3, wrong) → 2/3; p2: the "?" is
+    // unjudged, (4 vs 2: 5 > 1 ok) → 1/1. Overall 3/4.
+    assert_eq!(q.metrics.pairwise_accuracy, 0.75);
+    // 5-best: p1's best got 4 (not 5), p2's best got 5 → 50 %.
+    assert_eq!(q.metrics.five_best_pct, 50.0);
+    // Exact match over fully judged groups: p1 only, and its order is wrong → 0 %.
+    assert_eq!(q.metrics.exact_match_pct, 0.0);
+    assert_eq!((q.parse.samples, q.parse.parsed), (6, 5));
+    assert!((q.parse_rate - 5.0 / 6.0).abs() < 1e-12);
+    assert_eq!(held_out_groups(&records, 1).len(), 1);
+}
+
+/// A pairwise judge that prefers the longer answer, or always says "[[A]]" (position bias).
+struct PairJudge {
+    biased: bool,
+    seen: usize,
+}
+
+impl TextGenerator for PairJudge {
+    fn complete(
+        &mut self,
+        prompts: &[String],
+        _: usize,
+        _: &SampleParams,
+    ) -> srlm_judge::Result<Vec<Vec<Completion>>> {
+        self.seen += prompts.len();
+        Ok(prompts
+            .iter()
+            .map(|p| {
+                let answer = |tag: &str| {
+                    p.split(&format!("[The Start of Assistant {tag}'s Answer]\n"))
+                        .nth(1)
+                        .and_then(|r| r.split('\n').next())
+                        .unwrap_or("")
+                        .len()
+                };
+                let verdict = if self.biased || answer("A") > answer("B") {
+                    "[[A]]"
+                } else if answer("A") < answer("B") {
+                    "[[B]]"
+                } else {
+                    "[[C]]"
+                };
+                vec![Completion {
+                    text: format!("Reasons. {verdict}"),
+                    truncated: false,
+                }]
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn head_to_head_judges_both_orders_and_counts_disagreement_as_tie() {
+    let prompts = vec![
+        prompt("1", "writing"),
+        prompt("2", "math"),
+        prompt("3", "math"),
+    ];
+    let a = Answers {
+        model: "M2".into(),
+        answers: vec!["a much longer answer".into(), "short".into(), "same".into()],
+    };
+    let b = Answers {
+        model: "M1".into(),
+        answers: vec!["brief".into(), "a longer answer here".into(), "same".into()],
+    };
+    let mut judge = PairJudge {
+        biased: false,
+        seen: 0,
+    };
+    let m = compare(&mut judge, &prompts, &a, &b, &SampleParams::default(), 0).unwrap();
+    assert_eq!(judge.seen, 6, "each pair in both orders");
+    assert_eq!(m.outcomes, [Win, Loss, Tie]);
+    assert_eq!(
+        (m.overall.wins, m.overall.ties, m.overall.losses),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (m.by_category["writing"].wins, m.by_category["writing"].n),
+        (1, 1)
+    );
+    assert_eq!(
+        (m.by_category["math"].losses, m.by_category["math"].ties),
+        (1, 1)
+    );
+    // A judge that always picks the first-shown answer disagrees with itself: all ties.
+    let mut biased = PairJudge {
+        biased: true,
+        seen: 0,
+    };
+    let m = compare(&mut biased, &prompts, &a, &b, &SampleParams::default(), 0).unwrap();
+    assert_eq!(m.outcomes, [Tie, Tie, Tie]);
+    // Mismatched answers are an error, not a panic.
+    let short = Answers {
+        model: "M0".into(),
+        answers: vec!["x".into()],
+    };
+    assert!(compare(
+        &mut biased,
+        &prompts,
+        &a,
+        &short,
+        &SampleParams::default(),
+        0
+    )
+    .is_err());
+}

@@ -1,0 +1,81 @@
+//! `srlm eval`: judge quality, head-to-head win rates, lengths and DPO curves of a run folder,
+//! written as `report.md`, `report.json` and SVG/PNG plots.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use srlm::eval::{evaluate_run, write_report, EvalOptions};
+use srlm::run::GeneratorSpec;
+
+/// `srlm eval` options.
+#[derive(Args)]
+pub(crate) struct EvalArgs {
+    /// The run folder.
+    #[arg(long)]
+    run: PathBuf,
+    /// Where the report goes (default: RUN/report).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Held-out EFT prompts (each with its responses) for judge quality; 0 skips.
+    #[arg(long, default_value_t = 4)]
+    held_out_prompts: usize,
+    /// Judge samples per held-out response.
+    #[arg(long, default_value_t = 3)]
+    samples: usize,
+    /// Evaluation prompts: MT-Bench's question.jsonl or JSONL of {id, category, turns}.
+    #[arg(long, default_value = "assets/data/mt_bench.jsonl")]
+    eval_prompts: PathBuf,
+    /// How many evaluation prompts (spread over categories); 0 skips the head-to-heads.
+    #[arg(long, default_value_t = 8)]
+    prompts: usize,
+    /// Most new tokens per answer and per judgement.
+    #[arg(long, default_value_t = 128)]
+    max_tokens: usize,
+    /// Head-to-head judge: a local model path (default: the run's latest model).
+    #[arg(long)]
+    judge_model: Option<PathBuf>,
+    /// Head-to-head judge: an OpenAI-compatible server's base URL (with --judge-name).
+    #[arg(long)]
+    judge_url: Option<String>,
+    /// The served model's name.
+    #[arg(long, default_value = "default")]
+    judge_name: String,
+    /// Leave the seed model M0 out.
+    #[arg(long)]
+    no_baseline: bool,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn eval(args: EvalArgs) -> Result<()> {
+    let pair_judge = match (&args.judge_model, &args.judge_url) {
+        (Some(path), _) => GeneratorSpec::Local { path: path.clone() },
+        (None, Some(url)) => GeneratorSpec::OpenAi(srlm::judge::HttpConfig {
+            base_url: url.clone(),
+            model: args.judge_name.clone(),
+            ..Default::default()
+        }),
+        (None, None) => GeneratorSpec::Current,
+    };
+    let options = EvalOptions {
+        held_out_prompts: args.held_out_prompts,
+        judge_samples: args.samples,
+        judge_max_tokens: args.max_tokens,
+        eval_prompts: args.eval_prompts,
+        max_eval_prompts: args.prompts,
+        answer_max_tokens: args.max_tokens,
+        pair_judge,
+        pair_max_tokens: args.max_tokens,
+        baseline: !args.no_baseline,
+        seed: args.seed,
+        ..EvalOptions::default()
+    };
+    let report = evaluate_run(&args.run, &options)
+        .with_context(|| format!("evaluating {}", args.run.display()))?;
+    let out = args.out.unwrap_or_else(|| args.run.join("report"));
+    write_report(&out, &report)?;
+    println!("{}", out.join("report.md").display());
+    Ok(())
+}

@@ -9,7 +9,7 @@ use srlm_data::{read_jsonl, BadLines, EftRecord, EvalPrompt};
 use srlm_judge::{
     AggregationConfig, LocalGenerator, OpenAiGenerator, SampleParams, SamplingJudge, TextGenerator,
 };
-use srlm_loop::{GeneratorSpec, RunDir};
+use srlm_loop::{GeneratorSpec, OwnedLocal, RunDir};
 use srlm_model::{parse_device, LanguageModel};
 
 use crate::error::{EvalError, Result};
@@ -204,21 +204,18 @@ pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport>
                 let (name, path) = models
                     .last()
                     .ok_or_else(|| EvalError::Input("no model".into()))?;
+                let model = LanguageModel::load(path, &device)?;
+                let batch = options.batch;
+                (name.clone(), Box::new(OwnedLocal { model, batch }))
+            }
+            GeneratorSpec::Local { path } => {
+                let model = LanguageModel::load(path, &device)?;
+                let batch = options.batch;
                 (
-                    name.clone(),
-                    Box::new(OwnedJudge(
-                        LanguageModel::load(path, &device)?,
-                        options.batch,
-                    )),
+                    path.display().to_string(),
+                    Box::new(OwnedLocal { model, batch }),
                 )
             }
-            GeneratorSpec::Local { path } => (
-                path.display().to_string(),
-                Box::new(OwnedJudge(
-                    LanguageModel::load(path, &device)?,
-                    options.batch,
-                )),
-            ),
             GeneratorSpec::OpenAi(http) => (
                 http.model.clone(),
                 Box::new(OpenAiGenerator::new(http.clone())?),
@@ -237,18 +234,4 @@ pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport>
         report.head_to_head_judge = Some(judge_name);
     }
     Ok(report)
-}
-
-/// A loaded local model as a judge.
-struct OwnedJudge(LanguageModel, usize);
-
-impl TextGenerator for OwnedJudge {
-    fn complete(
-        &mut self,
-        prompts: &[String],
-        n: usize,
-        params: &SampleParams,
-    ) -> srlm_judge::Result<Vec<Vec<srlm_judge::Completion>>> {
-        LocalGenerator::new(&self.0, self.1).complete(prompts, n, params)
-    }
 }

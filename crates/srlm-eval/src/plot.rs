@@ -74,6 +74,16 @@ fn e<E: std::fmt::Display>(x: E) -> String {
     x.to_string()
 }
 
+/// The label of the category drawn at integer `x` (none between categories).
+fn category_label(labels: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 {
+        labels.get(i as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
 fn judge_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[JudgeQuality]) -> Drawn {
     root.fill(&WHITE).map_err(e)?;
     let names: Vec<String> = rows.iter().map(|r| r.model.clone()).collect();
@@ -88,14 +98,7 @@ fn judge_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[JudgeQ
     chart
         .configure_mesh()
         .x_labels(rows.len().max(1))
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| category_label(&names, *x))
         .y_desc("value")
         .draw()
         .map_err(e)?;
@@ -157,14 +160,7 @@ fn win_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, matchups: &[Matc
     chart
         .configure_mesh()
         .x_labels(matchups.len().max(1))
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                labels.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| category_label(&labels, *x))
         .y_desc("share of prompts")
         .draw()
         .map_err(e)?;

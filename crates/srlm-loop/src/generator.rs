@@ -39,10 +39,13 @@ pub struct SpecGenerators {
     pub batch: usize,
 }
 
-/// A local model loaded for one stage.
-struct OwnedLocal {
-    model: LanguageModel,
-    batch: usize,
+/// A [`TextGenerator`] that owns its local model (one loaded for a stage or a report).
+#[derive(Debug)]
+pub struct OwnedLocal {
+    /// The model.
+    pub model: LanguageModel,
+    /// Sequences per forward pass.
+    pub batch: usize,
 }
 
 impl TextGenerator for OwnedLocal {

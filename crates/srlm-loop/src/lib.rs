@@ -51,7 +51,7 @@ pub use config::{
 pub use driver::{RunOutcome, SelfRewardingRun};
 pub use error::{LoopError, Result};
 pub use filter::{FilterConfig, Rejection, UNFIT_KEYWORDS};
-pub use generator::{GeneratorSource, Role, SpecGenerators};
+pub use generator::{GeneratorSource, OwnedLocal, Role, SpecGenerators};
 pub use journal::Journal;
 pub use observer::{LogObserver, Observer};
 pub use records::{CandidateSet, GeneratedInstruction, JudgedResponse, JudgedSet, NewPrompt};

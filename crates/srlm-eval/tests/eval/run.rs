@@ -1,0 +1,91 @@
+//! `evaluate_run` end to end on a run folder holding the tiny model as M0, M1 and M2.
+
+use srlm_data::{EftRecord, EvalPrompt};
+use srlm_eval::{evaluate_run, write_report, EvalOptions};
+use srlm_loop::{RunConfig, RunDir};
+use srlm_model::{parse_device, LanguageModel};
+
+#[test]
+fn evaluates_every_model_and_matchup_of_a_run() {
+    let tiny = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/tiny-llama3");
+    let tmp = tempfile::tempdir().unwrap();
+    // The tiny model with room for judge prompts (its rotary embedding is computed).
+    let mut lm = LanguageModel::load(&tiny, &parse_device("cpu").unwrap()).unwrap();
+    lm.config.max_position_embeddings = 4096;
+    let m0 = tmp.path().join("m0");
+    lm.save_pretrained(&m0).unwrap();
+    let mut config = RunConfig::quick();
+    config.model.path = m0;
+    let dir = RunDir::open(&tmp.path().join("run"), &config).unwrap();
+    dir.save_model(1, &lm).unwrap();
+    dir.save_model(2, &lm).unwrap();
+    let held_out: Vec<EftRecord> = (0..3)
+        .flat_map(|p| {
+            (0..3).map(move |s| EftRecord {
+                prompt: format!("q{p}"),
+                response: format!("r{s}"),
+                judgement: format!("Score: {s}"),
+                score: s as f64,
+                origin: None,
+            })
+        })
+        .collect();
+    dir.write_records(&dir.data("eft-held-out.jsonl"), &held_out)
+        .unwrap();
+    let prompts = vec![
+        EvalPrompt {
+            id: "1".into(),
+            category: Some("a".into()),
+            turns: vec!["hi".into()],
+        },
+        EvalPrompt {
+            id: "2".into(),
+            category: Some("b".into()),
+            turns: vec!["yo".into()],
+        },
+    ];
+    let eval_path = tmp.path().join("prompts.jsonl");
+    let run = tmp.path().join("run");
+    dir.write_records(&eval_path, &prompts).unwrap();
+    let options = EvalOptions {
+        held_out_prompts: 2,
+        judge_samples: 2,
+        judge_max_tokens: 4,
+        eval_prompts: eval_path,
+        max_eval_prompts: 10,
+        answer_max_tokens: 4,
+        pair_max_tokens: 4,
+        batch: 4,
+        ..EvalOptions::default()
+    };
+    let report = evaluate_run(&run, &options).unwrap();
+    let names: Vec<&str> = report.judge.iter().map(|j| j.model.as_str()).collect();
+    assert_eq!(names, ["M0", "M1", "M2"]);
+    for j in &report.judge {
+        assert_eq!(j.metrics.groups, 2);
+        assert_eq!(
+            j.parse.samples,
+            2 * 3 * 2,
+            "2 prompts × 3 responses × 2 samples"
+        );
+    }
+    let matchups: Vec<(&str, &str)> = report
+        .head_to_head
+        .iter()
+        .map(|m| (m.a.as_str(), m.b.as_str()))
+        .collect();
+    assert_eq!(matchups, [("M1", "M0"), ("M2", "M1"), ("M2", "M0")]);
+    assert!(report
+        .head_to_head
+        .iter()
+        .all(|m| m.overall.n == 2 && m.by_category.len() == 2));
+    assert_eq!(report.head_to_head_judge.as_deref(), Some("M2"));
+    assert!(report.iterations.is_empty());
+    let out = run.join("report");
+    write_report(&out, &report).unwrap();
+    assert!(out.join("report.md").exists() && out.join("win_rates.png").exists());
+    // Not a run folder: a clear error.
+    let err = evaluate_run(&tmp.path().join("nowhere"), &options).unwrap_err();
+    assert!(err.to_string().contains("config.toml"), "{err}");
+}

@@ -123,27 +123,39 @@ pub fn matchups(names: &[String], baseline: bool) -> Vec<(usize, usize)> {
     out
 }
 
-/// Evaluates the run in `run_dir`.
+/// Evaluates the run in `run_dir`: its models (M0 from its config when `options.baseline`, then
+/// `M1/`, `M2/`, …), its held-out EFT set, and its per-iteration statistics.
 pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
     let (dir, config) = RunDir::existing(run_dir)?;
-    let device = parse_device(&config.run.device)?;
     let mut models: Vec<(String, PathBuf)> = Vec::new();
     if options.baseline {
         models.push(("M0".into(), config.model.path.clone()));
     }
     models.extend(dir.models().into_iter().map(|(t, p)| (format!("M{t}"), p)));
-    if models.is_empty() {
-        return Err(EvalError::Input(format!(
-            "{}: no model to evaluate",
-            run_dir.display()
-        )));
-    }
     let held_out: Vec<EftRecord> = if options.held_out_prompts > 0 {
         dir.read_records(&dir.data("eft-held-out.jsonl"))?
     } else {
         Vec::new()
     };
-    let groups = held_out_groups(&held_out, options.held_out_prompts);
+    let mut report = evaluate_models(&models, &held_out, &config.run.device, options)?;
+    report.iterations = iteration_stats(&dir)?;
+    report.dpo = dpo_curves(&dir)?;
+    Ok(report)
+}
+
+/// Evaluates named models (in order; the first is the baseline when `options.baseline`) on a
+/// held-out EFT set and the evaluation prompts, one model in memory at a time.
+pub fn evaluate_models(
+    models: &[(String, PathBuf)],
+    held_out: &[EftRecord],
+    device: &str,
+    options: &EvalOptions,
+) -> Result<EvalReport> {
+    if models.is_empty() {
+        return Err(EvalError::Input("no model to evaluate".into()));
+    }
+    let device = parse_device(device)?;
+    let groups = held_out_groups(held_out, options.held_out_prompts);
     let prompts = if options.max_eval_prompts > 0 {
         spread_over_categories(
             &read_eval_prompts(&options.eval_prompts)?,
@@ -154,12 +166,10 @@ pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport>
     };
     let mut report = EvalReport {
         eval_prompts: prompts.len(),
-        iterations: iteration_stats(&dir)?,
-        dpo: dpo_curves(&dir)?,
         ..EvalReport::default()
     };
     let mut answers: Vec<Answers> = Vec::new();
-    for (name, path) in &models {
+    for (name, path) in models {
         tracing::info!(model = %name, "evaluating");
         let lm = LanguageModel::load(path, &device)?;
         if !groups.is_empty() {

@@ -36,7 +36,7 @@ mod win_rate;
 
 pub use error::{EvalError, Result};
 pub use evaluate::{
-    evaluate_run, matchups, read_eval_prompts, spread_over_categories, EvalOptions,
+    evaluate_models, evaluate_run, matchups, read_eval_prompts, spread_over_categories, EvalOptions,
 };
 pub use head_to_head::{answer, compare, tally, Answers, Matchup};
 pub use judge_quality::{

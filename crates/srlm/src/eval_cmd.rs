@@ -3,19 +3,27 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
-use srlm::eval::{evaluate_run, write_report, EvalOptions};
+use srlm::data::{read_jsonl, BadLines};
+use srlm::eval::{evaluate_models, evaluate_run, write_report, EvalOptions};
 use srlm::run::GeneratorSpec;
 
 /// `srlm eval` options.
 #[derive(Args)]
 pub(crate) struct EvalArgs {
-    /// The run folder.
-    #[arg(long)]
-    run: PathBuf,
-    /// Where the report goes (default: RUN/report).
-    #[arg(long)]
+    /// The run folder (its models, held-out set and iteration statistics).
+    #[arg(long, required_unless_present = "model")]
+    run: Option<PathBuf>,
+    /// Instead of a run: models to compare, as NAME=PATH, in order (the first is the baseline
+    /// unless --no-baseline); repeat.
+    #[arg(long, value_name = "NAME=PATH", conflicts_with = "run")]
+    model: Vec<String>,
+    /// With --model: the held-out EFT set (JSONL) for judge quality.
+    #[arg(long, requires = "model")]
+    held_out: Option<PathBuf>,
+    /// Where the report goes (default: RUN/report; required with --model).
+    #[arg(long, required_unless_present = "run")]
     out: Option<PathBuf>,
     /// Held-out EFT prompts (each with its responses) for judge quality; 0 skips.
     #[arg(long, default_value_t = 4)]
@@ -48,8 +56,17 @@ pub(crate) struct EvalArgs {
     seed: u64,
 }
 
+fn named(spec: &str) -> Result<(String, PathBuf)> {
+    match spec.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(path)))
+        }
+        _ => bail!("--model wants NAME=PATH, got {spec:?}"),
+    }
+}
+
 #[allow(clippy::print_stdout)]
-pub(crate) fn eval(args: EvalArgs) -> Result<()> {
+pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
     let pair_judge = match (&args.judge_model, &args.judge_url) {
         (Some(path), _) => GeneratorSpec::Local { path: path.clone() },
         (None, Some(url)) => GeneratorSpec::OpenAi(srlm::judge::HttpConfig {
@@ -72,9 +89,25 @@ pub(crate) fn eval(args: EvalArgs) -> Result<()> {
         seed: args.seed,
         ..EvalOptions::default()
     };
-    let report = evaluate_run(&args.run, &options)
-        .with_context(|| format!("evaluating {}", args.run.display()))?;
-    let out = args.out.unwrap_or_else(|| args.run.join("report"));
+    let (report, out) = match &args.run {
+        Some(run) => (
+            evaluate_run(run, &options).with_context(|| format!("evaluating {}", run.display()))?,
+            args.out.clone().unwrap_or_else(|| run.join("report")),
+        ),
+        None => {
+            let models = args
+                .model
+                .iter()
+                .map(|m| named(m))
+                .collect::<Result<Vec<_>>>()?;
+            let held_out = match &args.held_out {
+                Some(path) => read_jsonl(path, BadLines::Fail)?.0,
+                None => Vec::new(),
+            };
+            let out = args.out.clone().context("--out is required with --model")?;
+            (evaluate_models(&models, &held_out, device, &options)?, out)
+        }
+    };
     write_report(&out, &report)?;
     println!("{}", out.join("report.md").display());
     Ok(())

@@ -209,7 +209,7 @@ fn main() -> Result<()> {
     }
     match cli.command {
         Command::Run(args) => run_cmd::run(args, &cli.device)?,
-        Command::Eval(args) => eval_cmd::eval(args)?,
+        Command::Eval(args) => eval_cmd::eval(args, &cli.device)?,
         Command::Generate {
             model,
             prompt,

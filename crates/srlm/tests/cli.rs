@@ -338,13 +338,8 @@ fn sft_then_dpo_write_loadable_models_and_metrics() {
     );
 }
 
-/// `srlm run` on the tiny model (copied with room for long prompts), lenient filters so a
-/// random model's noise gets through, one iteration.
-fn tiny_run(
-    dir: &std::path::Path,
-    out: &std::path::Path,
-    extra: &[&str],
-) -> (bool, String, String) {
+/// The tiny model copied into `dir` with room for 4,096 positions (long judge prompts).
+fn tiny_4k(dir: &std::path::Path) -> PathBuf {
     let model = dir.join("tiny-4k");
     if !model.exists() {
         std::fs::create_dir_all(&model).unwrap();
@@ -359,6 +354,17 @@ fn tiny_run(
         assert_ne!(text, patched);
         std::fs::write(model.join("config.json"), patched).unwrap();
     }
+    model
+}
+
+/// `srlm run` on the tiny model (copied with room for long prompts), lenient filters so a
+/// random model's noise gets through, one iteration.
+fn tiny_run(
+    dir: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> (bool, String, String) {
+    let model = tiny_4k(dir);
     let seed = tiny().join("../loop/seed.jsonl");
     let sets = [
         format!("model.path={}", model.display()),
@@ -443,4 +449,52 @@ fn run_killed_mid_stage_resumes_to_the_same_outputs() {
     // Other settings in the same folder are refused with a clear message.
     let (ok, _, stderr) = tiny_run(tmp.path(), &killed, &["--set", "candidates.n=3"]);
     assert!(!ok && stderr.contains("another configuration"), "{stderr}");
+}
+
+#[test]
+fn eval_compares_listed_models_into_a_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_4k(tmp.path());
+    let held_out = tmp.path().join("held.jsonl");
+    let lines: Vec<String> = (0..3)
+        .map(|s| serde_json::json!({"prompt": "q", "response": format!("r{s}"), "judgement": "Score: 1", "score": s}).to_string())
+        .collect();
+    std::fs::write(&held_out, lines.join("\n") + "\n").unwrap();
+    let out = tmp.path().join("report");
+    let m = format!("base={}", model.display());
+    let n = format!("new={}", model.display());
+    let (ok, stdout, stderr) = srlm(&[
+        "eval",
+        "--model",
+        &m,
+        "--model",
+        &n,
+        "--held-out",
+        held_out.to_str().unwrap(),
+        "--eval-prompts",
+        &data_fixture("mt_bench.jsonl"),
+        "--prompts",
+        "2",
+        "--held-out-prompts",
+        "1",
+        "--samples",
+        "1",
+        "--max-tokens",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("report.md"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| base |") && md.contains("| new |") && md.contains("| new vs base |"),
+        "{md}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["eval_prompts"], 2);
+    // A malformed model spec is a clear error.
+    let (ok, _, stderr) = srlm(&["eval", "--model", "nopath", "--out", out.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("NAME=PATH"), "{stderr}");
 }

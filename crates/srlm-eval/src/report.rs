@@ -46,18 +46,20 @@ pub fn markdown(report: &EvalReport) -> String {
     if !report.judge.is_empty() {
         md.push_str("## Judge quality on held-out EFT\n\n");
         md.push_str("Each model judges the held-out responses with the paper's prompt; its scores are compared with the reference scores (Yuan et al., 2024, Table 4).\n\n");
-        md.push_str("| model | pairwise acc. | 5-best % | exact match % | Spearman | Kendall τ | parse rate | groups |\n|---|---|---|---|---|---|---|---|\n");
+        md.push_str("| model | pairwise acc. (pairs) | 5-best % | exact match % | Spearman | Kendall τ (groups with a correlation) | parse rate | groups |\n|---|---|---|---|---|---|---|---|\n");
         for r in &report.judge {
             let m = &r.metrics;
             let _ = writeln!(
                 md,
-                "| {} | {:.3} | {:.1} | {:.1} | {:.3} | {:.3} | {:.3} ({}/{}) | {} |",
+                "| {} | {:.3} ({}) | {:.1} | {:.1} | {:.3} | {:.3} ({}) | {:.3} ({}/{}) | {} |",
                 r.model,
                 m.pairwise_accuracy,
+                m.pairs,
                 m.five_best_pct,
                 m.exact_match_pct,
                 m.spearman,
                 m.kendall_tau,
+                m.correlated_groups,
                 r.parse_rate,
                 r.parse.parsed,
                 r.parse.samples,

@@ -13,8 +13,11 @@ use srlm::run::GeneratorSpec;
 #[derive(Args)]
 pub(crate) struct EvalArgs {
     /// The run folder (its models, held-out set and iteration statistics).
-    #[arg(long, required_unless_present = "model")]
+    #[arg(long, required_unless_present_any = ["model", "from_json"])]
     run: Option<PathBuf>,
+    /// Redraw a report (tables and plots) from its `report.json`, running no model.
+    #[arg(long, conflicts_with_all = ["run", "model"])]
+    from_json: Option<PathBuf>,
     /// Instead of a run: models to compare, as NAME=PATH, in order (the first is the baseline
     /// unless --no-baseline); repeat.
     #[arg(long, value_name = "NAME=PATH", conflicts_with = "run")]
@@ -23,7 +26,7 @@ pub(crate) struct EvalArgs {
     #[arg(long, requires = "model")]
     held_out: Option<PathBuf>,
     /// Where the report goes (default: RUN/report; required with --model).
-    #[arg(long, required_unless_present = "run")]
+    #[arg(long, required_unless_present_any = ["run", "from_json"])]
     out: Option<PathBuf>,
     /// Held-out EFT prompts (each with its responses) for judge quality; 0 skips.
     #[arg(long, default_value_t = 4)]
@@ -89,6 +92,19 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
         seed: args.seed,
         ..EvalOptions::default()
     };
+    if let Some(json) = &args.from_json {
+        let text =
+            std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?;
+        let report: srlm::eval::EvalReport = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a report.json", json.display()))?;
+        let out = match &args.out {
+            Some(out) => out.clone(),
+            None => json.parent().map(PathBuf::from).unwrap_or_default(),
+        };
+        write_report(&out, &report)?;
+        println!("{}", out.join("report.md").display());
+        return Ok(());
+    }
     let (report, out) = match &args.run {
         Some(run) => (
             evaluate_run(run, &options).with_context(|| format!("evaluating {}", run.display()))?,

@@ -494,6 +494,14 @@ fn eval_compares_listed_models_into_a_report() {
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["eval_prompts"], 2);
+    // Redrawn from its JSON alone, the report is the same.
+    std::fs::remove_file(out.join("report.md")).unwrap();
+    std::fs::remove_file(out.join("win_rates.png")).unwrap();
+    let json_path = out.join("report.json");
+    let (ok, _, stderr) = srlm(&["eval", "--from-json", json_path.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), md);
+    assert!(out.join("win_rates.png").exists());
     // A malformed model spec is a clear error.
     let (ok, _, stderr) = srlm(&["eval", "--model", "nopath", "--out", out.to_str().unwrap()]);
     assert!(!ok && stderr.contains("NAME=PATH"), "{stderr}");

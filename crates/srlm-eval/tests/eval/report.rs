@@ -162,7 +162,8 @@ fn report_files_tables_and_plots() {
                     spearman: 0.6,
                     kendall_tau: 0.5,
                     groups: 4,
-                    ..Default::default()
+                    pairs: 8,
+                    correlated_groups: 3,
                 },
                 parse: ParseStats {
                     samples: 12,
@@ -204,7 +205,7 @@ fn report_files_tables_and_plots() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert_eq!(md, markdown(&report));
     assert!(
-        md.contains("| M1 | 0.750 | 50.0 | 50.0 | 0.600 | 0.500 | 0.750 (9/12) | 4 |"),
+        md.contains("| M1 | 0.750 (8) | 50.0 | 50.0 | 0.600 | 0.500 (3) | 0.750 (9/12) | 4 |"),
         "{md}"
     );
     let w = &report.head_to_head[0].overall;

@@ -34,15 +34,15 @@ impl TextGenerator for LocalGenerator<'_> {
             .iter()
             .map(|p| self.model.encode_prompt(p, false))
             .collect::<Result<Vec<_>, _>>()?;
-        // Every (prompt, sample) is one sequence; its index seeds its random stream.
-        let jobs: Vec<(usize, &Vec<u32>)> = encoded
-            .iter()
-            .enumerate()
-            .flat_map(|(i, ids)| (0..n).map(move |_| (i, ids)))
-            .collect();
-        let mut out: Vec<Vec<Completion>> = prompts.iter().map(|_| Vec::with_capacity(n)).collect();
-        for (chunk_index, chunk) in jobs.chunks(self.batch_size).enumerate() {
-            let ids: Vec<Vec<u32>> = chunk.iter().map(|(_, ids)| (*ids).clone()).collect();
+        // Each prompt is prefilled once and its `n` samples decoded from copies of its cache;
+        // a chunk holds as many prompts as fit `batch_size` sequences (at least one). Sequence
+        // `k` of a chunk starting at prompt `p` draws from stream `k` of seed `seed + p·n`.
+        if n == 0 {
+            return Ok(prompts.iter().map(|_| Vec::new()).collect());
+        }
+        let per_chunk = (self.batch_size / n).max(1);
+        let mut out: Vec<Vec<Completion>> = Vec::with_capacity(prompts.len());
+        for (chunk_index, chunk) in encoded.chunks(per_chunk).enumerate() {
             let config = GenerationConfig {
                 max_new_tokens: params.max_tokens,
                 sampling: SamplingParams {
@@ -52,13 +52,18 @@ impl TextGenerator for LocalGenerator<'_> {
                 },
                 seed: params
                     .seed
-                    .wrapping_add((chunk_index * self.batch_size) as u64),
+                    .wrapping_add((chunk_index * per_chunk * n) as u64),
                 stop_ids: Vec::new(),
             };
-            for ((prompt, _), generation) in chunk.iter().zip(self.model.generate(&ids, &config)?) {
-                let text = self.model.tokenizer.decode(&generation.token_ids, true)?;
-                let truncated = generation.finish == srlm_model::FinishReason::Length;
-                out[*prompt].push(Completion { text, truncated });
+            let generations = self.model.generate_samples(chunk, n, &config)?;
+            for samples in generations.chunks(n) {
+                let mut completions = Vec::with_capacity(n);
+                for generation in samples {
+                    let text = self.model.tokenizer.decode(&generation.token_ids, true)?;
+                    let truncated = generation.finish == srlm_model::FinishReason::Length;
+                    completions.push(Completion { text, truncated });
+                }
+                out.push(completions);
             }
         }
         Ok(out)

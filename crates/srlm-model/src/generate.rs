@@ -56,7 +56,26 @@ pub fn generate(
     pad_id: u32,
     config: &GenerationConfig,
 ) -> Result<Vec<Generation>> {
+    generate_samples(model, prompts, 1, pad_id, config)
+}
+
+/// Generates `samples` continuations of every prompt, prefilling each prompt once and copying
+/// its KV cache to its samples. Returns them prompt-major: prompt `i`'s sample `j` is at
+/// `i * samples + j`, drawn from the random stream of that index — the same stream
+/// [`generate`] gives the sequence at that index when each prompt is repeated `samples` times.
+pub fn generate_samples(
+    model: &Llama,
+    prompts: &[Vec<u32>],
+    samples: usize,
+    pad_id: u32,
+    config: &GenerationConfig,
+) -> Result<Vec<Generation>> {
     config.sampling.validate()?;
+    if samples == 0 {
+        return Err(ModelError::InvalidInput(
+            "at least one sample per prompt".into(),
+        ));
+    }
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     if longest >= model.max_positions() {
         return Err(ModelError::InvalidInput(format!(
@@ -65,8 +84,8 @@ pub fn generate(
         )));
     }
     let batch = TokenBatch::pad(prompts, pad_id, Padding::Left)?;
-    let mut outputs: Vec<Generation> = prompts
-        .iter()
+    let requests = prompts.len() * samples;
+    let mut outputs: Vec<Generation> = (0..requests)
         .map(|_| Generation {
             token_ids: Vec::new(),
             finish: FinishReason::Length,
@@ -75,19 +94,36 @@ pub fn generate(
     if config.max_new_tokens == 0 {
         return Ok(outputs);
     }
-    let mut rngs: Vec<_> = (0..prompts.len())
+    let mut rngs: Vec<_> = (0..requests)
         .map(|i| sequence_rng(config.seed, i))
         .collect();
     // `active[r]`: the request index of cache row `r`; `valid[r]`: which cached cells are real.
-    let mut active: Vec<usize> = (0..prompts.len()).collect();
+    let mut active: Vec<usize> = (0..requests).collect();
     let mut valid: Vec<Vec<bool>> = batch
         .valid
         .chunks(batch.seq)
-        .map(<[bool]>::to_vec)
+        .flat_map(|v| std::iter::repeat_n(v.to_vec(), samples))
         .collect();
     let mut cache = model.new_cache();
     let (tokens, positions, bias) = model.step_inputs(&batch, None, 0)?;
     let mut hidden = model.forward_hidden(tokens, positions, bias, Some(&mut cache));
+    if samples > 1 {
+        // One prefill per prompt; each sample starts from a copy of its prompt's cache row.
+        let rows: Vec<usize> = (0..prompts.len())
+            .flat_map(|i| std::iter::repeat_n(i, samples))
+            .collect();
+        let device = model.device();
+        cache.retain_rows(&rows, &device);
+        let [b, t, d] = hidden.dims();
+        let index = burn::tensor::Tensor::<1, burn::tensor::Int>::from_data(
+            burn::tensor::TensorData::new(
+                rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
+                [rows.len()],
+            ),
+            &device,
+        );
+        hidden = hidden.slice([0..b, t - 1..t, 0..d]).select(0, index);
+    }
     let room = model.max_positions() - longest;
     let steps = config.max_new_tokens.min(room);
     for step in 0..steps {

@@ -62,7 +62,7 @@ pub use chat::{ChatTemplate, Message};
 pub use config::{LlamaConfig, RopeScaling, TokenIds};
 pub use device::parse_device;
 pub use error::{ModelError, Result};
-pub use generate::{generate, FinishReason, Generation, GenerationConfig};
+pub use generate::{generate, generate_samples, FinishReason, Generation, GenerationConfig};
 pub use hf::{
     read_safetensors, safetensors_files, write_atomic, write_safetensors, TokenizerConfig,
 };

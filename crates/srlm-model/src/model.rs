@@ -206,6 +206,21 @@ impl LanguageModel {
         generate(&self.model, prompts, self.pad_id, &config)
     }
 
+    /// `samples` continuations of each prompt from one prefill per prompt, prompt-major (see
+    /// [`generate_samples`](crate::generate_samples)); stops as [`LanguageModel::generate`].
+    pub fn generate_samples(
+        &self,
+        prompts: &[Vec<u32>],
+        samples: usize,
+        config: &GenerationConfig,
+    ) -> Result<Vec<Generation>> {
+        let mut config = config.clone();
+        if config.stop_ids.is_empty() {
+            config.stop_ids = self.end_of_turn_ids.clone();
+        }
+        crate::generate::generate_samples(&self.model, prompts, samples, self.pad_id, &config)
+    }
+
     /// Summed log-probabilities of `(prompt, response)` texts, response tokens and the
     /// end-of-turn token included, in one batched forward pass.
     pub fn logprobs(&self, pairs: &[(&str, &str)]) -> Result<Vec<ResponseLogprob>> {

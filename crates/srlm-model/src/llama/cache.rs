@@ -63,7 +63,8 @@ impl KvCache {
         (keys, values)
     }
 
-    /// Keeps only the batch rows in `rows` (to drop finished sequences from a batch).
+    /// Keeps the batch rows in `rows`, in that order (to drop finished sequences from a batch;
+    /// a repeated row is copied, to start several samples from one prefill).
     pub fn retain_rows(&mut self, rows: &[usize], device: &burn::tensor::Device) {
         let index = Tensor::<1, burn::tensor::Int>::from_data(
             burn::tensor::TensorData::new(

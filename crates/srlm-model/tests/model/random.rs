@@ -292,3 +292,58 @@ fn dropout_is_off_at_inference_and_on_in_training() {
         "dropout had no effect on an autodiff device"
     );
 }
+
+#[test]
+fn samples_from_one_prefill_equal_repeated_prompts() {
+    // Each prompt prefilled once and its cache copied to 3 samples must give what the plain
+    // path gives with each prompt repeated 3 times (same random stream per index), sampled and
+    // greedy, with sequences stopping at different steps.
+    let (_, config) = configs().remove(0);
+    let model = Llama::random(&config, &device(), 9).unwrap();
+    let repeated: Vec<Vec<u32>> = prompts()
+        .into_iter()
+        .flat_map(|p| std::iter::repeat_n(p, 3))
+        .collect();
+    for sampling in [
+        SamplingParams {
+            temperature: 1.0,
+            top_p: 0.9,
+            top_k: 0,
+        },
+        SamplingParams::default(),
+    ] {
+        let plain_config = GenerationConfig {
+            max_new_tokens: 10,
+            sampling,
+            seed: 11,
+            ..Default::default()
+        };
+        let plain = generate(&model, &repeated, 0, &plain_config).unwrap();
+        // A stop token that ends some sequences early.
+        let stop = plain[1].token_ids[3];
+        let gen = GenerationConfig {
+            stop_ids: vec![stop],
+            ..plain_config
+        };
+        let plain = generate(&model, &repeated, 0, &gen).unwrap();
+        let shared = srlm_model::generate_samples(&model, &prompts(), 3, 0, &gen).unwrap();
+        assert_eq!(shared.len(), repeated.len());
+        for (i, (a, b)) in plain.iter().zip(&shared).enumerate() {
+            assert_eq!(a.token_ids, b.token_ids, "sequence {i} ({sampling:?})");
+            assert_eq!(a.finish, b.finish, "sequence {i}");
+        }
+        assert!(shared
+            .iter()
+            .any(|g| g.finish == srlm_model::FinishReason::Stop));
+        if sampling.temperature > 0.0 {
+            assert_ne!(
+                shared[0].token_ids, shared[1].token_ids,
+                "samples of a prompt differ"
+            );
+        }
+    }
+    assert!(
+        srlm_model::generate_samples(&model, &prompts(), 0, 0, &GenerationConfig::default())
+            .is_err()
+    );
+}

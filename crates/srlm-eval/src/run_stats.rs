@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use srlm_data::PreferenceRecord;
+use srlm_loop::stages::judging::score_histogram;
+use srlm_loop::stages::mean_words;
 use srlm_loop::{CandidateSet, JudgedSet, RunDir};
 
 use crate::error::Result;
@@ -54,23 +56,6 @@ pub struct DpoCurve {
     pub points: Vec<DpoPoint>,
 }
 
-fn mean(v: impl Iterator<Item = usize>) -> f64 {
-    let (mut n, mut s) = (0usize, 0usize);
-    for x in v {
-        n += 1;
-        s += x;
-    }
-    if n == 0 {
-        0.0
-    } else {
-        s as f64 / n as f64
-    }
-}
-
-fn words(t: &str) -> usize {
-    t.split_whitespace().count()
-}
-
 /// Reads the finished iterations of a run.
 pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
     let mut out = Vec::new();
@@ -86,29 +71,31 @@ pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
         let pairs: Vec<PreferenceRecord> = dir.read_records(&pairs_path)?;
         let candidate_words: Vec<usize> = candidates
             .iter()
-            .flat_map(|c| c.responses.iter().map(|r| words(&r.text)))
+            .flat_map(|c| {
+                c.responses
+                    .iter()
+                    .map(|r| r.text.split_whitespace().count())
+            })
             .collect();
         let judgements: Vec<_> = judged
             .iter()
             .flat_map(|j| j.responses.iter().map(|r| r.judgement.clone()))
             .collect();
         let parse = srlm_judge::ParseStats::of(&judgements);
-        let mut score_histogram = BTreeMap::new();
-        for s in judgements.iter().filter_map(|j| j.score) {
-            *score_histogram
-                .entry(format!("{}", s.round() as i64))
-                .or_insert(0) += 1;
-        }
         out.push(IterationStats {
             iteration: t,
             prompts: candidates.len(),
-            mean_candidate_words: mean(candidate_words.iter().copied()),
+            mean_candidate_words: mean_words(
+                candidates
+                    .iter()
+                    .flat_map(|c| c.responses.iter().map(|r| r.text.as_str())),
+            ),
             candidate_words,
             parse_rate: parse.parse_rate(),
-            score_histogram,
+            score_histogram: score_histogram(&judgements),
             pairs: pairs.len(),
-            mean_chosen_words: mean(pairs.iter().map(|p| words(&p.chosen))),
-            mean_rejected_words: mean(pairs.iter().map(|p| words(&p.rejected))),
+            mean_chosen_words: mean_words(pairs.iter().map(|p| p.chosen.as_str())),
+            mean_rejected_words: mean_words(pairs.iter().map(|p| p.rejected.as_str())),
         });
     }
     Ok(out)

@@ -145,6 +145,26 @@ fn dpo_learns_preferences_and_leaves_the_reference_untouched() {
     );
 }
 
+/// The policy's summed log-probs of each pair's sides, `[chosen₀, rejected₀, chosen₁, …]`,
+/// by the plain forward pass (not the objective under test).
+fn pair_logprobs(policy: &Llama, pairs: &[EncodedPair]) -> Vec<srlm_model::ResponseLogprob> {
+    let rows: Vec<PromptResponse> = pairs
+        .iter()
+        .flat_map(|p| {
+            [
+                p.chosen.to_prompt_response(),
+                p.rejected.to_prompt_response(),
+            ]
+        })
+        .collect();
+    sequence_logprobs(policy, &rows, 0).unwrap()
+}
+
+/// −log σ(x).
+fn sig(x: f64) -> f64 {
+    -(1.0 / (1.0 + (-x).exp())).ln()
+}
+
 #[test]
 fn dpo_uses_summed_not_averaged_logps() {
     let _rng = serial();
@@ -158,17 +178,7 @@ fn dpo_uses_summed_not_averaged_logps() {
         .loss(&policy, &[0, 1], objective.totals(&[0, 1]))
         .unwrap();
     let loss: f32 = loss.into_scalar();
-    let rows: Vec<PromptResponse> = pairs
-        .iter()
-        .flat_map(|p| {
-            [
-                p.chosen.to_prompt_response(),
-                p.rejected.to_prompt_response(),
-            ]
-        })
-        .collect();
-    let pol = sequence_logprobs(&policy, &rows, 0).unwrap();
-    let sig = |x: f64| -(1.0 / (1.0 + (-x).exp())).ln();
+    let pol = pair_logprobs(&policy, &pairs);
     let (mut summed, mut averaged) = (0.0, 0.0);
     for i in 0..2 {
         let (c, r) = (&pol[2 * i], &pol[2 * i + 1]);
@@ -212,17 +222,7 @@ fn micro_batch_losses_add_up_to_the_batch_loss_with_rpo() {
     let split = scalar(&[0]) + scalar(&[1, 2]);
     assert!((whole - split).abs() < 1e-5, "{whole} vs {split}");
     // And the whole equals the closed form: mean sigmoid loss + α · (−Σ π_c / Σ |c|).
-    let rows: Vec<PromptResponse> = pairs
-        .iter()
-        .flat_map(|p| {
-            [
-                p.chosen.to_prompt_response(),
-                p.rejected.to_prompt_response(),
-            ]
-        })
-        .collect();
-    let pol = sequence_logprobs(&policy, &rows, 0).unwrap();
-    let sig = |x: f64| -(1.0 / (1.0 + (-x).exp())).ln();
+    let pol = pair_logprobs(&policy, &pairs);
     let (mut dpo, mut nll, mut tokens) = (0.0, 0.0, 0usize);
     for i in 0..3 {
         let (c, r) = (&pol[2 * i], &pol[2 * i + 1]);

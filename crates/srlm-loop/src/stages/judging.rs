@@ -78,6 +78,17 @@ pub fn expected_unit(
     Ok(attach(sets, judgements))
 }
 
+/// Judged responses by mean score rounded to the nearest point (unjudged ones left out).
+pub fn score_histogram(judgements: &[Judgement]) -> BTreeMap<String, usize> {
+    let mut histogram: BTreeMap<String, usize> = BTreeMap::new();
+    for score in judgements.iter().filter_map(|j| j.score) {
+        *histogram
+            .entry(format!("{}", score.round() as i64))
+            .or_default() += 1;
+    }
+    histogram
+}
+
 /// The stage's counts: parse rate, failures by reason, histogram of mean scores (rounded),
 /// prompts with at least two judged responses.
 pub fn stats(sets: &[JudgedSet]) -> serde_json::Value {
@@ -86,12 +97,7 @@ pub fn stats(sets: &[JudgedSet]) -> serde_json::Value {
         .flat_map(|s| s.responses.iter().map(|r| r.judgement.clone()))
         .collect();
     let parse = ParseStats::of(&judgements);
-    let mut histogram: BTreeMap<String, usize> = BTreeMap::new();
-    for score in judgements.iter().filter_map(|j| j.score) {
-        *histogram
-            .entry(format!("{}", score.round() as i64))
-            .or_default() += 1;
-    }
+    let histogram = score_histogram(&judgements);
     let unjudged = judgements.iter().filter(|j| j.score.is_none()).count();
     json!({
         "prompts": sets.len(),

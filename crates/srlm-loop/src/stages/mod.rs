@@ -67,7 +67,7 @@ where
 }
 
 /// Mean of word counts (0 for none).
-pub(crate) fn mean_words<'a>(texts: impl IntoIterator<Item = &'a str>) -> f64 {
+pub fn mean_words<'a>(texts: impl IntoIterator<Item = &'a str>) -> f64 {
     let (mut n, mut words) = (0usize, 0usize);
     for t in texts {
         n += 1;

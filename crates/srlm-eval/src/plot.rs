@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -74,6 +75,33 @@ fn e<E: std::fmt::Display>(x: E) -> String {
     x.to_string()
 }
 
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A labelled line through `points`, with a dot of radius `dots` on each point (0: none).
+fn line<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    label: String,
+    color: RGBColor,
+    points: Vec<(f64, f64)>,
+    dots: u32,
+) -> Drawn {
+    chart
+        .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+        .map_err(e)?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+    if dots > 0 {
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, dots, color.filled())),
+            )
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
 /// The label of the category drawn at integer `x` (none between categories).
 fn category_label(labels: &[String], x: f64) -> String {
     let i = x.round();
@@ -116,20 +144,7 @@ fn judge_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[JudgeQ
             .enumerate()
             .map(|(i, r)| (i as f64, f(r)))
             .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-            .map_err(e)?
-            .label(*label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 4, color.filled())),
-            )
-            .map_err(e)?;
+        line(&mut chart, label.to_string(), color, points, 4)?;
     }
     chart
         .configure_series_labels()
@@ -261,16 +276,11 @@ fn length_chart<DB: DrawingBackend>(
                 [(x, *v), (x + LENGTH_BUCKET as f64, *v)]
             })
             .collect();
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(e)?
-            .label(format!(
-                "iteration {} (M{}), mean {:.0}",
-                it.iteration, it.iteration, it.mean_candidate_words
-            ))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
+        let label = format!(
+            "iteration {} (M{}), mean {:.0}",
+            it.iteration, it.iteration, it.mean_candidate_words
+        );
+        line(&mut chart, label, color, points, 0)?;
     }
     chart
         .configure_series_labels()
@@ -319,20 +329,7 @@ fn dpo_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curve: &DpoCurve
     for (k, (label, f)) in series.iter().enumerate() {
         let color = COLORS[k];
         let points: Vec<(f64, f64)> = curve.points.iter().map(|p| (p.step as f64, f(p))).collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-            .map_err(e)?
-            .label(*label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, color.filled())),
-            )
-            .map_err(e)?;
+        line(&mut chart, label.to_string(), color, points, 3)?;
     }
     chart
         .configure_series_labels()

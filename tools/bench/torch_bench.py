@@ -1,22 +1,31 @@
 #!/usr/bin/env python3
-"""PyTorch reference for docs/performance.md: the same shapes as srlm's harness, same CPU threads.
+"""PyTorch reference for `srlm bench`: the same work, shapes and token ids, the same CPU threads.
 
 SmolLM2-135M-Instruct from the Q4_1 GGUF (dequantised to float32 by transformers), eager mode,
-`torch.set_num_threads(N)` (default: the machine's cores, as burn's flex uses them):
-- prefill: one forward over batch × 128 tokens (last-position logits), batch 1/4/8;
-- decode: 32 greedy tokens after that prefill with the KV cache (no stop), batch 1/4/8;
-- SFT step: batch 4 × (128 prompt + 128 response), masked CE, backward, AdamW step;
-- DPO step: 4 pairs, chosen and rejected rows in one forward (2,048 tokens), summed response
-  log-probs against fixed reference log-probs, sigmoid loss, backward, AdamW step.
-Median of REPS after one warm-up. Prints a markdown table.
+`torch.set_num_threads(N)` (default: the machine's cores, as burn's flex thread pool uses):
+- generation: per batch size, prefill = one forward over batch × 128 tokens (last-position
+  logits); decode = 32 greedy tokens after that prefill with the KV cache (no stop), over the
+  decode time alone;
+- sft: batch 4 × (128 prompt + 128 response), masked CE, backward, clip, AdamW step;
+- dpo: 4 pairs, chosen and rejected rows in one forward (2,048 tokens), summed response
+  log-probs against fixed (precomputed) reference log-probs, sigmoid loss (β 0.1), backward,
+  clip, AdamW step;
+- dpo-ref: the same with a second copy of the model kept as the reference and run (no grad)
+  inside every step.
+Median of REPS after one warm-up. Peak memory: this process's ru_maxrss (run one work per
+process to get that work's peak; `srlm bench --torch` does).
 
     bash scripts/fetch-model.sh && pip install torch transformers gguf
-    python3 tools/bench/torch_bench.py [REPS] [THREADS]
+    python3 tools/bench/torch_bench.py [--work generation|sft|dpo|dpo-ref] [--reps 3]
+        [--threads N] [--batches 1,4,16] [--json]
 """
+import argparse
+import copy
+import json
 import os
 import pathlib
+import resource
 import statistics
-import sys
 import time
 
 import torch
@@ -24,67 +33,120 @@ import torch.nn.functional as F
 from transformers import AutoModelForCausalLM
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-REPS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else os.cpu_count()
-PROMPT, NEW, VOCAB_CAP = 128, 32, 49152
+PROMPT, NEW, RESPONSE, BATCH = 128, 32, 128, 4
 
 
-def ids(batch, n, salt):
-    return torch.tensor([[((i * 7919 + (b + salt) * 104729) % (VOCAB_CAP - 100)) + 50 for i in range(n)] for b in range(batch)])
+def ids(batch, n, salt, vocab):
+    """The same ids as srlm's harness (`token_ids`)."""
+    return torch.tensor([[((i * 7919 + (b + salt) * 104729) % (vocab - 100)) + 50 for i in range(n)] for b in range(batch)])
 
 
-def timed(fn):
+def timed(fn, reps):
     fn()
     out = []
-    for _ in range(REPS):
+    for _ in range(reps):
         t = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t)
     return statistics.median(out)
 
 
-def main():
-    torch.set_num_threads(THREADS)
-    model = AutoModelForCausalLM.from_pretrained(ROOT / "assets", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", dtype=torch.float32)
-    rows = []
+def peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def load(model):
+    path = pathlib.Path(model)
+    if not path.is_absolute():
+        path = ROOT / path
+    return AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+
+
+def generation(model, vocab, batches, reps):
     model.eval()
+    records = []
     with torch.no_grad():
-        for b in (1, 4, 8):
-            x = ids(b, PROMPT, 0)
-            pre = timed(lambda: model(x, logits_to_keep=1))
-            total = timed(lambda: model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=NEW, min_new_tokens=NEW, do_sample=False, pad_token_id=0))
-            rows.append((f"prefill {PROMPT}", b, b * PROMPT / pre))
-            rows.append((f"decode {NEW}", b, b * NEW / max(total - pre, 1e-9)))
+        for b in batches:
+            x = ids(b, PROMPT, 0, vocab)
+            pre = timed(lambda: model(x, logits_to_keep=1), reps)
+            total = timed(lambda: model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=NEW, min_new_tokens=NEW, do_sample=False, pad_token_id=0), reps)
+            records.append(("prefill", b, b * PROMPT / pre))
+            records.append(("decode", b, b * NEW / max(total - pre, 1e-9)))
+    return records
+
+
+def rows(vocab, salt, offset):
+    """prompt ++ response rows as srlm's harness lays them out: prompts of rows 0..3, responses
+    of rows offset..offset+3 (DPO: chosen at offset 0, rejected at offset 4, same prompts)."""
+    prompt = ids(BATCH, PROMPT, salt, vocab)
+    response = ids(BATCH + offset, RESPONSE, salt + 1000, vocab)[offset:]
+    return torch.cat([prompt, response], dim=1)
+
+
+def training(model, vocab, work, reps):
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    reference = copy.deepcopy(model).eval() if work == "dpo-ref" else None
 
-    def sft():
-        x = ids(4, 256, 1)
+    def step(loss):
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad()
+
+    def response_logps(m, x):
+        logits = m(x).logits[:, PROMPT - 1:-1].float()
+        return torch.log_softmax(logits, -1).gather(-1, x[:, PROMPT:].unsqueeze(-1)).squeeze(-1).sum(-1)
+
+    if work == "sft":
+        x = rows(vocab, 1, 0)
         labels = x.clone()
         labels[:, :PROMPT] = -100
-        loss = model(x, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad()
+        seconds = timed(lambda: step(model(x, labels=labels).loss), reps)
+        return [("sft", BATCH, x.numel() / seconds)]
+    x = torch.cat([rows(vocab, 2, 0), rows(vocab, 2, BATCH)])
+    with torch.no_grad():
+        fixed = response_logps(model, x)
 
     def dpo():
-        x = ids(8, 256, 2)
-        logits = model(x).logits[:, PROMPT - 1:-1].float()
-        logp = torch.log_softmax(logits, -1).gather(-1, x[:, PROMPT:].unsqueeze(-1)).squeeze(-1).sum(-1)
-        chosen, rejected = logp[:4], logp[4:]
-        loss = -F.logsigmoid(0.1 * ((chosen - chosen.detach() + 0.1) - (rejected - rejected.detach()))).mean()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad()
+        logp = response_logps(model, x)
+        if reference is not None:
+            with torch.no_grad():
+                ref = response_logps(reference, x)
+        else:
+            ref = fixed
+        margin = (logp[:BATCH] - ref[:BATCH]) - (logp[BATCH:] - ref[BATCH:])
+        step(-F.logsigmoid(0.1 * margin).mean())
 
-    rows.append(("SFT step 4 × 256", 4, 1024 / timed(sft)))
-    rows.append(("DPO step 4 pairs × 2 × 256", 4, 2048 / timed(dpo)))
-    print(f"| work | batch | PyTorch {torch.__version__} tokens/s (median of {REPS}, {THREADS} threads) |")
-    print("|---|---|---|")
-    for name, b, v in rows:
-        print(f"| {name} | {b} | {v:.1f} |")
+    seconds = timed(dpo, reps)
+    return [(work, BATCH, x.numel() / seconds)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="assets/SmolLM2-135M-Instruct.Q4_1.gguf")
+    parser.add_argument("--work", default="generation", choices=["generation", "sft", "dpo", "dpo-ref"])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--batches", default="1,4,16")
+    parser.add_argument("--json", action="store_true", help="one JSON record per line, for srlm bench")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = load(args.model)
+    vocab = model.config.vocab_size
+    if args.work == "generation":
+        records = generation(model, vocab, [int(b) for b in args.batches.split(",")], args.reps)
+    else:
+        records = training(model, vocab, args.work, args.reps)
+    peak = peak_mib()
+    if args.json:
+        for work, batch, rate in records:
+            print(json.dumps({"work": work, "batch": batch, "tokens_per_s": rate, "peak_rss_mib": peak}))
+    else:
+        print(f"| work | batch | PyTorch {torch.__version__} tokens/s (median of {args.reps}, {args.threads} threads) | peak MiB |")
+        print("|---|---|---|---|")
+        for work, batch, rate in records:
+            print(f"| {work} | {batch} | {rate:.1f} | {peak:.0f} |")
 
 
 if __name__ == "__main__":

@@ -66,4 +66,4 @@ pub use reference::{
     CacheOutcome, ReferenceLogps,
 };
 pub use schedule::Schedule;
-pub use trainer::{evaluate, train, StepMetrics, TrainConfig, TrainOutcome};
+pub use trainer::{evaluate, train, StepMetrics, StepTime, TrainConfig, TrainOutcome};

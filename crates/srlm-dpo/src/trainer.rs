@@ -130,12 +130,26 @@ pub struct StepMetrics {
     pub num_tokens: usize,
     /// Tokens per second of the step (wall time).
     pub tokens_per_second: f64,
+    /// Where the step's wall time went.
+    #[serde(default)]
+    pub time: StepTime,
     /// DPO metrics (DPO only).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub dpo: Option<DpoMetrics>,
     /// Evaluation loss, on evaluation steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_loss: Option<f64>,
+}
+
+/// Wall seconds of one optimizer step by phase (summed over its micro-batches).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepTime {
+    /// Forward passes and the loss, up to reading the loss value.
+    pub forward: f64,
+    /// Backward passes and accumulating the micro-batch gradients.
+    pub backward: f64,
+    /// Gradient norm, clipping and the AdamW update.
+    pub optimizer: f64,
 }
 
 /// What a run ended with.
@@ -239,6 +253,7 @@ pub fn train<O: Objective>(
         let mut grads: Option<GradientsParams> = None;
         let mut loss_value = 0.0f64;
         let mut totals = MicroStats::default();
+        let mut time = StepTime::default();
         for (micro, group) in batch_by_tokens(&lengths, config.micro_batch_tokens, usize::MAX)
             .into_iter()
             .enumerate()
@@ -247,8 +262,10 @@ pub fn train<O: Objective>(
             device.seed(micro_seed);
             device.clone().inner().seed(micro_seed);
             let items: Vec<usize> = group.iter().map(|&k| batch[k]).collect();
+            let phase = Instant::now();
             let (loss, stats) = objective.loss(&model, &items, batch_totals)?;
             let value = read_f32(loss.clone(), "the loss")?;
+            time.forward += phase.elapsed().as_secs_f64();
             let value = value.first().copied().unwrap_or(f32::NAN);
             if !value.is_finite() {
                 return Err(TrainError::NonFinite {
@@ -258,11 +275,13 @@ pub fn train<O: Objective>(
                 });
             }
             loss_value += f64::from(value);
+            let phase = Instant::now();
             let micro_grads = GradientsParams::from_grads(loss.backward(), &model);
             grads = Some(match grads.take() {
                 None => micro_grads,
                 Some(acc) => add_grads(&model, acc, micro_grads),
             });
+            time.backward += phase.elapsed().as_secs_f64();
             totals.tokens += stats.tokens;
             totals.policy_chosen.extend(stats.policy_chosen);
             totals.policy_rejected.extend(stats.policy_rejected);
@@ -270,6 +289,7 @@ pub fn train<O: Objective>(
             totals.reference_rejected.extend(stats.reference_rejected);
         }
         let mut grads = grads.unwrap_or_default();
+        let phase = Instant::now();
         let grad_norm = global_grad_norm(&model, &grads)?;
         if !grad_norm.is_finite() {
             return Err(TrainError::NonFinite {
@@ -286,6 +306,7 @@ pub fn train<O: Objective>(
         }
         let lr = schedule.lr(step);
         model = optim.step(lr, model, &grads);
+        time.optimizer = phase.elapsed().as_secs_f64();
         let seconds = started.elapsed().as_secs_f64();
         let dpo = (!totals.policy_chosen.is_empty()).then(|| {
             DpoMetrics::compute(
@@ -310,6 +331,7 @@ pub fn train<O: Objective>(
             learning_rate: lr,
             num_tokens: totals.tokens,
             tokens_per_second: totals.tokens as f64 / seconds.max(1e-9),
+            time,
             dpo,
             eval_loss,
         };

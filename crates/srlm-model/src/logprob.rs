@@ -74,6 +74,10 @@ impl ResponseBatch {
 }
 
 /// Summed response log-probabilities, `[batch]`, differentiable (on an autodiff device).
+///
+/// Logits are computed only at the positions that predict a response token: the output
+/// projection and the log-softmax over the vocabulary (the largest tensors of a training step,
+/// `[tokens, vocab]`) cost in proportion to the response, not the whole sequence.
 pub fn response_logprobs(model: &Llama, inputs: &ResponseBatch) -> Result<Tensor<1>> {
     let device = model.device();
     let (b, t) = (inputs.batch.batch, inputs.batch.seq);
@@ -82,16 +86,39 @@ pub fn response_logprobs(model: &Llama, inputs: &ResponseBatch) -> Result<Tensor
             "sequences need at least two tokens".into(),
         ));
     }
-    let logits = model.forward(&inputs.batch)?;
-    let vocab = logits.dims()[2];
-    let logits = logits.slice([0..b, 0..t - 1, 0..vocab]);
-    let targets = Tensor::<3, Int>::from_data(
-        TensorData::new(inputs.targets.clone(), [b, t - 1, 1]),
-        &device,
-    );
-    let mask = Tensor::<2>::from_data(TensorData::new(inputs.mask.clone(), [b, t - 1]), &device);
-    let picked = logits.clone().gather(2, targets) - log_sum_exp(logits);
-    Ok((picked.reshape([b, t - 1]) * mask).sum_dim(1).reshape([b]))
+    let width = t - 1;
+    // Flat hidden-state rows (`row · t + position`) that predict a response token, their
+    // targets, and which batch row each belongs to.
+    let mut rows = Vec::new();
+    let mut targets = Vec::new();
+    let mut owner = Vec::new();
+    for (i, &m) in inputs.mask.iter().enumerate() {
+        if m > 0.0 {
+            let (row, position) = (i / width, i % width);
+            rows.push((row * t + position) as i64);
+            targets.push(inputs.targets[i]);
+            owner.push(row);
+        }
+    }
+    let n = rows.len();
+    let (tokens, positions, bias) = model.step_inputs(&inputs.batch, None, 0)?;
+    let hidden = model.forward_hidden(tokens, positions, bias, None);
+    let d = hidden.dims()[2];
+    let rows = Tensor::<1, Int>::from_data(TensorData::new(rows, [n]), &device);
+    let picked = hidden
+        .reshape([b * t, d])
+        .select(0, rows)
+        .reshape([1, n, d]);
+    let logits = model.logits(picked);
+    let targets = Tensor::<3, Int>::from_data(TensorData::new(targets, [1, n, 1]), &device);
+    let logp = (logits.clone().gather(2, targets) - log_sum_exp(logits)).reshape([n, 1]);
+    // Per-row sums as one small matmul: `[b, n]` one-hot owners × `[n, 1]`.
+    let mut owners = vec![0.0f32; b * n];
+    for (j, &row) in owner.iter().enumerate() {
+        owners[row * n + j] = 1.0;
+    }
+    let owners = Tensor::<2>::from_data(TensorData::new(owners, [b, n]), &device);
+    Ok(owners.matmul(logp).reshape([b]))
 }
 
 /// Chunk width of the two-level sum in [`log_sum_exp`].

@@ -1,5 +1,6 @@
 //! The `srlm` command.
 
+mod bench_cmd;
 mod data_cmd;
 mod eval_cmd;
 mod run_cmd;
@@ -181,6 +182,9 @@ enum Command {
     /// The self-rewarding loop: M0 → SFT → M1 → (prompts, candidates, self-judging, pairs,
     /// DPO) → M2 → … ; run again with the same arguments to continue an interrupted run.
     Run(run_cmd::RunArgs),
+    /// Measures prefill, decode and training throughput and peak memory, optionally beside the
+    /// PyTorch reference on the same shapes (see docs/performance.md).
+    Bench(bench_cmd::BenchArgs),
     /// Evaluates a run folder: judge quality, head-to-head win rates, lengths, DPO curves →
     /// RUN/report/report.md with SVG/PNG plots and report.json.
     Eval(eval_cmd::EvalArgs),
@@ -209,6 +213,7 @@ fn main() -> Result<()> {
     }
     match cli.command {
         Command::Run(args) => run_cmd::run(args, &cli.device)?,
+        Command::Bench(args) => bench_cmd::bench(args, &cli.device)?,
         Command::Eval(args) => eval_cmd::eval(args, &cli.device)?,
         Command::Generate {
             model,

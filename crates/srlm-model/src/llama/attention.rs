@@ -3,6 +3,8 @@
 use burn::module::Module;
 use burn::nn::{Dropout, Linear};
 use burn::tensor::activation::softmax;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::Tensor;
 
 use super::cache::KvCache;
@@ -32,9 +34,22 @@ pub(crate) struct StepContext {
     pub(crate) cos: Tensor<4>,
     /// `[batch, 1, seq, head_dim]`.
     pub(crate) sin: Tensor<4>,
-    /// Additive bias `[batch, 1, seq, past + seq]`: 0 where a query may look, a large negative
-    /// number elsewhere.
+    /// Additive bias `[batch, 1, groups · seq, past + seq]`: 0 where a query may look, a large
+    /// negative number elsewhere; the `[batch, 1, seq, past + seq]` bias repeated once per query
+    /// head of a key/value head (`groups = heads / kv_heads`), matching the grouped queries.
     pub(crate) bias: Tensor<4>,
+}
+
+impl StepContext {
+    /// The context for `groups` query heads per key/value head.
+    pub(crate) fn grouped(cos: Tensor<4>, sin: Tensor<4>, bias: Tensor<4>, groups: usize) -> Self {
+        let bias = if groups > 1 {
+            bias.repeat_dim(2, groups)
+        } else {
+            bias
+        };
+        StepContext { cos, sin, bias }
+    }
 }
 
 impl Attention {
@@ -64,6 +79,11 @@ impl Attention {
 
     /// `x`: `[batch, seq, hidden]`. With a cache, this step's keys and values are appended to
     /// layer `layer` and attention covers every cached position.
+    /// Query heads per key/value head.
+    pub(crate) fn groups(&self) -> usize {
+        self.heads / self.kv_heads
+    }
+
     pub(crate) fn forward(
         &self,
         x: Tensor<3>,
@@ -89,24 +109,29 @@ impl Attention {
             Some((cache, layer)) => cache.append(layer, k, v),
             None => (k, v),
         };
-        let k = repeat_kv(k, h / kvh);
-        let v = repeat_kv(v, h / kvh);
+        // Grouped-query attention without copying keys and values `h / kvh` times: the
+        // queries of each key/value head are stacked along the sequence axis,
+        // `[b, h, t, d]` → `[b, kvh, (h / kvh)·t, d]` (head `g·n + r` becomes rows `r·t..`),
+        // against a bias repeated the same way (see `StepContext::grouped`).
+        let q = q.reshape([b, kvh, (h / kvh) * t, d]);
         let scale = 1.0 / (d as f64).sqrt();
-        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + ctx.bias.clone();
-        let probs = self.dropout.forward(softmax(scores, 3));
-        let out = probs.matmul(v).swap_dims(1, 2).reshape([b, t, h * d]);
-        self.o.forward(out)
+        let out = if q.is_autodiff() {
+            // Training: burn's fused attention has no backward of its own (autodiff decomposes
+            // it) and no dropout, so the scores are written out.
+            let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + ctx.bias.clone();
+            let probs = self.dropout.forward(softmax(scores, 3));
+            probs.matmul(v)
+        } else {
+            // Inference: the backend's fused scaled-dot-product attention (on flex: one pass
+            // per (batch, head) with a fused softmax, threaded), the bias broadcast over heads.
+            let options = AttentionModuleOptions {
+                scale: Some(scale),
+                softcap: None,
+                is_causal: false,
+            };
+            attention(q, k, v, None, Some(ctx.bias.clone()), options)
+        };
+        let out = out.reshape([b, h, t, d]);
+        self.o.forward(out.swap_dims(1, 2).reshape([b, t, h * d]))
     }
-}
-
-/// `[b, kv_heads, t, d]` → `[b, kv_heads · n_rep, t, d]`, each key/value head repeated for the
-/// query heads of its group (Hugging Face's `repeat_kv`).
-fn repeat_kv(x: Tensor<4>, n_rep: usize) -> Tensor<4> {
-    if n_rep == 1 {
-        return x;
-    }
-    let [b, kvh, t, d] = x.dims();
-    x.unsqueeze_dim::<5>(2)
-        .expand([b, kvh, n_rep, t, d])
-        .reshape([b, kvh * n_rep, t, d])
 }

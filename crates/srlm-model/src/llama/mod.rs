@@ -78,7 +78,8 @@ impl Llama {
         mut cache: Option<&mut KvCache>,
     ) -> Tensor<3> {
         let (cos, sin) = self.rope.lookup(positions);
-        let ctx = StepContext { cos, sin, bias };
+        let groups = self.layers.first().map_or(1, |l| l.attention.groups());
+        let ctx = StepContext::grouped(cos, sin, bias, groups);
         let mut x = self.embed.forward(tokens);
         for (index, layer) in self.layers.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| (c, index));

@@ -1,0 +1,105 @@
+//! Prefill and decode throughput at several batch sizes.
+//!
+//! Prefill: one forward pass over `batch × PROMPT` prompt tokens with last-position logits (as
+//! generation does). Decode: `NEW` greedy steps after that prefill, stop tokens ignored;
+//! tokens/s counts `batch × NEW` new tokens over the decode time alone (the generation's wall
+//! time minus the prefill just measured).
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{ensure, Context, Result};
+use srlm::model::burn::tensor::Device;
+use srlm::model::{
+    generate, parse_device, GenerationConfig, LanguageModel, Llama, LlamaConfig, Padding,
+    TokenBatch,
+};
+
+use super::{median, peak_rss_mib, Record};
+
+/// Prompt tokens per row.
+pub(crate) const PROMPT: usize = 128;
+/// New tokens per row.
+pub(crate) const NEW: usize = 32;
+
+/// SmolLM2-135M's shapes (for machines without the model file).
+pub(crate) fn smollm2_config() -> LlamaConfig {
+    let mut c = LlamaConfig::tiny(49_152, 576, 30, 9, 3);
+    c.intermediate_size = 1536;
+    c.max_position_embeddings = 8192;
+    c.rope_theta = 100_000.0;
+    c
+}
+
+/// Deterministic token ids, the same as the PyTorch script's.
+pub(crate) fn token_ids(row: usize, n: usize, salt: usize, vocab: usize) -> Vec<u32> {
+    (0..n)
+        .map(|i| ((i * 7919 + (row + salt) * 104_729) % (vocab - 100) + 50) as u32)
+        .collect()
+}
+
+/// The model, its configuration and its padding id: from a file, or `random:smollm2`.
+pub(crate) fn load_model(source: &str, device: &Device) -> Result<(Llama, LlamaConfig, u32)> {
+    if source == "random:smollm2" {
+        let config = smollm2_config();
+        return Ok((Llama::random(&config, device, 0)?, config, 2));
+    }
+    let lm = LanguageModel::load(Path::new(source), device)
+        .with_context(|| format!("loading {source}"))?;
+    Ok((lm.model, lm.config, lm.pad_id))
+}
+
+pub(crate) fn measure(
+    source: &str,
+    device: &str,
+    batches: &[usize],
+    reps: usize,
+) -> Result<Vec<Record>> {
+    let device = parse_device(device)?;
+    let (model, _, pad_id) = load_model(source, &device)?;
+    let vocab = model.vocab_size();
+    let mut records = Vec::new();
+    for &batch in batches {
+        let prompts: Vec<Vec<u32>> = (0..batch).map(|b| token_ids(b, PROMPT, 0, vocab)).collect();
+        let mut prefill = Vec::new();
+        let mut decode = Vec::new();
+        for rep in 0..=reps {
+            let t0 = Instant::now();
+            let tb = TokenBatch::pad(&prompts, pad_id, Padding::Left)?;
+            let (tokens, positions, bias) = model.step_inputs(&tb, None, 0)?;
+            let mut cache = model.new_cache();
+            let hidden = model.forward_hidden(tokens, positions, bias, Some(&mut cache));
+            let [b, t, d] = hidden.dims();
+            let logits = model.logits(hidden.slice([0..b, t - 1..t, 0..d]));
+            srlm::model::read_f32(logits, "logits")?;
+            let prefill_s = t0.elapsed().as_secs_f64();
+            let config = GenerationConfig {
+                max_new_tokens: NEW,
+                stop_ids: vec![u32::MAX],
+                ..Default::default()
+            };
+            let t1 = Instant::now();
+            let out = generate(&model, &prompts, pad_id, &config)?;
+            let total_s = t1.elapsed().as_secs_f64();
+            ensure!(
+                out.iter().all(|g| g.token_ids.len() == NEW),
+                "generation stopped before {NEW} tokens"
+            );
+            // The first repetition is the warm-up.
+            if rep > 0 {
+                prefill.push((batch * PROMPT) as f64 / prefill_s);
+                decode.push((batch * NEW) as f64 / (total_s - prefill_s).max(1e-9));
+            }
+        }
+        for (work, rates) in [("prefill", prefill), ("decode", decode)] {
+            records.push(Record {
+                work: work.into(),
+                batch,
+                tokens_per_s: median(rates),
+                peak_rss_mib: peak_rss_mib(),
+                phases: None,
+            });
+        }
+    }
+    Ok(records)
+}

@@ -1,0 +1,312 @@
+//! `srlm bench`: throughput and peak memory of generation and training on one model, with the
+//! PyTorch reference (`tools/bench/torch_bench.py`) run on the same shapes in the same session.
+//!
+//! Every piece of work runs in a child process of its own (this binary, or the Python script),
+//! so that the peak resident memory it reports (`VmHWM` / `ru_maxrss`) is that work's alone.
+//! Each child prints one JSON [`Record`] per measurement; the parent prints a markdown table.
+
+mod generation;
+mod torch;
+mod training;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+/// What one measurement found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Record {
+    /// `prefill`, `decode`, `sft`, `dpo` or `dpo-ref`.
+    pub work: String,
+    /// Rows in the batch (pairs for DPO).
+    pub batch: usize,
+    /// Tokens per second (median of the repetitions).
+    pub tokens_per_s: f64,
+    /// Peak resident memory of the process that measured it, MiB.
+    pub peak_rss_mib: f64,
+    /// Training only: median seconds of the forward, backward and optimizer phases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<[f64; 3]>,
+}
+
+/// Where a piece of work is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Work {
+    /// Prefill and decode at each batch size.
+    Generation,
+    /// One SFT step, batch 4 × (128 + 128).
+    Sft,
+    /// One DPO step, 4 pairs, reference log-probs precomputed.
+    Dpo,
+    /// One DPO step with the reference model kept in memory and run every step.
+    DpoRef,
+}
+
+impl Work {
+    fn name(self) -> &'static str {
+        match self {
+            Work::Generation => "generation",
+            Work::Sft => "sft",
+            Work::Dpo => "dpo",
+            Work::DpoRef => "dpo-ref",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BenchArgs {
+    /// A GGUF file or HF directory, or `random:smollm2` (SmolLM2-135M's shapes, random weights).
+    #[arg(long, default_value = "assets/SmolLM2-135M-Instruct.Q4_1.gguf")]
+    model: String,
+    /// Repetitions measured after one warm-up; medians are reported.
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Batch sizes for prefill and decode.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    batches: Vec<usize>,
+    /// What to measure.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "generation,sft,dpo,dpo-ref"
+    )]
+    work: Vec<Work>,
+    /// Also run the PyTorch reference (`python3 tools/bench/torch_bench.py`) on the same work.
+    #[arg(long)]
+    torch: bool,
+    /// The PyTorch script.
+    #[arg(long, default_value = "tools/bench/torch_bench.py")]
+    torch_script: PathBuf,
+    /// PyTorch threads (default: this machine's cores, as flex's thread pool uses).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also write every record as JSON lines here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Internal: measure one piece of work in this process and print its records.
+    #[arg(long, hide = true)]
+    child: bool,
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
+    if args.reps == 0 || args.batches.contains(&0) {
+        bail!("--reps and every --batches value must be at least 1");
+    }
+    if args.child {
+        let [work] = args.work.as_slice() else {
+            bail!("a --child run measures exactly one --work");
+        };
+        let records = match work {
+            Work::Generation => generation::measure(&args.model, device, &args.batches, args.reps)?,
+            Work::Sft | Work::Dpo | Work::DpoRef => {
+                vec![training::measure(*work, &args.model, device, args.reps)?]
+            }
+        };
+        for record in records {
+            println!("{}", serde_json::to_string(&record)?);
+        }
+        return Ok(());
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let exe = std::env::current_exe().context("locating the srlm binary")?;
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for &work in &args.work {
+        tracing::info!(work = work.name(), "measuring srlm");
+        let batches: Vec<String> = args.batches.iter().map(usize::to_string).collect();
+        let mut command = Command::new(&exe);
+        command.args([
+            "--device",
+            device,
+            "bench",
+            "--child",
+            "--model",
+            &args.model,
+        ]);
+        command.args([
+            "--reps",
+            &args.reps.to_string(),
+            "--batches",
+            &batches.join(","),
+        ]);
+        command.args(["--work", work.name()]);
+        ours.extend(child_records(
+            command,
+            &format!("srlm bench ({})", work.name()),
+        )?);
+        if args.torch {
+            tracing::info!(work = work.name(), "measuring PyTorch");
+            let command = torch::command(&args.torch_script, &args.model, work, &args, threads);
+            theirs.extend(child_records(
+                command,
+                &format!("PyTorch ({})", work.name()),
+            )?);
+        }
+    }
+    if let Some(path) = &args.json {
+        let mut text = String::new();
+        for (side, records) in [("srlm", &ours), ("torch", &theirs)] {
+            for r in records {
+                let mut value = serde_json::to_value(r)?;
+                value["side"] = side.into();
+                text.push_str(&value.to_string());
+                text.push('\n');
+            }
+        }
+        srlm::model::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    print!("{}", table(&ours, &theirs, args.torch, threads));
+    Ok(())
+}
+
+/// Runs `command`, relays its stderr on failure, and parses one [`Record`] per stdout line.
+fn child_records(mut command: Command, what: &str) -> Result<Vec<Record>> {
+    let output = command
+        .output()
+        .with_context(|| format!("starting {what}: {command:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("{what}: output line {} is not a record: {line}", i + 1))
+        })
+        .collect()
+}
+
+fn label(r: &Record) -> String {
+    match r.work.as_str() {
+        "prefill" => format!("prefill {}", generation::PROMPT),
+        "decode" => format!("decode {}", generation::NEW),
+        "sft" => "SFT step 4 × 256".into(),
+        "dpo" => "DPO step 4 pairs × 2 × 256 (reference cached)".into(),
+        "dpo-ref" => "DPO step, reference in memory".into(),
+        other => other.into(),
+    }
+}
+
+/// The markdown table: one row per srlm record, PyTorch's matching record beside it.
+pub(crate) fn table(ours: &[Record], theirs: &[Record], torch: bool, threads: usize) -> String {
+    let mut out = String::new();
+    if torch {
+        out.push_str(&format!(
+            "| work | batch | srlm tok/s | PyTorch tok/s ({threads} threads) | ratio | peak MiB srlm / PyTorch |\n"
+        ));
+        out.push_str("|---|---|---|---|---|---|\n");
+    } else {
+        out.push_str("| work | batch | srlm tok/s | peak MiB |\n|---|---|---|---|\n");
+    }
+    for r in ours {
+        let other = theirs
+            .iter()
+            .find(|t| t.work == r.work && t.batch == r.batch);
+        if torch {
+            let (rate, ratio, peak) = match other {
+                Some(t) => (
+                    format!("{:.1}", t.tokens_per_s),
+                    format!("{:.2}", r.tokens_per_s / t.tokens_per_s),
+                    format!("{:.0} / {:.0}", r.peak_rss_mib, t.peak_rss_mib),
+                ),
+                None => ("–".into(), "–".into(), format!("{:.0} / –", r.peak_rss_mib)),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {:.1} | {rate} | {ratio} | {peak} |\n",
+                label(r),
+                r.batch,
+                r.tokens_per_s
+            ));
+        } else {
+            out.push_str(&format!(
+                "| {} | {} | {:.1} | {:.0} |\n",
+                label(r),
+                r.batch,
+                r.tokens_per_s,
+                r.peak_rss_mib
+            ));
+        }
+    }
+    let phases: Vec<&Record> = ours.iter().filter(|r| r.phases.is_some()).collect();
+    if !phases.is_empty() {
+        out.push_str("\n| srlm step | forward s | backward s | optimizer s |\n|---|---|---|---|\n");
+        for r in phases {
+            if let Some([f, b, o]) = r.phases {
+                out.push_str(&format!("| {} | {f:.2} | {b:.2} | {o:.2} |\n", label(r)));
+            }
+        }
+    }
+    out
+}
+
+/// Peak resident set size of this process in MiB (Linux `VmHWM`; NaN elsewhere).
+pub(crate) fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(work: &str, batch: usize, rate: f64) -> Record {
+        Record {
+            work: work.into(),
+            batch,
+            tokens_per_s: rate,
+            peak_rss_mib: 100.0,
+            phases: None,
+        }
+    }
+
+    #[test]
+    fn the_table_puts_each_record_beside_its_pytorch_match_with_the_ratio() {
+        let ours = [record("decode", 4, 30.0), record("sft", 4, 50.0)];
+        let theirs = [record("sft", 4, 100.0), record("decode", 4, 20.0)];
+        let text = table(&ours, &theirs, true, 2);
+        assert!(
+            text.contains("| decode 32 | 4 | 30.0 | 20.0 | 1.50 | 100 / 100 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| SFT step 4 × 256 | 4 | 50.0 | 100.0 | 0.50 |"),
+            "{text}"
+        );
+        let missing = table(&[record("prefill", 16, 10.0)], &theirs, true, 2);
+        assert!(
+            missing.contains("| prefill 128 | 16 | 10.0 | – | – |"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn median_of_an_even_count_takes_the_upper_middle_and_of_none_is_nan() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 3.0);
+        assert!(median(Vec::new()).is_nan());
+    }
+}

@@ -77,13 +77,13 @@ impl Attention {
         }
     }
 
-    /// `x`: `[batch, seq, hidden]`. With a cache, this step's keys and values are appended to
-    /// layer `layer` and attention covers every cached position.
     /// Query heads per key/value head.
     pub(crate) fn groups(&self) -> usize {
         self.heads / self.kv_heads
     }
 
+    /// `x`: `[batch, seq, hidden]`. With a cache, this step's keys and values are appended to
+    /// layer `layer` and attention covers every cached position.
     pub(crate) fn forward(
         &self,
         x: Tensor<3>,

@@ -506,3 +506,73 @@ fn eval_compares_listed_models_into_a_report() {
     let (ok, _, stderr) = srlm(&["eval", "--model", "nopath", "--out", out.to_str().unwrap()]);
     assert!(!ok && stderr.contains("NAME=PATH"), "{stderr}");
 }
+
+#[test]
+fn bench_measures_each_work_in_its_own_process_and_keeps_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_4k(dir.path());
+    let model = model.to_str().unwrap();
+    let json = dir.path().join("bench.jsonl");
+    let (ok, stdout, stderr) = srlm(&[
+        "bench",
+        "--model",
+        model,
+        "--work",
+        "generation,sft,dpo",
+        "--batches",
+        "1,2",
+        "--reps",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let records: Vec<Value> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let works: Vec<(&str, u64)> = records
+        .iter()
+        .map(|r| (r["work"].as_str().unwrap(), r["batch"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        works,
+        [
+            ("prefill", 1),
+            ("decode", 1),
+            ("prefill", 2),
+            ("decode", 2),
+            ("sft", 4),
+            ("dpo", 4)
+        ]
+    );
+    for r in &records {
+        assert_eq!(r["side"], "srlm");
+        let rate = r["tokens_per_s"].as_f64().unwrap();
+        assert!(rate.is_finite() && rate > 0.0, "{r}");
+        assert!(r["peak_rss_mib"].as_f64().unwrap() > 0.0, "{r}");
+        let training = matches!(r["work"].as_str(), Some("sft" | "dpo"));
+        assert_eq!(r["phases"].is_array(), training, "{r}");
+        if training {
+            let phases = r["phases"].as_array().unwrap();
+            assert!(phases.iter().all(|p| p.as_f64().unwrap() >= 0.0), "{r}");
+            // Forward and backward take time; the step's total is what tokens/s divides.
+            assert!(phases[0].as_f64().unwrap() > 0.0 && phases[1].as_f64().unwrap() > 0.0);
+        }
+    }
+    assert!(stdout.contains("| decode 32 | 2 |"), "{stdout}");
+    assert!(stdout.contains("| SFT step 4 × 256 | 4 |"), "{stdout}");
+
+    let (ok, _, stderr) = srlm(&["bench", "--model", model, "--batches", "0"]);
+    assert!(!ok && stderr.contains("--batches"), "{stderr}");
+    let missing = dir.path().join("missing.gguf");
+    let (ok, _, stderr) = srlm(&[
+        "bench",
+        "--model",
+        missing.to_str().unwrap(),
+        "--work",
+        "sft",
+    ]);
+    assert!(!ok && stderr.contains("missing.gguf"), "{stderr}");
+}

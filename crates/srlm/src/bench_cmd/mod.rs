@@ -92,6 +92,26 @@ pub(crate) struct BenchArgs {
     child: bool,
 }
 
+impl BenchArgs {
+    /// The flags that say what one child measures, the same for `srlm bench --child` and the
+    /// PyTorch script: `--model M --work W --reps R --batches B`.
+    fn work_flags(&self, work: Work) -> Vec<String> {
+        let batches: Vec<String> = self.batches.iter().map(usize::to_string).collect();
+        [
+            "--model",
+            &self.model,
+            "--work",
+            work.name(),
+            "--reps",
+            &self.reps.to_string(),
+            "--batches",
+            &batches.join(","),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+}
+
 #[allow(clippy::print_stdout)]
 pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     if args.reps == 0 || args.batches.contains(&0) {
@@ -120,30 +140,16 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     let mut theirs = Vec::new();
     for &work in &args.work {
         tracing::info!(work = work.name(), "measuring srlm");
-        let batches: Vec<String> = args.batches.iter().map(usize::to_string).collect();
         let mut command = Command::new(&exe);
-        command.args([
-            "--device",
-            device,
-            "bench",
-            "--child",
-            "--model",
-            &args.model,
-        ]);
-        command.args([
-            "--reps",
-            &args.reps.to_string(),
-            "--batches",
-            &batches.join(","),
-        ]);
-        command.args(["--work", work.name()]);
+        command.args(["--device", device, "bench", "--child"]);
+        command.args(args.work_flags(work));
         ours.extend(child_records(
             command,
             &format!("srlm bench ({})", work.name()),
         )?);
         if args.torch {
             tracing::info!(work = work.name(), "measuring PyTorch");
-            let command = torch::command(&args.torch_script, &args.model, work, &args, threads);
+            let command = torch::command(&args, work, threads);
             theirs.extend(child_records(
                 command,
                 &format!("PyTorch ({})", work.name()),

@@ -4,7 +4,8 @@
 //! SFT: batch 4 × (128 prompt + 128 response tokens). DPO: 4 pairs, each side 128 + 128, chosen
 //! and rejected in one forward pass. f32, AdamW, global-norm clipping, no dropout (as the PyTorch
 //! reference and the loop's default); one warm-up step, then `reps` measured ones. Tokens/s
-//! counts every token of every row (DPO: both sides) over the step's wall time.
+//! counts every token of every row (DPO: both sides) over the step's wall time; with the reference
+//! kept in memory, its forward pass over the step's pairs (timed the same way) is added to it.
 
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -12,10 +13,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use srlm::data::{EncodedExample, EncodedPair};
 use srlm::dpo::{
-    compute_reference_logps, train, DpoConfig, DpoObjective, SftObjective, StepMetrics, StepTime,
+    compute_reference_logps, train, DpoConfig, DpoObjective, Objective, SftObjective, StepMetrics,
     TrainConfig,
 };
-use srlm::model::parse_device;
+use srlm::model::{parse_device, Llama, LlamaConfig};
 
 use super::generation::{load_model, token_ids};
 use super::{median, peak_rss_mib, Record, Work};
@@ -32,6 +33,30 @@ fn example(row: usize, salt: usize, vocab: usize) -> EncodedExample {
     }
 }
 
+/// Trains `reps + 1` steps of `objective` and returns each step's metrics.
+fn run_steps<O: Objective>(
+    model: Llama,
+    model_config: &LlamaConfig,
+    objective: &O,
+    config: &TrainConfig,
+) -> Result<Vec<StepMetrics>> {
+    let dir = tempfile::tempdir().context("creating a scratch folder")?;
+    let mut steps = Vec::new();
+    train(
+        model,
+        model_config,
+        objective,
+        None,
+        config,
+        dir.path(),
+        &mut |m| {
+            steps.push(m.clone());
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(steps)
+}
+
 pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Result<Record> {
     let device = parse_device(device)?;
     let (model, model_config, pad_id) = load_model(source, &device)?;
@@ -46,32 +71,15 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
         dropout: 0.0,
         ..TrainConfig::default()
     };
-    let dir = tempfile::tempdir().context("creating a scratch folder")?;
-    let mut steps: Vec<(f64, StepTime, usize)> = Vec::new();
-    let mut record = |m: &StepMetrics| {
-        steps.push((
-            m.num_tokens as f64 / m.tokens_per_second,
-            m.time,
-            m.num_tokens,
-        ));
-        ControlFlow::Continue(())
-    };
+    // Seconds of the kept reference's forward pass over the step's pairs (dpo-ref only).
     let mut reference_seconds = 0.0;
-    match work {
+    let steps = match work {
         Work::Sft => {
             let objective = SftObjective {
                 examples: (0..BATCH).map(|i| example(i, 1, vocab)).collect(),
                 pad_id,
             };
-            train(
-                model,
-                &model_config,
-                &objective,
-                None,
-                &config,
-                dir.path(),
-                &mut record,
-            )?;
+            run_steps(model, &model_config, &objective, &config)?
         }
         Work::Dpo | Work::DpoRef => {
             let pairs: Vec<EncodedPair> = (0..BATCH)
@@ -84,51 +92,43 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
                 .collect();
             // The reference is a second copy of the weights, as in an iteration (Mt vs Mt).
             let (reference, _, _) = load_model(source, &device)?;
-            let t0 = Instant::now();
             let logps =
                 compute_reference_logps(&reference, &pairs, pad_id, config.micro_batch_tokens)?;
-            reference_seconds = t0.elapsed().as_secs_f64();
+            if work == Work::DpoRef {
+                // A kept reference runs its forward pass every step: timed like the steps
+                // (the pass above was the warm-up), its median added to the step's.
+                let mut times = Vec::with_capacity(reps);
+                for _ in 0..reps {
+                    let t0 = Instant::now();
+                    compute_reference_logps(&reference, &pairs, pad_id, config.micro_batch_tokens)?;
+                    times.push(t0.elapsed().as_secs_f64());
+                }
+                reference_seconds = median(times);
+            }
             let kept = (work == Work::DpoRef).then_some(reference);
             let objective = DpoObjective::new(pairs, logps, DpoConfig::default(), pad_id)?;
-            train(
-                model,
-                &model_config,
-                &objective,
-                None,
-                &config,
-                dir.path(),
-                &mut record,
-            )?;
+            let steps = run_steps(model, &model_config, &objective, &config)?;
             drop(kept);
+            steps
         }
         Work::Generation => bail!("generation is not a training step"),
-    }
+    };
     // The first step is the warm-up.
     let measured = &steps[1.min(steps.len())..];
-    let Some(&(_, _, tokens)) = measured.first() else {
+    let Some(first) = measured.first() else {
         bail!("no step was measured");
     };
-    let mut seconds = median(measured.iter().map(|s| s.0).collect());
-    let mut forward = median(measured.iter().map(|s| s.1.forward).collect());
-    if work == Work::DpoRef {
-        // A kept reference runs its forward pass every step, inside the step.
-        seconds += reference_seconds;
-        forward += reference_seconds;
-    }
+    let phase = |f: fn(&StepMetrics) -> f64| median(measured.iter().map(f).collect());
+    let seconds = phase(|m| m.num_tokens as f64 / m.tokens_per_second) + reference_seconds;
     Ok(Record {
-        work: match work {
-            Work::Sft => "sft",
-            Work::Dpo => "dpo",
-            _ => "dpo-ref",
-        }
-        .into(),
+        work: work.name().into(),
         batch: BATCH,
-        tokens_per_s: tokens as f64 / seconds,
+        tokens_per_s: first.num_tokens as f64 / seconds,
         peak_rss_mib: peak_rss_mib(),
         phases: Some([
-            forward,
-            median(measured.iter().map(|s| s.1.backward).collect()),
-            median(measured.iter().map(|s| s.1.optimizer).collect()),
+            phase(|m| m.time.forward) + reference_seconds,
+            phase(|m| m.time.backward),
+            phase(|m| m.time.optimizer),
         ]),
     })
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use srlm_data::import::import_mtbench;
 use srlm_data::{read_jsonl, BadLines, EftRecord, EvalPrompt};
 use srlm_judge::{
-    AggregationConfig, LocalGenerator, OpenAiGenerator, SampleParams, SamplingJudge, TextGenerator,
+    AggregationConfig, HttpConfig, HttpSettings, LocalGenerator, OpenAiGenerator, SampleParams,
+    SamplingJudge, TextGenerator,
 };
 use srlm_loop::{GeneratorSpec, OwnedLocal, RunDir};
 use srlm_model::{parse_device, LanguageModel};
@@ -43,6 +44,8 @@ pub struct EvalOptions {
     pub seed: u64,
     /// Sequences per forward pass.
     pub batch: usize,
+    /// How requests to a judge server go out.
+    pub http: HttpSettings,
 }
 
 impl Default for EvalOptions {
@@ -59,6 +62,7 @@ impl Default for EvalOptions {
             baseline: true,
             seed: 0,
             batch: 8,
+            http: HttpSettings::default(),
         }
     }
 }
@@ -226,10 +230,14 @@ pub fn evaluate_models(
                     Box::new(OwnedLocal { model, batch }),
                 )
             }
-            GeneratorSpec::OpenAi(http) => (
-                http.model.clone(),
-                Box::new(OpenAiGenerator::new(http.clone())?),
-            ),
+            GeneratorSpec::OpenAi(endpoint) => {
+                let client = OpenAiGenerator::new(HttpConfig {
+                    endpoint: endpoint.clone(),
+                    settings: options.http.clone(),
+                })?;
+                client.preflight()?;
+                (endpoint.model.clone(), Box::new(client))
+            }
         };
         for (a, b) in pairs {
             report.head_to_head.push(compare(

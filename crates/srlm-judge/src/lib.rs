@@ -40,7 +40,10 @@ mod template;
 pub use aggregate::{AggregationConfig, Judgement, ParseStats};
 pub use error::{JudgeError, Result};
 pub use expected::ExpectedScoreJudge;
-pub use http::{HttpConfig, OpenAiGenerator};
+pub use http::{
+    request_seed, Endpoint, HttpConfig, HttpSettings, OpenAiGenerator, SamplingCheck,
+    REQUEST_SEED_BITS,
+};
 pub use judge::{Completion, Judge, JudgeItem, SampleParams, SamplingJudge, TextGenerator};
 pub use local::LocalGenerator;
 pub use metrics::{

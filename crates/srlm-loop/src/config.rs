@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use srlm_data::eft::LadderConfig;
 use srlm_dpo::{DpoConfig, TrainConfig};
-use srlm_judge::HttpConfig;
+use srlm_judge::{Endpoint, HttpSettings};
 
 use crate::error::{LoopError, Result};
 use crate::filter::FilterConfig;
 
 /// Which model generates: the current model Mt, another local model, or a server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum GeneratorSpec {
     /// The model of the iteration (Mt).
     Current,
@@ -22,9 +22,10 @@ pub enum GeneratorSpec {
         /// Its path.
         path: PathBuf,
     },
-    /// An OpenAI-compatible server (for example vLLM serving a checkpoint of this run).
+    /// An OpenAI-compatible server (for example vLLM serving a checkpoint of this run):
+    /// `base_url` and `model`; how requests go out is the run's `[http]` block.
     #[serde(rename = "openai")]
-    OpenAi(HttpConfig),
+    OpenAi(Endpoint),
 }
 
 /// The whole run.
@@ -49,6 +50,8 @@ pub struct RunConfig {
     pub pairs: PairSection,
     /// DPO (→ Mt+1).
     pub dpo: DpoSection,
+    /// How requests to servers go out (every role that uses one).
+    pub http: HttpSettings,
 }
 
 /// `[run]`.
@@ -255,20 +258,27 @@ impl RunConfig {
     }
 
     /// Applies `section.key=value` overrides (the value in TOML syntax; a bare word is a string).
+    /// A key given more than once takes its last value.
     pub fn with_overrides(self, overrides: &[String]) -> Result<Self> {
-        let mut text = String::new();
+        let mut last: Vec<(&str, &str)> = Vec::new();
         for o in overrides {
             let (key, value) = o.split_once('=').ok_or_else(|| LoopError::Config {
                 path: None,
                 reason: format!("override {o:?} is not KEY=VALUE"),
             })?;
+            let key = key.trim();
+            last.retain(|(k, _)| *k != key);
+            last.push((key, value));
+        }
+        let mut text = String::new();
+        for (key, value) in last {
             let value = value.trim();
             let literal = if toml::from_str::<toml::Table>(&format!("x = {value}")).is_ok() {
                 value.to_string()
             } else {
                 toml::Value::String(value.to_string()).to_string()
             };
-            text.push_str(&format!("{} = {literal}\n", key.trim()));
+            text.push_str(&format!("{key} = {literal}\n"));
         }
         Self::from_toml_str(&text, self).map_err(|reason| LoopError::Config { path: None, reason })
     }
@@ -282,6 +292,7 @@ impl RunConfig {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
+        self.http.validate().map_err(|e| e.to_string())?;
         let positive = [
             ("instruct.prompts", self.instruct.prompts),
             ("instruct.batch", self.instruct.batch),
@@ -359,6 +370,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "dpo.train.eval_every",
     "dpo.train.checkpoint_every",
     "dpo.loss.rpo_alpha",
+    "http.api_key_env",
 ];
 
 impl Default for RunConfig {
@@ -447,6 +459,7 @@ impl Default for RunConfig {
                 loss: DpoConfig::default(),
                 train: dpo_train,
             },
+            http: HttpSettings::default(),
         }
     }
 }

@@ -83,7 +83,13 @@ impl SelfRewardingRun {
         let mut source = SpecGenerators {
             device: self.config.run.device.clone(),
             batch: self.config.run.generation_batch,
+            http: self.config.http.clone(),
         };
+        source.preflight(&[
+            &self.config.instruct.generator,
+            &self.config.candidates.generator,
+            &self.config.judge.generator,
+        ])?;
         self.execute_with(observer, &mut source)
     }
 

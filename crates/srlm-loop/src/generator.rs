@@ -2,7 +2,10 @@
 //! configuration (the current model, another local model, or an OpenAI-compatible server); a
 //! caller may pass any other [`GeneratorSource`] (a pool of servers, a scripted one in tests).
 
-use srlm_judge::{Completion, LocalGenerator, OpenAiGenerator, SampleParams, TextGenerator};
+use srlm_judge::{
+    Completion, HttpConfig, HttpSettings, LocalGenerator, OpenAiGenerator, SampleParams,
+    TextGenerator,
+};
 use srlm_model::{parse_device, LanguageModel};
 
 use crate::config::GeneratorSpec;
@@ -37,6 +40,34 @@ pub struct SpecGenerators {
     pub device: String,
     /// Sequences per forward pass of a local model.
     pub batch: usize,
+    /// How requests to servers go out.
+    pub http: HttpSettings,
+}
+
+impl SpecGenerators {
+    /// Makes a client for every server the roles name (reading its API key) and runs its
+    /// [preflight](OpenAiGenerator::preflight), so a wrong URL, model name or key stops the run
+    /// before its first stage.
+    pub fn preflight(&self, specs: &[&GeneratorSpec]) -> Result<()> {
+        let mut checked: Vec<&srlm_judge::Endpoint> = Vec::new();
+        for spec in specs {
+            if let GeneratorSpec::OpenAi(endpoint) = spec {
+                if checked.contains(&endpoint) {
+                    continue;
+                }
+                checked.push(endpoint);
+                self.client(endpoint)?.preflight()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn client(&self, endpoint: &srlm_judge::Endpoint) -> Result<OpenAiGenerator> {
+        Ok(OpenAiGenerator::new(HttpConfig {
+            endpoint: endpoint.clone(),
+            settings: self.http.clone(),
+        })?)
+    }
 }
 
 /// A [`TextGenerator`] that owns its local model (one loaded for a stage or a report).
@@ -72,7 +103,7 @@ impl GeneratorSource for SpecGenerators {
                 model: LanguageModel::load(path, &parse_device(&self.device)?)?,
                 batch: self.batch,
             }),
-            GeneratorSpec::OpenAi(http) => Box::new(OpenAiGenerator::new(http.clone())?),
+            GeneratorSpec::OpenAi(endpoint) => Box::new(self.client(endpoint)?),
         })
     }
 }

@@ -72,10 +72,9 @@ fn named(spec: &str) -> Result<(String, PathBuf)> {
 pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
     let pair_judge = match (&args.judge_model, &args.judge_url) {
         (Some(path), _) => GeneratorSpec::Local { path: path.clone() },
-        (None, Some(url)) => GeneratorSpec::OpenAi(srlm::judge::HttpConfig {
+        (None, Some(url)) => GeneratorSpec::OpenAi(srlm::judge::Endpoint {
             base_url: url.clone(),
             model: args.judge_name.clone(),
-            ..Default::default()
         }),
         (None, None) => GeneratorSpec::Current,
     };

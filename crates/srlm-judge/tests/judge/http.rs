@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use srlm_judge::{
-    HttpConfig, Judge, JudgeItem, OpenAiGenerator, SampleParams, SamplingJudge, TextGenerator,
+    Endpoint, HttpConfig, HttpSettings, Judge, JudgeItem, OpenAiGenerator, SampleParams,
+    SamplingJudge, TextGenerator, REQUEST_SEED_BITS,
 };
 
 /// What the stub does with the `n`-th request (0-based) carrying a given prompt.
@@ -16,16 +17,31 @@ type Behaviour = dyn Fn(&str, usize, Option<&str>) -> (u16, String, Duration) + 
 
 struct Stub {
     url: String,
+    /// Every chat-completions request body received, in arrival order.
+    bodies: Arc<Mutex<Vec<Value>>>,
 }
+
+/// The models `GET /v1/models` lists (`None`: the route does not exist, 404).
+type Models = Option<Vec<&'static str>>;
 
 fn reply_ok(content: &str) -> String {
     json!({"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}).to_string()
 }
 
-fn handle(mut stream: TcpStream, behaviour: &Behaviour, seen: &Mutex<HashMap<String, usize>>) {
+fn handle(
+    mut stream: TcpStream,
+    behaviour: &Behaviour,
+    seen: &Mutex<HashMap<String, usize>>,
+    bodies: &Mutex<Vec<Value>>,
+    models: &Models,
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut length = 0;
     let mut auth = None;
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return;
+    }
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -46,7 +62,23 @@ fn handle(mut stream: TcpStream, behaviour: &Behaviour, seen: &Mutex<HashMap<Str
     if reader.read_exact(&mut body).is_err() {
         return;
     }
+    if request_line.starts_with("GET /v1/models") {
+        let (status, body) = match models {
+            Some(ids) => (
+                200,
+                json!({"object": "list", "data": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()}).to_string(),
+            ),
+            None => (404, "{\"detail\": \"Not Found\"}".to_string()),
+        };
+        let response = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(response.as_bytes());
+        return;
+    }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    bodies.lock().unwrap().push(request.clone());
     let prompt = request["messages"][0]["content"]
         .as_str()
         .unwrap_or("")
@@ -59,6 +91,10 @@ fn handle(mut stream: TcpStream, behaviour: &Behaviour, seen: &Mutex<HashMap<Str
     };
     let (status, body, delay) = behaviour(&prompt, n, auth.as_deref());
     std::thread::sleep(delay);
+    if status == 0 {
+        // Close without answering (a server that resets the connection).
+        return;
+    }
     let response = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -66,33 +102,60 @@ fn handle(mut stream: TcpStream, behaviour: &Behaviour, seen: &Mutex<HashMap<Str
     let _ = stream.write_all(response.as_bytes());
 }
 
+/// A server answering chat completions by `behaviour` (status 0: close without answering)
+/// and listing the model `stub`.
 fn stub(
+    behaviour: impl Fn(&str, usize, Option<&str>) -> (u16, String, Duration) + Send + Sync + 'static,
+) -> Stub {
+    stub_listing(Some(vec!["stub"]), behaviour)
+}
+
+fn stub_listing(
+    models: Models,
     behaviour: impl Fn(&str, usize, Option<&str>) -> (u16, String, Duration) + Send + Sync + 'static,
 ) -> Stub {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let behaviour: Arc<Behaviour> = Arc::new(behaviour);
     let seen = Arc::new(Mutex::new(HashMap::new()));
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let models = Arc::new(models);
+    let recorded = bodies.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (behaviour, seen) = (behaviour.clone(), seen.clone());
-            std::thread::spawn(move || handle(stream, &*behaviour, &seen));
+            let (behaviour, seen, bodies, models) = (
+                behaviour.clone(),
+                seen.clone(),
+                bodies.clone(),
+                models.clone(),
+            );
+            std::thread::spawn(move || handle(stream, &*behaviour, &seen, &bodies, &models));
         }
     });
-    Stub { url }
+    Stub {
+        url,
+        bodies: recorded,
+    }
+}
+
+fn config(url: &str, model: &str, timeout: f64, attempts: usize) -> HttpConfig {
+    HttpConfig {
+        endpoint: Endpoint {
+            base_url: url.to_string(),
+            model: model.into(),
+        },
+        settings: HttpSettings {
+            concurrency: 4,
+            read_timeout_secs: timeout,
+            max_attempts: attempts,
+            backoff_ms: 10,
+            ..HttpSettings::default()
+        },
+    }
 }
 
 fn client(url: &str, timeout: f64, attempts: usize) -> OpenAiGenerator {
-    OpenAiGenerator::new(HttpConfig {
-        base_url: url.to_string(),
-        model: "stub".into(),
-        api_key_env: None,
-        concurrency: 4,
-        timeout_secs: timeout,
-        max_attempts: attempts,
-        backoff_ms: 10,
-    })
-    .unwrap()
+    OpenAiGenerator::new(config(url, "stub", timeout, attempts)).unwrap()
 }
 
 #[test]
@@ -166,7 +229,10 @@ fn nothing_is_lost_from_a_batch_under_faults() {
         1 => (503, "{}".into(), Duration::ZERO),
         _ => (
             200,
-            reply_ok(&format!("echo {prompt}\nScore: {}", prompt.len() % 6)),
+            reply_ok(&format!(
+                "echo {prompt}\nScore: {} (reply {n})",
+                prompt.len() % 6
+            )),
             Duration::from_millis(5),
         ),
     });
@@ -195,23 +261,144 @@ fn api_key_comes_from_the_environment_and_is_never_shown() {
         Some("Bearer sekret-123") => (200, reply_ok("Score: 5"), Duration::ZERO),
         _ => (401, "{}".into(), Duration::ZERO),
     });
-    let config = HttpConfig {
-        base_url: format!("{}/v1/", server.url),
-        api_key_env: Some("SRLM_TEST_JUDGE_KEY".into()),
-        ..HttpConfig::default()
-    };
+    let mut config = config(&format!("{}/v1/", server.url), "stub", 5.0, 1);
+    config.settings.api_key_env = Some("SRLM_TEST_JUDGE_KEY".into());
     let mut gen = OpenAiGenerator::new(config).unwrap();
     assert!(!format!("{gen:?}").contains("sekret"));
     let out = gen
         .complete(&["k".into()], 1, &SampleParams::default())
         .unwrap();
     assert_eq!(out[0][0].text, "Score: 5");
-    let missing = HttpConfig {
-        api_key_env: Some("SRLM_TEST_UNSET_KEY_VAR".into()),
-        ..HttpConfig::default()
-    };
+    let mut missing = HttpConfig::default();
+    missing.settings.api_key_env = Some("SRLM_TEST_UNSET_KEY_VAR".into());
     assert!(OpenAiGenerator::new(missing)
         .unwrap_err()
         .to_string()
         .contains("SRLM_TEST_UNSET_KEY_VAR"));
+}
+
+#[test]
+fn request_seeds_fit_every_server() {
+    // vLLM rejects seeds above 2^63 − 1; llama.cpp reads 32 bits. The loop's unit seeds are
+    // full 64-bit values.
+    let server = stub(|_, _, _| (200, reply_ok("Score: 3"), Duration::ZERO));
+    let mut gen = client(&server.url, 5.0, 1);
+    let prompts: Vec<String> = (0..6).map(|i| format!("p{i}")).collect();
+    for seed in [15_354_349_423_939_954_581u64, u64::MAX, 0] {
+        let params = SampleParams {
+            seed,
+            temperature: 0.0,
+            ..SampleParams::default()
+        };
+        gen.complete(&prompts, 2, &params).unwrap();
+    }
+    let bodies = server.bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 36);
+    let mut seeds: Vec<u64> = bodies.iter().map(|b| b["seed"].as_u64().unwrap()).collect();
+    assert!(
+        seeds.iter().all(|&s| s < 1 << REQUEST_SEED_BITS),
+        "{seeds:?}"
+    );
+    seeds.sort_unstable();
+    seeds.dedup();
+    assert_eq!(seeds.len(), 36, "every request of a call gets its own seed");
+}
+
+#[test]
+fn an_http_500_stays_in_the_error_after_the_connection_resets() {
+    // The first attempt gets a 500 with a message; later ones find the connection closed.
+    let server = stub(|_, n, _| match n {
+        0 => (
+            500,
+            "{\"error\": \"CUDA out of memory\"}".into(),
+            Duration::ZERO,
+        ),
+        _ => (0, String::new(), Duration::ZERO),
+    });
+    let mut gen = client(&server.url, 5.0, 3);
+    let err = gen
+        .complete(&["x".into()], 1, &SampleParams::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("HTTP 500")
+            && err.contains("CUDA out of memory")
+            && err.contains("last attempt: transport"),
+        "{err}"
+    );
+}
+
+#[test]
+fn preflight_checks_the_model_name_and_one_completion() {
+    let server = stub(|_, _, _| (200, reply_ok("OK"), Duration::ZERO));
+    client(&server.url, 5.0, 1).preflight().unwrap();
+
+    let wrong = OpenAiGenerator::new(config(&server.url, "llama", 5.0, 1)).unwrap();
+    let err = wrong.preflight().unwrap_err().to_string();
+    assert!(
+        err.contains("does not serve `llama`") && err.contains("`stub`"),
+        "{err}"
+    );
+
+    // No model listing: the completion still has to succeed.
+    let unlisted = stub_listing(None, |_, _, _| (200, reply_ok("OK"), Duration::ZERO));
+    client(&unlisted.url, 5.0, 1).preflight().unwrap();
+    let refusing = stub_listing(None, |_, _, _| {
+        (
+            404,
+            "{\"error\": \"model not found\"}".into(),
+            Duration::ZERO,
+        )
+    });
+    let err = client(&refusing.url, 5.0, 1)
+        .preflight()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("preflight completion") && err.contains("model not found"),
+        "{err}"
+    );
+
+    // Nothing listening.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let err = client(&dead, 5.0, 1).preflight().unwrap_err().to_string();
+    assert!(err.contains("cannot reach the server"), "{err}");
+}
+
+#[test]
+fn a_server_that_does_not_sample_is_stopped() {
+    // Like `transformers serve` without do_sample: the same text whatever the seed.
+    let server = stub(|prompt, _, _| {
+        (
+            200,
+            reply_ok(&format!("answer to {prompt}")),
+            Duration::ZERO,
+        )
+    });
+    let mut gen = client(&server.url, 5.0, 1);
+    let params = SampleParams {
+        temperature: 0.7,
+        ..SampleParams::default()
+    };
+    let prompts: Vec<String> = (0..4).map(|i| format!("p{i}")).collect();
+    let err = gen.complete(&prompts, 4, &params).unwrap_err().to_string();
+    assert!(
+        err.contains("not sampling") && err.contains("do_sample"),
+        "{err}"
+    );
+    // Greedy requests, or one sample per prompt, are not checked.
+    let mut gen = client(&server.url, 5.0, 1);
+    let greedy = SampleParams {
+        temperature: 0.0,
+        ..params
+    };
+    gen.complete(&prompts, 4, &greedy).unwrap();
+    gen.complete(&prompts, 1, &params).unwrap();
+    // A sampling server passes.
+    let sampling =
+        stub(|prompt, n, _| (200, reply_ok(&format!("{prompt} take {n}")), Duration::ZERO));
+    let mut gen = client(&sampling.url, 5.0, 1);
+    gen.complete(&prompts, 4, &params).unwrap();
 }

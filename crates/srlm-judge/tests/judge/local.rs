@@ -10,14 +10,18 @@ use srlm_judge::{
 fn short() -> JudgeTemplate {
     JudgeTemplate::new("Rate {{ prompt }} / {{ response }}").unwrap()
 }
-use srlm_model::{parse_device, LanguageModel};
+use srlm_model::{device_from_env, LanguageModel};
 
 fn tiny() -> LanguageModel {
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/fixtures/tiny-llama3"
     );
-    LanguageModel::load(std::path::Path::new(dir), &parse_device("cpu").unwrap()).unwrap()
+    LanguageModel::load(
+        std::path::Path::new(dir),
+        &device_from_env("SRLM_TEST_DEVICE", "cpu").unwrap(),
+    )
+    .unwrap()
 }
 
 fn items() -> Vec<JudgeItem> {

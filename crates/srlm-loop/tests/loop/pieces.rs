@@ -28,13 +28,19 @@ fn config_defaults_overrides_and_errors() {
     );
 
     // A file sets only what it names; the rest keeps the base.
-    let text = "[candidates]\nn = 6\n[dpo.loss]\nbeta = 0.2\n[judge.generator]\nkind = \"openai\"\nbase_url = \"http://gpu:8000\"\nmodel = \"m\"\napi_key_env = \"KEY\"\nconcurrency = 4\ntimeout_secs = 60.0\nmax_attempts = 2\nbackoff_ms = 100\n";
+    let text = "[candidates]\nn = 6\n[dpo.loss]\nbeta = 0.2\n[judge.generator]\nkind = \"openai\"\nbase_url = \"http://gpu:8000\"\nmodel = \"m\"\n[http]\napi_key_env = \"KEY\"\nconcurrency = 4\nread_timeout_secs = 60.0\nmax_attempts = 2\nbackoff_ms = 100\n";
     let c = RunConfig::from_toml_str(text, RunConfig::default()).unwrap();
     assert_eq!(c.candidates.n, 6);
     assert_eq!(c.dpo.loss.beta, 0.2);
     assert_eq!(c.candidates.temperature, 0.7);
     assert!(
-        matches!(c.judge.generator, GeneratorSpec::OpenAi(ref h) if h.base_url == "http://gpu:8000")
+        matches!(c.judge.generator, GeneratorSpec::OpenAi(ref h) if h.base_url == "http://gpu:8000" && h.model == "m")
+    );
+    assert_eq!(c.http.api_key_env.as_deref(), Some("KEY"));
+    assert_eq!((c.http.concurrency, c.http.max_attempts), (4, 2));
+    assert_eq!(
+        c.http.connect_timeout_secs, 10.0,
+        "unset keys keep the default"
     );
     // Written and read back, the same.
     assert_eq!(
@@ -53,11 +59,25 @@ fn config_defaults_overrides_and_errors() {
     assert_eq!(c.model.path.to_str(), Some("/m/x.gguf"));
     assert_eq!(c.sft.max_steps, Some(2));
 
+    // A key given twice: the last value wins.
+    let c = RunConfig::default()
+        .with_overrides(&["candidates.n=3".into(), "candidates.n=5".into()])
+        .unwrap();
+    assert_eq!(c.candidates.n, 5);
+
     for (bad, needle) in [
         ("candidates.nn=3", "unknown setting `candidates.nn`"),
         ("candidates.n=1", "candidates.n must be at least 2"),
         ("candidates.n=\"four\"", "candidates"),
         ("nonsense", "not KEY=VALUE"),
+        // A key a role's table does not have is an error, not dropped.
+        (
+            "judge.generator={kind=\"openai\",base_url=\"http://x\",model=\"m\",api_key=\"k\"}",
+            "api_key",
+        ),
+        ("http.concurrency=0", "http.concurrency must be at least 1"),
+        ("http.read_timeout_secs=-1", "http.read_timeout_secs"),
+        ("http.retries=3", "unknown setting `http.retries`"),
     ] {
         let err = RunConfig::default()
             .with_overrides(&[bad.into()])

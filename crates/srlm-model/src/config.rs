@@ -126,6 +126,22 @@ fn default_act() -> String {
 }
 
 impl LlamaConfig {
+    /// SmolLM2-135M's shapes (vocabulary 49,152, width 576, 30 layers, 9 query and 3 key/value
+    /// heads, MLP 1,536, rotary base 100,000, tied head): for benchmarks and device checks with
+    /// random weights on machines without the model file. No special-token ids.
+    ///
+    /// ```
+    /// let c = srlm_model::LlamaConfig::smollm2_135m();
+    /// assert_eq!((c.vocab_size, c.hidden_size, c.num_hidden_layers), (49_152, 576, 30));
+    /// ```
+    pub fn smollm2_135m() -> Self {
+        let mut c = Self::tiny(49_152, 576, 30, 9, 3);
+        c.intermediate_size = 1536;
+        c.max_position_embeddings = 8192;
+        c.rope_theta = 100_000.0;
+        c
+    }
+
     /// A small config for tests and examples; every other field at its default.
     pub fn tiny(
         vocab_size: usize,

@@ -1,7 +1,11 @@
 //! Batched generation with a KV cache: one prefill of the whole left-padded batch, then one
-//! decoding step per new token; finished sequences leave the batch.
+//! decoding step per new token; finished sequences leave the batch. Tokens are chosen on the
+//! host on burn-flex and on the device elsewhere (see [`sample_on_device`]).
+
+use rand::Rng;
 
 use crate::batch::{Padding, TokenBatch};
+use crate::device_sampling::sample_on_device;
 use crate::error::{ModelError, Result};
 use crate::llama::Llama;
 use crate::sampling::{sample, sequence_rng, SamplingParams};
@@ -47,6 +51,21 @@ pub struct Generation {
     pub token_ids: Vec<u32>,
     /// Why it ended.
     pub finish: FinishReason,
+}
+
+/// Whether next tokens are chosen on the host: on burn-flex, where the logits already live in
+/// host memory (the reference path, [`sample`]). Every other backend chooses them on the device
+/// ([`sample_on_device`]) and reads back one id per row.
+fn samples_on_host(device: &burn::tensor::Device) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_))
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
 }
 
 /// Generates a continuation of every prompt (token ids, chat template already applied).
@@ -124,6 +143,7 @@ pub fn generate_samples(
         );
         hidden = hidden.slice([0..b, t - 1..t, 0..d]).select(0, index);
     }
+    let on_host = samples_on_host(&model.device());
     let room = model.max_positions() - longest;
     let steps = config.max_new_tokens.min(room);
     for step in 0..steps {
@@ -131,15 +151,30 @@ pub fn generate_samples(
         let last = hidden.slice([0..b, t - 1..t, 0..d]);
         let logits = model.logits(last);
         let vocab = logits.dims()[2];
-        let logits = read_f32(logits.reshape([b, vocab]), "logits")?;
+        let logits = logits.reshape([b, vocab]);
+        let ids = if on_host {
+            let logits = read_f32(logits, "logits")?;
+            active
+                .iter()
+                .enumerate()
+                .map(|(row, &request)| {
+                    let row = &logits[row * vocab..(row + 1) * vocab];
+                    sample(row, &config.sampling, &mut rngs[request])
+                })
+                .collect()
+        } else {
+            // One draw per row from its stream, as the host path takes when it samples.
+            let uniforms: Vec<f64> = if config.sampling.temperature == 0.0 || vocab <= 1 {
+                Vec::new()
+            } else {
+                active.iter().map(|&r| rngs[r].random::<f64>()).collect()
+            };
+            sample_on_device(logits, &config.sampling, &uniforms)?
+        };
         let mut next = Vec::with_capacity(b);
         let mut keep = Vec::with_capacity(b);
         for (row, &request) in active.iter().enumerate() {
-            let id = sample(
-                &logits[row * vocab..(row + 1) * vocab],
-                &config.sampling,
-                &mut rngs[request],
-            );
+            let id = ids[row];
             let out = &mut outputs[request];
             out.token_ids.push(id);
             if config.stop_ids.contains(&id) {

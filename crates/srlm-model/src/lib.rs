@@ -20,9 +20,13 @@
 //!
 //! | feature | device string | notes |
 //! |---|---|---|
-//! | `flex` (default) | `cpu` | pure-Rust CPU backend |
-//! | `wgpu` | `wgpu`, `wgpu:N` | Vulkan / Metal / DX12 |
-//! | `cuda` | `cuda`, `cuda:N` | needs network access at build time (cubecl downloads LLVM) |
+//! | `flex` (default) | `cpu`, `flex` | pure-Rust CPU backend |
+//! | `cpu` | `cubecl-cpu` (`cpu` when `flex` is off) | burn's CubeCL CPU runtime through LLVM, with fusion; run `scripts/setup-llvm.sh` once |
+//! | `wgpu` | `wgpu`, `wgpu:N` | Vulkan / Metal / DX12, with fusion and autotuning |
+//! | `cuda` | `cuda`, `cuda:N` | NVIDIA, with fusion and autotuning; run `scripts/setup-llvm.sh` once (LLVM from PyPI) |
+//!
+//! [`parse_device`] picks one at run time; [`device_from_env`] is how the tests pick theirs
+//! (`SRLM_TEST_DEVICE`).
 //!
 //! ## Example
 //!
@@ -45,6 +49,7 @@ mod batch;
 mod chat;
 mod config;
 mod device;
+mod device_sampling;
 mod error;
 mod generate;
 pub mod gguf;
@@ -60,7 +65,8 @@ mod weights;
 pub use batch::{Padding, TokenBatch};
 pub use chat::{ChatTemplate, Message};
 pub use config::{LlamaConfig, RopeScaling, TokenIds};
-pub use device::parse_device;
+pub use device::{device_from_env, parse_device};
+pub use device_sampling::sample_on_device;
 pub use error::{ModelError, Result};
 pub use generate::{generate, generate_samples, FinishReason, Generation, GenerationConfig};
 pub use hf::{

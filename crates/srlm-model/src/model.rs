@@ -239,6 +239,29 @@ impl LanguageModel {
         sequence_logprobs(&self.model, &encoded, self.pad_id)
     }
 
+    /// The same tokenizer, chat template and special tokens with a new network of `config`'s
+    /// shapes and random weights: a full-size model (e.g. [`LlamaConfig::smollm2_135m`]) for
+    /// benchmarks and device checks where the real weights cannot go. Keeps this model's
+    /// special-token ids; the tokenizer must fit the new vocabulary.
+    pub fn with_random_network(self, mut config: LlamaConfig, seed: u64) -> Result<Self> {
+        if self.tokenizer.vocab_size() > config.vocab_size {
+            return Err(ModelError::InvalidInput(format!(
+                "the tokenizer has {} tokens, more than the new vocabulary of {}",
+                self.tokenizer.vocab_size(),
+                config.vocab_size
+            )));
+        }
+        config.bos_token_id = self.config.bos_token_id;
+        config.eos_token_id = self.config.eos_token_id.clone();
+        config.pad_token_id = self.config.pad_token_id;
+        let model = Llama::random(&config, &self.model.device(), seed)?;
+        Ok(LanguageModel {
+            model,
+            config,
+            ..self
+        })
+    }
+
     /// Saves in Hugging Face layout (`config.json`, `model.safetensors` in f32, `tokenizer.json`,
     /// `tokenizer_config.json`), each file written atomically.
     pub fn save_pretrained(&self, dir: &Path) -> Result<()> {

@@ -60,7 +60,7 @@ fn judge_items(input: Option<&Path>) -> Result<Vec<JudgeItem>> {
     about = "Self-Rewarding Language Models on burn"
 )]
 struct Cli {
-    /// Device: cpu, wgpu[:N] or cuda[:N] (the backend must be compiled in).
+    /// Device: cpu, flex, cubecl-cpu, wgpu[:N] or cuda[:N] (the backend must be compiled in).
     #[arg(long, global = true, default_value = "cpu")]
     device: String,
     #[command(subcommand)]
@@ -191,6 +191,19 @@ enum Command {
     /// Imports, inspects, splits and builds data sets (IFT, EFT, AIFT, evaluation prompts).
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
+    /// Writes a model of SmolLM2-135M's shapes with random weights and the tokenizer and chat
+    /// template of `--like` (Hugging Face layout): runs the whole pipeline at full size where
+    /// the real weights cannot go (`scripts/gpu-check.sh`).
+    RandomModel {
+        /// The model whose tokenizer, template and special tokens are kept.
+        #[arg(long)]
+        like: PathBuf,
+        /// The output directory.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Prints the token ids of a text as a JSON array (no special tokens added).
     Tokenize {
         #[arg(long)]
@@ -359,6 +372,13 @@ fn main() -> Result<()> {
                 &train,
                 &cli.device,
             )?
+        }
+        Command::RandomModel { like, out, seed } => {
+            let lm = load(&like, &cli.device)?
+                .with_random_network(srlm::model::LlamaConfig::smollm2_135m(), seed)?;
+            lm.save_pretrained(&out)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("{}", out.display());
         }
         Command::Tokenize { model, text } => {
             let lm = load(&model, &cli.device)?;

@@ -6,14 +6,14 @@ use srlm_data::{
     batch_by_tokens, preference_batch, sft_batch, EftRecord, Encoder, IftRecord, PreferenceRecord,
 };
 use srlm_judge::JudgeTemplate;
-use srlm_model::{parse_device, LanguageModel, ResponseBatch};
+use srlm_model::{device_from_env, LanguageModel, ResponseBatch};
 
 use crate::common::{fixtures, root};
 
 fn tiny() -> LanguageModel {
     LanguageModel::load(
         &fixtures().join("tiny-llama3"),
-        &parse_device("cpu").unwrap(),
+        &device_from_env("SRLM_TEST_DEVICE", "cpu").unwrap(),
     )
     .unwrap()
 }
@@ -26,7 +26,7 @@ fn smollm2() -> Option<LanguageModel> {
         eprintln!("SmolLM2 not fetched: checking the tiny model only");
         return None;
     }
-    Some(LanguageModel::load(&path, &parse_device("cpu").unwrap()).unwrap())
+    Some(LanguageModel::load(&path, &device_from_env("SRLM_TEST_DEVICE", "cpu").unwrap()).unwrap())
 }
 
 /// The ids of the loss-masked positions' targets, per row.

@@ -1,18 +1,12 @@
 //! The losses and metrics against TRL's formulas (fixture by `tools/fixtures/dpo_losses.py`) and
 //! against hand-computed closed forms.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 use srlm_dpo::{dpo_losses, rpo_term, DpoConfig, DpoLossType, DpoMetrics, PairLogps, Schedule};
 use srlm_model::burn::tensor::{Tensor, TensorData};
-use srlm_model::parse_device;
 
 fn t(v: &[f32]) -> Tensor<1> {
-    Tensor::from_data(
-        TensorData::new(v.to_vec(), [v.len()]),
-        &parse_device("cpu").unwrap(),
-    )
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), &super::device())
 }
 
 fn host(x: Tensor<1>) -> Vec<f32> {
@@ -57,8 +51,7 @@ fn batch_loss(
 
 #[test]
 fn losses_and_metrics_equal_trl_formulas() {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/dpo/losses.json");
+    let path = super::fixtures().join("dpo/losses.json");
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     for case in fixture["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();

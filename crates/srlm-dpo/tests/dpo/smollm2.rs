@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use srlm_data::Encoder;
 use srlm_dpo::{evaluate, train, AdamWConfig, SftObjective, TrainConfig};
 use srlm_model::burn::module::Module;
-use srlm_model::{parse_device, LanguageModel};
+use srlm_model::LanguageModel;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -18,13 +18,13 @@ fn repo() -> PathBuf {
 fn smollm2_sft_step_matches_transformers_and_torch_adamw() {
     let _rng = super::training::serial();
     let fixture: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("tests/fixtures/smollm2/sft_step.json")).unwrap(),
+        &std::fs::read_to_string(super::fixtures().join("smollm2/sft_step.json")).unwrap(),
     )
     .unwrap();
     let path = std::env::var_os("SRLM_SMOLLM2")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("assets/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    let lm = LanguageModel::load(&path, &parse_device("cpu").unwrap()).unwrap();
+    let lm = LanguageModel::load(&path, &super::device()).unwrap();
     let encoder = Encoder::new(&lm, 512).unwrap();
     let examples: Vec<_> = fixture["examples"]
         .as_array()

@@ -11,7 +11,7 @@ use srlm_dpo::{
 };
 use srlm_model::burn::module::Module;
 use srlm_model::burn::optim::GradientsParams;
-use srlm_model::{parse_device, sequence_logprobs, Llama, LlamaConfig, PromptResponse};
+use srlm_model::{sequence_logprobs, Llama, LlamaConfig, PromptResponse};
 
 /// burn's flex backend keeps one process-wide RNG (`Backend::seed` sets a global), so tests that
 /// draw random numbers (random models, dropout) run one at a time.
@@ -26,7 +26,7 @@ fn config() -> LlamaConfig {
 }
 
 fn model(seed: u64) -> Llama {
-    Llama::random(&config(), &parse_device("cpu").unwrap(), seed).unwrap()
+    Llama::random(&config(), &super::device(), seed).unwrap()
 }
 
 fn ex(prompt: &[u32], response: &[u32]) -> EncodedExample {
@@ -357,7 +357,7 @@ fn reference_cache_skips_the_forward_pass() {
 #[test]
 fn dpo_gradient_matches_finite_differences() {
     let _rng = serial();
-    let device = parse_device("cpu").unwrap();
+    let device = super::device();
     let reference = model(7);
     let pairs = pairs()[..3].to_vec();
     let logps = compute_reference_logps(&reference, &pairs, 0, 256).unwrap();

@@ -3,7 +3,7 @@
 use srlm_data::{EftRecord, EvalPrompt};
 use srlm_eval::{evaluate_run, write_report, EvalOptions};
 use srlm_loop::{RunConfig, RunDir};
-use srlm_model::{parse_device, LanguageModel};
+use srlm_model::{device_from_env, LanguageModel};
 
 #[test]
 fn evaluates_every_model_and_matchup_of_a_run() {
@@ -11,7 +11,8 @@ fn evaluates_every_model_and_matchup_of_a_run() {
         .join("../../tests/fixtures/tiny-llama3");
     let tmp = tempfile::tempdir().unwrap();
     // The tiny model with room for judge prompts (its rotary embedding is computed).
-    let mut lm = LanguageModel::load(&tiny, &parse_device("cpu").unwrap()).unwrap();
+    let mut lm =
+        LanguageModel::load(&tiny, &device_from_env("SRLM_TEST_DEVICE", "cpu").unwrap()).unwrap();
     lm.config.max_position_embeddings = 4096;
     let m0 = tmp.path().join("m0");
     lm.save_pretrained(&m0).unwrap();

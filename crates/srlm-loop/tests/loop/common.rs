@@ -15,8 +15,12 @@ pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `tests/fixtures`, or `SRLM_FIXTURES` (for a test binary run away from its source tree).
 pub(crate) fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    match std::env::var_os("SRLM_FIXTURES") {
+        Some(p) => p.into(),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures"),
+    }
 }
 
 pub(crate) fn fixture(name: &str) -> serde_json::Value {
@@ -95,6 +99,8 @@ pub(crate) fn tiny_config(model: &Path, seed: &Path) -> RunConfig {
     c.dpo.train.peak_lr = 1e-3;
     c.dpo.train.final_lr = 1e-4;
     c.run.generation_batch = 4;
+    // The backend under test (`cpu` unless SRLM_TEST_DEVICE names another).
+    c.run.device = std::env::var("SRLM_TEST_DEVICE").unwrap_or_else(|_| "cpu".into());
     c
 }
 

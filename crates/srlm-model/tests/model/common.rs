@@ -1,12 +1,11 @@
 use std::path::PathBuf;
 
 use srlm_model::burn::tensor::Device;
-use srlm_model::parse_device;
+use srlm_model::device_from_env;
 
 /// The device under test: `SRLM_TEST_DEVICE` (`cpu` by default; `wgpu` on a GPU machine).
 pub(crate) fn device() -> Device {
-    let name = std::env::var("SRLM_TEST_DEVICE").unwrap_or_else(|_| "cpu".into());
-    parse_device(&name).expect("test device")
+    device_from_env("SRLM_TEST_DEVICE", "cpu").expect("test device")
 }
 
 /// `tests/fixtures`, or `SRLM_FIXTURES` (for a test binary run away from its source tree).

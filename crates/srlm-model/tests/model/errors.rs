@@ -220,4 +220,27 @@ fn unknown_device_names_the_feature() {
         let err = srlm_model::parse_device("cuda:0").unwrap_err().to_string();
         assert!(err.contains("--features cuda"), "{err}");
     }
+    #[cfg(not(feature = "cpu"))]
+    {
+        let err = srlm_model::parse_device("cubecl-cpu")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--features cpu"), "{err}");
+    }
+    let err = srlm_model::parse_device("wgpu:x").unwrap_err().to_string();
+    assert!(err.contains("`x` is not a device index"), "{err}");
+}
+
+#[test]
+fn device_from_env_names_the_variable() {
+    // A variable no other test sets: unset → the default; set to nonsense → an error naming it.
+    let var = "SRLM_TEST_DEVICE_FOR_ENV_TEST";
+    std::env::remove_var(var);
+    assert!(srlm_model::device_from_env(var, "cpu").is_ok());
+    std::env::set_var(var, "tpu");
+    let err = srlm_model::device_from_env(var, "cpu")
+        .unwrap_err()
+        .to_string();
+    std::env::remove_var(var);
+    assert!(err.contains(var) && err.contains("tpu"), "{err}");
 }

@@ -22,15 +22,6 @@ pub(crate) const PROMPT: usize = 128;
 /// New tokens per row.
 pub(crate) const NEW: usize = 32;
 
-/// SmolLM2-135M's shapes (for machines without the model file).
-pub(crate) fn smollm2_config() -> LlamaConfig {
-    let mut c = LlamaConfig::tiny(49_152, 576, 30, 9, 3);
-    c.intermediate_size = 1536;
-    c.max_position_embeddings = 8192;
-    c.rope_theta = 100_000.0;
-    c
-}
-
 /// Deterministic token ids, the same as the PyTorch script's.
 pub(crate) fn token_ids(row: usize, n: usize, salt: usize, vocab: usize) -> Vec<u32> {
     (0..n)
@@ -41,7 +32,7 @@ pub(crate) fn token_ids(row: usize, n: usize, salt: usize, vocab: usize) -> Vec<
 /// The model, its configuration and its padding id: from a file, or `random:smollm2`.
 pub(crate) fn load_model(source: &str, device: &Device) -> Result<(Llama, LlamaConfig, u32)> {
     if source == "random:smollm2" {
-        let config = smollm2_config();
+        let config = LlamaConfig::smollm2_135m();
         return Ok((Llama::random(&config, device, 0)?, config, 2));
     }
     let lm = LanguageModel::load(Path::new(source), device)

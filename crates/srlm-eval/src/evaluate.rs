@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use srlm_data::import::import_mtbench;
 use srlm_data::{read_jsonl, BadLines, EftRecord, EvalPrompt};
 use srlm_judge::{
-    AggregationConfig, HttpConfig, HttpSettings, LocalGenerator, OpenAiGenerator, SampleParams,
-    SamplingJudge, TextGenerator,
+    AggregationConfig, CompletionJournal, HttpConfig, HttpSettings, JournaledGenerator,
+    LocalGenerator, OpenAiGenerator, SampleParams, SamplingJudge, TextGenerator,
 };
 use srlm_loop::{GeneratorSpec, OwnedLocal, RunDir};
 use srlm_model::{parse_device, LanguageModel};
@@ -46,6 +46,9 @@ pub struct EvalOptions {
     pub batch: usize,
     /// How requests to a judge server go out.
     pub http: HttpSettings,
+    /// A folder where every answer and verdict is journaled as it is made, so a rerun after a
+    /// crash redoes nothing finished (`None`: nothing is kept).
+    pub journal: Option<PathBuf>,
 }
 
 impl Default for EvalOptions {
@@ -63,6 +66,7 @@ impl Default for EvalOptions {
             seed: 0,
             batch: 8,
             http: HttpSettings::default(),
+            journal: None,
         }
     }
 }
@@ -176,8 +180,10 @@ pub fn evaluate_models(
     for (name, path) in models {
         tracing::info!(model = %name, "evaluating");
         let lm = LanguageModel::load(path, &device)?;
+        let mut local = LocalGenerator::new(&lm, options.batch);
         if !groups.is_empty() {
-            let mut judge = SamplingJudge::new(LocalGenerator::new(&lm, options.batch))
+            let generator = journaled(&mut local, options, &format!("{name}-judging"))?;
+            let mut judge = SamplingJudge::new(generator)
                 .with_aggregation(AggregationConfig {
                     samples: options.judge_samples,
                     min_valid: 1,
@@ -196,12 +202,8 @@ pub fn evaluate_models(
                 seed: options.seed,
                 ..SampleParams::default()
             };
-            answers.push(answer(
-                name,
-                &mut LocalGenerator::new(&lm, options.batch),
-                &prompts,
-                &params,
-            )?);
+            let mut generator = journaled(&mut local, options, &format!("{name}-answers"))?;
+            answers.push(answer(name, &mut generator, &prompts, &params)?);
         }
     }
     if !prompts.is_empty() {
@@ -239,9 +241,10 @@ pub fn evaluate_models(
                 (endpoint.model.clone(), Box::new(client))
             }
         };
+        let mut judge = journaled(judge.as_mut(), options, &format!("verdicts-{judge_name}"))?;
         for (a, b) in pairs {
             report.head_to_head.push(compare(
-                judge.as_mut(),
+                &mut judge,
                 &prompts,
                 &answers[a],
                 &answers[b],
@@ -252,4 +255,38 @@ pub fn evaluate_models(
         report.head_to_head_judge = Some(judge_name);
     }
     Ok(report)
+}
+
+/// `generator`, journaled under `options.journal/NAME.jsonl` when a journal folder is set.
+fn journaled<'a>(
+    generator: &'a mut dyn TextGenerator,
+    options: &EvalOptions,
+    name: &str,
+) -> Result<Box<dyn TextGenerator + 'a>> {
+    let Some(dir) = &options.journal else {
+        return Ok(Box::new(generator));
+    };
+    let file: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let journal = CompletionJournal::open(&dir.join(format!("{file}.jsonl")))?;
+    if !journal.is_empty() {
+        tracing::info!(
+            journal = name,
+            completions = journal.len(),
+            "resuming from the journal"
+        );
+    }
+    Ok(Box::new(JournaledGenerator::new(
+        generator,
+        journal,
+        options.batch,
+    )))
 }

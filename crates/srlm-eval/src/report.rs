@@ -76,18 +76,31 @@ pub fn markdown(report: &EvalReport) -> String {
             report.eval_prompts,
             report.head_to_head_judge.as_deref().unwrap_or("the judge")
         );
-        md.push_str("| A vs B | win | tie | loss | n |\n|---|---|---|---|---|\n");
+        md.push_str("| A vs B | win | tie | loss | n | no verdict |\n|---|---|---|---|---|---|\n");
         for m in &report.head_to_head {
             let o = &m.overall;
             let _ = writeln!(
                 md,
-                "| {} vs {} | {} | {} | {} | {} |",
+                "| {} vs {} | {} | {} | {} | {} | {} |",
                 m.a,
                 m.b,
                 pct(&o.win),
                 pct(&o.tie),
                 pct(&o.loss),
-                o.n
+                o.n,
+                o.unparsed
+            );
+        }
+        let unparsed: usize = report.head_to_head.iter().map(|m| m.overall.unparsed).sum();
+        let judged: usize = report
+            .head_to_head
+            .iter()
+            .map(|m| m.overall.n + m.overall.unparsed)
+            .sum();
+        if unparsed > 0 {
+            let _ = writeln!(
+                md,
+                "\n**The judge gave no verdict** (no `[[A]]`, `[[B]]` or `[[C]]`) in at least one order for {unparsed} of {judged} comparisons; those are left out of the shares above, not counted as ties."
             );
         }
         let categories: Vec<&String> = report

@@ -16,11 +16,15 @@ pub struct Share {
     pub high: f64,
 }
 
-/// Win / tie / loss of A against B.
+/// Win / tie / loss of A against B. Shares are over the prompts the judge gave a verdict on in
+/// both orders; the others are counted in `unparsed`, apart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WinTieLoss {
-    /// Prompts compared.
+    /// Prompts with a verdict in both orders (the shares' denominator).
     pub n: usize,
+    /// Prompts where the judge gave no verdict in at least one order.
+    #[serde(default)]
+    pub unparsed: usize,
     /// A better in both orders.
     pub wins: usize,
     /// Tied, or the two orders disagreed.
@@ -49,7 +53,17 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Tallies outcomes and bootstraps each share's 95 % interval (percentile method, `seed`).
+/// Unparsed outcomes are counted and left out of the shares.
 pub fn win_tie_loss(outcomes: &[PairOutcome], seed: u64) -> WinTieLoss {
+    let unparsed = outcomes
+        .iter()
+        .filter(|o| **o == PairOutcome::Unparsed)
+        .count();
+    let outcomes: Vec<PairOutcome> = outcomes
+        .iter()
+        .copied()
+        .filter(|o| *o != PairOutcome::Unparsed)
+        .collect();
     let n = outcomes.len();
     let count = |o: PairOutcome| outcomes.iter().filter(|x| **x == o).count();
     let (wins, ties, losses) = (
@@ -65,7 +79,7 @@ pub fn win_tie_loss(outcomes: &[PairOutcome], seed: u64) -> WinTieLoss {
             for _ in 0..n {
                 let k = match outcomes[rng.random_range(0..n)] {
                     PairOutcome::Win => 0,
-                    PairOutcome::Tie => 1,
+                    PairOutcome::Tie | PairOutcome::Unparsed => 1,
                     PairOutcome::Loss => 2,
                 };
                 c[k] += 1;
@@ -87,6 +101,7 @@ pub fn win_tie_loss(outcomes: &[PairOutcome], seed: u64) -> WinTieLoss {
     };
     WinTieLoss {
         n,
+        unparsed,
         wins,
         ties,
         losses,

@@ -30,6 +30,7 @@ mod aggregate;
 mod error;
 mod expected;
 mod http;
+mod journal;
 mod judge;
 mod local;
 mod metrics;
@@ -44,6 +45,7 @@ pub use http::{
     request_seed, Endpoint, HttpConfig, HttpSettings, OpenAiGenerator, SamplingCheck,
     REQUEST_SEED_BITS,
 };
+pub use journal::{CompletionJournal, JournaledGenerator};
 pub use judge::{Completion, Judge, JudgeItem, SampleParams, SamplingJudge, TextGenerator};
 pub use local::LocalGenerator;
 pub use metrics::{

@@ -31,6 +31,9 @@ pub enum PairOutcome {
     Tie,
     /// B won in both orders.
     Loss,
+    /// The judge gave no verdict (no `[[A]]`, `[[B]]` or `[[C]]`) in at least one order: a
+    /// broken judge, counted apart from ties.
+    Unparsed,
 }
 
 /// The last `[[A]]`, `[[B]]` or `[[C]]` in a judge text.
@@ -45,12 +48,14 @@ pub fn parse_verdict(text: &str) -> Option<Verdict> {
     Some(last.1)
 }
 
-/// Combines the verdict with A shown first and the verdict with B shown first. An unparsed
-/// verdict counts as a tie for that order.
+/// Combines the verdict with A shown first and the verdict with B shown first. A missing
+/// verdict in either order is [`PairOutcome::Unparsed`], never a tie.
 pub fn combine(a_first: Option<Verdict>, b_first: Option<Verdict>) -> PairOutcome {
-    let a_view = a_first.unwrap_or(Verdict::Tie);
+    let (Some(a_view), Some(b_first)) = (a_first, b_first) else {
+        return PairOutcome::Unparsed;
+    };
     // Swap the second order back to A's point of view.
-    let b_view = match b_first.unwrap_or(Verdict::Tie) {
+    let b_view = match b_first {
         Verdict::First => Verdict::Second,
         Verdict::Second => Verdict::First,
         Verdict::Tie => Verdict::Tie,

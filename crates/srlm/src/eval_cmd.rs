@@ -9,6 +9,8 @@ use srlm::data::{read_jsonl, BadLines};
 use srlm::eval::{evaluate_models, evaluate_run, write_report, EvalOptions};
 use srlm::run::GeneratorSpec;
 
+use crate::http_args::HttpArgs;
+
 /// `srlm eval` options.
 #[derive(Args)]
 pub(crate) struct EvalArgs {
@@ -41,20 +43,26 @@ pub(crate) struct EvalArgs {
     #[arg(long, default_value_t = 8)]
     prompts: usize,
     /// Most new tokens per answer and per judgement.
-    #[arg(long, default_value_t = 128)]
-    max_tokens: usize,
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
+    max_tokens: u64,
     /// Head-to-head judge: a local model path (default: the run's latest model).
     #[arg(long)]
     judge_model: Option<PathBuf>,
-    /// Head-to-head judge: an OpenAI-compatible server's base URL (with --judge-name).
-    #[arg(long)]
+    /// Head-to-head judge: an OpenAI-compatible server's base URL (with --judge-model-name).
+    #[arg(long, conflicts_with = "judge_model")]
     judge_url: Option<String>,
-    /// The served model's name.
-    #[arg(long, default_value = "default")]
-    judge_name: String,
+    /// The model name the judge's server serves.
+    #[arg(long, alias = "judge-name", default_value = "default")]
+    judge_model_name: String,
+    #[command(flatten)]
+    http: HttpArgs,
     /// Leave the seed model M0 out.
     #[arg(long)]
     no_baseline: bool,
+    /// Start over: delete OUT/journal (every answer and verdict is journaled there as it is
+    /// made, and a rerun of the same command reuses them).
+    #[arg(long)]
+    fresh: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -74,19 +82,21 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
         (Some(path), _) => GeneratorSpec::Local { path: path.clone() },
         (None, Some(url)) => GeneratorSpec::OpenAi(srlm::judge::Endpoint {
             base_url: url.clone(),
-            model: args.judge_name.clone(),
+            model: args.judge_model_name.clone(),
         }),
         (None, None) => GeneratorSpec::Current,
     };
-    let options = EvalOptions {
+    let max_tokens = usize::try_from(args.max_tokens)?;
+    let mut options = EvalOptions {
         held_out_prompts: args.held_out_prompts,
         judge_samples: args.samples,
-        judge_max_tokens: args.max_tokens,
+        judge_max_tokens: max_tokens,
         eval_prompts: args.eval_prompts,
         max_eval_prompts: args.prompts,
-        answer_max_tokens: args.max_tokens,
+        answer_max_tokens: max_tokens,
         pair_judge,
-        pair_max_tokens: args.max_tokens,
+        pair_max_tokens: max_tokens,
+        http: args.http.settings()?,
         baseline: !args.no_baseline,
         seed: args.seed,
         ..EvalOptions::default()
@@ -104,11 +114,21 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
         println!("{}", out.join("report.md").display());
         return Ok(());
     }
-    let (report, out) = match &args.run {
-        Some(run) => (
-            evaluate_run(run, &options).with_context(|| format!("evaluating {}", run.display()))?,
-            args.out.clone().unwrap_or_else(|| run.join("report")),
-        ),
+    let out = match (&args.out, &args.run) {
+        (Some(out), _) => out.clone(),
+        (None, Some(run)) => run.join("report"),
+        (None, None) => bail!("--out is required with --model"),
+    };
+    let journal = out.join("journal");
+    if args.fresh && journal.exists() {
+        std::fs::remove_dir_all(&journal)
+            .with_context(|| format!("removing {}", journal.display()))?;
+    }
+    options.journal = Some(journal);
+    let report = match &args.run {
+        Some(run) => {
+            evaluate_run(run, &options).with_context(|| format!("evaluating {}", run.display()))?
+        }
         None => {
             let models = args
                 .model
@@ -119,8 +139,7 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
                 Some(path) => read_jsonl(path, BadLines::Fail)?.0,
                 None => Vec::new(),
             };
-            let out = args.out.clone().context("--out is required with --model")?;
-            (evaluate_models(&models, &held_out, device, &options)?, out)
+            evaluate_models(&models, &held_out, device, &options)?
         }
     };
     write_report(&out, &report)?;

@@ -3,6 +3,7 @@
 mod bench_cmd;
 mod data_cmd;
 mod eval_cmd;
+mod http_args;
 mod run_cmd;
 mod train_cmd;
 

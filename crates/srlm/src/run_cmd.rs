@@ -8,7 +8,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use srlm::run::{Observer, RunConfig, SelfRewardingRun, StageSummary};
+use srlm::judge::Endpoint;
+use srlm::run::{GeneratorSpec, Observer, RunConfig, SelfRewardingRun, StageSummary};
 
 /// `srlm run` options.
 #[derive(Args)]
@@ -32,10 +33,66 @@ pub(crate) struct RunArgs {
     /// Print the effective config and exit.
     #[arg(long)]
     print_config: bool,
+    #[command(flatten)]
+    servers: RoleServers,
     /// Testing aid: abort the process (no clean-up, like kill -9) after UNITS units of STAGE in
     /// ITERATION, given as `ITERATION:STAGE:UNITS`.
     #[arg(long, hide = true)]
     abort_after: Option<String>,
+}
+
+/// Roles served by OpenAI-compatible servers, each by URL and served model name (applied after
+/// `--config` and `--set`; `[http]` settings still apply).
+#[derive(Args)]
+struct RoleServers {
+    /// The judge's server, e.g. `http://127.0.0.1:8000` (with --judge-model-name).
+    #[arg(long, requires = "judge_model_name")]
+    judge_url: Option<String>,
+    /// The model name the judge's server serves.
+    #[arg(long, requires = "judge_url")]
+    judge_model_name: Option<String>,
+    /// The candidates' server (with --candidates-model-name).
+    #[arg(long, requires = "candidates_model_name")]
+    candidates_url: Option<String>,
+    /// The model name the candidates' server serves.
+    #[arg(long, requires = "candidates_url")]
+    candidates_model_name: Option<String>,
+    /// The self-instruction server (with --instruct-model-name).
+    #[arg(long, requires = "instruct_model_name")]
+    instruct_url: Option<String>,
+    /// The model name the self-instruction server serves.
+    #[arg(long, requires = "instruct_url")]
+    instruct_model_name: Option<String>,
+}
+
+impl RoleServers {
+    fn apply(&self, config: &mut RunConfig) {
+        let roles = [
+            (
+                &self.judge_url,
+                &self.judge_model_name,
+                &mut config.judge.generator,
+            ),
+            (
+                &self.candidates_url,
+                &self.candidates_model_name,
+                &mut config.candidates.generator,
+            ),
+            (
+                &self.instruct_url,
+                &self.instruct_model_name,
+                &mut config.instruct.generator,
+            ),
+        ];
+        for (url, model, spec) in roles {
+            if let (Some(base_url), Some(model)) = (url, model) {
+                *spec = GeneratorSpec::OpenAi(Endpoint {
+                    base_url: base_url.clone(),
+                    model: model.clone(),
+                });
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -153,7 +210,8 @@ pub(crate) fn run(args: RunArgs, device: &str) -> Result<()> {
     if device != "cpu" {
         config.run.device = device.to_string();
     }
-    let config = config.with_overrides(&args.overrides)?;
+    let mut config = config.with_overrides(&args.overrides)?;
+    args.servers.apply(&mut config);
     if args.print_config {
         print!("{}", config.to_toml()?);
         return Ok(());

@@ -494,6 +494,56 @@ fn eval_compares_listed_models_into_a_report() {
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["eval_prompts"], 2);
+    // Every answer and verdict was journaled; a rerun reuses them and gives the same report.
+    let journal = out.join("journal");
+    for name in [
+        "base-judging",
+        "base-answers",
+        "new-answers",
+        "verdicts-new",
+    ] {
+        let text = std::fs::read_to_string(journal.join(format!("{name}.jsonl"))).unwrap();
+        assert!(!text.is_empty(), "{name}");
+    }
+    let before = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let sizes = |dir: &std::path::Path| -> Vec<u64> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let journal_sizes = sizes(&journal);
+    let (ok, _, stderr) = srlm(&[
+        "eval",
+        "--model",
+        &m,
+        "--model",
+        &n,
+        "--held-out",
+        held_out.to_str().unwrap(),
+        "--eval-prompts",
+        &data_fixture("mt_bench.jsonl"),
+        "--prompts",
+        "2",
+        "--held-out-prompts",
+        "1",
+        "--samples",
+        "1",
+        "--max-tokens",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(sizes(&journal), journal_sizes, "nothing generated twice");
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.json")).unwrap(),
+        before
+    );
+    let (ok, _, stderr) = srlm(&["eval", "--model", &m, "--max-tokens", "0", "--out", "x"]);
+    assert!(!ok && stderr.contains("max-tokens"), "{stderr}");
     // Redrawn from its JSON alone, the report is the same.
     std::fs::remove_file(out.join("report.md")).unwrap();
     std::fs::remove_file(out.join("win_rates.png")).unwrap();

@@ -80,7 +80,7 @@ fn evaluates_every_model_and_matchup_of_a_run() {
     assert!(report
         .head_to_head
         .iter()
-        .all(|m| m.overall.n == 2 && m.by_category.len() == 2));
+        .all(|m| m.overall.n + m.overall.unparsed == 2 && m.by_category.len() == 2));
     assert_eq!(report.head_to_head_judge.as_deref(), Some("M2"));
     assert!(report.iterations.is_empty());
     let out = run.join("report");

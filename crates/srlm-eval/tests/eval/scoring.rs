@@ -6,7 +6,7 @@ use srlm_eval::{
     compare, held_out_groups, judge_quality, matchups, quantile, reference_ranks,
     spread_over_categories, win_tie_loss, Answers,
 };
-use srlm_judge::PairOutcome::{Loss, Tie, Win};
+use srlm_judge::PairOutcome::{Loss, Tie, Unparsed, Win};
 use srlm_judge::{Completion, Judge, JudgeItem, Judgement, SampleParams, TextGenerator};
 
 #[test]
@@ -38,6 +38,15 @@ fn win_tie_loss_counts_shares_and_intervals() {
     // numpy's linear-interpolation percentile.
     assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75);
     assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.975), 3.925);
+}
+
+#[test]
+fn missing_verdicts_are_counted_apart_not_as_ties() {
+    let w = win_tie_loss(&[Win, Unparsed, Tie, Unparsed, Loss, Win], 3);
+    assert_eq!((w.n, w.unparsed, w.wins, w.ties, w.losses), (4, 2, 2, 1, 1));
+    assert_eq!((w.win.value, w.tie.value), (0.5, 0.25));
+    let broken = win_tie_loss(&[Unparsed; 5], 0);
+    assert_eq!((broken.n, broken.unparsed, broken.tie.value), (0, 5, 0.0));
 }
 
 #[test]

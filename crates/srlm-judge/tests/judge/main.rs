@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod http;
+mod journal;
 mod local;
 mod metrics;
 mod parse;

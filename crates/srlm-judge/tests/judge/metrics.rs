@@ -97,7 +97,8 @@ fn pairwise_orders_and_ties() {
         combine(Some(Verdict::Tie), Some(Verdict::Second)),
         PairOutcome::Tie
     );
-    assert_eq!(combine(None, Some(Verdict::Second)), PairOutcome::Tie);
+    assert_eq!(combine(None, Some(Verdict::Second)), PairOutcome::Unparsed);
+    assert_eq!(combine(Some(Verdict::First), None), PairOutcome::Unparsed);
 }
 
 /// A judge that always prefers the answer that mentions "good", whatever its position, or

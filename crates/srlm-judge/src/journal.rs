@@ -1,0 +1,162 @@
+//! Completions kept on disk, so that work interrupted by a crash is not redone: a
+//! [`JournaledGenerator`] answers from its [`CompletionJournal`] every prompt already completed
+//! with the same settings, asks its inner generator for the rest a chunk at a time, and appends
+//! each chunk's completions (one JSON line per prompt, flushed and synced) before going on.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{JudgeError, Result};
+use crate::judge::{Completion, SampleParams, TextGenerator};
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    key: String,
+    completions: Vec<Completion>,
+}
+
+/// An append-only file of completions keyed by (prompt, samples, settings).
+#[derive(Debug)]
+pub struct CompletionJournal {
+    path: PathBuf,
+    file: File,
+    entries: HashMap<String, Vec<Completion>>,
+}
+
+impl CompletionJournal {
+    /// Opens (or creates) the journal at `path` and reads what it holds. A last line cut by a
+    /// crash is dropped from the file; any other unreadable line is an error naming the line.
+    pub fn open(path: &Path) -> Result<Self> {
+        let io = |e: std::io::Error| {
+            JudgeError::InvalidInput(format!("journal {}: {e}", path.display()))
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(io)?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(io)?;
+        // Only lines ended by a newline were finished; what follows the last one was cut by a
+        // crash mid-write and is dropped from the file.
+        let finished = text.rfind('\n').map_or(0, |i| i + 1);
+        let mut entries = HashMap::new();
+        for (i, line) in text[..finished].lines().enumerate() {
+            let entry: Entry = serde_json::from_str(line).map_err(|e| {
+                JudgeError::InvalidInput(format!("journal {}:{}: {e}", path.display(), i + 1))
+            })?;
+            entries.insert(entry.key, entry.completions);
+        }
+        if finished < text.len() {
+            file.set_len(finished as u64).map_err(io)?;
+            file.seek(SeekFrom::End(0)).map_err(io)?;
+        }
+        Ok(CompletionJournal {
+            path: path.to_path_buf(),
+            file,
+            entries,
+        })
+    }
+
+    /// Prompts recorded.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn key(prompt: &str, n: usize, params: &SampleParams) -> String {
+        // Settings first, so keys of one call share a prefix; the prompt in full (no hash
+        // collisions to reason about).
+        format!(
+            "{n}|{}|{}|{}|{}|{prompt}",
+            params.temperature, params.top_p, params.max_tokens, params.seed
+        )
+    }
+
+    fn append(&mut self, rows: Vec<(String, Vec<Completion>)>) -> Result<()> {
+        let io = |e: std::io::Error| {
+            JudgeError::InvalidInput(format!("journal {}: {e}", self.path.display()))
+        };
+        let mut text = String::new();
+        for (key, completions) in &rows {
+            let line = serde_json::to_string(&Entry {
+                key: key.clone(),
+                completions: completions.clone(),
+            })
+            .map_err(|e| JudgeError::InvalidInput(format!("journal entry: {e}")))?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        self.file.write_all(text.as_bytes()).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.entries.extend(rows);
+        Ok(())
+    }
+}
+
+/// A [`TextGenerator`] that remembers its completions in a [`CompletionJournal`].
+pub struct JournaledGenerator<'a> {
+    inner: &'a mut dyn TextGenerator,
+    journal: CompletionJournal,
+    chunk: usize,
+}
+
+impl<'a> JournaledGenerator<'a> {
+    /// Wraps `inner`; new completions are asked for and recorded `chunk` prompts at a time.
+    pub fn new(inner: &'a mut dyn TextGenerator, journal: CompletionJournal, chunk: usize) -> Self {
+        JournaledGenerator {
+            inner,
+            journal,
+            chunk: chunk.max(1),
+        }
+    }
+}
+
+impl TextGenerator for JournaledGenerator<'_> {
+    fn complete(
+        &mut self,
+        prompts: &[String],
+        n: usize,
+        params: &SampleParams,
+    ) -> Result<Vec<Vec<Completion>>> {
+        let keys: Vec<String> = prompts
+            .iter()
+            .map(|p| CompletionJournal::key(p, n, params))
+            .collect();
+        let missing: Vec<usize> = (0..prompts.len())
+            .filter(|&i| !self.journal.entries.contains_key(&keys[i]))
+            .collect();
+        for chunk in missing.chunks(self.chunk) {
+            let asked: Vec<String> = chunk.iter().map(|&i| prompts[i].clone()).collect();
+            let rows = self.inner.complete(&asked, n, params)?;
+            if rows.len() != asked.len() || rows.iter().any(|r| r.len() != n) {
+                return Err(JudgeError::InvalidInput(format!(
+                    "the generator returned {} rows for {} prompts ({n} samples each)",
+                    rows.len(),
+                    asked.len()
+                )));
+            }
+            let entries = chunk.iter().map(|&i| keys[i].clone()).zip(rows).collect();
+            self.journal.append(entries)?;
+        }
+        keys.iter()
+            .map(|k| {
+                self.journal.entries.get(k).cloned().ok_or_else(|| {
+                    JudgeError::InvalidInput("a journaled completion went missing".into())
+                })
+            })
+            .collect()
+    }
+}

@@ -115,10 +115,10 @@ fn cuda(index: usize) -> Result<Device> {
     let found = Device::enumerate(DeviceType::Cuda).len();
     if index >= found {
         return Err(ModelError::Device(if found == 0 {
-            "device `cuda`: no CUDA device found (the NVIDIA driver's libcuda.so could not be loaded, or it reports no GPU); use `--device cpu`".to_string()
+            "`cuda`: no CUDA device found (the NVIDIA driver's libcuda.so could not be loaded, or it reports no GPU); use `--device cpu`".to_string()
         } else {
             format!(
-                "device `cuda:{index}`: only {found} CUDA device(s) found (cuda:0 … cuda:{})",
+                "`cuda:{index}`: only {found} CUDA device(s) found (cuda:0 … cuda:{})",
                 found - 1
             )
         }));

@@ -32,14 +32,15 @@ build() {
   rm -rf .gpu && mkdir -p .gpu
   local packages=()
   for crate in "${TEST_CRATES[@]}"; do packages+=(-p "$crate"); done
-  # Test binaries: cargo prints each one's path in its JSON messages.
+  # Test binaries: cargo prints each one's path in its JSON messages; a crate's integration
+  # test target is named after the crate without `srlm-` (tests/model/main.rs → `model`).
   SRLM_SMOLLM2=/nonexistent cargo test --release "${packages[@]}" --features "$features" \
     --target-dir "$target" --no-run --message-format=json-render-diagnostics >.gpu/build.json
   for crate in "${TEST_CRATES[@]}"; do
     local name=${crate#srlm-}
     local exe
-    exe=$(grep "\"name\":\"$crate\"" .gpu/build.json | grep '"kind":\["test"\]' |
-      grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | tail -1)
+    exe=$(grep '"kind":\["test"\]' .gpu/build.json | grep "\"name\":\"$name\"" |
+      grep -o '"executable":"[^"]*"' | cut -d'"' -f4 | tail -1 || true)
     [[ -n "$exe" ]] || {
       echo "no test binary found for $crate" >&2
       exit 1
@@ -134,7 +135,12 @@ run() {
     for f in .gl/*.deb; do dpkg -x "$f" /; done
     ldconfig
   fi
-  export VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}"
+  # The NVIDIA Vulkan driver's manifest, wherever this machine's driver installation put it
+  # (unless VK_DRIVER_FILES names it).
+  if [[ -z "${VK_DRIVER_FILES:-}" ]]; then
+    VK_DRIVER_FILES=$(find /usr /etc -maxdepth 6 -name nvidia_icd.json -path '*icd.d*' 2>/dev/null | head -1 || true)
+    [[ -n "$VK_DRIVER_FILES" ]] && export VK_DRIVER_FILES
+  fi
   export SRLM_FIXTURES="$PWD/tests/fixtures"
   for f in .gpu/*.xz; do xz -dkf "$f"; done
   chmod +x .gpu/srlm .gpu/*-tests

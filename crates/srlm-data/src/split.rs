@@ -64,6 +64,36 @@ pub fn split_by_prompt<T>(
     Ok(Split { train, held_out })
 }
 
+/// Holds out exactly `count` of `records` (all when there are fewer): those whose normalised
+/// prompts hash lowest under `seed` — the same records for the same prompts and seed, whatever
+/// their order. Order within each side is kept.
+pub fn hold_out_count<T>(
+    records: Vec<T>,
+    prompt: impl Fn(&T) -> &str,
+    count: usize,
+    seed: u64,
+) -> Split<T> {
+    let mut ranked: Vec<(u64, usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (prompt_hash(&normalize_prompt(prompt(r)), seed), i))
+        .collect();
+    ranked.sort_unstable();
+    let mut held = vec![false; records.len()];
+    for &(_, i) in ranked.iter().take(count) {
+        held[i] = true;
+    }
+    let (mut train, mut held_out) = (Vec::new(), Vec::new());
+    for (record, held) in records.into_iter().zip(held) {
+        if held {
+            held_out.push(record);
+        } else {
+            train.push(record);
+        }
+    }
+    Split { train, held_out }
+}
+
 /// FNV-1a over the seed and the text, finished with SplitMix64's mixer: stable across
 /// platforms, Rust releases and runs (unlike `std`'s `DefaultHasher`).
 fn prompt_hash(text: &str, seed: u64) -> u64 {

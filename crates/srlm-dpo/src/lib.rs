@@ -66,4 +66,6 @@ pub use reference::{
     CacheOutcome, ReferenceLogps,
 };
 pub use schedule::Schedule;
-pub use trainer::{evaluate, train, StepMetrics, StepTime, TrainConfig, TrainOutcome};
+pub use trainer::{
+    evaluate, evaluate_preferences, train, StepMetrics, StepTime, TrainConfig, TrainOutcome,
+};

@@ -27,7 +27,7 @@ use srlm_model::{
 
 use crate::error::{Result, TrainError};
 use crate::loss::DpoMetrics;
-use crate::objective::{MicroStats, Objective};
+use crate::objective::{DpoObjective, MicroStats, Objective};
 use crate::optim::{clip_coefficient, global_grad_norm, scale_grads, AdamW, AdamWConfig};
 use crate::schedule::Schedule;
 
@@ -367,17 +367,53 @@ fn objective_beta<O: Objective>(objective: &O) -> f64 {
 
 /// Mean loss of `set` under `model`, without gradients or dropout.
 pub fn evaluate<O: Objective>(model: &Llama, set: &O, config: &TrainConfig) -> Result<f64> {
+    Ok(evaluate_with_stats(model, set, config.micro_batch_tokens)?.0)
+}
+
+/// TRL's DPO metrics (loss, reward accuracy and margin, …) of `set` under `model`, without
+/// gradients or dropout: how a DPO update did on pairs it did not train on. `None` for an empty
+/// set.
+pub fn evaluate_preferences(
+    model: &Llama,
+    set: &DpoObjective,
+    micro_batch_tokens: usize,
+) -> Result<Option<DpoMetrics>> {
+    if set.is_empty() {
+        return Ok(None);
+    }
+    let (loss, stats) = evaluate_with_stats(model, set, micro_batch_tokens)?;
+    Ok(Some(DpoMetrics::compute(
+        set.config.beta,
+        loss,
+        (&stats.policy_chosen, &stats.policy_rejected),
+        (&stats.reference_chosen, &stats.reference_rejected),
+    )))
+}
+
+/// The loss of all of `set` as one batch (micro-batches of `micro_batch_tokens`), and its
+/// host statistics (in micro-batch order).
+fn evaluate_with_stats<O: Objective>(
+    model: &Llama,
+    set: &O,
+    micro_batch_tokens: usize,
+) -> Result<(f64, MicroStats)> {
     let model = model.valid();
     let all: Vec<usize> = (0..set.len()).collect();
     let batch_totals = set.totals(&all);
     let lengths: Vec<usize> = all.iter().map(|&i| set.tokens(i)).collect();
     let mut total = 0.0;
-    for group in batch_by_tokens(&lengths, config.micro_batch_tokens, usize::MAX) {
-        let (loss, _) = set.loss(&model, &group, batch_totals)?;
+    let mut stats = MicroStats::default();
+    for group in batch_by_tokens(&lengths, micro_batch_tokens, usize::MAX) {
+        let (loss, micro) = set.loss(&model, &group, batch_totals)?;
         let value = read_f32(loss, "the evaluation loss")?;
         total += f64::from(value.first().copied().unwrap_or(f32::NAN));
+        stats.tokens += micro.tokens;
+        stats.policy_chosen.extend(micro.policy_chosen);
+        stats.policy_rejected.extend(micro.policy_rejected);
+        stats.reference_chosen.extend(micro.reference_chosen);
+        stats.reference_rejected.extend(micro.reference_rejected);
     }
-    Ok(total)
+    Ok((total, stats))
 }
 
 fn add_grads(

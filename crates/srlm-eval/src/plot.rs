@@ -27,7 +27,8 @@ const COLORS: [RGBColor; 6] = [
 type Drawn = std::result::Result<(), String>;
 
 /// A named series: its legend label and how to read its value.
-type Series<T> = (&'static str, fn(&T) -> f64);
+/// A labelled series: the value of one point, `None` where it is undefined (left out).
+type Series<T> = (&'static str, fn(&T) -> Option<f64>);
 
 fn font() {
     static ONCE: Once = Once::new();
@@ -132,17 +133,19 @@ fn judge_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[JudgeQ
         .map_err(e)?;
     let series: [Series<JudgeQuality>; 5] = [
         ("pairwise accuracy", |r| r.metrics.pairwise_accuracy),
-        ("exact match / 100", |r| r.metrics.exact_match_pct / 100.0),
+        ("exact match / 100", |r| {
+            r.metrics.exact_match_pct.map(|p| p / 100.0)
+        }),
         ("Spearman", |r| r.metrics.spearman),
         ("Kendall τ", |r| r.metrics.kendall_tau),
-        ("parse rate", |r| r.parse_rate),
+        ("parse rate", |r| Some(r.parse_rate)),
     ];
     for (k, (label, f)) in series.iter().enumerate() {
         let color = COLORS[k];
         let points: Vec<(f64, f64)> = rows
             .iter()
             .enumerate()
-            .map(|(i, r)| (i as f64, f(r)))
+            .filter_map(|(i, r)| f(r).map(|v| (i as f64, v)))
             .collect();
         line(&mut chart, label.to_string(), color, points, 4)?;
     }
@@ -322,13 +325,17 @@ fn dpo_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, curve: &DpoCurve
         .map_err(e)?;
     chart.configure_mesh().x_desc("step").draw().map_err(e)?;
     let series: [Series<crate::run_stats::DpoPoint>; 3] = [
-        ("loss", |p| p.loss),
-        ("rewards/accuracies", |p| p.accuracy),
-        ("rewards/margins", |p| p.margin),
+        ("loss", |p| Some(p.loss)),
+        ("rewards/accuracies", |p| Some(p.accuracy)),
+        ("rewards/margins", |p| Some(p.margin)),
     ];
     for (k, (label, f)) in series.iter().enumerate() {
         let color = COLORS[k];
-        let points: Vec<(f64, f64)> = curve.points.iter().map(|p| (p.step as f64, f(p))).collect();
+        let points: Vec<(f64, f64)> = curve
+            .points
+            .iter()
+            .filter_map(|p| f(p).map(|v| (p.step as f64, v)))
+            .collect();
         line(&mut chart, label.to_string(), color, points, 3)?;
     }
     chart

@@ -39,6 +39,14 @@ fn pct(s: &Share) -> String {
     )
 }
 
+/// A metric with `decimals` digits, or `n/a` with the reason it has nothing to count.
+fn metric(value: Option<f64>, decimals: usize, reason: &str) -> String {
+    match value {
+        Some(v) => format!("{v:.decimals$}"),
+        None => format!("n/a ({reason})"),
+    }
+}
+
 /// The markdown report (plots referenced by relative path).
 pub fn markdown(report: &EvalReport) -> String {
     let mut md = String::from("# Self-rewarding run report\n\n");
@@ -46,23 +54,24 @@ pub fn markdown(report: &EvalReport) -> String {
     if !report.judge.is_empty() {
         md.push_str("## Judge quality on held-out EFT\n\n");
         md.push_str("Each model judges the held-out responses with the paper's prompt; its scores are compared with the reference scores (Yuan et al., 2024, Table 4).\n\n");
-        md.push_str("| model | pairwise acc. (pairs) | 5-best % | exact match % | Spearman | Kendall τ (groups with a correlation) | parse rate | groups |\n|---|---|---|---|---|---|---|---|\n");
+        md.push_str("| model | pairwise acc. (pairs) | 5-best % | exact match % | Spearman | Kendall τ (groups with a correlation) | parse rate | judgements cut | groups |\n|---|---|---|---|---|---|---|---|---|\n");
         for r in &report.judge {
             let m = &r.metrics;
             let _ = writeln!(
                 md,
-                "| {} | {:.3} ({}) | {:.1} | {:.1} | {:.3} | {:.3} ({}) | {:.3} ({}/{}) | {} |",
+                "| {} | {} ({}) | {} | {} | {} | {} ({}) | {:.3} ({}/{}) | {:.3} | {} |",
                 r.model,
-                m.pairwise_accuracy,
+                metric(m.pairwise_accuracy, 3, "no judged pair"),
                 m.pairs,
-                m.five_best_pct,
-                m.exact_match_pct,
-                m.spearman,
-                m.kendall_tau,
+                metric(m.five_best_pct, 1, "no response scored 5"),
+                metric(m.exact_match_pct, 1, "no fully judged group"),
+                metric(m.spearman, 3, "no group with two judged"),
+                metric(m.kendall_tau, 3, "no group with two judged"),
                 m.correlated_groups,
                 r.parse_rate,
                 r.parse.parsed,
                 r.parse.samples,
+                r.parse.truncation_rate(),
                 m.groups
             );
         }
@@ -132,7 +141,7 @@ pub fn markdown(report: &EvalReport) -> String {
         md.push_str("\n![win rates](win_rates.svg) ([PNG](win_rates.png))\n\n");
     }
     if !report.iterations.is_empty() {
-        md.push_str("## Iterations\n\n| iteration | prompts | mean candidate words | self-judge parse rate | score histogram | pairs | chosen words | rejected words |\n|---|---|---|---|---|---|---|---|\n");
+        md.push_str("## Iterations\n\nCut: share cut at the token limit (cut candidates never enter a pair).\n\n| iteration | prompts | mean candidate words | candidates cut | self-judge parse rate | judgements cut | score histogram | pairs | chosen words | rejected words |\n|---|---|---|---|---|---|---|---|---|---|\n");
         for it in &report.iterations {
             let hist: Vec<String> = it
                 .score_histogram
@@ -141,12 +150,14 @@ pub fn markdown(report: &EvalReport) -> String {
                 .collect();
             let _ = writeln!(
                 md,
-                "| {} (M{}) | {} | {:.1} | {:.3} | {} | {} | {:.1} | {:.1} |",
+                "| {} (M{}) | {} | {:.1} | {:.3} | {:.3} | {:.3} | {} | {} | {:.1} | {:.1} |",
                 it.iteration,
                 it.iteration,
                 it.prompts,
                 it.mean_candidate_words,
+                it.candidate_cut_rate,
                 it.parse_rate,
+                it.judge_cut_rate,
                 if hist.is_empty() {
                     "-".to_string()
                 } else {
@@ -172,9 +183,34 @@ pub fn markdown(report: &EvalReport) -> String {
                 "## DPO, iteration {t}\n\n![DPO iteration {t}](dpo_iter{t}.svg) ([PNG](dpo_iter{t}.png))\n",
                 t = curve.iteration
             );
+            held_out_table(&mut md, curve);
         }
     }
     md
+}
+
+/// The DPO stage's held-out pairs before and after its update (or why there are none).
+fn held_out_table(md: &mut String, curve: &DpoCurve) {
+    let Some(held) = &curve.held_out else {
+        return;
+    };
+    let (Some(before), Some(after)) = (held.before, held.after) else {
+        md.push_str("Held-out pairs: n/a (no pair held out: `dpo.held_out_pairs` is 0 or the iteration had under 4 pairs).\n\n");
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "On {} held-out pairs (never trained on; before = M{t}, the reference, so its loss is ln 2):\n\n| | loss | reward accuracy | reward margin |\n|---|---|---|---|\n| before (M{t}) | {:.4} | {:.3} | {:.4} |\n| after (M{}) | {:.4} | {:.3} | {:.4} |\n",
+        held.pairs,
+        before.loss,
+        before.reward_accuracy,
+        before.reward_margin,
+        curve.iteration + 1,
+        after.loss,
+        after.reward_accuracy,
+        after.reward_margin,
+        t = curve.iteration
+    );
 }
 
 /// Writes `report.json`, `report.md` and the plots into `dir` (each file atomically).

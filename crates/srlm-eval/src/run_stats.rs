@@ -1,5 +1,6 @@
-//! What a run folder says about each iteration without running a model: response lengths,
-//! judge parse rates and score histograms, pairs kept, and the DPO curves.
+//! What a run folder says about each iteration without running a model: response lengths and
+//! cut rates, judge parse and cut rates, score histograms, pairs kept, and the DPO curves with
+//! their held-out evaluations.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use srlm_data::PreferenceRecord;
 use srlm_loop::stages::judging::score_histogram;
 use srlm_loop::stages::mean_words;
+use srlm_loop::stages::train::HeldOutDpo;
 use srlm_loop::{CandidateSet, JudgedSet, RunDir};
 
 use crate::error::Result;
@@ -22,8 +24,15 @@ pub struct IterationStats {
     pub candidate_words: Vec<usize>,
     /// Mean of `candidate_words`.
     pub mean_candidate_words: f64,
+    /// Candidates cut at `candidates.max_tokens` / candidates (never trained on: left out of
+    /// pairs).
+    #[serde(default)]
+    pub candidate_cut_rate: f64,
     /// Judge samples that parsed / samples drawn (self-judging).
     pub parse_rate: f64,
+    /// Judge texts cut at `judge.max_tokens` / samples drawn.
+    #[serde(default)]
+    pub judge_cut_rate: f64,
     /// Candidates by rounded mean score.
     pub score_histogram: BTreeMap<String, usize>,
     /// Preference pairs kept.
@@ -54,6 +63,10 @@ pub struct DpoCurve {
     pub iteration: usize,
     /// Its steps.
     pub points: Vec<DpoPoint>,
+    /// Its held-out pairs before and after the update (from the stage summary; `None` for runs
+    /// older than the evaluation).
+    #[serde(default)]
+    pub held_out: Option<HeldOutDpo>,
 }
 
 /// Reads the finished iterations of a run.
@@ -82,6 +95,8 @@ pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
             .flat_map(|j| j.responses.iter().map(|r| r.judgement.clone()))
             .collect();
         let parse = srlm_judge::ParseStats::of(&judgements);
+        let responses: Vec<_> = candidates.iter().flat_map(|c| &c.responses).collect();
+        let cut = responses.iter().filter(|r| r.truncated).count();
         out.push(IterationStats {
             iteration: t,
             prompts: candidates.len(),
@@ -91,7 +106,13 @@ pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
                     .flat_map(|c| c.responses.iter().map(|r| r.text.as_str())),
             ),
             candidate_words,
+            candidate_cut_rate: if responses.is_empty() {
+                0.0
+            } else {
+                cut as f64 / responses.len() as f64
+            },
             parse_rate: parse.parse_rate(),
+            judge_cut_rate: parse.truncation_rate(),
             score_histogram: score_histogram(&judgements),
             pairs: pairs.len(),
             mean_chosen_words: mean_words(pairs.iter().map(|p| p.chosen.as_str())),
@@ -101,8 +122,17 @@ pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
     Ok(out)
 }
 
-/// Reads the DPO curves (`iterT/dpo/metrics.jsonl`) of a run.
+/// Reads the DPO curves (`iterT/dpo/metrics.jsonl`) of a run, with each DPO stage's held-out
+/// evaluation from its summary.
 pub fn dpo_curves(dir: &RunDir) -> Result<Vec<DpoCurve>> {
+    let summaries = dir.summaries()?;
+    let held_out = |t: usize| {
+        summaries
+            .iter()
+            .find(|s| s.iteration == t && s.stage == "dpo")
+            .and_then(|s| s.stats.get("held_out"))
+            .and_then(|h| serde_json::from_value::<HeldOutDpo>(h.clone()).ok())
+    };
     let mut out = Vec::new();
     for t in 1.. {
         let path = dir.iteration(t, "dpo/metrics.jsonl");
@@ -112,6 +142,7 @@ pub fn dpo_curves(dir: &RunDir) -> Result<Vec<DpoCurve>> {
                 out.push(DpoCurve {
                     iteration: t,
                     points: Vec::new(),
+                    held_out: None,
                 });
                 continue;
             }
@@ -137,6 +168,7 @@ pub fn dpo_curves(dir: &RunDir) -> Result<Vec<DpoCurve>> {
                     margin: f(s, "rewards/margins"),
                 })
                 .collect(),
+            held_out: held_out(t),
         });
     }
     Ok(out)

@@ -31,8 +31,12 @@ pub struct Judgement {
     pub score: Option<f64>,
     /// Each sample's parsed score or failure, in sampling order.
     pub samples: Vec<Result<f64, ParseFailure>>,
-    /// The judge's raw texts (empty for the expected-score judge).
+    /// The judge's raw texts (for the expected-score judge: its justification, cut at the
+    /// final score statement).
     pub texts: Vec<String>,
+    /// Judge texts cut at their token limit, parsed or not (0 in records older than the field).
+    #[serde(default)]
+    pub truncated: usize,
 }
 
 impl Judgement {
@@ -52,7 +56,14 @@ impl Judgement {
             score,
             samples,
             texts,
+            truncated: 0,
         }
+    }
+
+    /// The same judgement with `truncated` of its texts cut at the token limit.
+    pub fn with_truncated(mut self, truncated: usize) -> Self {
+        self.truncated = truncated;
+        self
     }
 
     /// Number of samples that parsed.
@@ -74,6 +85,9 @@ pub struct ParseStats {
     pub unjudged: usize,
     /// Failed samples by reason.
     pub failures: BTreeMap<String, usize>,
+    /// Judge texts cut at their token limit, parsed or not.
+    #[serde(default)]
+    pub truncated: usize,
 }
 
 impl ParseStats {
@@ -82,6 +96,7 @@ impl ParseStats {
         let mut stats = ParseStats::default();
         for j in judgements {
             stats.samples += j.samples.len();
+            stats.truncated += j.truncated;
             for s in &j.samples {
                 match s {
                     Ok(_) => stats.parsed += 1,
@@ -105,6 +120,16 @@ impl ParseStats {
             0.0
         } else {
             self.parsed as f64 / self.samples as f64
+        }
+    }
+
+    /// Judge texts cut at their token limit over samples drawn (0 when none were drawn): a
+    /// high rate means the judge's `max_tokens` is too small for its judgements.
+    pub fn truncation_rate(&self) -> f64 {
+        if self.samples == 0 {
+            0.0
+        } else {
+            self.truncated as f64 / self.samples as f64
         }
     }
 }

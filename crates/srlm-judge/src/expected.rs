@@ -1,13 +1,25 @@
 //! [`ExpectedScoreJudge`]: the score as an expectation over the model's next-token
-//! probabilities for the digits 0–5 after an answer prefix ending in `Score: ` — one forward pass
-//! per response, no sampling, no parse failures.
+//! probabilities for the digits 0–5, read where EFT training puts the score — after the judge's
+//! own justification, at its final `Score: `. One greedy justification and one forward pass per
+//! response, no sampling, no parse failures.
+//!
+//! The justification is generated greedily (at most `justification_tokens` tokens) and cut right
+//! after its last `Score: `; a justification without one (or cut at the token limit) gets
+//! `\nScore: ` appended. With `justification_tokens` 0 the digit is read right after the prompt,
+//! a position EFT targets never train — only for judges trained to score first.
 
-use srlm_model::{next_token_logprobs, LanguageModel};
+use srlm_model::{next_token_logprobs, GenerationConfig, LanguageModel, SamplingParams};
 
 use crate::aggregate::Judgement;
 use crate::error::{JudgeError, Result};
 use crate::judge::{Judge, JudgeItem};
 use crate::template::JudgeTemplate;
+
+/// Default token cap of one judgement — sampled judgements, the expected-score judge's
+/// justification, head-to-head verdicts: the EFT ladder's longest target judgement is about 100
+/// tokens of SmolLM2's tokenizer (a test in srlm-data checks it stays under half of this), so a
+/// judge trained on it is never cut where its training data would not be.
+pub const DEFAULT_JUDGE_MAX_TOKENS: usize = 256;
 
 /// Expected-score judge over a local model.
 #[derive(Debug)]
@@ -17,15 +29,17 @@ pub struct ExpectedScoreJudge<'a> {
     prefix: String,
     digits: Vec<u32>,
     batch_size: usize,
+    justification_tokens: usize,
 }
 
 impl<'a> ExpectedScoreJudge<'a> {
-    /// The paper's template; the assistant's answer is started with `Score: `.
+    /// The paper's template; the score is read after a greedy justification of at most
+    /// [`DEFAULT_JUDGE_MAX_TOKENS`], at its final `Score: `.
     pub fn new(model: &'a LanguageModel, batch_size: usize) -> Result<Self> {
         Self::with_template(model, JudgeTemplate::paper(), "Score: ", batch_size)
     }
 
-    /// Another template and answer prefix. Each digit 0–5 must follow the prefix as a single
+    /// Another template and score prefix. Each digit 0–5 must follow the prefix as a single
     /// token of the model's tokenizer.
     pub fn with_template(
         model: &'a LanguageModel,
@@ -33,6 +47,11 @@ impl<'a> ExpectedScoreJudge<'a> {
         prefix: &str,
         batch_size: usize,
     ) -> Result<Self> {
+        if prefix.trim().is_empty() {
+            return Err(JudgeError::InvalidInput(
+                "the score prefix of the expected-score judge is empty".into(),
+            ));
+        }
         let base = model.tokenizer.encode(prefix, false)?;
         let mut digits = Vec::with_capacity(6);
         for d in 0..=5 {
@@ -52,7 +71,72 @@ impl<'a> ExpectedScoreJudge<'a> {
             prefix: prefix.to_string(),
             digits,
             batch_size: batch_size.max(1),
+            justification_tokens: DEFAULT_JUDGE_MAX_TOKENS,
         })
+    }
+
+    /// Most tokens of the greedy justification before the score (0: read the score right after
+    /// the prompt, without a justification).
+    pub fn with_justification_tokens(mut self, tokens: usize) -> Self {
+        self.justification_tokens = tokens;
+        self
+    }
+
+    /// Greedy justifications of `prompts` (chat-template texts), each cut right after its final
+    /// score prefix, or ending in one; and whether each hit the token limit.
+    fn justify(&self, prompts: &[String]) -> Result<Vec<(String, bool)>> {
+        if self.justification_tokens == 0 {
+            return Ok(prompts
+                .iter()
+                .map(|_| (self.prefix.clone(), false))
+                .collect());
+        }
+        let encoded = prompts
+            .iter()
+            .map(|p| Ok(self.model.tokenizer.encode(p, false)?))
+            .collect::<Result<Vec<_>>>()?;
+        let config = GenerationConfig {
+            max_new_tokens: self.justification_tokens,
+            sampling: SamplingParams {
+                temperature: 0.0,
+                top_p: 1.0,
+                top_k: 0,
+            },
+            seed: 0,
+            stop_ids: Vec::new(),
+        };
+        let generations = self.model.generate(&encoded, &config)?;
+        if generations.len() != prompts.len() {
+            return Err(JudgeError::InvalidInput(format!(
+                "the model returned {} justifications for {} prompts",
+                generations.len(),
+                prompts.len()
+            )));
+        }
+        generations
+            .iter()
+            .map(|g| {
+                let text = self.model.tokenizer.decode(&g.token_ids, true)?;
+                let truncated = g.finish == srlm_model::FinishReason::Length;
+                Ok((cut_at_final_prefix(&text, &self.prefix), truncated))
+            })
+            .collect()
+    }
+}
+
+/// `text` up to and including its last `prefix`; without one, `text` (trimmed) followed by a
+/// new line and `prefix`.
+pub(crate) fn cut_at_final_prefix(text: &str, prefix: &str) -> String {
+    match text.rfind(prefix) {
+        Some(at) => text[..at + prefix.len()].to_string(),
+        None => {
+            let body = text.trim_end();
+            if body.is_empty() {
+                prefix.to_string()
+            } else {
+                format!("{body}\n{prefix}")
+            }
+        }
     }
 }
 
@@ -64,13 +148,23 @@ impl Judge for ExpectedScoreJudge<'_> {
                 .iter()
                 .map(|item| {
                     let judge_prompt = self.template.render(&item.prompt, &item.response)?;
-                    let text = self.model.chat_prompt(&judge_prompt)? + &self.prefix;
-                    Ok(self.model.tokenizer.encode(&text, false)?)
+                    Ok(self.model.chat_prompt(&judge_prompt)?)
                 })
                 .collect::<Result<Vec<_>>>()?;
-            for logps in
-                next_token_logprobs(&self.model.model, &prompts, self.model.pad_id, &self.digits)?
-            {
+            let justifications = self.justify(&prompts)?;
+            let scored = prompts
+                .iter()
+                .zip(&justifications)
+                .map(|(prompt, (justification, _))| {
+                    Ok(self
+                        .model
+                        .tokenizer
+                        .encode(&format!("{prompt}{justification}"), false)?)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let logprobs =
+                next_token_logprobs(&self.model.model, &scored, self.model.pad_id, &self.digits)?;
+            for (logps, (justification, truncated)) in logprobs.iter().zip(justifications) {
                 let weights: Vec<f64> = logps.iter().map(|&l| f64::from(l).exp()).collect();
                 let total: f64 = weights.iter().sum();
                 let score = weights
@@ -82,10 +176,34 @@ impl Judge for ExpectedScoreJudge<'_> {
                 out.push(Judgement {
                     score: total.is_finite().then_some(score),
                     samples: vec![Ok(score)],
-                    texts: vec![],
+                    texts: vec![justification],
+                    truncated: usize::from(truncated),
                 });
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut_at_final_prefix;
+
+    #[test]
+    fn the_score_is_read_at_the_final_prefix() {
+        let text = "Score: the rubric first.\nIt is relevant (1 point).\nScore: 4 because";
+        assert_eq!(
+            cut_at_final_prefix(text, "Score: "),
+            "Score: the rubric first.\nIt is relevant (1 point).\nScore: "
+        );
+    }
+
+    #[test]
+    fn a_justification_without_a_score_gets_one() {
+        assert_eq!(
+            cut_at_final_prefix("It is relevant (1 point).  ", "Score: "),
+            "It is relevant (1 point).\nScore: "
+        );
+        assert_eq!(cut_at_final_prefix("  ", "Score: "), "Score: ");
     }
 }

@@ -164,8 +164,9 @@ impl<G: TextGenerator> Judge for SamplingJudge<G> {
                     .iter()
                     .map(|c| self.parser.parse(&c.text, c.truncated))
                     .collect();
+                let truncated = samples.iter().filter(|c| c.truncated).count();
                 let texts = samples.into_iter().map(|c| c.text).collect();
-                Judgement::from_samples(parsed, texts, &self.aggregation)
+                Judgement::from_samples(parsed, texts, &self.aggregation).with_truncated(truncated)
             })
             .collect())
     }

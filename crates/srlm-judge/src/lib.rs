@@ -11,7 +11,8 @@
 //!   read; a failure comes with a [`ParseFailure`] reason.
 //! - [`SamplingJudge`]: k samples per response (default 3), mean of the valid ones
 //!   ([`Judgement`], [`ParseStats`]); [`ExpectedScoreJudge`]: the expectation over the digit
-//!   probabilities after `Score: `, without sampling.
+//!   probabilities at the final `Score: ` of the judge's own greedy justification, where EFT
+//!   training puts the score.
 //! - [`judge_pairs`]: head-to-head in both orders, disagreement = tie.
 //! - [`judge_metrics`]: pairwise accuracy, 5-best %, exact match %, Spearman, Kendall τ-b.
 //!
@@ -40,7 +41,7 @@ mod template;
 
 pub use aggregate::{AggregationConfig, Judgement, ParseStats};
 pub use error::{JudgeError, Result};
-pub use expected::ExpectedScoreJudge;
+pub use expected::{ExpectedScoreJudge, DEFAULT_JUDGE_MAX_TOKENS};
 pub use http::{
     request_seed, Endpoint, HttpConfig, HttpSettings, OpenAiGenerator, SamplingCheck,
     REQUEST_SEED_BITS,
@@ -52,7 +53,8 @@ pub use metrics::{
     average_ranks, judge_metrics, kendall_tau_b, spearman, JudgeMetrics, RankedGroup,
 };
 pub use pairwise::{
-    combine, judge_pairs, parse_verdict, PairItem, PairOutcome, Verdict, PAIRWISE_TEMPLATE,
+    combine, judge_pairs, parse_verdict, PairItem, PairOutcome, PairwiseTemplate, Verdict,
+    PAIRWISE_TEMPLATE,
 };
 pub use parse::{ParseFailure, ScoreParser, DEFAULT_PATTERN};
 pub use template::{JudgeTemplate, PAPER_TEMPLATE};

@@ -6,13 +6,17 @@
 //!   judge scores. Responses the judge left unjudged are dropped from their group.
 //! - **Pairwise accuracy**: over pairs whose reference ranks differ, the fraction the judge orders
 //!   the same way; a judge tie on such a pair counts as wrong.
-//! - **5-best %**: over groups with one best response, how often the judge's score for it rounds
-//!   to 5 (the top of the scale).
+//! - **5-best %** (the paper's definition: "how often the responses that the model scores a
+//!   perfect 5 out of 5 are rated as the highest ranked by humans"): over the judged responses
+//!   whose score rounds to the top of the scale, the share that hold the best reference rank of
+//!   their group — P(best | judge gives 5), not P(judge gives 5 | best).
 //! - **Exact match %**: over fully judged groups, how often the judge's scores give exactly the
 //!   reference order, ties included (judge scores tie exactly where reference ranks tie).
 //! - **Spearman / Kendall τ-b**: computed per group between judge scores and negated ranks
 //!   (scipy's `spearmanr` and `kendalltau`, tie-corrected), then averaged over the groups where
 //!   they are defined (at least two judged responses, neither side constant).
+//! - A metric with nothing to count (no judged pair, no response scored 5, no correlated group)
+//!   is `None`, never 0: a judge that parsed nothing has no accuracy, not a zero one.
 
 use std::cmp::Ordering;
 
@@ -96,33 +100,35 @@ pub struct RankedGroup {
     pub scores: Vec<Option<f64>>,
 }
 
-/// The paper's judge-quality table for one judge.
+/// The paper's judge-quality table for one judge; a metric is `None` when it has nothing to
+/// count (see the module docs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JudgeMetrics {
     /// Pairwise accuracy, in [0, 1].
-    pub pairwise_accuracy: f64,
-    /// 5-best, in percent.
-    pub five_best_pct: f64,
+    pub pairwise_accuracy: Option<f64>,
+    /// 5-best, in percent: of the responses the judge scored at the top, the share that are the
+    /// reference's best.
+    pub five_best_pct: Option<f64>,
     /// Exact match, in percent.
-    pub exact_match_pct: f64,
+    pub exact_match_pct: Option<f64>,
     /// Mean per-group Spearman ρ.
-    pub spearman: f64,
+    pub spearman: Option<f64>,
     /// Mean per-group Kendall τ-b.
-    pub kendall_tau: f64,
+    pub kendall_tau: Option<f64>,
     /// Groups given.
     pub groups: usize,
     /// Pairs with different reference ranks that were judged.
     pub pairs: usize,
+    /// Responses the judge scored at the top of the scale (5-best's denominator).
+    #[serde(default)]
+    pub top_scored: usize,
     /// Groups where the correlations were defined.
     pub correlated_groups: usize,
 }
 
-fn ratio(num: usize, den: usize) -> f64 {
-    if den == 0 {
-        0.0
-    } else {
-        num as f64 / den as f64
-    }
+/// `num / den`, or `None` when there is nothing to count.
+fn ratio(num: usize, den: usize) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
 }
 
 /// Computes [`JudgeMetrics`] over `groups` (see the module docs for the conventions).
@@ -150,11 +156,10 @@ pub fn judge_metrics(groups: &[RankedGroup], top_score: f64) -> JudgeMetrics {
             }
         }
         let best = g.ranks.iter().copied().fold(f64::INFINITY, f64::min);
-        let best_ids: Vec<usize> = (0..g.ranks.len()).filter(|&i| g.ranks[i] == best).collect();
-        if let [only] = best_ids[..] {
-            five_den += 1;
-            if g.scores[only].is_some_and(|s| s.round() == top_score) {
-                five_num += 1;
+        for &(rank, score) in &judged {
+            if score.round() == top_score {
+                five_den += 1;
+                five_num += usize::from(rank == best);
             }
         }
         if judged.len() == g.ranks.len() && judged.len() >= 2 {
@@ -179,22 +184,16 @@ pub fn judge_metrics(groups: &[RankedGroup], top_score: f64) -> JudgeMetrics {
             corr += 1;
         }
     }
+    let mean = |sum: f64| (corr > 0).then(|| sum / corr as f64);
     JudgeMetrics {
         pairwise_accuracy: ratio(agree, pairs),
-        five_best_pct: 100.0 * ratio(five_num, five_den),
-        exact_match_pct: 100.0 * ratio(exact_num, exact_den),
-        spearman: if corr == 0 {
-            0.0
-        } else {
-            rho_sum / corr as f64
-        },
-        kendall_tau: if corr == 0 {
-            0.0
-        } else {
-            tau_sum / corr as f64
-        },
+        five_best_pct: ratio(five_num, five_den).map(|r| 100.0 * r),
+        exact_match_pct: ratio(exact_num, exact_den).map(|r| 100.0 * r),
+        spearman: mean(rho_sum),
+        kendall_tau: mean(tau_sum),
         groups: groups.len(),
         pairs,
+        top_scored: five_den,
         correlated_groups: corr,
     }
 }

@@ -3,12 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use minijinja::context;
+
 use crate::error::{JudgeError, Result};
 use crate::judge::{SampleParams, TextGenerator};
+use crate::template::Template;
 
-/// The pairwise prompt (MT-Bench's pairwise judge, condensed); the verdict is `[[A]]`, `[[B]]`
-/// or `[[C]]` for a tie.
-pub const PAIRWISE_TEMPLATE: &str = "Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants to the user question displayed below. Choose the assistant that follows the user's instructions and answers the user's question better. Avoid any position biases and ensure that the order in which the responses were presented does not influence your decision. Do not allow the length of the responses to influence your evaluation. Be as objective as possible. After a short explanation, output your final verdict by strictly following this format: \"[[A]]\" if assistant A is better, \"[[B]]\" if assistant B is better, and \"[[C]]\" for a tie.\n\n[User Question]\n{prompt}\n\n[The Start of Assistant A's Answer]\n{a}\n[The End of Assistant A's Answer]\n\n[The Start of Assistant B's Answer]\n{b}\n[The End of Assistant B's Answer]";
+/// The pairwise prompt (MT-Bench's pairwise judge, condensed), a minijinja template over
+/// `{{ prompt }}`, `{{ a }}` and `{{ b }}`; the verdict is `[[A]]`, `[[B]]` or `[[C]]` for a tie.
+pub const PAIRWISE_TEMPLATE: &str = include_str!("../templates/pairwise.jinja");
 
 /// One order's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,11 +81,39 @@ pub struct PairItem {
     pub b: String,
 }
 
-fn render(prompt: &str, first: &str, second: &str) -> String {
-    PAIRWISE_TEMPLATE
-        .replace("{prompt}", prompt)
-        .replace("{a}", first)
-        .replace("{b}", second)
+/// A compiled head-to-head prompt: the answers are inserted as values, never re-read as template
+/// text, so an answer containing `{{ b }}` or `{b}` stays as written.
+#[derive(Debug)]
+pub struct PairwiseTemplate {
+    inner: Template,
+}
+
+impl PairwiseTemplate {
+    /// MT-Bench's pairwise prompt ([`PAIRWISE_TEMPLATE`]).
+    #[allow(clippy::expect_used)]
+    pub fn mt_bench() -> Self {
+        // The embedded template is a constant, compiled by the tests: this cannot fail.
+        Self::new(PAIRWISE_TEMPLATE).expect("the pairwise template compiles")
+    }
+
+    /// A user-supplied template over `{{ prompt }}`, `{{ a }}` (shown first) and `{{ b }}`.
+    pub fn new(source: &str) -> Result<Self> {
+        Ok(PairwiseTemplate {
+            inner: Template::new("pairwise", source)?,
+        })
+    }
+
+    /// The judge prompt with `first` shown as assistant A and `second` as assistant B.
+    pub fn render(&self, prompt: &str, first: &str, second: &str) -> Result<String> {
+        self.inner
+            .render(context! { prompt => prompt, a => first, b => second })
+    }
+}
+
+impl Default for PairwiseTemplate {
+    fn default() -> Self {
+        Self::mt_bench()
+    }
 }
 
 /// Judges each pair in both orders with `generator` (greedy by default, one sample per order).
@@ -91,10 +122,12 @@ pub fn judge_pairs<G: TextGenerator>(
     items: &[PairItem],
     params: &SampleParams,
 ) -> Result<Vec<PairOutcome>> {
-    let prompts: Vec<String> = items
-        .iter()
-        .flat_map(|i| [render(&i.prompt, &i.a, &i.b), render(&i.prompt, &i.b, &i.a)])
-        .collect();
+    let template = PairwiseTemplate::mt_bench();
+    let mut prompts = Vec::with_capacity(2 * items.len());
+    for i in items {
+        prompts.push(template.render(&i.prompt, &i.a, &i.b)?);
+        prompts.push(template.render(&i.prompt, &i.b, &i.a)?);
+    }
     let completions = generator.complete(&prompts, 1, params)?;
     if completions.len() != prompts.len() {
         return Err(JudgeError::InvalidInput(format!(

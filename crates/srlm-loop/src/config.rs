@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use srlm_data::eft::LadderConfig;
+use srlm_data::eft::{LadderConfig, LadderPool};
 use srlm_dpo::{DpoConfig, TrainConfig};
 use srlm_judge::{Endpoint, HttpSettings};
 
@@ -98,10 +98,30 @@ pub struct DataSection {
     pub ladder: LadderConfig,
 }
 
-/// `[instruct]`: new prompts by few-shot prompting, kept if they pass Self-Instruct's filters.
+/// Where an iteration's new prompts come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptSource {
+    /// Seed prompts no stage has used: held out of SFT (neither an SFT example's prompt nor a
+    /// held-out EFT prompt) and not used by an earlier iteration, drawn by the run's seed and
+    /// passed through the text filters. The default at small sizes: the paper wrote prompts
+    /// with a *fixed* Llama 2-Chat 70B, and a 135M model prompted few-shot mostly parrots the
+    /// instruction ("Write a new task for a new task.").
+    #[default]
+    Seed,
+    /// Self-instruction: `generator` writes new prompts few-shot, kept if they pass
+    /// Self-Instruct's filters (the paper's method; use it with a capable generator).
+    SelfInstruct,
+}
+
+/// `[instruct]`: an iteration's new prompts — unused seed prompts, or new ones by few-shot
+/// prompting kept if they pass Self-Instruct's filters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InstructSection {
+    /// Where the prompts come from.
+    #[serde(default)]
+    pub source: PromptSource,
     /// Prompts to keep per iteration.
     pub prompts: usize,
     /// Most generations per iteration (the stage stops here even when short of `prompts`).
@@ -164,7 +184,8 @@ pub struct JudgeSection {
     pub temperature: f32,
     /// Nucleus threshold.
     pub top_p: f32,
-    /// Most new tokens per judgement.
+    /// Most new tokens per judgement, also the expected-score judge's justification (default
+    /// [`srlm_judge::DEFAULT_JUDGE_MAX_TOKENS`]: twice the EFT ladder's longest target).
     pub max_tokens: usize,
     /// Prompts (each with all its candidates) per unit of work.
     pub batch: usize,
@@ -172,10 +193,37 @@ pub struct JudgeSection {
     pub generator: GeneratorSpec,
 }
 
+/// How many of a response's k judge samples must parse for it to compete for a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MinParsed {
+    /// Every sample.
+    All,
+    /// At least ⌈k/2⌉ (the default).
+    Majority,
+    /// At least one (the mean of whichever parsed; favours single lucky samples).
+    Any,
+}
+
+impl MinParsed {
+    /// Samples that must parse out of `k`.
+    pub fn needed(self, k: usize) -> usize {
+        match self {
+            MinParsed::All => k,
+            MinParsed::Majority => k.div_ceil(2),
+            MinParsed::Any => 1,
+        }
+        .max(1)
+    }
+}
+
 /// `[pairs]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PairSection {
+    /// Judge samples that must parse for a response to compete: `all`, `majority` (⌈k/2⌉,
+    /// default) or `any`.
+    pub min_parsed: MinParsed,
     /// Among candidates scoring within `length_margin` of the best, choose the shortest
     /// (Meta-Rewarding's length control). Off in the paper.
     pub length_control: bool,
@@ -191,6 +239,15 @@ pub struct DpoSection {
     pub loss: DpoConfig,
     /// The trainer (the paper: 1e-6 → 1e-7, batch 16, dropout 0.1).
     pub train: TrainConfig,
+    /// Share of an iteration's preference pairs held out of DPO (chosen by a seeded hash of
+    /// their prompts; at least one once there are 4 pairs) and evaluated before and after the
+    /// update: loss, reward accuracy and margin on pairs the update never saw. 0 holds none out.
+    #[serde(default = "default_held_out_pairs")]
+    pub held_out_pairs: f64,
+}
+
+fn default_held_out_pairs() -> f64 {
+    0.1
 }
 
 impl RunConfig {
@@ -209,6 +266,7 @@ impl RunConfig {
             checkpoint_every: Some(50),
             ..TrainConfig::paper_dpo()
         };
+        c.instruct.source = PromptSource::SelfInstruct;
         c.instruct.prompts = 4000;
         c.instruct.max_generations = 40_000;
         c.instruct.max_tokens = 256;
@@ -307,6 +365,12 @@ impl RunConfig {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be at least 1"));
+        }
+        if !(0.0..1.0).contains(&self.dpo.held_out_pairs) {
+            return Err(format!(
+                "dpo.held_out_pairs must be in [0, 1), got {}",
+                self.dpo.held_out_pairs
+            ));
         }
         if self.candidates.n < 2 {
             return Err("candidates.n must be at least 2 to form a pair".into());
@@ -419,10 +483,12 @@ impl Default for RunConfig {
                     max_answer_words: 120,
                     max_prompt_words: 60,
                     seed: 0,
+                    pool: LadderPool::Train,
                 },
             },
             sft,
             instruct: InstructSection {
+                source: PromptSource::Seed,
                 prompts: 4,
                 max_generations: 24,
                 batch: 8,
@@ -447,17 +513,19 @@ impl Default for RunConfig {
                 samples: 3,
                 temperature: 0.7,
                 top_p: 0.9,
-                max_tokens: 128,
+                max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
                 batch: 1,
                 generator: GeneratorSpec::Current,
             },
             pairs: PairSection {
+                min_parsed: MinParsed::Majority,
                 length_control: false,
                 length_margin: 0.25,
             },
             dpo: DpoSection {
                 loss: DpoConfig::default(),
                 train: dpo_train,
+                held_out_pairs: default_held_out_pairs(),
             },
             http: HttpSettings::default(),
         }

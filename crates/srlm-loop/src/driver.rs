@@ -8,7 +8,7 @@ use std::time::Instant;
 use srlm_data::{EftRecord, IftRecord, PreferenceRecord};
 use srlm_model::{parse_device, LanguageModel};
 
-use crate::config::{JudgeMethod, RunConfig};
+use crate::config::{JudgeMethod, PromptSource, RunConfig};
 use crate::error::{LoopError, Result};
 use crate::generator::{GeneratorSource, Role, SpecGenerators};
 use crate::observer::Observer;
@@ -210,6 +210,31 @@ impl SelfRewardingRun {
             .dir
             .read_records(&self.dir.data("seed-prompts.jsonl"))?;
         let earlier = self.earlier_prompts(t)?;
+        if config.source == PromptSource::Seed {
+            let ift: Vec<IftRecord> = self.dir.read_records(&self.dir.data("sft-ift.jsonl"))?;
+            let eft: Vec<EftRecord> = self.dir.read_records(&self.dir.data("sft-eft.jsonl"))?;
+            let used: Vec<&str> = (ift.iter().map(|r| r.prompt.as_str()))
+                .chain(eft.iter().map(|r| r.prompt.as_str()))
+                .chain(earlier.iter().map(String::as_str))
+                .collect();
+            let (prompts, stats) = stages::seed_prompts::draw_unused(
+                t,
+                &seed_prompts,
+                &used,
+                &config.filter,
+                config.prompts,
+                unit_seed(self.config.run.seed, t, INSTRUCT, 0),
+            );
+            if prompts.is_empty() {
+                return Err(LoopError::Empty {
+                    stage: "instruct".into(),
+                    reason: "no unused seed prompt passes the filters (instruct.source = \"seed\"): use a larger seed or \"self_instruct\"".into(),
+                });
+            }
+            self.dir.write_records(&output, &prompts)?;
+            self.finish_stage(observer, (t, "instruct"), started, false, stats)?;
+            return Ok(prompts);
+        }
         let mut state = stages::instruct::InstructState::new(config, &seed_prompts, &earlier);
         if state.shot_pool() == 0 {
             return Err(LoopError::Empty {
@@ -330,7 +355,8 @@ impl SelfRewardingRun {
                 };
                 let model = other.as_ref().unwrap_or(mt);
                 run_units(&journal, t, "judge", chunks.len(), observer, |u, _| {
-                    let sets = stages::judging::expected_unit(chunks[u], model, batch)?;
+                    let sets =
+                        stages::judging::expected_unit(chunks[u], model, batch, config.max_tokens)?;
                     Ok(Some((sets, String::new())))
                 })?
             }
@@ -387,9 +413,15 @@ impl SelfRewardingRun {
             return self.finish_stage(observer, (t, "dpo"), started, false, stats);
         }
         let workdir = self.dir.workdir(&format!("iter{t}/dpo"))?;
+        let (train_pairs, held_out) = stages::train::hold_out_pairs(
+            pairs,
+            self.config.dpo.held_out_pairs,
+            self.config.run.seed.wrapping_add(t as u64),
+        );
         let trained = stages::train::dpo(
             mt,
-            pairs,
+            &train_pairs,
+            &held_out,
             self.config.data.max_len,
             &self.config.dpo.loss,
             &self.config.dpo.train,

@@ -46,7 +46,7 @@ pub mod stages;
 
 pub use config::{
     CandidateSection, DataSection, DpoSection, GeneratorSpec, InstructSection, JudgeMethod,
-    JudgeSection, ModelSection, PairSection, RunConfig, RunSection,
+    JudgeSection, MinParsed, ModelSection, PairSection, PromptSource, RunConfig, RunSection,
 };
 pub use driver::{RunOutcome, SelfRewardingRun};
 pub use error::{LoopError, Result};

@@ -57,6 +57,8 @@ pub fn device_from_env(var: &str, default: &str) -> Result<Device> {
     }
 }
 
+// Unused in a build with every backend compiled in.
+#[allow(dead_code)]
 fn missing(device: &str, feature: &str) -> ModelError {
     ModelError::Device(format!(
         "device `{device}` needs the `{feature}` backend, which this build does not include: rebuild with `--features {feature}`"

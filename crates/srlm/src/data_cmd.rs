@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
-use srlm::data::eft::{build_ladder_sets, build_ranked_eft, thin_scores, LadderConfig};
+use srlm::data::eft::{build_ladder_sets, build_ranked_eft, thin_scores, LadderConfig, LadderPool};
 use srlm::data::import::{
     import_mtbench, import_oasst, import_sharegpt, import_trl, ShareGptOptions,
 };
@@ -214,6 +214,7 @@ pub(crate) fn run(command: DataCommand, device: &str) -> Result<()> {
                 max_answer_words,
                 max_prompt_words,
                 seed,
+                pool: LadderPool::Train,
             };
             let sets = build_ladder_sets(pairs, held_out, &config)?;
             write(&out_dir.join("ift-train.jsonl"), &sets.ift_train)?;

@@ -42,9 +42,13 @@ pub(crate) struct EvalArgs {
     /// How many evaluation prompts (spread over categories); 0 skips the head-to-heads.
     #[arg(long, default_value_t = 8)]
     prompts: usize,
-    /// Most new tokens per answer and per judgement.
+    /// Most new tokens per answer.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
     max_tokens: u64,
+    /// Most new tokens per judgement and per head-to-head verdict (default: twice the EFT
+    /// ladder's longest target judgement).
+    #[arg(long, default_value_t = srlm::judge::DEFAULT_JUDGE_MAX_TOKENS as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    judge_max_tokens: u64,
     /// Head-to-head judge: a local model path (default: the run's latest model).
     #[arg(long)]
     judge_model: Option<PathBuf>,
@@ -87,15 +91,16 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
         (None, None) => GeneratorSpec::Current,
     };
     let max_tokens = usize::try_from(args.max_tokens)?;
+    let judge_max_tokens = usize::try_from(args.judge_max_tokens)?;
     let mut options = EvalOptions {
         held_out_prompts: args.held_out_prompts,
         judge_samples: args.samples,
-        judge_max_tokens: max_tokens,
+        judge_max_tokens,
         eval_prompts: args.eval_prompts,
         max_eval_prompts: args.prompts,
         answer_max_tokens: max_tokens,
         pair_judge,
-        pair_max_tokens: max_tokens,
+        pair_max_tokens: judge_max_tokens,
         http: args.http.settings()?,
         baseline: !args.no_baseline,
         seed: args.seed,

@@ -326,6 +326,7 @@ fn main() -> Result<()> {
                 "Score: ",
                 batch_size,
             )?
+            .with_justification_tokens(max_new_tokens)
             .judge(&items)?;
             for ((item, s), e) in items.iter().zip(&sampled).zip(&expected) {
                 let line = serde_json::json!({

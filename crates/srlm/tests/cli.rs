@@ -370,6 +370,8 @@ fn tiny_run(
         format!("model.path={}", model.display()),
         format!("data.seed={}", seed.display()),
         "run.iterations=1".into(),
+        // Self-instruction: its units are the ones killed and resumed below.
+        "instruct.source=self_instruct".into(),
         "data.held_out_fraction=0.2".into(),
         "data.ladder.max_answer_words=200".into(),
         "data.max_len=1024".into(),
@@ -382,6 +384,9 @@ fn tiny_run(
         "instruct.filter.openings=[]".into(),
         "instruct.filter.drop_truncated=false".into(),
         "judge.method=expected".into(),
+        // Room for a random model's candidates to end their turn: cut ones never make a pair.
+        "candidates.max_tokens=400".into(),
+        "judge.max_tokens=16".into(),
         "candidates.batch=1".into(),
         "judge.batch=1".into(),
         "dpo.train.batch_size=1".into(),

@@ -39,6 +39,17 @@ pub enum Rung {
 }
 
 impl Rung {
+    /// Every rung, best first.
+    pub const ALL: [Rung; 7] = [
+        Rung::Original,
+        Rung::CutTwoThirds,
+        Rung::CutOneThird,
+        Rung::Fragment,
+        Rung::OffTopic,
+        Rung::Evasive,
+        Rung::Scrambled,
+    ];
+
     /// The target score on the paper's 0–5 additive scale.
     pub fn score(self) -> u8 {
         match self {
@@ -78,7 +89,9 @@ impl Rung {
     }
 }
 
-const EVASIONS: &[&str] = &[
+/// Evasions for training ladders. Held-out ladders draw from [`HELD_OUT_EVASIONS`], so no
+/// held-out response is a string the judge saw in training.
+const TRAIN_EVASIONS: &[&str] = &[
     "I'm not able to help with that right now. Could you ask me something else?",
     "That's an interesting question, but I'd rather not get into it. Is there anything else I can do for you?",
     "I'm not sure. You may want to look this up elsewhere.",
@@ -86,6 +99,37 @@ const EVASIONS: &[&str] = &[
     "Could you clarify what you mean? I'd prefer to wait until the question is clearer before answering.",
     "There are many ways to look at this, and it really depends on the situation.",
 ];
+
+/// Evasions for held-out ladders; none shares a sentence with [`TRAIN_EVASIONS`].
+const HELD_OUT_EVASIONS: &[&str] = &[
+    "Good question! Unfortunately that is outside what I can cover today.",
+    "I would need more time to think about this one. Let's talk about something different.",
+    "Everyone has their own opinion on that, so I will leave it to you to decide.",
+    "Hmm, hard to say. A search engine will probably tell you more than I can.",
+    "I don't have an answer for you, but I hope you find what you are looking for.",
+    "Let me get back to you on that later.",
+];
+
+/// Which pool of fixed strings a ladder build draws from: training and held-out builds use
+/// disjoint pools, so a held-out set shares no text with training beyond the rubric.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LadderPool {
+    /// Strings for training ladders (the default).
+    #[default]
+    Train,
+    /// Strings for held-out ladders.
+    HeldOut,
+}
+
+impl LadderPool {
+    fn evasions(self) -> &'static [&'static str] {
+        match self {
+            LadderPool::Train => TRAIN_EVASIONS,
+            LadderPool::HeldOut => HELD_OUT_EVASIONS,
+        }
+    }
+}
 
 /// Settings of the ladder builder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +142,9 @@ pub struct LadderConfig {
     pub max_prompt_words: usize,
     /// Seed for the choice of worthless rung, unrelated passages and scrambling.
     pub seed: u64,
+    /// The pool of fixed strings (evasions) to draw from; [`build_ladder_sets`] sets it per side.
+    #[serde(default)]
+    pub pool: LadderPool,
 }
 
 impl Default for LadderConfig {
@@ -107,6 +154,7 @@ impl Default for LadderConfig {
             max_answer_words: 250,
             max_prompt_words: 120,
             seed: 0,
+            pool: LadderPool::Train,
         }
     }
 }
@@ -192,7 +240,7 @@ pub fn build_ladders(
             Rung::Fragment,
             worthless,
         ] {
-            let response = rung_text(rung, &pair.response, other, &mut rng);
+            let response = rung_text(rung, &pair.response, other, config.pool, &mut rng);
             records.push(EftRecord {
                 prompt: pair.prompt.clone(),
                 response,
@@ -223,7 +271,13 @@ fn pick_other<'a>(
     })
 }
 
-fn rung_text(rung: Rung, answer: &str, other: Option<&IftRecord>, rng: &mut impl Rng) -> String {
+fn rung_text(
+    rung: Rung,
+    answer: &str,
+    other: Option<&IftRecord>,
+    pool: LadderPool,
+    rng: &mut impl Rng,
+) -> String {
     let words = answer.split_whitespace().count();
     match rung {
         Rung::Original => answer.to_string(),
@@ -238,7 +292,8 @@ fn rung_text(rung: Rung, answer: &str, other: Option<&IftRecord>, rng: &mut impl
             format!("{opening}\n\n{tail}")
         }
         Rung::OffTopic => other.map_or_else(|| scramble(answer, rng), |o| o.response.clone()),
-        Rung::Evasive => EVASIONS
+        Rung::Evasive => pool
+            .evasions()
             .choose(rng)
             .map_or_else(String::new, |s| (*s).to_string()),
         Rung::Scrambled => scramble(answer, rng),
@@ -305,9 +360,14 @@ pub fn build_ladder_sets(
 ) -> Result<LadderSets> {
     let (pairs, duplicates) = dedup_by_prompt(pairs, |p| p.prompt.as_str());
     let split = split_by_prompt(pairs, |p| p.prompt.as_str(), held_out_fraction, config.seed)?;
-    let (train, train_report) = build_ladders(&split.train, config)?;
+    let train_config = LadderConfig {
+        pool: LadderPool::Train,
+        ..config.clone()
+    };
+    let (train, train_report) = build_ladders(&split.train, &train_config)?;
     let held_config = LadderConfig {
         seed: config.seed.wrapping_add(1),
+        pool: LadderPool::HeldOut,
         ..config.clone()
     };
     let (held_out, held_out_report) = build_ladders(&split.held_out, &held_config)?;

@@ -11,6 +11,8 @@ pub mod ladder;
 pub mod ranked;
 mod thin;
 
-pub use ladder::{build_ladder_sets, build_ladders, LadderConfig, LadderReport, LadderSets, Rung};
+pub use ladder::{
+    build_ladder_sets, build_ladders, LadderConfig, LadderPool, LadderReport, LadderSets, Rung,
+};
 pub use ranked::{agrees_with_ranks, build_ranked_eft, RankedEftReport};
 pub use thin::{score_histogram, thin_scores};

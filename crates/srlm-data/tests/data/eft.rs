@@ -138,16 +138,29 @@ fn held_out_ladders_share_no_prompt_or_text_with_training() {
         );
     }
     assert_eq!(sets.ift_train.len() * 5, sets.train.len());
+    // No held-out response is a training response either: fixed strings (the evasions) come
+    // from disjoint pools.
+    let train_responses: HashSet<&str> = sets.train.iter().map(|r| r.response.as_str()).collect();
+    let evasive = |r: &&EftRecord| r.origin.as_deref() == Some("ladder:evasive");
+    assert!(sets.held_out.iter().filter(evasive).count() >= 3);
+    assert!(sets.train.iter().filter(evasive).count() >= 12);
+    for r in &sets.held_out {
+        assert!(
+            !train_responses.contains(r.response.as_str()),
+            "held-out response {:?} is also a training response",
+            r.response
+        );
+    }
 }
 
 /// On the fetched ShareGPT seed: no score over 40 %, held-out disjoint (numbers for the notes).
 #[test]
+#[cfg_attr(
+    not(has_sharegpt),
+    ignore = "ShareGPT seed absent: run scripts/fetch-data.sh"
+)]
 fn ladder_on_sharegpt_seed() {
     let seed = root().join("assets/data/sharegpt.json");
-    if !seed.exists() {
-        eprintln!("skipped: {} not fetched", seed.display());
-        return;
-    }
     let (pairs, _) = import_sharegpt(&seed, ShareGptOptions::default(), BadLines::Fail).unwrap();
     let sets = build_ladder_sets(pairs, 0.1, &LadderConfig::default()).unwrap();
     let total = sets.total();

@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
+use srlm_data::eft::Rung;
 use srlm_data::{
     batch_by_tokens, preference_batch, sft_batch, EftRecord, Encoder, IftRecord, PreferenceRecord,
 };
-use srlm_judge::JudgeTemplate;
+use srlm_judge::{JudgeTemplate, DEFAULT_JUDGE_MAX_TOKENS};
 use srlm_model::{device_from_env, LanguageModel, ResponseBatch};
 
 use crate::common::{fixtures, root};
@@ -18,15 +19,11 @@ fn tiny() -> LanguageModel {
     .unwrap()
 }
 
-fn smollm2() -> Option<LanguageModel> {
+fn smollm2() -> LanguageModel {
     let path = std::env::var_os("SRLM_SMOLLM2")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("assets/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    if !path.exists() {
-        eprintln!("SmolLM2 not fetched: checking the tiny model only");
-        return None;
-    }
-    Some(LanguageModel::load(&path, &device_from_env("SRLM_TEST_DEVICE", "cpu").unwrap()).unwrap())
+    LanguageModel::load(&path, &device_from_env("SRLM_TEST_DEVICE", "cpu").unwrap()).unwrap()
 }
 
 /// The ids of the loss-masked positions' targets, per row.
@@ -107,10 +104,35 @@ fn loss_mask_covers_exactly_the_response_and_end_of_turn_tiny() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_smollm2),
+    ignore = "SmolLM2 GGUF absent: run scripts/fetch-model.sh"
+)]
 fn loss_mask_covers_exactly_the_response_and_end_of_turn_smollm2() {
-    if let Some(lm) = smollm2() {
-        check_mask_is_exactly_the_response(&lm);
-    }
+    check_mask_is_exactly_the_response(&smollm2());
+}
+
+/// The default judge token cap leaves at least half of itself above the EFT ladder's longest
+/// target judgement (end of turn included), so a trained judge is never cut where its training
+/// targets are not.
+#[test]
+#[cfg_attr(
+    not(has_smollm2),
+    ignore = "SmolLM2 GGUF absent: run scripts/fetch-model.sh"
+)]
+fn the_judge_token_cap_covers_the_longest_ladder_target_with_a_margin() {
+    let lm = smollm2();
+    let longest = Rung::ALL
+        .iter()
+        .map(|rung| lm.encode_response(&rung.justification()).unwrap().len())
+        .max()
+        .unwrap();
+    eprintln!("longest ladder target: {longest} tokens");
+    assert!(longest > 50, "{longest}");
+    assert!(
+        2 * longest <= DEFAULT_JUDGE_MAX_TOKENS,
+        "longest ladder target {longest} tokens against a cap of {DEFAULT_JUDGE_MAX_TOKENS}"
+    );
 }
 
 #[test]

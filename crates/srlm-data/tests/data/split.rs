@@ -67,3 +67,29 @@ fn split_fraction_out_of_range_is_an_error() {
     let all = split_by_prompt(prompts(50), |s| s.as_str(), 1.0, 0).unwrap();
     assert!(all.train.is_empty());
 }
+
+#[test]
+fn hold_out_count_holds_out_exactly_that_many_whatever_the_order() {
+    let prompts: Vec<String> = (0..20).map(|i| format!("Question {i}?")).collect();
+    let split = srlm_data::split::hold_out_count(prompts.clone(), |p| p.as_str(), 3, 7);
+    assert_eq!((split.train.len(), split.held_out.len()), (17, 3));
+    let mut reversed = prompts.clone();
+    reversed.reverse();
+    let again = srlm_data::split::hold_out_count(reversed, |p| p.as_str(), 3, 7);
+    let mut a = split.held_out.clone();
+    let mut b = again.held_out.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "the same prompts, in any order");
+    let other_seed = srlm_data::split::hold_out_count(prompts.clone(), |p| p.as_str(), 3, 8);
+    assert_ne!(split.held_out, other_seed.held_out);
+    // Order within each side is kept; everything is on exactly one side.
+    let positions: Vec<usize> = split
+        .train
+        .iter()
+        .map(|p| prompts.iter().position(|q| q == p).unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]));
+    let everything = srlm_data::split::hold_out_count(prompts.clone(), |p| p.as_str(), 50, 7);
+    assert_eq!((everything.train.len(), everything.held_out.len()), (0, 20));
+}

@@ -5,7 +5,7 @@ use srlm_eval::{
     Matchup,
 };
 use srlm_judge::{Completion, JudgeMetrics, Judgement, PairOutcome, ParseFailure, ParseStats};
-use srlm_loop::{CandidateSet, JudgedResponse, JudgedSet, RunConfig, RunDir};
+use srlm_loop::{CandidateSet, JudgedResponse, JudgedSet, RunConfig, RunDir, StageSummary};
 
 fn judged(text: &str, samples: Vec<Result<f64, ParseFailure>>) -> JudgedResponse {
     JudgedResponse {
@@ -26,7 +26,8 @@ fn synthetic_run(root: &std::path::Path) -> RunDir {
             .iter()
             .map(|t| Completion {
                 text: t.to_string(),
-                truncated: false,
+                // "one" was cut at the token limit.
+                truncated: *t == "one",
             })
             .collect(),
     };
@@ -49,10 +50,15 @@ fn synthetic_run(root: &std::path::Path) -> RunDir {
             id: "b".into(),
             prompt: "prompt b".into(),
             responses: vec![
-                judged(
-                    "one",
-                    vec![Err(ParseFailure::NoScore), Err(ParseFailure::Truncated)],
-                ),
+                JudgedResponse {
+                    judgement: judged(
+                        "one",
+                        vec![Err(ParseFailure::NoScore), Err(ParseFailure::Truncated)],
+                    )
+                    .judgement
+                    .with_truncated(1),
+                    ..judged("one", Vec::new())
+                },
                 judged("three words here", vec![Ok(3.0), Ok(3.0)]),
             ],
         },
@@ -77,6 +83,19 @@ fn synthetic_run(root: &std::path::Path) -> RunDir {
     ];
     dir.write_records(&dir.iteration(1, "dpo/metrics.jsonl"), &steps)
         .unwrap();
+    let held_out = serde_json::json!({
+        "pairs": 3,
+        "before": {"loss": std::f64::consts::LN_2, "reward_accuracy": 0.0, "reward_margin": 0.0, "reward_chosen": 0.0, "reward_rejected": 0.0},
+        "after": {"loss": 0.6, "reward_accuracy": 2.0 / 3.0, "reward_margin": 0.25, "reward_chosen": 0.1, "reward_rejected": -0.15},
+    });
+    dir.record_summary(&StageSummary {
+        iteration: 1,
+        stage: "dpo".into(),
+        wall_s: 1.0,
+        resumed: false,
+        stats: serde_json::json!({"pairs": 1, "held_out": held_out}),
+    })
+    .unwrap();
     dir.write_records::<CandidateSet>(&dir.iteration(2, "candidates.jsonl"), &[])
         .unwrap();
     dir.write_records::<JudgedSet>(&dir.iteration(2, "judgements.jsonl"), &[])
@@ -96,6 +115,8 @@ fn iteration_numbers_equal_hand_computed_ones() {
     assert_eq!(one.candidate_words, [2, 4, 1, 3]);
     assert_eq!(one.mean_candidate_words, 2.5);
     assert_eq!(one.parse_rate, 0.75);
+    // One candidate of four was cut; one judge text of eight.
+    assert_eq!((one.candidate_cut_rate, one.judge_cut_rate), (0.25, 0.125));
     // Means 1.5 → 2 (rounded half away from zero), 4, unjudged, 3.
     assert_eq!(
         one.score_histogram
@@ -121,6 +142,10 @@ fn iteration_numbers_equal_hand_computed_ones() {
         (0.5, 1.0, 0.4)
     );
     assert!(curves[1].points.is_empty(), "iteration 2 skipped DPO");
+    let held = curves[0].held_out.as_ref().unwrap();
+    assert_eq!(held.pairs, 3);
+    assert_eq!(held.after.unwrap().reward_margin, 0.25);
+    assert!(curves[1].held_out.is_none());
 }
 
 #[test]
@@ -138,11 +163,6 @@ fn report_files_tables_and_plots() {
             JudgeQuality {
                 model: "M0".into(),
                 metrics: JudgeMetrics {
-                    pairwise_accuracy: 0.5,
-                    five_best_pct: 0.0,
-                    exact_match_pct: 25.0,
-                    spearman: 0.1,
-                    kendall_tau: 0.05,
                     groups: 4,
                     ..Default::default()
                 },
@@ -156,18 +176,20 @@ fn report_files_tables_and_plots() {
             JudgeQuality {
                 model: "M1".into(),
                 metrics: JudgeMetrics {
-                    pairwise_accuracy: 0.75,
-                    five_best_pct: 50.0,
-                    exact_match_pct: 50.0,
-                    spearman: 0.6,
-                    kendall_tau: 0.5,
+                    pairwise_accuracy: Some(0.75),
+                    five_best_pct: Some(50.0),
+                    exact_match_pct: Some(50.0),
+                    spearman: Some(0.6),
+                    kendall_tau: Some(0.5),
                     groups: 4,
                     pairs: 8,
+                    top_scored: 2,
                     correlated_groups: 3,
                 },
                 parse: ParseStats {
                     samples: 12,
                     parsed: 9,
+                    truncated: 2,
                     ..Default::default()
                 },
                 parse_rate: 0.75,
@@ -205,7 +227,14 @@ fn report_files_tables_and_plots() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert_eq!(md, markdown(&report));
     assert!(
-        md.contains("| M1 | 0.750 (8) | 50.0 | 50.0 | 0.600 | 0.500 (3) | 0.750 (9/12) | 4 |"),
+        md.contains(
+            "| M1 | 0.750 (8) | 50.0 | 50.0 | 0.600 | 0.500 (3) | 0.750 (9/12) | 0.167 | 4 |"
+        ),
+        "{md}"
+    );
+    // A model with nothing to count shows n/a and why, never 0.000.
+    assert!(
+        md.contains("| M0 | n/a (no judged pair) (0) | n/a (no response scored 5) | n/a (no fully judged group) | n/a (no group with two judged) | n/a (no group with two judged) (0) | 0.250 (3/12) | 0.000 | 4 |"),
         "{md}"
     );
     let w = &report.head_to_head[0].overall;
@@ -220,10 +249,17 @@ fn report_files_tables_and_plots() {
     );
     assert!(md.contains(&row), "{md}");
     assert!(
-        md.contains("| 1 (M1) | 2 | 2.5 | 0.750 | 2: 1, 3: 1, 4: 1 | 1 | 4.0 | 2.0 |"),
+        md.contains(
+            "| 1 (M1) | 2 | 2.5 | 0.250 | 0.750 | 0.125 | 2: 1, 3: 1, 4: 1 | 1 | 4.0 | 2.0 |"
+        ),
         "{md}"
     );
     assert!(md.contains("DPO of iteration 2 was skipped"));
+    assert!(
+        md.contains("On 3 held-out pairs")
+            && md.contains("| after (M2) | 0.6000 | 0.667 | 0.2500 |"),
+        "{md}"
+    );
     assert!(md.contains("![judge quality](judge_quality.svg)"));
     let json: EvalReport =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();

@@ -74,7 +74,9 @@ fn sampling_judge_over_a_local_model_returns_k_samples_per_item() {
 #[test]
 fn expected_score_is_a_probability_weighted_mean_on_the_scale() {
     let lm = tiny();
-    let mut judge = ExpectedScoreJudge::with_template(&lm, short(), "Score=", 4).unwrap();
+    let mut judge = ExpectedScoreJudge::with_template(&lm, short(), "Score=", 4)
+        .unwrap()
+        .with_justification_tokens(6);
     let out = judge.judge(&items()).unwrap();
     for j in &out {
         let s = j.score.unwrap();
@@ -83,4 +85,67 @@ fn expected_score_is_a_probability_weighted_mean_on_the_scale() {
     // Batched and one at a time agree.
     let single = judge.judge(&items()[1..]).unwrap();
     assert!((single[0].score.unwrap() - out[1].score.unwrap()).abs() < 1e-5);
+}
+
+/// The digit is read where EFT training puts it: after the model's own greedy justification,
+/// at its final score prefix — not right after the prompt.
+#[test]
+fn expected_score_is_read_after_the_judges_own_justification() {
+    use srlm_model::{next_token_logprobs, FinishReason, GenerationConfig, SamplingParams};
+    let lm = tiny();
+    let prefix = "Score=";
+    let mut judge = ExpectedScoreJudge::with_template(&lm, short(), prefix, 4)
+        .unwrap()
+        .with_justification_tokens(6);
+    let out = judge.judge(&items()).unwrap();
+    let digits: Vec<u32> = (0..=5)
+        .map(|d| {
+            *lm.tokenizer
+                .encode(&format!("{prefix}{d}"), false)
+                .unwrap()
+                .last()
+                .unwrap()
+        })
+        .collect();
+    for (item, j) in items().iter().zip(&out) {
+        let prompt = lm
+            .chat_prompt(&short().render(&item.prompt, &item.response).unwrap())
+            .unwrap();
+        let greedy = GenerationConfig {
+            max_new_tokens: 6,
+            sampling: SamplingParams {
+                temperature: 0.0,
+                top_p: 1.0,
+                top_k: 0,
+            },
+            ..GenerationConfig::default()
+        };
+        let own = &lm
+            .generate(&[lm.tokenizer.encode(&prompt, false).unwrap()], &greedy)
+            .unwrap()[0];
+        let own_text = lm.tokenizer.decode(&own.token_ids, true).unwrap();
+        let justification = &j.texts[0];
+        assert!(justification.ends_with(prefix), "{justification:?}");
+        assert!(
+            justification.starts_with(own_text.trim_end()) && justification.len() > prefix.len(),
+            "{justification:?} does not continue the greedy {own_text:?}"
+        );
+        assert_eq!(j.truncated, usize::from(own.finish == FinishReason::Length));
+        let ids = lm
+            .tokenizer
+            .encode(&format!("{prompt}{justification}"), false)
+            .unwrap();
+        let logps = &next_token_logprobs(&lm.model, &[ids], lm.pad_id, &digits).unwrap()[0];
+        let weights: Vec<f64> = logps.iter().map(|&l| f64::from(l).exp()).collect();
+        let expected = weights
+            .iter()
+            .enumerate()
+            .map(|(d, w)| d as f64 * w)
+            .sum::<f64>()
+            / weights.iter().sum::<f64>();
+        assert!(
+            (j.score.unwrap() - expected).abs() < 1e-4,
+            "{j:?} vs {expected}"
+        );
+    }
 }

@@ -53,23 +53,76 @@ fn paper_metrics_on_hand_computed_groups() {
     ];
     let m = judge_metrics(&groups, 5.0);
     assert_eq!(m.pairs, 7);
-    assert!((m.pairwise_accuracy - 5.0 / 7.0).abs() < 1e-12);
-    assert!((m.five_best_pct - 100.0 / 3.0).abs() < 1e-9);
+    assert!((m.pairwise_accuracy.unwrap() - 5.0 / 7.0).abs() < 1e-12);
+    // One response scored 5 (group 1's best): 1 of 1.
+    assert_eq!((m.five_best_pct, m.top_scored), (Some(100.0), 1));
     assert!(
-        (m.exact_match_pct - 50.0).abs() < 1e-9,
+        (m.exact_match_pct.unwrap() - 50.0).abs() < 1e-9,
         "2 fully judged groups, 1 exact"
     );
     // Per-group rho: 1, spearman([4,4,2],[0,-1,-2]) = 0.8660254..., -1; mean over 3.
     let rho2 = spearman(&[4.0, 4.0, 2.0], &[0.0, -1.0, -2.0]).unwrap();
     assert!((rho2 - 0.866_025_403_784_438_6).abs() < 1e-12);
-    assert!((m.spearman - (1.0 + rho2 - 1.0) / 3.0).abs() < 1e-12);
+    assert!((m.spearman.unwrap() - (1.0 + rho2 - 1.0) / 3.0).abs() < 1e-12);
     let tau2 = kendall_tau_b(&[4.0, 4.0, 2.0], &[0.0, -1.0, -2.0]).unwrap();
     assert!(
         (tau2 - 2.0 / 6f64.sqrt()).abs() < 1e-12,
         "tau-b: (2-0)/sqrt(2*3)"
     );
-    assert!((m.kendall_tau - (1.0 + tau2 - 1.0) / 3.0).abs() < 1e-12);
+    assert!((m.kendall_tau.unwrap() - (1.0 + tau2 - 1.0) / 3.0).abs() < 1e-12);
     assert_eq!(m.correlated_groups, 3);
+}
+
+#[test]
+fn five_best_is_the_share_of_top_scores_that_are_the_best() {
+    // The paper: "how often the responses that the model scores a perfect 5 out of 5 are rated
+    // as the highest ranked" — P(best | 5). A judge giving 5 to everything must not score 100 %.
+    let generous = vec![
+        RankedGroup {
+            ranks: vec![0.0, 1.0, 2.0],
+            scores: vec![Some(5.0), Some(5.0), Some(5.0)],
+        },
+        RankedGroup {
+            ranks: vec![0.0, 1.0],
+            scores: vec![Some(4.6), Some(4.9)],
+        },
+    ];
+    let m = judge_metrics(&generous, 5.0);
+    // Five responses scored 5 (4.6 and 4.9 round to 5); two of them are their group's best.
+    assert_eq!(m.top_scored, 5);
+    assert!((m.five_best_pct.unwrap() - 40.0).abs() < 1e-9);
+    // Tied best ranks: either counts as the highest ranked.
+    let tied = vec![RankedGroup {
+        ranks: vec![0.0, 0.0, 1.0],
+        scores: vec![Some(5.0), Some(5.0), Some(2.0)],
+    }];
+    assert_eq!(judge_metrics(&tied, 5.0).five_best_pct, Some(100.0));
+}
+
+#[test]
+fn metrics_with_nothing_to_count_are_none_not_zero() {
+    let unparsed = vec![RankedGroup {
+        ranks: vec![0.0, 1.0, 2.0],
+        scores: vec![None, None, None],
+    }];
+    let m = judge_metrics(&unparsed, 5.0);
+    assert_eq!(
+        (
+            m.pairwise_accuracy,
+            m.five_best_pct,
+            m.exact_match_pct,
+            m.spearman,
+            m.kendall_tau
+        ),
+        (None, None, None, None, None)
+    );
+    assert_eq!((m.groups, m.pairs, m.top_scored), (1, 0, 0));
+    // A judge that is always wrong has accuracy 0, which is a number.
+    let wrong = vec![RankedGroup {
+        ranks: vec![0.0, 1.0],
+        scores: vec![Some(1.0), Some(3.0)],
+    }];
+    assert_eq!(judge_metrics(&wrong, 5.0).pairwise_accuracy, Some(0.0));
 }
 
 #[test]

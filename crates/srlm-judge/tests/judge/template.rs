@@ -29,3 +29,23 @@ fn values_are_inserted_verbatim_and_custom_templates_work() {
     assert_eq!(custom.render("x", "y").unwrap(), "Q: x A: y");
     assert!(JudgeTemplate::new("{% if %}").is_err());
 }
+
+#[test]
+fn pairwise_answers_containing_placeholders_are_not_spliced() {
+    use srlm_judge::PairwiseTemplate;
+    let template = PairwiseTemplate::mt_bench();
+    // Code answers often contain braces: chained `str::replace` spliced answer B into answer A.
+    let a = "fn f() { let s = format!(\"{b}\"); } and {{ b }}";
+    let b = "SECOND ANSWER";
+    let rendered = template.render("Q {a}?", a, b).unwrap();
+    assert_eq!(rendered.matches("SECOND ANSWER").count(), 1, "{rendered}");
+    assert!(rendered.contains("[User Question]\nQ {a}?\n"));
+    assert!(rendered.contains(&format!(
+        "[The Start of Assistant A's Answer]\n{a}\n[The End of Assistant A's Answer]"
+    )));
+    assert!(rendered.contains(
+        "[The Start of Assistant B's Answer]\nSECOND ANSWER\n[The End of Assistant B's Answer]"
+    ));
+    assert!(rendered.ends_with("[The End of Assistant B's Answer]"));
+    assert!(PairwiseTemplate::new("{% if %}").is_err());
+}

@@ -67,13 +67,15 @@ pub fn sample_unit(
     Ok(attach(sets, judgements))
 }
 
-/// Judges one unit by the expected score (no sampling; a local model only).
+/// Judges one unit by the expected score (no sampling; a local model only): the digit
+/// probabilities at the final `Score: ` of a greedy justification of at most `max_tokens`.
 pub fn expected_unit(
     sets: &[CandidateSet],
     model: &LanguageModel,
     batch: usize,
+    max_tokens: usize,
 ) -> Result<Vec<JudgedSet>> {
-    let mut judge = ExpectedScoreJudge::new(model, batch)?;
+    let mut judge = ExpectedScoreJudge::new(model, batch)?.with_justification_tokens(max_tokens);
     let judgements = judge.judge(&items(sets))?;
     Ok(attach(sets, judgements))
 }
@@ -104,6 +106,7 @@ pub fn stats(sets: &[JudgedSet]) -> serde_json::Value {
         "responses": judgements.len(),
         "unjudged": unjudged,
         "parse_rate": parse.parse_rate(),
+        "truncation_rate": parse.truncation_rate(),
         "parse": parse,
         "score_histogram": histogram,
         "prompts_with_two_judged": sets

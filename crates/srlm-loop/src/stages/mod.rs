@@ -6,6 +6,7 @@ pub mod data;
 pub mod instruct;
 pub mod judging;
 pub mod pairs;
+pub mod seed_prompts;
 pub mod train;
 
 use std::ops::ControlFlow;

@@ -2,8 +2,12 @@
 //! lowest rejected (the paper).
 //!
 //! The rules, in order:
-//! 1. Only responses with a score (at least one judge sample parsed) and non-blank text count;
-//!    a prompt with fewer than two such responses gives no pair (`too_few_judged`).
+//! 1. A response competes only if its text is not blank, it ended its turn (a response cut at
+//!    `candidates.max_tokens` is never trained: the encoder would append an end of turn the model
+//!    never wrote, teaching it to stop mid-sentence), and enough of its judge samples parsed
+//!    ([`MinParsed`], default ⌈k/2⌉: a mean of one lucky sample must not beat a mean of three).
+//!    Each rule's removals are counted in the order given. A prompt with fewer than two
+//!    competing responses gives no pair (`too_few_judged`).
 //! 2. Chosen: the highest score; rejected: the lowest; among equal scores the earlier sample.
 //! 3. If they tie (every counted response scored the same) the prompt gives no pair (`ties`).
 //! 4. Length control (off by default, as in the paper; Meta-Rewarding's remedy for length
@@ -13,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 use srlm_data::PreferenceRecord;
 
-use crate::config::PairSection;
+use crate::config::{MinParsed, PairSection};
 use crate::records::{JudgedResponse, JudgedSet};
 
 /// Counts of the pairing.
@@ -25,8 +29,20 @@ pub struct PairReport {
     pub pairs: usize,
     /// Prompts whose counted responses all scored the same.
     pub ties: usize,
-    /// Prompts with fewer than two judged responses.
+    /// Prompts with fewer than two competing responses.
     pub too_few_judged: usize,
+    /// Responses offered.
+    #[serde(default)]
+    pub responses: usize,
+    /// Responses left out as blank.
+    #[serde(default)]
+    pub removed_blank: usize,
+    /// Responses left out because they were cut at the token limit.
+    #[serde(default)]
+    pub removed_truncated: usize,
+    /// Responses left out because fewer judge samples parsed than `pairs.min_parsed` asks.
+    #[serde(default)]
+    pub removed_unparsed: usize,
     /// Pairs where length control picked a shorter response than the top-scoring one.
     pub length_controlled: usize,
     /// Mean score of the chosen responses.
@@ -43,6 +59,26 @@ fn words(r: &JudgedResponse) -> usize {
     r.response.split_whitespace().count()
 }
 
+/// Why a response does not compete, or its score when it does.
+fn competes(r: &JudgedResponse, rule: MinParsed) -> std::result::Result<f64, Removal> {
+    if r.response.trim().is_empty() {
+        return Err(Removal::Blank);
+    }
+    if r.truncated {
+        return Err(Removal::Truncated);
+    }
+    match r.judgement.score {
+        Some(score) if r.judgement.valid() >= rule.needed(r.judgement.samples.len()) => Ok(score),
+        _ => Err(Removal::Unparsed),
+    }
+}
+
+enum Removal {
+    Blank,
+    Truncated,
+    Unparsed,
+}
+
 /// Builds the pairs of one iteration.
 pub fn build_pairs(
     sets: &[JudgedSet],
@@ -55,12 +91,16 @@ pub fn build_pairs(
     };
     let mut pairs = Vec::new();
     for set in sets {
-        let counted: Vec<(&JudgedResponse, f64)> = set
-            .responses
-            .iter()
-            .filter(|r| !r.response.trim().is_empty())
-            .filter_map(|r| r.judgement.score.map(|s| (r, s)))
-            .collect();
+        let mut counted: Vec<(&JudgedResponse, f64)> = Vec::new();
+        for r in &set.responses {
+            report.responses += 1;
+            match competes(r, config.min_parsed) {
+                Ok(score) => counted.push((r, score)),
+                Err(Removal::Blank) => report.removed_blank += 1,
+                Err(Removal::Truncated) => report.removed_truncated += 1,
+                Err(Removal::Unparsed) => report.removed_unparsed += 1,
+            }
+        }
         if counted.len() < 2 {
             report.too_few_judged += 1;
             continue;

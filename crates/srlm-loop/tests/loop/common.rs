@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use srlm_judge::{Completion, SampleParams, TextGenerator};
-use srlm_loop::{GeneratorSource, GeneratorSpec, Observer, Role, RunConfig};
+use srlm_loop::{GeneratorSource, GeneratorSpec, Observer, PromptSource, Role, RunConfig};
 use srlm_model::LanguageModel;
 
 /// burn's flex backend has one process-wide RNG: runs that train (dropout) go one at a time.
@@ -87,6 +87,8 @@ pub(crate) fn tiny_config(model: &Path, seed: &Path) -> RunConfig {
     c.dpo.train.dropout = 0.1;
     c.sft.peak_lr = 1e-3;
     c.sft.final_lr = 1e-4;
+    // Self-instruction: these tests cover the writer, the filters and their journal.
+    c.instruct.source = PromptSource::SelfInstruct;
     c.instruct.prompts = 5;
     c.instruct.max_generations = 24;
     c.instruct.batch = 4;

@@ -2,7 +2,7 @@
 
 use srlm_judge::{Judgement, ParseFailure};
 use srlm_loop::stages::pairs::build_pairs;
-use srlm_loop::{JudgedResponse, JudgedSet, PairSection};
+use srlm_loop::{JudgedResponse, JudgedSet, MinParsed, PairSection};
 
 fn response(text: &str, score: Option<f64>) -> JudgedResponse {
     let samples = match score {
@@ -16,6 +16,7 @@ fn response(text: &str, score: Option<f64>) -> JudgedResponse {
             score,
             samples,
             texts: vec![format!("judged {text}")],
+            truncated: 0,
         },
     }
 }
@@ -30,6 +31,7 @@ fn set(id: &str, responses: Vec<JudgedResponse>) -> JudgedSet {
 
 fn paper() -> PairSection {
     PairSection {
+        min_parsed: MinParsed::Majority,
         length_control: false,
         length_margin: 0.5,
     }
@@ -111,6 +113,7 @@ fn length_control_prefers_the_shortest_near_the_top() {
         1,
         &PairSection {
             length_control: true,
+            min_parsed: MinParsed::Majority,
             length_margin: 0.5,
         },
     );
@@ -120,4 +123,125 @@ fn length_control_prefers_the_shortest_near_the_top() {
     );
     assert_eq!(pairs[0].score_chosen, Some(4.6));
     assert_eq!(report.length_controlled, 1);
+}
+
+/// A response judged with k samples, `parsed` of them giving `score`.
+fn sampled(text: &str, score: f64, parsed: usize, k: usize) -> JudgedResponse {
+    let samples: Vec<_> = (0..k)
+        .map(|i| {
+            if i < parsed {
+                Ok(score)
+            } else {
+                Err(ParseFailure::Truncated)
+            }
+        })
+        .collect();
+    JudgedResponse {
+        response: text.into(),
+        truncated: false,
+        judgement: Judgement::from_samples(samples, vec![], &Default::default()),
+    }
+}
+
+#[test]
+fn truncated_candidates_never_enter_a_pair() {
+    // The cut answer scored highest (the judge rewards length): it must not be trained as a
+    // finished answer with an invented end of turn.
+    let mut cut = response("a line of emoji repeated until the cut", Some(3.0));
+    cut.truncated = true;
+    let sets = vec![set(
+        "a",
+        vec![
+            cut,
+            response("a polite one-liner", Some(1.0)),
+            response("a complete answer", Some(2.0)),
+        ],
+    )];
+    let (pairs, report) = build_pairs(&sets, 1, &paper());
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(pairs[0].chosen, "a complete answer");
+    assert_eq!(pairs[0].rejected, "a polite one-liner");
+    assert_eq!((report.responses, report.removed_truncated), (3, 1));
+}
+
+#[test]
+fn selection_needs_enough_parsed_samples_by_the_configured_rule() {
+    let sets = vec![set(
+        "a",
+        vec![
+            sampled("one lucky five", 5.0, 1, 3),
+            sampled("two fours", 4.0, 2, 3),
+            sampled("three twos", 2.0, 3, 3),
+            sampled("one zero", 0.0, 1, 3),
+        ],
+    )];
+    let with = |min_parsed| {
+        build_pairs(
+            &sets,
+            1,
+            &PairSection {
+                min_parsed,
+                ..paper()
+            },
+        )
+    };
+    let (pairs, report) = with(MinParsed::Any);
+    assert_eq!(
+        (pairs[0].chosen.as_str(), pairs[0].rejected.as_str()),
+        ("one lucky five", "one zero")
+    );
+    assert_eq!(report.removed_unparsed, 0);
+    let (pairs, report) = with(MinParsed::Majority);
+    assert_eq!(
+        (pairs[0].chosen.as_str(), pairs[0].rejected.as_str()),
+        ("two fours", "three twos")
+    );
+    assert_eq!(report.removed_unparsed, 2);
+    let (pairs, report) = with(MinParsed::All);
+    assert!(pairs.is_empty(), "one competing response makes no pair");
+    assert_eq!((report.removed_unparsed, report.too_few_judged), (3, 1));
+    assert_eq!(
+        [1, 2, 3, 4].map(|k| MinParsed::Majority.needed(k)),
+        [1, 1, 2, 2]
+    );
+    assert_eq!(MinParsed::All.needed(3), 3);
+}
+
+#[test]
+fn dpo_holds_out_a_share_of_pairs_once_there_are_four() {
+    use srlm_data::PreferenceRecord;
+    use srlm_loop::stages::train::hold_out_pairs;
+    let pairs = |n: usize| -> Vec<PreferenceRecord> {
+        (0..n)
+            .map(|i| PreferenceRecord {
+                prompt: format!("prompt {i}"),
+                chosen: "good".into(),
+                rejected: "bad".into(),
+                score_chosen: Some(4.0),
+                score_rejected: Some(1.0),
+                iteration: Some(1),
+                judge_texts_chosen: Vec::new(),
+                judge_texts_rejected: Vec::new(),
+            })
+            .collect()
+    };
+    let sizes = |n: usize, fraction: f64| {
+        let (train, held) = hold_out_pairs(&pairs(n), fraction, 3);
+        (train.len(), held.len())
+    };
+    assert_eq!(sizes(3, 0.1), (3, 0));
+    assert_eq!(sizes(4, 0.1), (3, 1));
+    assert_eq!(sizes(20, 0.1), (18, 2));
+    assert_eq!(sizes(20, 0.0), (20, 0));
+    assert_eq!(sizes(4, 0.9), (1, 3), "at least one pair is trained on");
+    // Held out and trained on are disjoint and cover every pair.
+    let (train, held) = hold_out_pairs(&pairs(20), 0.25, 3);
+    let mut all: Vec<String> = train
+        .iter()
+        .chain(&held)
+        .map(|p| p.prompt.clone())
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 20);
 }

@@ -4,10 +4,12 @@
 
 use std::path::Path;
 
-use srlm_data::{read_jsonl, BadLines, PreferenceRecord};
+use srlm_data::split::normalize_prompt;
+use srlm_data::{read_jsonl, BadLines, EftRecord, IftRecord, PreferenceRecord};
+use srlm_loop::stages::train::HeldOutDpo;
 use srlm_loop::{
     CandidateSet, FilterConfig, GeneratedInstruction, JudgeMethod, JudgedSet, LogObserver,
-    LoopError, NewPrompt, RougePool, SelfRewardingRun,
+    LoopError, NewPrompt, PromptSource, RougePool, SelfRewardingRun,
 };
 use srlm_model::{read_safetensors, WeightMap};
 
@@ -310,4 +312,73 @@ fn local_tiny_model_runs_every_stage() {
         .unwrap()
         .stats;
     assert_eq!(judge["responses"], prompts.len() * 4);
+}
+
+/// The seed prompt source gives each iteration seed prompts no stage used before (not SFT's,
+/// not the judge's held-out ones, not an earlier iteration's); DPO holds pairs out and
+/// evaluates them before (the policy is the reference: loss ln 2) and after its update.
+#[test]
+fn seed_prompts_are_unused_and_dpo_evaluates_held_out_pairs() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
+    config.instruct.source = PromptSource::Seed;
+    config.instruct.prompts = 8;
+    config.dpo.held_out_pairs = 0.25;
+    let root = tmp.path().join("run");
+    let outcome = SelfRewardingRun::open(&root, config.clone())
+        .unwrap()
+        .execute_with(&mut Recorder::default(), &mut Scripted::default())
+        .unwrap();
+    let seed: Vec<String> = records(&root.join("data/seed-prompts.jsonl"));
+    let seed: std::collections::HashSet<String> =
+        seed.iter().map(|p| normalize_prompt(p)).collect();
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for r in records::<IftRecord>(&root.join("data/sft-ift.jsonl")) {
+        used.insert(normalize_prompt(&r.prompt));
+    }
+    for r in records::<EftRecord>(&root.join("data/sft-eft.jsonl")) {
+        used.insert(normalize_prompt(&r.prompt));
+    }
+    let held_out: std::collections::HashSet<String> =
+        records::<EftRecord>(&root.join("data/eft-held-out.jsonl"))
+            .iter()
+            .map(|r| normalize_prompt(&r.prompt))
+            .collect();
+    assert!(!held_out.is_empty());
+    for t in 1..=2 {
+        let prompts: Vec<NewPrompt> = records(&root.join(format!("iter{t}/prompts.jsonl")));
+        assert_eq!(prompts.len(), 8);
+        for p in &prompts {
+            let key = normalize_prompt(&p.prompt);
+            assert!(seed.contains(&key), "{} is not a seed prompt", p.prompt);
+            assert!(!held_out.contains(&key), "{} is held out", p.prompt);
+            assert!(used.insert(key), "{} was used before", p.prompt);
+        }
+        let pairs: Vec<PreferenceRecord> = records(&root.join(format!("iter{t}/aift.jsonl")));
+        let dpo = &outcome
+            .summaries
+            .iter()
+            .find(|s| s.iteration == t && s.stage == "dpo")
+            .unwrap()
+            .stats;
+        let held: HeldOutDpo = serde_json::from_value(dpo["held_out"].clone()).unwrap();
+        if pairs.len() < 4 {
+            assert_eq!(held.pairs, 0);
+            continue;
+        }
+        let expected = ((0.25 * pairs.len() as f64).round() as usize).max(1);
+        assert_eq!(held.pairs, expected, "{dpo}");
+        assert_eq!(dpo["pairs"], pairs.len() - expected);
+        let (before, after) = (held.before.unwrap(), held.after.unwrap());
+        assert!(
+            (before.loss - std::f64::consts::LN_2).abs() < 1e-4,
+            "{before:?}"
+        );
+        assert!(before.reward_margin.abs() < 1e-3, "{before:?}");
+        assert!(
+            after.loss.is_finite() && after.loss != before.loss,
+            "{after:?}"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Head-to-head between two models on evaluation prompts: each pair of answers judged in both
-//! orders, a disagreement counted as a tie (`srlm_judge::judge_pairs`), overall and per category.
+//! orders, a disagreement counted as a tie (`srlm_judge::judge_pairs`), overall and per category,
+//! with the length-controlled win rate beside the raw one.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use srlm_data::EvalPrompt;
 use srlm_judge::{judge_pairs, PairItem, PairOutcome, SampleParams, TextGenerator};
 
 use crate::error::{EvalError, Result};
+use crate::length_control::{length_controlled, LengthControlled};
 use crate::win_rate::{win_tie_loss, WinTieLoss};
 
 /// One model's answers to the evaluation prompts (first turns), in order.
@@ -53,6 +55,10 @@ pub struct Matchup {
     pub overall: WinTieLoss,
     /// Per category (prompts without one are under `"-"`).
     pub by_category: BTreeMap<String, WinTieLoss>,
+    /// Win rates with ties as halves, raw and controlled for the answers' length (`None` with
+    /// no verdict, or in reports older than it).
+    #[serde(default)]
+    pub length_controlled: Option<LengthControlled>,
 }
 
 /// Tallies outcomes overall and per category.
@@ -78,6 +84,7 @@ pub fn tally(
             .map(|(k, v)| (k, win_tie_loss(&v, seed)))
             .collect(),
         outcomes,
+        length_controlled: None,
     }
 }
 
@@ -111,5 +118,10 @@ pub fn compare(
         .collect();
     let mut judge = judge;
     let outcomes = judge_pairs(&mut judge, &items, params)?;
-    Ok(tally(&a.model, &b.model, prompts, outcomes, seed))
+    let lengths: Vec<(&str, &str)> = items.iter().map(|i| (i.a.as_str(), i.b.as_str())).collect();
+    let controlled = length_controlled(&outcomes, &lengths, seed);
+    Ok(Matchup {
+        length_controlled: controlled,
+        ..tally(&a.model, &b.model, prompts, outcomes, seed)
+    })
 }

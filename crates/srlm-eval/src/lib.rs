@@ -8,7 +8,8 @@
 //!   ([`judge_quality`]).
 //! - **Head-to-head** between iterations on evaluation prompts (MT-Bench's first turns by
 //!   default): each pair of answers judged in both orders, a disagreement a tie; win / tie /
-//!   loss with 95 % percentile-bootstrap intervals, per category ([`compare`], [`win_tie_loss`]).
+//!   loss with 95 % percentile-bootstrap intervals, per category ([`compare`], [`win_tie_loss`]),
+//!   and the length-controlled win rate beside the raw one ([`length_controlled`]).
 //! - **Per iteration** from the run folder: candidate lengths, self-judging parse rate and score
 //!   histogram, pairs kept, chosen/rejected lengths; DPO curves ([`iteration_stats`],
 //!   [`dpo_curves`]).
@@ -29,6 +30,7 @@ mod error;
 mod evaluate;
 mod head_to_head;
 mod judge_quality;
+mod length_control;
 mod plot;
 mod report;
 mod run_stats;
@@ -41,6 +43,9 @@ pub use evaluate::{
 pub use head_to_head::{answer, compare, tally, Answers, Matchup};
 pub use judge_quality::{
     held_out_groups, judge_quality, reference_ranks, HeldOutGroup, JudgeQuality,
+};
+pub use length_control::{
+    fit as fit_length_model, length_controlled, length_features, LengthControlled, RIDGE,
 };
 pub use plot::{dpo_plot, judge_plot, length_plot, win_plot, LENGTH_BUCKET};
 pub use report::{markdown, write_report, EvalReport};

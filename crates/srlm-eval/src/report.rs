@@ -85,19 +85,32 @@ pub fn markdown(report: &EvalReport) -> String {
             report.eval_prompts,
             report.head_to_head_judge.as_deref().unwrap_or("the judge")
         );
-        md.push_str("| A vs B | win | tie | loss | n | no verdict |\n|---|---|---|---|---|---|\n");
+        md.push_str("Win rate: ties count as halves; length-controlled: the rate a logistic regression of the verdict on the answers' length difference predicts at equal lengths (after AlpacaEval 2; φ > 0: the judge favours the longer answer).\n\n");
+        md.push_str("| A vs B | win | tie | loss | n | no verdict | win rate | length-controlled (φ) |\n|---|---|---|---|---|---|---|---|\n");
         for m in &report.head_to_head {
             let o = &m.overall;
+            let (rate, controlled) = match &m.length_controlled {
+                Some(lc) => (
+                    pct(&lc.raw),
+                    format!("{} ({:+.2})", pct(&lc.controlled), lc.length_coefficient),
+                ),
+                None => (
+                    "n/a (no verdict)".to_string(),
+                    "n/a (no verdict)".to_string(),
+                ),
+            };
             let _ = writeln!(
                 md,
-                "| {} vs {} | {} | {} | {} | {} | {} |",
+                "| {} vs {} | {} | {} | {} | {} | {} | {} | {} |",
                 m.a,
                 m.b,
                 pct(&o.win),
                 pct(&o.tie),
                 pct(&o.loss),
                 o.n,
-                o.unparsed
+                o.unparsed,
+                rate,
+                controlled
             );
         }
         let unparsed: usize = report.head_to_head.iter().map(|m| m.overall.unparsed).sum();
@@ -141,7 +154,7 @@ pub fn markdown(report: &EvalReport) -> String {
         md.push_str("\n![win rates](win_rates.svg) ([PNG](win_rates.png))\n\n");
     }
     if !report.iterations.is_empty() {
-        md.push_str("## Iterations\n\nCut: share cut at the token limit (cut candidates never enter a pair).\n\n| iteration | prompts | mean candidate words | candidates cut | self-judge parse rate | judgements cut | score histogram | pairs | chosen words | rejected words |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        md.push_str("## Iterations\n\nCut: share cut at the token limit (cut candidates never enter a pair).\n\n| iteration | prompts | mean candidate words | candidates cut | self-judge parse rate | judgements cut | mean self-score | score histogram | pairs | chosen words | rejected words |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
         for it in &report.iterations {
             let hist: Vec<String> = it
                 .score_histogram
@@ -150,7 +163,7 @@ pub fn markdown(report: &EvalReport) -> String {
                 .collect();
             let _ = writeln!(
                 md,
-                "| {} (M{}) | {} | {:.1} | {:.3} | {:.3} | {:.3} | {} | {} | {:.1} | {:.1} |",
+                "| {} (M{}) | {} | {:.1} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {:.1} | {:.1} |",
                 it.iteration,
                 it.iteration,
                 it.prompts,
@@ -158,6 +171,7 @@ pub fn markdown(report: &EvalReport) -> String {
                 it.candidate_cut_rate,
                 it.parse_rate,
                 it.judge_cut_rate,
+                metric(it.mean_self_score, 2, "nothing judged"),
                 if hist.is_empty() {
                     "-".to_string()
                 } else {

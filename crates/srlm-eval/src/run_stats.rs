@@ -35,6 +35,10 @@ pub struct IterationStats {
     pub judge_cut_rate: f64,
     /// Candidates by rounded mean score.
     pub score_histogram: BTreeMap<String, usize>,
+    /// Mean score the iteration's model gave its own judged candidates (the self-reward
+    /// trajectory; `None` when none was judged).
+    #[serde(default)]
+    pub mean_self_score: Option<f64>,
     /// Preference pairs kept.
     pub pairs: usize,
     /// Mean words of chosen responses.
@@ -114,6 +118,10 @@ pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
             parse_rate: parse.parse_rate(),
             judge_cut_rate: parse.truncation_rate(),
             score_histogram: score_histogram(&judgements),
+            mean_self_score: {
+                let scores: Vec<f64> = judgements.iter().filter_map(|j| j.score).collect();
+                (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
+            },
             pairs: pairs.len(),
             mean_chosen_words: mean_words(pairs.iter().map(|p| p.chosen.as_str())),
             mean_rejected_words: mean_words(pairs.iter().map(|p| p.rejected.as_str())),

@@ -117,6 +117,9 @@ fn iteration_numbers_equal_hand_computed_ones() {
     assert_eq!(one.parse_rate, 0.75);
     // One candidate of four was cut; one judge text of eight.
     assert_eq!((one.candidate_cut_rate, one.judge_cut_rate), (0.25, 0.125));
+    // Self-scores 1.5, 4 and 3 (the fourth unjudged).
+    assert_eq!(one.mean_self_score, Some(8.5 / 3.0));
+    assert_eq!(its[1].mean_self_score, None);
     // Means 1.5 → 2 (rounded half away from zero), 4, unjudged, 3.
     assert_eq!(
         one.score_histogram
@@ -203,6 +206,7 @@ fn report_files_tables_and_plots() {
             overall: win_tie_loss(&outcomes, 0),
             by_category: Default::default(),
             outcomes,
+            length_controlled: None,
         }],
         iterations: iteration_stats(&dir).unwrap(),
         dpo: dpo_curves(&dir).unwrap(),
@@ -250,7 +254,7 @@ fn report_files_tables_and_plots() {
     assert!(md.contains(&row), "{md}");
     assert!(
         md.contains(
-            "| 1 (M1) | 2 | 2.5 | 0.250 | 0.750 | 0.125 | 2: 1, 3: 1, 4: 1 | 1 | 4.0 | 2.0 |"
+            "| 1 (M1) | 2 | 2.5 | 0.250 | 0.750 | 0.125 | 2.83 | 2: 1, 3: 1, 4: 1 | 1 | 4.0 | 2.0 |"
         ),
         "{md}"
     );

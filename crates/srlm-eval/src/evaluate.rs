@@ -32,6 +32,11 @@ pub struct EvalOptions {
     pub eval_prompts: PathBuf,
     /// How many (spread over categories); 0 skips the head-to-heads.
     pub max_eval_prompts: usize,
+    /// Held-out prompts whose seed reference answer (the ladder's `original` rung) each model
+    /// answers against, judged in both orders by the head-to-head judge: a yardstick that does
+    /// not move between iterations. 0 skips it.
+    #[serde(default)]
+    pub reference_prompts: usize,
     /// Most new tokens per answer (greedy).
     pub answer_max_tokens: usize,
     /// Who judges the head-to-heads: `Current` is the run's latest model.
@@ -59,6 +64,7 @@ impl Default for EvalOptions {
             judge_max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
             eval_prompts: "assets/data/mt_bench.jsonl".into(),
             max_eval_prompts: 8,
+            reference_prompts: 8,
             answer_max_tokens: 128,
             pair_judge: GeneratorSpec::Current,
             pair_max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
@@ -152,7 +158,8 @@ pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport>
 }
 
 /// Evaluates named models (in order; the first is the baseline when `options.baseline`) on a
-/// held-out EFT set and the evaluation prompts, one model in memory at a time.
+/// held-out EFT set, the evaluation prompts and the held-out reference answers, one model in
+/// memory at a time.
 pub fn evaluate_models(
     models: &[(String, PathBuf)],
     held_out: &[EftRecord],
@@ -172,11 +179,19 @@ pub fn evaluate_models(
     } else {
         Vec::new()
     };
+    let (reference_prompts, references) = reference_answers(held_out, options.reference_prompts);
     let mut report = EvalReport {
         eval_prompts: prompts.len(),
         ..EvalReport::default()
     };
+    let answer_params = SampleParams {
+        temperature: 0.0,
+        max_tokens: options.answer_max_tokens,
+        seed: options.seed,
+        ..SampleParams::default()
+    };
     let mut answers: Vec<Answers> = Vec::new();
+    let mut reference_answers: Vec<Answers> = Vec::new();
     for (name, path) in models {
         tracing::info!(model = %name, "evaluating");
         let lm = LanguageModel::load(path, &device)?;
@@ -196,53 +211,34 @@ pub fn evaluate_models(
             report.judge.push(judge_quality(name, &mut judge, &groups)?);
         }
         if !prompts.is_empty() {
-            let params = SampleParams {
-                temperature: 0.0,
-                max_tokens: options.answer_max_tokens,
-                seed: options.seed,
-                ..SampleParams::default()
-            };
             let mut generator = journaled(&mut local, options, &format!("{name}-answers"))?;
-            answers.push(answer(name, &mut generator, &prompts, &params)?);
+            answers.push(answer(name, &mut generator, &prompts, &answer_params)?);
+        }
+        if !reference_prompts.is_empty() {
+            let mut generator =
+                journaled(&mut local, options, &format!("{name}-reference-answers"))?;
+            reference_answers.push(answer(
+                name,
+                &mut generator,
+                &reference_prompts,
+                &answer_params,
+            )?);
         }
     }
+    if prompts.is_empty() && reference_prompts.is_empty() {
+        return Ok(report);
+    }
+    let params = SampleParams {
+        temperature: 0.0,
+        max_tokens: options.pair_max_tokens,
+        seed: options.seed,
+        ..SampleParams::default()
+    };
+    let (judge_name, mut judge) = pair_judge(models, options, &device)?;
+    let mut judge = journaled(judge.as_mut(), options, &format!("verdicts-{judge_name}"))?;
+    let names: Vec<String> = models.iter().map(|(n, _)| n.clone()).collect();
     if !prompts.is_empty() {
-        let names: Vec<String> = models.iter().map(|(n, _)| n.clone()).collect();
-        let pairs = matchups(&names, options.baseline);
-        let params = SampleParams {
-            temperature: 0.0,
-            max_tokens: options.pair_max_tokens,
-            seed: options.seed,
-            ..SampleParams::default()
-        };
-        let (judge_name, mut judge): (String, Box<dyn TextGenerator>) = match &options.pair_judge {
-            GeneratorSpec::Current => {
-                let (name, path) = models
-                    .last()
-                    .ok_or_else(|| EvalError::Input("no model".into()))?;
-                let model = LanguageModel::load(path, &device)?;
-                let batch = options.batch;
-                (name.clone(), Box::new(OwnedLocal { model, batch }))
-            }
-            GeneratorSpec::Local { path } => {
-                let model = LanguageModel::load(path, &device)?;
-                let batch = options.batch;
-                (
-                    path.display().to_string(),
-                    Box::new(OwnedLocal { model, batch }),
-                )
-            }
-            GeneratorSpec::OpenAi(endpoint) => {
-                let client = OpenAiGenerator::new(HttpConfig {
-                    endpoint: endpoint.clone(),
-                    settings: options.http.clone(),
-                })?;
-                client.preflight()?;
-                (endpoint.model.clone(), Box::new(client))
-            }
-        };
-        let mut judge = journaled(judge.as_mut(), options, &format!("verdicts-{judge_name}"))?;
-        for (a, b) in pairs {
+        for (a, b) in matchups(&names, options.baseline) {
             report.head_to_head.push(compare(
                 &mut judge,
                 &prompts,
@@ -252,9 +248,84 @@ pub fn evaluate_models(
                 options.seed,
             )?);
         }
-        report.head_to_head_judge = Some(judge_name);
     }
+    for model_answers in &reference_answers {
+        report.reference.push(compare(
+            &mut judge,
+            &reference_prompts,
+            model_answers,
+            &references,
+            &params,
+            options.seed,
+        )?);
+    }
+    report.reference_prompts = reference_prompts.len();
+    report.head_to_head_judge = Some(judge_name);
     Ok(report)
+}
+
+/// The first `n` distinct held-out prompts with a seed reference answer (the ladder's
+/// `original` rung), as evaluation prompts and the reference's answers.
+pub fn reference_answers(held_out: &[EftRecord], n: usize) -> (Vec<EvalPrompt>, Answers) {
+    let mut prompts: Vec<EvalPrompt> = Vec::new();
+    let mut texts = Vec::new();
+    for r in held_out {
+        if prompts.len() == n {
+            break;
+        }
+        if r.origin.as_deref() != Some("ladder:original")
+            || prompts.iter().any(|p| p.turns[0] == r.prompt)
+        {
+            continue;
+        }
+        prompts.push(EvalPrompt {
+            id: format!("held-out-{}", prompts.len()),
+            category: None,
+            turns: vec![r.prompt.clone()],
+        });
+        texts.push(r.response.clone());
+    }
+    (
+        prompts,
+        Answers {
+            model: "reference".into(),
+            answers: texts,
+        },
+    )
+}
+
+/// The head-to-head judge and its name: the run's latest model (`Current`), another local
+/// model, or a server.
+fn pair_judge(
+    models: &[(String, PathBuf)],
+    options: &EvalOptions,
+    device: &srlm_model::burn::tensor::Device,
+) -> Result<(String, Box<dyn TextGenerator>)> {
+    let batch = options.batch;
+    Ok(match &options.pair_judge {
+        GeneratorSpec::Current => {
+            let (name, path) = models
+                .last()
+                .ok_or_else(|| EvalError::Input("no model".into()))?;
+            let model = LanguageModel::load(path, device)?;
+            (name.clone(), Box::new(OwnedLocal { model, batch }))
+        }
+        GeneratorSpec::Local { path } => {
+            let model = LanguageModel::load(path, device)?;
+            (
+                path.display().to_string(),
+                Box::new(OwnedLocal { model, batch }),
+            )
+        }
+        GeneratorSpec::OpenAi(endpoint) => {
+            let client = OpenAiGenerator::new(HttpConfig {
+                endpoint: endpoint.clone(),
+                settings: options.http.clone(),
+            })?;
+            client.preflight()?;
+            (endpoint.model.clone(), Box::new(client))
+        }
+    })
 }
 
 /// `generator`, journaled under `options.journal/NAME.jsonl` when a journal folder is set.

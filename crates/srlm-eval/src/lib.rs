@@ -10,6 +10,8 @@
 //!   default): each pair of answers judged in both orders, a disagreement a tie; win / tie /
 //!   loss with 95 % percentile-bootstrap intervals, per category ([`compare`], [`win_tie_loss`]),
 //!   and the length-controlled win rate beside the raw one ([`length_controlled`]).
+//! - **Against the reference**: each model's answer to held-out prompts against the seed's
+//!   reference answer, in both orders — a yardstick that does not move ([`reference_answers`]).
 //! - **Per iteration** from the run folder: candidate lengths, self-judging parse rate and score
 //!   histogram, pairs kept, chosen/rejected lengths; DPO curves ([`iteration_stats`],
 //!   [`dpo_curves`]).
@@ -38,7 +40,8 @@ mod win_rate;
 
 pub use error::{EvalError, Result};
 pub use evaluate::{
-    evaluate_models, evaluate_run, matchups, read_eval_prompts, spread_over_categories, EvalOptions,
+    evaluate_models, evaluate_run, matchups, read_eval_prompts, reference_answers,
+    spread_over_categories, EvalOptions,
 };
 pub use head_to_head::{answer, compare, tally, Answers, Matchup};
 pub use judge_quality::{

@@ -24,6 +24,12 @@ pub struct EvalReport {
     pub eval_prompts: usize,
     /// Head-to-head matchups.
     pub head_to_head: Vec<Matchup>,
+    /// Held-out prompts answered against their seed reference answer.
+    #[serde(default)]
+    pub reference_prompts: usize,
+    /// Each model against the reference answers (B is `reference`).
+    #[serde(default)]
+    pub reference: Vec<Matchup>,
     /// Per-iteration statistics from the run folder.
     pub iterations: Vec<IterationStats>,
     /// DPO curves from the run folder.
@@ -85,34 +91,7 @@ pub fn markdown(report: &EvalReport) -> String {
             report.eval_prompts,
             report.head_to_head_judge.as_deref().unwrap_or("the judge")
         );
-        md.push_str("Win rate: ties count as halves; length-controlled: the rate a logistic regression of the verdict on the answers' length difference predicts at equal lengths (after AlpacaEval 2; φ > 0: the judge favours the longer answer).\n\n");
-        md.push_str("| A vs B | win | tie | loss | n | no verdict | win rate | length-controlled (φ) |\n|---|---|---|---|---|---|---|---|\n");
-        for m in &report.head_to_head {
-            let o = &m.overall;
-            let (rate, controlled) = match &m.length_controlled {
-                Some(lc) => (
-                    pct(&lc.raw),
-                    format!("{} ({:+.2})", pct(&lc.controlled), lc.length_coefficient),
-                ),
-                None => (
-                    "n/a (no verdict)".to_string(),
-                    "n/a (no verdict)".to_string(),
-                ),
-            };
-            let _ = writeln!(
-                md,
-                "| {} vs {} | {} | {} | {} | {} | {} | {} | {} |",
-                m.a,
-                m.b,
-                pct(&o.win),
-                pct(&o.tie),
-                pct(&o.loss),
-                o.n,
-                o.unparsed,
-                rate,
-                controlled
-            );
-        }
+        matchup_table(&mut md, &report.head_to_head);
         let unparsed: usize = report.head_to_head.iter().map(|m| m.overall.unparsed).sum();
         let judged: usize = report
             .head_to_head
@@ -152,6 +131,17 @@ pub fn markdown(report: &EvalReport) -> String {
             }
         }
         md.push_str("\n![win rates](win_rates.svg) ([PNG](win_rates.png))\n\n");
+    }
+    if !report.reference.is_empty() {
+        md.push_str("## Against the reference answers\n\n");
+        let _ = writeln!(
+            md,
+            "{} held-out prompts (never trained on), each model's greedy answer against the seed's reference answer (ShareGPT's ChatGPT answer), judged in both orders by {}: a yardstick that does not move between iterations.\n",
+            report.reference_prompts,
+            report.head_to_head_judge.as_deref().unwrap_or("the judge")
+        );
+        matchup_table(&mut md, &report.reference);
+        md.push('\n');
     }
     if !report.iterations.is_empty() {
         md.push_str("## Iterations\n\nCut: share cut at the token limit (cut candidates never enter a pair).\n\n| iteration | prompts | mean candidate words | candidates cut | self-judge parse rate | judgements cut | mean self-score | score histogram | pairs | chosen words | rejected words |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -201,6 +191,38 @@ pub fn markdown(report: &EvalReport) -> String {
         }
     }
     md
+}
+
+/// The win / tie / loss table of `matchups`, with the raw and length-controlled win rates.
+fn matchup_table(md: &mut String, matchups: &[Matchup]) {
+    md.push_str("Win rate: ties count as halves; length-controlled: the rate a logistic regression of the verdict on the answers' length difference predicts at equal lengths (after AlpacaEval 2; φ > 0: the judge favours the longer answer).\n\n");
+    md.push_str("| A vs B | win | tie | loss | n | no verdict | win rate | length-controlled (φ) |\n|---|---|---|---|---|---|---|---|\n");
+    for m in matchups {
+        let o = &m.overall;
+        let (rate, controlled) = match &m.length_controlled {
+            Some(lc) => (
+                pct(&lc.raw),
+                format!("{} ({:+.2})", pct(&lc.controlled), lc.length_coefficient),
+            ),
+            None => (
+                "n/a (no verdict)".to_string(),
+                "n/a (no verdict)".to_string(),
+            ),
+        };
+        let _ = writeln!(
+            md,
+            "| {} vs {} | {} | {} | {} | {} | {} | {} | {} |",
+            m.a,
+            m.b,
+            pct(&o.win),
+            pct(&o.tie),
+            pct(&o.loss),
+            o.n,
+            o.unparsed,
+            rate,
+            controlled
+        );
+    }
 }
 
 /// The DPO stage's held-out pairs before and after its update (or why there are none).

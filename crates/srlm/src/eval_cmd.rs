@@ -42,6 +42,10 @@ pub(crate) struct EvalArgs {
     /// How many evaluation prompts (spread over categories); 0 skips the head-to-heads.
     #[arg(long, default_value_t = 8)]
     prompts: usize,
+    /// How many held-out prompts each model answers against the seed's reference answer
+    /// (judged in both orders by the head-to-head judge); 0 skips it.
+    #[arg(long, default_value_t = 8)]
+    reference_prompts: usize,
     /// Most new tokens per answer.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
     max_tokens: u64,
@@ -98,6 +102,7 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
         judge_max_tokens,
         eval_prompts: args.eval_prompts,
         max_eval_prompts: args.prompts,
+        reference_prompts: args.reference_prompts,
         answer_max_tokens: max_tokens,
         pair_judge,
         pair_max_tokens: judge_max_tokens,

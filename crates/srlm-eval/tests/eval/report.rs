@@ -1,8 +1,8 @@
 //! Per-iteration numbers, DPO curves and the written report, on a synthetic run folder.
 
 use srlm_eval::{
-    dpo_curves, iteration_stats, markdown, win_tie_loss, write_report, EvalReport, JudgeQuality,
-    Matchup,
+    dpo_curves, iteration_stats, length_controlled, markdown, reference_answers, win_tie_loss,
+    write_report, EvalReport, JudgeQuality, Matchup,
 };
 use srlm_judge::{Completion, JudgeMetrics, Judgement, PairOutcome, ParseFailure, ParseStats};
 use srlm_loop::{CandidateSet, JudgedResponse, JudgedSet, RunConfig, RunDir, StageSummary};
@@ -205,8 +205,21 @@ fn report_files_tables_and_plots() {
             b: "M0".into(),
             overall: win_tie_loss(&outcomes, 0),
             by_category: Default::default(),
-            outcomes,
+            outcomes: outcomes.clone(),
             length_controlled: None,
+        }],
+        reference_prompts: 4,
+        reference: vec![Matchup {
+            a: "M1".into(),
+            b: "reference".into(),
+            overall: win_tie_loss(&outcomes, 0),
+            by_category: Default::default(),
+            length_controlled: length_controlled(
+                &outcomes,
+                &[("a", "bb"), ("ccc", "d"), ("ee", "ff"), ("g", "hhhh")],
+                0,
+            ),
+            outcomes,
         }],
         iterations: iteration_stats(&dir).unwrap(),
         dpo: dpo_curves(&dir).unwrap(),
@@ -259,6 +272,10 @@ fn report_files_tables_and_plots() {
         "{md}"
     );
     assert!(md.contains("DPO of iteration 2 was skipped"));
+    // Against the reference: the section, its row with the raw rate (2 wins, a tie: 62.5 %).
+    assert!(md.contains("## Against the reference answers"), "{md}");
+    assert!(md.contains("| M1 vs reference | 50.0 % ["), "{md}");
+    assert!(md.contains("| 0 | 62.5 % ["), "{md}");
     assert!(
         md.contains("On 3 held-out pairs")
             && md.contains("| after (M2) | 0.6000 | 0.667 | 0.2500 |"),
@@ -268,4 +285,34 @@ fn report_files_tables_and_plots() {
     let json: EvalReport =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json, report);
+}
+
+/// Reference answers are the held-out ladders' `original` rungs, one per prompt, in order.
+#[test]
+fn reference_answers_are_the_held_out_originals() {
+    let record = |prompt: &str, response: &str, origin: &str| srlm_data::EftRecord {
+        prompt: prompt.into(),
+        response: response.into(),
+        judgement: "Score: 4".into(),
+        score: 4.0,
+        origin: Some(origin.into()),
+    };
+    let held_out = vec![
+        record("p1", "cut", "ladder:cut_one_third"),
+        record("p1", "the answer to p1", "ladder:original"),
+        record("p2", "the answer to p2", "ladder:original"),
+        record("p2", "the answer to p2", "ladder:original"),
+        record("p3", "the answer to p3", "ladder:original"),
+    ];
+    let (prompts, answers) = reference_answers(&held_out, 2);
+    assert_eq!(
+        prompts
+            .iter()
+            .map(|p| p.turns[0].as_str())
+            .collect::<Vec<_>>(),
+        ["p1", "p2"]
+    );
+    assert_eq!(answers.answers, ["the answer to p1", "the answer to p2"]);
+    assert_eq!(answers.model, "reference");
+    assert!(reference_answers(&held_out, 0).0.is_empty());
 }

@@ -29,7 +29,10 @@ impl Default for AggregationConfig {
 pub struct Judgement {
     /// Mean of the valid sample scores; `None` when fewer than `min_valid` parsed.
     pub score: Option<f64>,
-    /// Each sample's parsed score or failure, in sampling order.
+    /// Each sample's parsed score or failure, in sampling order; in JSON `{"score": 4.0}` or
+    /// `{"failure": "truncated"}` (records written as `{"Ok": 4.0}` / `{"Err": "truncated"}`
+    /// by earlier versions are read too).
+    #[serde(with = "sample_json")]
     pub samples: Vec<Result<f64, ParseFailure>>,
     /// The judge's raw texts (for the expected-score judge: its justification, cut at the
     /// final score statement).
@@ -131,5 +134,58 @@ impl ParseStats {
         } else {
             self.truncated as f64 / self.samples as f64
         }
+    }
+}
+
+/// Judge samples in plain JSON: `{"score": 4.0}` or `{"failure": "no_score"}`; reads the enum
+/// encoding of earlier versions (`{"Ok": 4.0}`, `{"Err": "no_score"}`) as well.
+mod sample_json {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::parse::ParseFailure;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Sample {
+        Score {
+            score: f64,
+        },
+        Failure {
+            failure: ParseFailure,
+        },
+        #[serde(rename_all = "PascalCase")]
+        Ok {
+            ok: f64,
+        },
+        #[serde(rename_all = "PascalCase")]
+        Err {
+            err: ParseFailure,
+        },
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        samples: &[Result<f64, ParseFailure>],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let plain: Vec<Sample> = samples
+            .iter()
+            .map(|s| match s {
+                Ok(score) => Sample::Score { score: *score },
+                Err(failure) => Sample::Failure { failure: *failure },
+            })
+            .collect();
+        plain.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<Result<f64, ParseFailure>>, D::Error> {
+        Ok(Vec::<Sample>::deserialize(deserializer)?
+            .into_iter()
+            .map(|s| match s {
+                Sample::Score { score } | Sample::Ok { ok: score } => Ok(score),
+                Sample::Failure { failure } | Sample::Err { err: failure } => Err(failure),
+            })
+            .collect())
     }
 }

@@ -101,3 +101,30 @@ proptest! {
         prop_assert_eq!(ScoreParser::default().parse(&text, false), Ok(f64::from(score)));
     }
 }
+
+/// Judgements are stored as plain JSON (`{"score": …}` / `{"failure": …}`), and the enum
+/// encoding earlier versions wrote (`{"Ok": …}` / `{"Err": …}`) still reads.
+#[test]
+fn judgement_samples_are_plain_json_and_the_old_form_reads() {
+    use srlm_judge::{Judgement, ParseFailure};
+    let judgement = Judgement::from_samples(
+        vec![Ok(4.0), Err(ParseFailure::Truncated)],
+        vec!["Score: 4".into(), "It is".into()],
+        &Default::default(),
+    )
+    .with_truncated(1);
+    let json = serde_json::to_value(&judgement).unwrap();
+    assert_eq!(
+        json["samples"],
+        serde_json::json!([{"score": 4.0}, {"failure": "truncated"}])
+    );
+    let back: Judgement = serde_json::from_value(json).unwrap();
+    assert_eq!(back, judgement);
+    let old =
+        r#"{"score": 4.0, "samples": [{"Ok": 4.0}, {"Err": "truncated"}], "texts": ["a", "b"]}"#;
+    let read: Judgement = serde_json::from_str(old).unwrap();
+    assert_eq!(read.samples, [Ok(4.0), Err(ParseFailure::Truncated)]);
+    assert_eq!(read.truncated, 0);
+    let bad = r#"{"score": null, "samples": [{"verdict": 4}], "texts": []}"#;
+    assert!(serde_json::from_str::<Judgement>(bad).is_err());
+}

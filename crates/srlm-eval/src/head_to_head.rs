@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use srlm_data::EvalPrompt;
-use srlm_judge::{judge_pairs, PairItem, PairOutcome, SampleParams, TextGenerator};
+use srlm_judge::{
+    complete_checked, judge_pairs, PairItem, PairOutcome, SampleParams, TextGenerator,
+};
 
 use crate::error::{EvalError, Result};
 use crate::length_control::{length_controlled, LengthControlled};
@@ -32,7 +34,7 @@ pub fn answer(
         .iter()
         .map(|p| p.turns.first().cloned().unwrap_or_default())
         .collect();
-    let completions = generator.complete(&texts, 1, params)?;
+    let completions = complete_checked(generator, &texts, 1, params)?;
     Ok(Answers {
         model: model.to_string(),
         answers: completions

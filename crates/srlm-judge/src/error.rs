@@ -28,6 +28,16 @@ pub enum JudgeError {
         /// How many attempts were made.
         attempts: usize,
     },
+    /// A generator returned another number of rows (or samples per row) than it was asked for.
+    #[error("the generator returned {rows} rows for {prompts} prompts, or a row without {samples} samples: a broken generator, not a result")]
+    GeneratorRows {
+        /// Prompts asked.
+        prompts: usize,
+        /// Rows returned.
+        rows: usize,
+        /// Samples asked per prompt.
+        samples: usize,
+    },
     /// The local model failed.
     #[error(transparent)]
     Model(#[from] srlm_model::ModelError),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{JudgeError, Result};
-use crate::judge::{Completion, SampleParams, TextGenerator};
+use crate::judge::{complete_checked, Completion, SampleParams, TextGenerator};
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -140,14 +140,7 @@ impl TextGenerator for JournaledGenerator<'_> {
             .collect();
         for chunk in missing.chunks(self.chunk) {
             let asked: Vec<String> = chunk.iter().map(|&i| prompts[i].clone()).collect();
-            let rows = self.inner.complete(&asked, n, params)?;
-            if rows.len() != asked.len() || rows.iter().any(|r| r.len() != n) {
-                return Err(JudgeError::InvalidInput(format!(
-                    "the generator returned {} rows for {} prompts ({n} samples each)",
-                    rows.len(),
-                    asked.len()
-                )));
-            }
+            let rows = complete_checked(&mut self.inner, &asked, n, params)?;
             let entries = chunk.iter().map(|&i| keys[i].clone()).zip(rows).collect();
             self.journal.append(entries)?;
         }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{AggregationConfig, Judgement};
-use crate::error::Result;
+use crate::error::{JudgeError, Result};
 use crate::parse::ScoreParser;
 use crate::template::JudgeTemplate;
 
@@ -84,6 +84,26 @@ impl<G: TextGenerator + ?Sized> TextGenerator for Box<G> {
     }
 }
 
+/// `n` completions of each of `prompts` from `generator`, checked: exactly one row per prompt
+/// and `n` completions per row, or [`JudgeError::GeneratorRows`] — never a silently shorter
+/// result.
+pub fn complete_checked(
+    generator: &mut (impl TextGenerator + ?Sized),
+    prompts: &[String],
+    n: usize,
+    params: &SampleParams,
+) -> Result<Vec<Vec<Completion>>> {
+    let rows = generator.complete(prompts, n, params)?;
+    if rows.len() != prompts.len() || rows.iter().any(|r| r.len() != n) {
+        return Err(JudgeError::GeneratorRows {
+            prompts: prompts.len(),
+            rows: rows.len(),
+            samples: n,
+        });
+    }
+    Ok(rows)
+}
+
 /// Scores a batch of responses.
 pub trait Judge {
     /// One judgement per item, in order.
@@ -154,9 +174,12 @@ impl<G: TextGenerator> Judge for SamplingJudge<G> {
             .iter()
             .map(|item| self.template.render(&item.prompt, &item.response))
             .collect::<Result<Vec<_>>>()?;
-        let completions =
-            self.generator
-                .complete(&prompts, self.aggregation.samples, &self.params)?;
+        let completions = complete_checked(
+            &mut self.generator,
+            &prompts,
+            self.aggregation.samples,
+            &self.params,
+        )?;
         Ok(completions
             .into_iter()
             .map(|samples| {

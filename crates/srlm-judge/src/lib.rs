@@ -47,7 +47,9 @@ pub use http::{
     REQUEST_SEED_BITS,
 };
 pub use journal::{CompletionJournal, JournaledGenerator};
-pub use judge::{Completion, Judge, JudgeItem, SampleParams, SamplingJudge, TextGenerator};
+pub use judge::{
+    complete_checked, Completion, Judge, JudgeItem, SampleParams, SamplingJudge, TextGenerator,
+};
 pub use local::LocalGenerator;
 pub use metrics::{
     average_ranks, judge_metrics, kendall_tau_b, spearman, JudgeMetrics, RankedGroup,

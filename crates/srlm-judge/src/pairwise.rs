@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use minijinja::context;
 
-use crate::error::{JudgeError, Result};
-use crate::judge::{SampleParams, TextGenerator};
+use crate::error::Result;
+use crate::judge::{complete_checked, SampleParams, TextGenerator};
 use crate::template::Template;
 
 /// The pairwise prompt (MT-Bench's pairwise judge, condensed), a minijinja template over
@@ -128,14 +128,7 @@ pub fn judge_pairs<G: TextGenerator>(
         prompts.push(template.render(&i.prompt, &i.a, &i.b)?);
         prompts.push(template.render(&i.prompt, &i.b, &i.a)?);
     }
-    let completions = generator.complete(&prompts, 1, params)?;
-    if completions.len() != prompts.len() {
-        return Err(JudgeError::InvalidInput(format!(
-            "the generator returned {} results for {} prompts",
-            completions.len(),
-            prompts.len()
-        )));
-    }
+    let completions = complete_checked(generator, &prompts, 1, params)?;
     let verdict = |i: usize| completions[i].first().and_then(|c| parse_verdict(&c.text));
     Ok((0..items.len())
         .map(|i| combine(verdict(2 * i), verdict(2 * i + 1)))

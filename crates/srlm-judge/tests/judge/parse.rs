@@ -128,3 +128,77 @@ fn judgement_samples_are_plain_json_and_the_old_form_reads() {
     let bad = r#"{"score": null, "samples": [{"verdict": 4}], "texts": []}"#;
     assert!(serde_json::from_str::<Judgement>(bad).is_err());
 }
+
+/// A generator that drops its last row (or a sample).
+struct Short {
+    drop_sample: bool,
+}
+
+impl srlm_judge::TextGenerator for Short {
+    fn complete(
+        &mut self,
+        prompts: &[String],
+        n: usize,
+        _: &srlm_judge::SampleParams,
+    ) -> srlm_judge::Result<Vec<Vec<srlm_judge::Completion>>> {
+        let row = |k: usize| {
+            (0..k)
+                .map(|_| srlm_judge::Completion {
+                    text: "Score: 3 [[A]]".into(),
+                    truncated: false,
+                })
+                .collect::<Vec<_>>()
+        };
+        if self.drop_sample {
+            Ok(prompts.iter().map(|_| row(n.saturating_sub(1))).collect())
+        } else {
+            Ok(prompts.iter().skip(1).map(|_| row(n)).collect())
+        }
+    }
+}
+
+/// Every consumer of a generator rejects a wrong number of rows or samples instead of silently
+/// judging fewer responses.
+#[test]
+fn a_generator_returning_too_few_rows_is_an_error_not_a_shorter_result() {
+    use srlm_judge::{judge_pairs, Judge, JudgeError, JudgeItem, PairItem, SamplingJudge};
+    let items = vec![
+        JudgeItem {
+            prompt: "p".into(),
+            response: "r".into(),
+        };
+        3
+    ];
+    for drop_sample in [false, true] {
+        let mut judge = SamplingJudge::new(Short { drop_sample });
+        assert!(
+            matches!(judge.judge(&items), Err(JudgeError::GeneratorRows { .. })),
+            "drop_sample {drop_sample}"
+        );
+    }
+    let pairs = vec![
+        PairItem {
+            prompt: "p".into(),
+            a: "x".into(),
+            b: "y".into(),
+        };
+        2
+    ];
+    let err = judge_pairs(
+        &mut Short { drop_sample: false },
+        &pairs,
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            JudgeError::GeneratorRows {
+                prompts: 4,
+                rows: 3,
+                samples: 1
+            }
+        ),
+        "{err}"
+    );
+}

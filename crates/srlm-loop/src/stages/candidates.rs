@@ -1,7 +1,7 @@
 //! Candidate responses: N samples per prompt (the paper: 4, T 0.7, p 0.9).
 
 use serde_json::json;
-use srlm_judge::{SampleParams, TextGenerator};
+use srlm_judge::{complete_checked, SampleParams, TextGenerator};
 
 use crate::config::CandidateSection;
 use crate::error::Result;
@@ -21,7 +21,7 @@ pub fn generate_unit(
         max_tokens: config.max_tokens,
         seed,
     };
-    let completions = generator.complete(&texts, config.n, &params)?;
+    let completions = complete_checked(generator, &texts, config.n, &params)?;
     Ok(prompts
         .iter()
         .zip(completions)

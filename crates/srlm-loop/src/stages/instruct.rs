@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::json;
-use srlm_judge::{SampleParams, TextGenerator};
+use srlm_judge::{complete_checked, SampleParams, TextGenerator};
 
 use crate::config::InstructSection;
 use crate::error::Result;
@@ -227,7 +227,7 @@ pub fn generate_unit(
         max_tokens: state.config.max_tokens,
         seed,
     };
-    let completions = generator.complete(&prompts, 1, &params)?;
+    let completions = complete_checked(generator, &prompts, 1, &params)?;
     Ok(completions
         .into_iter()
         .filter_map(|mut samples| samples.pop())

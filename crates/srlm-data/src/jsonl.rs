@@ -229,10 +229,7 @@ impl AtomicJsonlWriter {
         };
         let file = writer.into_inner().map_err(|e| self.io(e.into_error()))?;
         file.sync_all().map_err(|e| self.io(e))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|source| DataError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+        srlm_model::rename_durable(&self.tmp, &self.path)?;
         Ok(self.count)
     }
 }

@@ -518,7 +518,7 @@ fn save_checkpoint(
     if dest.exists() {
         std::fs::remove_dir_all(&dest).map_err(|e| TrainError::io(&dest, e))?;
     }
-    std::fs::rename(&tmp, &dest).map_err(|e| TrainError::io(&dest, e))?;
+    srlm_model::rename_durable(&tmp, &dest)?;
     // Keep the newest `keep_checkpoints`.
     let mut steps: Vec<usize> = std::fs::read_dir(&root)
         .map_err(|e| TrainError::io(&root, e))?

@@ -273,7 +273,7 @@ pub fn write_report(dir: &Path, report: &EvalReport) -> Result<()> {
     for path in drawn {
         if let Some(name) = path.file_name() {
             let target = dir.join(name);
-            std::fs::rename(&path, &target).map_err(|e| EvalError::io(&target, e))?;
+            srlm_model::rename_durable(&path, &target)?;
         }
     }
     std::fs::remove_dir_all(&scratch).map_err(|e| EvalError::io(&scratch, e))?;

@@ -205,7 +205,7 @@ impl RunDir {
             std::fs::remove_dir_all(&partial).map_err(|e| LoopError::io(&partial, e))?;
         }
         model.save_pretrained(&partial)?;
-        std::fs::rename(&partial, &target).map_err(|e| LoopError::io(&target, e))?;
+        srlm_model::rename_durable(&partial, &target)?;
         Ok(target)
     }
 

@@ -180,19 +180,6 @@ impl TokenizerConfig {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// crash never leaves a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| ModelError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ModelError::io(path, e))
-}
-
 /// Serialises `weights` as one `f32` safetensors file with the `{"format": "pt"}` metadata
 /// transformers expects.
 pub fn write_safetensors(path: &Path, weights: &WeightMap) -> Result<()> {
@@ -219,5 +206,5 @@ pub fn write_safetensors(path: &Path, weights: &WeightMap) -> Result<()> {
             .collect(),
     );
     let bytes = safetensors::serialize(views, metadata).map_err(|e| st_err(path, e.to_string()))?;
-    write_atomic(path, &bytes)
+    crate::atomic::write_atomic(path, &bytes)
 }

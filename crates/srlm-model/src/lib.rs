@@ -45,6 +45,7 @@
 //! # Ok::<(), srlm_model::ModelError>(())
 //! ```
 
+mod atomic;
 mod batch;
 mod chat;
 mod config;
@@ -62,6 +63,7 @@ mod sampling;
 mod tokenizer;
 mod weights;
 
+pub use atomic::{rename_durable, sync_dir, write_atomic};
 pub use batch::{Padding, TokenBatch};
 pub use chat::{ChatTemplate, Message};
 pub use config::{LlamaConfig, RopeScaling, TokenIds};
@@ -69,9 +71,7 @@ pub use device::{device_from_env, parse_device};
 pub use device_sampling::sample_on_device;
 pub use error::{ModelError, Result};
 pub use generate::{generate, generate_samples, FinishReason, Generation, GenerationConfig};
-pub use hf::{
-    read_safetensors, safetensors_files, write_atomic, write_safetensors, TokenizerConfig,
-};
+pub use hf::{read_safetensors, safetensors_files, write_safetensors, TokenizerConfig};
 pub use llama::{attention_bias, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm};
 pub use logprob::{
     log_sum_exp, next_token_logprobs, response_logprobs, sequence_logprobs, PromptResponse,

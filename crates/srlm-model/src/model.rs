@@ -5,14 +5,13 @@ use std::path::Path;
 
 use burn::tensor::Device;
 
+use crate::atomic::write_atomic;
 use crate::chat::{ChatTemplate, Message};
 use crate::config::LlamaConfig;
 use crate::error::{ModelError, Result};
 use crate::generate::{generate, Generation, GenerationConfig};
 use crate::gguf::GgufFile;
-use crate::hf::{
-    read_safetensors, safetensors_files, write_atomic, write_safetensors, TokenizerConfig,
-};
+use crate::hf::{read_safetensors, safetensors_files, write_safetensors, TokenizerConfig};
 use crate::llama::Llama;
 use crate::logprob::{sequence_logprobs, PromptResponse, ResponseLogprob};
 use crate::tokenizer::Tokenizer;

@@ -244,3 +244,28 @@ fn device_from_env_names_the_variable() {
     std::env::remove_var(var);
     assert!(err.contains(var) && err.contains("tpu"), "{err}");
 }
+
+/// The one atomic writer: the whole new content or the old, no temporary file left behind, and
+/// a clear error naming the path when the folder does not exist.
+#[test]
+fn atomic_writes_replace_whole_files_and_leave_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("out.json");
+    srlm_model::write_atomic(&path, b"first").unwrap();
+    srlm_model::write_atomic(&path, b"second, longer").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"second, longer");
+    let names: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["out.json"]);
+    let missing = tmp.path().join("no-such-folder").join("x.json");
+    let err = srlm_model::write_atomic(&missing, b"x").unwrap_err();
+    assert!(err.to_string().contains("no-such-folder"), "{err}");
+    // A folder renamed durably.
+    let partial = tmp.path().join("M1.partial");
+    std::fs::create_dir(&partial).unwrap();
+    srlm_model::write_atomic(&partial.join("config.json"), b"{}").unwrap();
+    srlm_model::rename_durable(&partial, &tmp.path().join("M1")).unwrap();
+    assert!(tmp.path().join("M1/config.json").is_file() && !partial.exists());
+}

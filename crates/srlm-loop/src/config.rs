@@ -288,7 +288,7 @@ impl RunConfig {
         c.instruct.max_generations = 8;
         c.instruct.batch = 4;
         c.instruct.max_tokens = 48;
-        c.candidates.max_tokens = 48;
+        c.candidates.max_tokens = 256;
         c.judge.max_tokens = 96;
         c.dpo.train.batch_size = 2;
         c
@@ -504,7 +504,9 @@ impl Default for RunConfig {
                 n: 4,
                 temperature: 0.7,
                 top_p: 0.9,
-                max_tokens: 128,
+                // Candidates cut at the limit never enter a pair: room for SmolLM2's usual
+                // answer (most are under 300 tokens).
+                max_tokens: 384,
                 batch: 2,
                 generator: GeneratorSpec::Current,
             },

@@ -289,7 +289,6 @@ impl RunConfig {
         c.instruct.batch = 4;
         c.instruct.max_tokens = 48;
         c.candidates.max_tokens = 256;
-        c.judge.max_tokens = 96;
         c.dpo.train.batch_size = 2;
         c
     }

@@ -27,10 +27,10 @@ readonly TEST_CRATES=(srlm-model srlm-dpo srlm-loop)
 
 build() {
   bash scripts/setup-llvm.sh
-  # One feature set for every binary, so the dependencies compile once: wgpu and cuda. Not
-  # burn's `cpu`: it links LLVM and MLIR statically, and with it each binary is ~34 MB even
-  # stripped and xz-compressed (132 MB for the four, measured 2026-12-02) — past what a GPU
-  # machine takes.
+  # One feature set for every binary, so the dependencies compile once: wgpu and cuda (burn's
+  # `cpu` is not needed there). cuda links LLVM statically: each binary is ~33 MB stripped and
+  # xz-compressed, with or without `cpu` (measured 2026-12-02), so the four do not fit one
+  # carry of 64 MiB — see the check at the end.
   local target=target/gpu features="srlm-model/wgpu,srlm-model/cuda"
   rm -rf .gpu && mkdir -p .gpu
   local packages=()

@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use srlm_judge::PairOutcome;
 
-use crate::win_rate::{quantile, Share, BOOTSTRAP_RESAMPLES};
+use crate::win_rate::{percentile_share, Share, BOOTSTRAP_RESAMPLES};
 
 /// The ridge on (θ, φ) added to the mean log-loss.
 pub const RIDGE: f64 = 1e-4;
@@ -120,18 +120,10 @@ pub fn length_controlled(
         raw_samples.push(ys.iter().sum::<f64>() / n as f64);
         lc_samples.push(sigmoid(fit(&ys, &xs).0));
     }
-    let share = |value: f64, mut samples: Vec<f64>| {
-        samples.sort_by(f64::total_cmp);
-        Share {
-            value,
-            low: quantile(&samples, 0.025),
-            high: quantile(&samples, 0.975),
-        }
-    };
     Some(LengthControlled {
         n,
-        raw: share(y.iter().sum::<f64>() / n as f64, raw_samples),
-        controlled: share(sigmoid(theta), lc_samples),
+        raw: percentile_share(y.iter().sum::<f64>() / n as f64, raw_samples),
+        controlled: percentile_share(sigmoid(theta), lc_samples),
         length_coefficient: phi,
     })
 }

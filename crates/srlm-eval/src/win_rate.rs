@@ -52,6 +52,16 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
+/// `value` with the 95 % percentile interval of its bootstrap `samples`.
+pub(crate) fn percentile_share(value: f64, mut samples: Vec<f64>) -> Share {
+    samples.sort_by(f64::total_cmp);
+    Share {
+        value,
+        low: quantile(&samples, 0.025),
+        high: quantile(&samples, 0.975),
+    }
+}
+
 /// Tallies outcomes and bootstraps each share's 95 % interval (percentile method, `seed`).
 /// Unparsed outcomes are counted and left out of the shares.
 pub fn win_tie_loss(outcomes: &[PairOutcome], seed: u64) -> WinTieLoss {
@@ -90,13 +100,14 @@ pub fn win_tie_loss(outcomes: &[PairOutcome], seed: u64) -> WinTieLoss {
         }
     }
     let share = |k: usize, count: usize| {
-        let mut s = samples[k].clone();
-        s.sort_by(f64::total_cmp);
-        let value = if n == 0 { 0.0 } else { count as f64 / n as f64 };
-        Share {
-            value,
-            low: if n == 0 { 0.0 } else { quantile(&s, 0.025) },
-            high: if n == 0 { 0.0 } else { quantile(&s, 0.975) },
+        if n == 0 {
+            Share {
+                value: 0.0,
+                low: 0.0,
+                high: 0.0,
+            }
+        } else {
+            percentile_share(count as f64 / n as f64, samples[k].clone())
         }
     };
     WinTieLoss {

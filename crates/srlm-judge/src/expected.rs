@@ -8,11 +8,12 @@
 //! `\nScore: ` appended. With `justification_tokens` 0 the digit is read right after the prompt,
 //! a position EFT targets never train — only for judges trained to score first.
 
-use srlm_model::{next_token_logprobs, GenerationConfig, LanguageModel, SamplingParams};
+use srlm_model::{next_token_logprobs, LanguageModel};
 
 use crate::aggregate::Judgement;
 use crate::error::{JudgeError, Result};
-use crate::judge::{Judge, JudgeItem};
+use crate::judge::{complete_checked, Judge, JudgeItem, SampleParams};
+use crate::local::LocalGenerator;
 use crate::template::JudgeTemplate;
 
 /// Default token cap of one judgement — sampled judgements, the expected-score judge's
@@ -82,45 +83,27 @@ impl<'a> ExpectedScoreJudge<'a> {
         self
     }
 
-    /// Greedy justifications of `prompts` (chat-template texts), each cut right after its final
+    /// Greedy justifications of `judge_prompts` (user turns), each cut right after its final
     /// score prefix, or ending in one; and whether each hit the token limit.
-    fn justify(&self, prompts: &[String]) -> Result<Vec<(String, bool)>> {
+    fn justify(&self, judge_prompts: &[String]) -> Result<Vec<(String, bool)>> {
         if self.justification_tokens == 0 {
-            return Ok(prompts
+            return Ok(judge_prompts
                 .iter()
                 .map(|_| (self.prefix.clone(), false))
                 .collect());
         }
-        let encoded = prompts
-            .iter()
-            .map(|p| Ok(self.model.tokenizer.encode(p, false)?))
-            .collect::<Result<Vec<_>>>()?;
-        let config = GenerationConfig {
-            max_new_tokens: self.justification_tokens,
-            sampling: SamplingParams {
-                temperature: 0.0,
-                top_p: 1.0,
-                top_k: 0,
-            },
+        let greedy = SampleParams {
+            temperature: 0.0,
+            top_p: 1.0,
+            max_tokens: self.justification_tokens,
             seed: 0,
-            stop_ids: Vec::new(),
         };
-        let generations = self.model.generate(&encoded, &config)?;
-        if generations.len() != prompts.len() {
-            return Err(JudgeError::InvalidInput(format!(
-                "the model returned {} justifications for {} prompts",
-                generations.len(),
-                prompts.len()
-            )));
-        }
-        generations
-            .iter()
-            .map(|g| {
-                let text = self.model.tokenizer.decode(&g.token_ids, true)?;
-                let truncated = g.finish == srlm_model::FinishReason::Length;
-                Ok((cut_at_final_prefix(&text, &self.prefix), truncated))
-            })
-            .collect()
+        let mut generator = LocalGenerator::new(self.model, self.batch_size);
+        Ok(complete_checked(&mut generator, judge_prompts, 1, &greedy)?
+            .into_iter()
+            .flatten()
+            .map(|c| (cut_at_final_prefix(&c.text, &self.prefix), c.truncated))
+            .collect())
     }
 }
 
@@ -144,18 +127,16 @@ impl Judge for ExpectedScoreJudge<'_> {
     fn judge(&mut self, items: &[JudgeItem]) -> Result<Vec<Judgement>> {
         let mut out = Vec::with_capacity(items.len());
         for chunk in items.chunks(self.batch_size) {
-            let prompts = chunk
+            let judge_prompts = chunk
                 .iter()
-                .map(|item| {
-                    let judge_prompt = self.template.render(&item.prompt, &item.response)?;
-                    Ok(self.model.chat_prompt(&judge_prompt)?)
-                })
+                .map(|item| self.template.render(&item.prompt, &item.response))
                 .collect::<Result<Vec<_>>>()?;
-            let justifications = self.justify(&prompts)?;
-            let scored = prompts
+            let justifications = self.justify(&judge_prompts)?;
+            let scored = judge_prompts
                 .iter()
                 .zip(&justifications)
-                .map(|(prompt, (justification, _))| {
+                .map(|(judge_prompt, (justification, _))| {
+                    let prompt = self.model.chat_prompt(judge_prompt)?;
                     Ok(self
                         .model
                         .tokenizer

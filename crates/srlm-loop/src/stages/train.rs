@@ -191,12 +191,13 @@ pub fn dpo(
             reason: format!("no pair fits data.max_len = {max_len}"),
         });
     }
-    let (objective, cache) = reference_objective(mt, encoded, loss, config, workdir)?;
+    let hash = weights_hash(&mt.model)?;
+    let (objective, cache) = reference_objective(mt, &hash, encoded, loss, config, workdir)?;
     let (held_encoded, _) = encoder.preference_set(held_out)?;
     let held = if held_encoded.is_empty() {
         None
     } else {
-        Some(reference_objective(mt, held_encoded, loss, config, workdir)?.0)
+        Some(reference_objective(mt, &hash, held_encoded, loss, config, workdir)?.0)
     };
     let evaluate = |model: &LanguageModel| -> Result<Option<HeldOutMetrics>> {
         Ok(match &held {
@@ -234,18 +235,18 @@ pub fn dpo(
 }
 
 /// A DPO objective over `encoded` with Mt's log-probs as the reference (cached in
-/// `workdir/reference-cache`), and how the cache served them.
+/// `workdir/reference-cache` under Mt's `weights_hash`), and how the cache served them.
 fn reference_objective(
     mt: &LanguageModel,
+    weights_hash: &str,
     encoded: Vec<EncodedPair>,
     loss: &DpoConfig,
     config: &TrainConfig,
     workdir: &Path,
 ) -> Result<(DpoObjective, String)> {
-    let hash = weights_hash(&mt.model)?;
     let (logps, cache) = cached_reference_logps(
         Some(&workdir.join("reference-cache")),
-        &hash,
+        weights_hash,
         &data_hash(&encoded),
         encoded.len(),
         || compute_reference_logps(&mt.model, &encoded, mt.pad_id, config.micro_batch_tokens),

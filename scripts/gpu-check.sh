@@ -51,7 +51,7 @@ build() {
     cp "$exe" ".gpu/$name-tests"
   done
   rm .gpu/build.json
-  cargo build --release -p srlm --features wgpu,cuda --target-dir "$target"
+  cargo build --release -p srlm-cli --features wgpu,cuda --target-dir "$target"
   cp "$target/release/srlm" .gpu/srlm
   strip .gpu/*
   xz -T0 -6 .gpu/*

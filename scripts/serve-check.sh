@@ -41,7 +41,7 @@ cat >"$model/generation_config.json" <<'EOF'
 {"do_sample": true, "temperature": 0.7, "top_p": 0.9, "bos_token_id": 1, "eos_token_id": 2}
 EOF
 
-cargo build --quiet -p srlm
+cargo build --quiet -p srlm-cli
 srlm="$PWD/target/debug/srlm"
 
 "$python" -m transformers.cli.transformers serve --host 127.0.0.1 --port "$port" >"$work/server.log" 2>&1 &

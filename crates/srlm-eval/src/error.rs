@@ -40,6 +40,12 @@ pub enum EvalError {
     Run(#[from] srlm_loop::LoopError),
 }
 
+impl From<srlm_generation::GenerationError> for EvalError {
+    fn from(error: srlm_generation::GenerationError) -> Self {
+        EvalError::Judge(error.into())
+    }
+}
+
 impl EvalError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         EvalError::Io {

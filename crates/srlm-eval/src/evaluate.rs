@@ -6,16 +6,16 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use srlm_data::import::import_mtbench;
 use srlm_data::{read_jsonl, BadLines, EftRecord, EvalPrompt};
-use srlm_judge::{
-    AggregationConfig, CompletionJournal, HttpConfig, HttpSettings, JournaledGenerator,
-    LocalGenerator, OpenAiGenerator, SampleParams, SamplingJudge, TextGenerator,
-};
-use srlm_loop::{GeneratorSpec, OwnedLocal, RunDir};
-use srlm_model::{parse_device, LanguageModel};
+use srlm_generation::GenerationConfig;
+use srlm_judge::HttpSettings;
+use srlm_loop::{GeneratorSpec, RunDir};
+use srlm_model::burn::tensor::Device;
+use srlm_model::{parse_device, LanguageModel, LocalGenerator};
 
 use crate::error::{EvalError, Result};
 use crate::head_to_head::{answer, compare, Answers};
 use crate::judge_quality::{held_out_groups, judge_quality};
+use crate::judges::{journaled, ConfiguredEvalJudges, EvalJudges};
 use crate::report::EvalReport;
 use crate::run_stats::{dpo_curves, iteration_stats};
 
@@ -151,7 +151,8 @@ pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport>
     } else {
         Vec::new()
     };
-    let mut report = evaluate_models(&models, &held_out, &config.run.device, options)?;
+    let device = parse_device(&config.run.device)?;
+    let mut report = evaluate_models(&models, &held_out, &device, options)?;
     report.iterations = iteration_stats(&dir)?;
     report.dpo = dpo_curves(&dir)?;
     Ok(report)
@@ -159,17 +160,31 @@ pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport>
 
 /// Evaluates named models (in order; the first is the baseline when `options.baseline`) on a
 /// held-out EFT set, the evaluation prompts and the held-out reference answers, one model in
-/// memory at a time.
+/// memory at a time, on `device`, with the judges `options` name ([`ConfiguredEvalJudges`]).
 pub fn evaluate_models(
     models: &[(String, PathBuf)],
     held_out: &[EftRecord],
-    device: &str,
+    device: &Device,
     options: &EvalOptions,
+) -> Result<EvalReport> {
+    let mut judges = ConfiguredEvalJudges {
+        device: device.clone(),
+    };
+    evaluate_models_with(models, held_out, device, options, &mut judges)
+}
+
+/// [`evaluate_models`] with the judges from `judges`: a reward model, a fixed judge of your
+/// own, an ensemble.
+pub fn evaluate_models_with(
+    models: &[(String, PathBuf)],
+    held_out: &[EftRecord],
+    device: &Device,
+    options: &EvalOptions,
+    judges: &mut dyn EvalJudges,
 ) -> Result<EvalReport> {
     if models.is_empty() {
         return Err(EvalError::Input("no model to evaluate".into()));
     }
-    let device = parse_device(device)?;
     let groups = held_out_groups(held_out, options.held_out_prompts);
     let prompts = if options.max_eval_prompts > 0 {
         spread_over_categories(
@@ -184,39 +199,29 @@ pub fn evaluate_models(
         eval_prompts: prompts.len(),
         ..EvalReport::default()
     };
-    let answer_params = SampleParams {
-        temperature: 0.0,
-        max_tokens: options.answer_max_tokens,
-        seed: options.seed,
-        ..SampleParams::default()
-    };
+    let answer_params = GenerationConfig::greedy(options.answer_max_tokens).with_seed(options.seed);
     let mut answers: Vec<Answers> = Vec::new();
     let mut reference_answers: Vec<Answers> = Vec::new();
     for (name, path) in models {
         tracing::info!(model = %name, "evaluating");
-        let lm = LanguageModel::load(path, &device)?;
-        let mut local = LocalGenerator::new(&lm, options.batch);
+        let lm = LanguageModel::load(path, device)?;
+        let local = LocalGenerator::new(&lm, options.batch);
         if !groups.is_empty() {
-            let generator = journaled(&mut local, options, &format!("{name}-judging"))?;
-            let mut judge = SamplingJudge::new(generator)
-                .with_aggregation(AggregationConfig {
-                    samples: options.judge_samples,
-                    min_valid: 1,
-                })
-                .with_params(SampleParams {
-                    max_tokens: options.judge_max_tokens,
-                    seed: options.seed,
-                    ..SampleParams::default()
-                });
-            report.judge.push(judge_quality(name, &mut judge, &groups)?);
+            let mut judge = judges.quality_judge(name, &lm, options)?;
+            report
+                .judge
+                .push(judge_quality(name, judge.as_mut(), &groups)?);
         }
         if !prompts.is_empty() {
-            let mut generator = journaled(&mut local, options, &format!("{name}-answers"))?;
+            let mut generator = journaled(Box::new(local), options, &format!("{name}-answers"))?;
             answers.push(answer(name, &mut generator, &prompts, &answer_params)?);
         }
         if !reference_prompts.is_empty() {
-            let mut generator =
-                journaled(&mut local, options, &format!("{name}-reference-answers"))?;
+            let mut generator = journaled(
+                Box::new(local),
+                options,
+                &format!("{name}-reference-answers"),
+            )?;
             reference_answers.push(answer(
                 name,
                 &mut generator,
@@ -228,14 +233,9 @@ pub fn evaluate_models(
     if prompts.is_empty() && reference_prompts.is_empty() {
         return Ok(report);
     }
-    let params = SampleParams {
-        temperature: 0.0,
-        max_tokens: options.pair_max_tokens,
-        seed: options.seed,
-        ..SampleParams::default()
-    };
-    let (judge_name, mut judge) = pair_judge(models, options, &device)?;
-    let mut judge = journaled(judge.as_mut(), options, &format!("verdicts-{judge_name}"))?;
+    let params = GenerationConfig::greedy(options.pair_max_tokens).with_seed(options.seed);
+    let (judge_name, judge) = judges.pair_judge(models, options)?;
+    let mut judge = journaled(judge, options, &format!("verdicts-{judge_name}"))?;
     let names: Vec<String> = models.iter().map(|(n, _)| n.clone()).collect();
     if !prompts.is_empty() {
         for (a, b) in matchups(&names, options.baseline) {
@@ -292,72 +292,4 @@ pub fn reference_answers(held_out: &[EftRecord], n: usize) -> (Vec<EvalPrompt>, 
             answers: texts,
         },
     )
-}
-
-/// The head-to-head judge and its name: the run's latest model (`Current`), another local
-/// model, or a server.
-fn pair_judge(
-    models: &[(String, PathBuf)],
-    options: &EvalOptions,
-    device: &srlm_model::burn::tensor::Device,
-) -> Result<(String, Box<dyn TextGenerator>)> {
-    let batch = options.batch;
-    Ok(match &options.pair_judge {
-        GeneratorSpec::Current => {
-            let (name, path) = models
-                .last()
-                .ok_or_else(|| EvalError::Input("no model".into()))?;
-            let model = LanguageModel::load(path, device)?;
-            (name.clone(), Box::new(OwnedLocal { model, batch }))
-        }
-        GeneratorSpec::Local { path } => {
-            let model = LanguageModel::load(path, device)?;
-            (
-                path.display().to_string(),
-                Box::new(OwnedLocal { model, batch }),
-            )
-        }
-        GeneratorSpec::OpenAi(endpoint) => {
-            let client = OpenAiGenerator::new(HttpConfig {
-                endpoint: endpoint.clone(),
-                settings: options.http.clone(),
-            })?;
-            client.preflight()?;
-            (endpoint.model.clone(), Box::new(client))
-        }
-    })
-}
-
-/// `generator`, journaled under `options.journal/NAME.jsonl` when a journal folder is set.
-fn journaled<'a>(
-    generator: &'a mut dyn TextGenerator,
-    options: &EvalOptions,
-    name: &str,
-) -> Result<Box<dyn TextGenerator + 'a>> {
-    let Some(dir) = &options.journal else {
-        return Ok(Box::new(generator));
-    };
-    let file: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let journal = CompletionJournal::open(&dir.join(format!("{file}.jsonl")))?;
-    if !journal.is_empty() {
-        tracing::info!(
-            journal = name,
-            completions = journal.len(),
-            "resuming from the journal"
-        );
-    }
-    Ok(Box::new(JournaledGenerator::new(
-        generator,
-        journal,
-        options.batch,
-    )))
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use srlm_data::EvalPrompt;
 use srlm_judge::{
-    complete_checked, judge_pairs, PairItem, PairOutcome, SampleParams, TextGenerator,
+    complete_checked, judge_pairs, GenerationConfig, PairItem, PairOutcome, TextGenerator,
 };
 
 use crate::error::{EvalError, Result};
@@ -28,7 +28,7 @@ pub fn answer(
     model: &str,
     generator: &mut dyn TextGenerator,
     prompts: &[EvalPrompt],
-    params: &SampleParams,
+    params: &GenerationConfig,
 ) -> Result<Answers> {
     let texts: Vec<String> = prompts
         .iter()
@@ -96,7 +96,7 @@ pub fn compare(
     prompts: &[EvalPrompt],
     a: &Answers,
     b: &Answers,
-    params: &SampleParams,
+    params: &GenerationConfig,
     seed: u64,
 ) -> Result<Matchup> {
     if a.answers.len() != prompts.len() || b.answers.len() != prompts.len() {

@@ -32,6 +32,7 @@ mod error;
 mod evaluate;
 mod head_to_head;
 mod judge_quality;
+mod judges;
 mod length_control;
 mod plot;
 mod report;
@@ -40,13 +41,14 @@ mod win_rate;
 
 pub use error::{EvalError, Result};
 pub use evaluate::{
-    evaluate_models, evaluate_run, matchups, read_eval_prompts, reference_answers,
-    spread_over_categories, EvalOptions,
+    evaluate_models, evaluate_models_with, evaluate_run, matchups, read_eval_prompts,
+    reference_answers, spread_over_categories, EvalOptions,
 };
 pub use head_to_head::{answer, compare, tally, Answers, Matchup};
 pub use judge_quality::{
     held_out_groups, judge_quality, reference_ranks, HeldOutGroup, JudgeQuality,
 };
+pub use judges::{ConfiguredEvalJudges, EvalJudges};
 pub use length_control::{
     fit as fit_length_model, length_controlled, length_features, LengthControlled, RIDGE,
 };

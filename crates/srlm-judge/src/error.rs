@@ -1,5 +1,7 @@
 //! The error type of `srlm-judge`.
 
+use srlm_generation::GenerationError;
+
 /// What can go wrong while judging.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -38,9 +40,48 @@ pub enum JudgeError {
         /// Samples asked per prompt.
         samples: usize,
     },
+    /// Generation settings out of range.
+    #[error("invalid generation settings: {0}")]
+    GenerationSettings(String),
+    /// A generator failed with an error that is neither the judge's nor the model's.
+    #[error(transparent)]
+    Generator(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The local model failed.
+    #[cfg(feature = "local")]
     #[error(transparent)]
     Model(#[from] srlm_model::ModelError),
+}
+
+impl From<GenerationError> for JudgeError {
+    /// A generator's own error comes back as itself: a judge's or a model's error is not
+    /// wrapped twice.
+    fn from(error: GenerationError) -> Self {
+        match error {
+            GenerationError::Rows {
+                prompts,
+                rows,
+                samples,
+            } => JudgeError::GeneratorRows {
+                prompts,
+                rows,
+                samples,
+            },
+            GenerationError::InvalidSettings(reason) => JudgeError::GenerationSettings(reason),
+            GenerationError::Generator(inner) => {
+                let inner = match inner.downcast::<JudgeError>() {
+                    Ok(judge) => return *judge,
+                    Err(other) => other,
+                };
+                #[cfg(feature = "local")]
+                let inner = match inner.downcast::<srlm_model::ModelError>() {
+                    Ok(model) => return JudgeError::Model(*model),
+                    Err(other) => other,
+                };
+                JudgeError::Generator(inner)
+            }
+            other => JudgeError::Generator(Box::new(other)),
+        }
+    }
 }
 
 /// `Result` with [`JudgeError`].

@@ -8,19 +8,13 @@
 //! `\nScore: ` appended. With `justification_tokens` 0 the digit is read right after the prompt,
 //! a position EFT targets never train — only for judges trained to score first.
 
-use srlm_model::{next_token_logprobs, LanguageModel};
+use srlm_generation::{complete_checked, GenerationConfig};
+use srlm_model::{next_token_logprobs, LanguageModel, LocalGenerator};
 
 use crate::aggregate::Judgement;
 use crate::error::{JudgeError, Result};
-use crate::judge::{complete_checked, Judge, JudgeItem, SampleParams};
-use crate::local::LocalGenerator;
+use crate::judge::{Judge, JudgeItem, DEFAULT_JUDGE_MAX_TOKENS};
 use crate::template::JudgeTemplate;
-
-/// Default token cap of one judgement — sampled judgements, the expected-score judge's
-/// justification, head-to-head verdicts: the EFT ladder's longest target judgement is about 100
-/// tokens of SmolLM2's tokenizer (a test in srlm-data checks it stays under half of this), so a
-/// judge trained on it is never cut where its training data would not be.
-pub const DEFAULT_JUDGE_MAX_TOKENS: usize = 256;
 
 /// Expected-score judge over a local model.
 #[derive(Debug)]
@@ -92,12 +86,7 @@ impl<'a> ExpectedScoreJudge<'a> {
                 .map(|_| (self.prefix.clone(), false))
                 .collect());
         }
-        let greedy = SampleParams {
-            temperature: 0.0,
-            top_p: 1.0,
-            max_tokens: self.justification_tokens,
-            seed: 0,
-        };
+        let greedy = GenerationConfig::greedy(self.justification_tokens);
         let mut generator = LocalGenerator::new(self.model, self.batch_size);
         Ok(complete_checked(&mut generator, judge_prompts, 1, &greedy)?
             .into_iter()

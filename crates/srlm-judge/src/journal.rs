@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{JudgeError, Result};
-use crate::judge::{complete_checked, Completion, SampleParams, TextGenerator};
+use srlm_generation::{
+    complete_checked, Completion, GenerationConfig, GenerationError, TextGenerator,
+};
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -76,13 +78,20 @@ impl CompletionJournal {
         self.entries.is_empty()
     }
 
-    fn key(prompt: &str, n: usize, params: &SampleParams) -> String {
+    fn key(prompt: &str, n: usize, params: &GenerationConfig) -> String {
         // Settings first, so keys of one call share a prefix; the prompt in full (no hash
-        // collisions to reason about).
-        format!(
-            "{n}|{}|{}|{}|{}|{prompt}",
-            params.temperature, params.top_p, params.max_tokens, params.seed
-        )
+        // collisions to reason about). Top-k and stop ids only when set, so journals written
+        // before they were settings still match.
+        let sampling = &params.sampling;
+        let mut key = format!(
+            "{n}|{}|{}|{}|{}|",
+            sampling.temperature, sampling.top_p, params.max_new_tokens, params.seed
+        );
+        if sampling.top_k > 0 || !params.stop_ids.is_empty() {
+            key.push_str(&format!("k{}|stop{:?}|", sampling.top_k, params.stop_ids));
+        }
+        key.push_str(prompt);
+        key
     }
 
     fn append(&mut self, rows: Vec<(String, Vec<Completion>)>) -> Result<()> {
@@ -107,15 +116,16 @@ impl CompletionJournal {
 }
 
 /// A [`TextGenerator`] that remembers its completions in a [`CompletionJournal`].
-pub struct JournaledGenerator<'a> {
-    inner: &'a mut dyn TextGenerator,
+pub struct JournaledGenerator<G> {
+    inner: G,
     journal: CompletionJournal,
     chunk: usize,
 }
 
-impl<'a> JournaledGenerator<'a> {
-    /// Wraps `inner`; new completions are asked for and recorded `chunk` prompts at a time.
-    pub fn new(inner: &'a mut dyn TextGenerator, journal: CompletionJournal, chunk: usize) -> Self {
+impl<G: TextGenerator> JournaledGenerator<G> {
+    /// Wraps `inner` (a generator, or `&mut` one); new completions are asked for and recorded
+    /// `chunk` prompts at a time.
+    pub fn new(inner: G, journal: CompletionJournal, chunk: usize) -> Self {
         JournaledGenerator {
             inner,
             journal,
@@ -124,13 +134,13 @@ impl<'a> JournaledGenerator<'a> {
     }
 }
 
-impl TextGenerator for JournaledGenerator<'_> {
+impl<G: TextGenerator> TextGenerator for JournaledGenerator<G> {
     fn complete(
         &mut self,
         prompts: &[String],
         n: usize,
-        params: &SampleParams,
-    ) -> Result<Vec<Vec<Completion>>> {
+        params: &GenerationConfig,
+    ) -> srlm_generation::Result<Vec<Vec<Completion>>> {
         let keys: Vec<String> = prompts
             .iter()
             .map(|p| CompletionJournal::key(p, n, params))
@@ -142,12 +152,16 @@ impl TextGenerator for JournaledGenerator<'_> {
             let asked: Vec<String> = chunk.iter().map(|&i| prompts[i].clone()).collect();
             let rows = complete_checked(&mut self.inner, &asked, n, params)?;
             let entries = chunk.iter().map(|&i| keys[i].clone()).zip(rows).collect();
-            self.journal.append(entries)?;
+            self.journal
+                .append(entries)
+                .map_err(GenerationError::generator)?;
         }
         keys.iter()
             .map(|k| {
                 self.journal.entries.get(k).cloned().ok_or_else(|| {
-                    JudgeError::InvalidInput("a journaled completion went missing".into())
+                    GenerationError::generator(JudgeError::InvalidInput(
+                        "a journaled completion went missing".into(),
+                    ))
                 })
             })
             .collect()

@@ -3,9 +3,10 @@
 //! parsed scores.
 
 use serde::{Deserialize, Serialize};
+use srlm_generation::{complete_checked, GenerationConfig, TextGenerator};
 
 use crate::aggregate::{AggregationConfig, Judgement};
-use crate::error::{JudgeError, Result};
+use crate::error::Result;
 use crate::parse::ScoreParser;
 use crate::template::JudgeTemplate;
 
@@ -18,96 +19,47 @@ pub struct JudgeItem {
     pub response: String,
 }
 
-/// Sampling settings for a text generator.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct SampleParams {
-    /// Temperature (0 is greedy).
-    pub temperature: f32,
-    /// Nucleus threshold.
-    pub top_p: f32,
-    /// Most new tokens per completion.
-    pub max_tokens: usize,
-    /// Seed.
-    pub seed: u64,
-}
+/// Default token cap of one judgement — sampled judgements, the expected-score judge's
+/// justification, head-to-head verdicts: the EFT ladder's longest target judgement is about 100
+/// tokens of SmolLM2's tokenizer (a test in srlm-data checks it stays under half of this), so a
+/// judge trained on it is never cut where its training data would not be.
+pub const DEFAULT_JUDGE_MAX_TOKENS: usize = 256;
 
-impl Default for SampleParams {
-    fn default() -> Self {
-        SampleParams {
-            temperature: 0.7,
-            top_p: 0.9,
-            max_tokens: 256,
-            seed: 0,
-        }
-    }
-}
-
-/// A completion of one prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Completion {
-    /// The generated text.
-    pub text: String,
-    /// Whether it stopped at the token limit rather than at the end of its turn.
-    pub truncated: bool,
-}
-
-/// Anything that answers user prompts: a local model or a server.
-pub trait TextGenerator {
-    /// `n` completions of each prompt (each prompt is one user turn), in order.
-    fn complete(
-        &mut self,
-        prompts: &[String],
-        n: usize,
-        params: &SampleParams,
-    ) -> Result<Vec<Vec<Completion>>>;
-}
-
-impl<G: TextGenerator + ?Sized> TextGenerator for &mut G {
-    fn complete(
-        &mut self,
-        prompts: &[String],
-        n: usize,
-        params: &SampleParams,
-    ) -> Result<Vec<Vec<Completion>>> {
-        (**self).complete(prompts, n, params)
-    }
-}
-
-impl<G: TextGenerator + ?Sized> TextGenerator for Box<G> {
-    fn complete(
-        &mut self,
-        prompts: &[String],
-        n: usize,
-        params: &SampleParams,
-    ) -> Result<Vec<Vec<Completion>>> {
-        (**self).complete(prompts, n, params)
-    }
-}
-
-/// `n` completions of each of `prompts` from `generator`, checked: exactly one row per prompt
-/// and `n` completions per row, or [`JudgeError::GeneratorRows`] — never a silently shorter
-/// result.
-pub fn complete_checked(
-    generator: &mut (impl TextGenerator + ?Sized),
-    prompts: &[String],
-    n: usize,
-    params: &SampleParams,
-) -> Result<Vec<Vec<Completion>>> {
-    let rows = generator.complete(prompts, n, params)?;
-    if rows.len() != prompts.len() || rows.iter().any(|r| r.len() != n) {
-        return Err(JudgeError::GeneratorRows {
-            prompts: prompts.len(),
-            rows: rows.len(),
-            samples: n,
-        });
-    }
-    Ok(rows)
+/// The sampling judge's default settings: temperature 0.7, top-p 0.9, at most
+/// [`DEFAULT_JUDGE_MAX_TOKENS`] tokens, seed 0.
+pub fn default_judge_sampling() -> GenerationConfig {
+    GenerationConfig::sampled(0.7, 0.9, DEFAULT_JUDGE_MAX_TOKENS)
 }
 
 /// Scores a batch of responses.
 pub trait Judge {
     /// One judgement per item, in order.
     fn judge(&mut self, items: &[JudgeItem]) -> Result<Vec<Judgement>>;
+
+    /// Reseeds a judge that samples, before a unit of work, so a unit's judgements depend on
+    /// its own seed only (a resumed run then equals an uninterrupted one). Deterministic judges
+    /// ignore it.
+    fn reseed(&mut self, _seed: u64) {}
+}
+
+impl<J: Judge + ?Sized> Judge for &mut J {
+    fn judge(&mut self, items: &[JudgeItem]) -> Result<Vec<Judgement>> {
+        (**self).judge(items)
+    }
+
+    fn reseed(&mut self, seed: u64) {
+        (**self).reseed(seed);
+    }
+}
+
+impl<J: Judge + ?Sized> Judge for Box<J> {
+    fn judge(&mut self, items: &[JudgeItem]) -> Result<Vec<Judgement>> {
+        (**self).judge(items)
+    }
+
+    fn reseed(&mut self, seed: u64) {
+        (**self).reseed(seed);
+    }
 }
 
 /// LLM-as-a-judge by sampling: render the judge prompt, sample `k` judge texts, parse each,
@@ -118,7 +70,7 @@ pub struct SamplingJudge<G> {
     template: JudgeTemplate,
     parser: ScoreParser,
     aggregation: AggregationConfig,
-    params: SampleParams,
+    params: GenerationConfig,
 }
 
 impl<G: TextGenerator> SamplingJudge<G> {
@@ -129,7 +81,7 @@ impl<G: TextGenerator> SamplingJudge<G> {
             template: JudgeTemplate::paper(),
             parser: ScoreParser::default(),
             aggregation: AggregationConfig::default(),
-            params: SampleParams::default(),
+            params: default_judge_sampling(),
         }
     }
 
@@ -152,13 +104,13 @@ impl<G: TextGenerator> SamplingJudge<G> {
     }
 
     /// Sampling settings of the judge.
-    pub fn with_params(mut self, params: SampleParams) -> Self {
+    pub fn with_params(mut self, params: GenerationConfig) -> Self {
         self.params = params;
         self
     }
 
     /// The sampling settings, to change between batches (a new seed per batch, say).
-    pub fn params_mut(&mut self) -> &mut SampleParams {
+    pub fn params_mut(&mut self) -> &mut GenerationConfig {
         &mut self.params
     }
 
@@ -192,5 +144,9 @@ impl<G: TextGenerator> Judge for SamplingJudge<G> {
                 Judgement::from_samples(parsed, texts, &self.aggregation).with_truncated(truncated)
             })
             .collect())
+    }
+
+    fn reseed(&mut self, seed: u64) {
+        self.params.seed = seed;
     }
 }

@@ -2,15 +2,20 @@
 //!
 //! LLM-as-a-judge for self-rewarding training. This crate knows no tensors: it renders prompts,
 //! reads scores out of text, aggregates them and measures judges; models are reached through the
-//! [`TextGenerator`] trait (a local `srlm-model` model via [`LocalGenerator`], or any
-//! OpenAI-compatible server via [`OpenAiGenerator`]).
+//! [`TextGenerator`] trait of `srlm-generation` (a local `srlm-model` model via
+//! `LocalGenerator`, or any OpenAI-compatible server via [`OpenAiGenerator`]).
+//!
+//! Feature `local` (default) adds the local model: `LocalGenerator` (re-exported from
+//! `srlm-model`) and `ExpectedScoreJudge`, which reads the model's digit probabilities. Without
+//! it the crate builds without burn: templates, parsing, the sampling, pairwise and HTTP judges,
+//! metrics.
 //!
 //! - [`JudgeTemplate`]: the paper's additive 5-point prompt (Yuan et al., 2024, Figure 2) by
 //!   default, or your own minijinja template over `{{ prompt }}` and `{{ response }}`.
 //! - [`ScoreParser`]: the last `Score: N` wins; `**Score:** 4`, `Score: 4.5`, `Score: 4/5` are
 //!   read; a failure comes with a [`ParseFailure`] reason.
 //! - [`SamplingJudge`]: k samples per response (default 3), mean of the valid ones
-//!   ([`Judgement`], [`ParseStats`]); [`ExpectedScoreJudge`]: the expectation over the digit
+//!   ([`Judgement`], [`ParseStats`]); `ExpectedScoreJudge`: the expectation over the digit
 //!   probabilities at the final `Score: ` of the judge's own greedy justification, where EFT
 //!   training puts the score.
 //! - [`judge_pairs`]: head-to-head in both orders, disagreement = tie.
@@ -29,11 +34,11 @@
 
 mod aggregate;
 mod error;
+#[cfg(feature = "local")]
 mod expected;
 mod http;
 mod journal;
 mod judge;
-mod local;
 mod metrics;
 mod pairwise;
 mod parse;
@@ -41,16 +46,16 @@ mod template;
 
 pub use aggregate::{AggregationConfig, Judgement, ParseStats};
 pub use error::{JudgeError, Result};
-pub use expected::{ExpectedScoreJudge, DEFAULT_JUDGE_MAX_TOKENS};
+#[cfg(feature = "local")]
+pub use expected::ExpectedScoreJudge;
 pub use http::{
     request_seed, Endpoint, HttpConfig, HttpSettings, OpenAiGenerator, SamplingCheck,
     REQUEST_SEED_BITS,
 };
 pub use journal::{CompletionJournal, JournaledGenerator};
 pub use judge::{
-    complete_checked, Completion, Judge, JudgeItem, SampleParams, SamplingJudge, TextGenerator,
+    default_judge_sampling, Judge, JudgeItem, SamplingJudge, DEFAULT_JUDGE_MAX_TOKENS,
 };
-pub use local::LocalGenerator;
 pub use metrics::{
     average_ranks, judge_metrics, kendall_tau_b, spearman, JudgeMetrics, RankedGroup,
 };
@@ -59,4 +64,11 @@ pub use pairwise::{
     PAIRWISE_TEMPLATE,
 };
 pub use parse::{ParseFailure, ScoreParser, DEFAULT_PATTERN};
+/// The generation seam (crate `srlm-generation`), re-exported: judges sample through it.
+pub use srlm_generation::{
+    complete_checked, Completion, GenerationConfig, GenerationError, SamplingParams, TextGenerator,
+};
+/// The local model's generator (feature `local`, on by default).
+#[cfg(feature = "local")]
+pub use srlm_model::LocalGenerator;
 pub use template::{JudgeTemplate, PAPER_TEMPLATE};

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use minijinja::context;
 
 use crate::error::Result;
-use crate::judge::{complete_checked, SampleParams, TextGenerator};
 use crate::template::Template;
+use srlm_generation::{complete_checked, GenerationConfig, TextGenerator};
 
 /// The pairwise prompt (MT-Bench's pairwise judge, condensed), a minijinja template over
 /// `{{ prompt }}`, `{{ a }}` and `{{ b }}`; the verdict is `[[A]]`, `[[B]]` or `[[C]]` for a tie.
@@ -120,7 +120,7 @@ impl Default for PairwiseTemplate {
 pub fn judge_pairs<G: TextGenerator>(
     generator: &mut G,
     items: &[PairItem],
-    params: &SampleParams,
+    params: &GenerationConfig,
 ) -> Result<Vec<PairOutcome>> {
     let template = PairwiseTemplate::mt_bench();
     let mut prompts = Vec::with_capacity(2 * items.len());

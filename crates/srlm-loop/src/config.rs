@@ -191,6 +191,47 @@ pub struct JudgeSection {
     pub batch: usize,
     /// Who judges (default: Mt, the model judging itself).
     pub generator: GeneratorSpec,
+    /// The judge prompt: a minijinja file over `{{ prompt }}` and `{{ response }}` (default:
+    /// the paper's additive 5-point prompt). The same template renders the EFT examples SFT
+    /// trains on, so the judge is asked what it was taught.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<PathBuf>,
+    /// The score pattern: a regular expression whose first capture group is the score (default
+    /// [`srlm_judge::DEFAULT_PATTERN`], `Score: N`); the last match in a judgement wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_pattern: Option<String>,
+}
+
+impl JudgeSection {
+    /// The judge prompt this section names: its `template` file, or the paper's.
+    pub fn judge_template(&self) -> Result<srlm_judge::JudgeTemplate> {
+        match &self.template {
+            None => Ok(srlm_judge::JudgeTemplate::paper()),
+            Some(path) => {
+                let source = std::fs::read_to_string(path).map_err(|e| LoopError::Config {
+                    path: Some(path.clone()),
+                    reason: format!("judge.template: {e}"),
+                })?;
+                srlm_judge::JudgeTemplate::new(&source).map_err(|e| LoopError::Config {
+                    path: Some(path.clone()),
+                    reason: format!("judge.template: {e}"),
+                })
+            }
+        }
+    }
+
+    /// The score parser this section names: its `score_pattern` (scores 0–5), or the default.
+    pub fn score_parser(&self) -> Result<srlm_judge::ScoreParser> {
+        match &self.score_pattern {
+            None => Ok(srlm_judge::ScoreParser::default()),
+            Some(pattern) => {
+                srlm_judge::ScoreParser::new(pattern, 0.0, 5.0).map_err(|e| LoopError::Config {
+                    path: None,
+                    reason: format!("judge.score_pattern: {e}"),
+                })
+            }
+        }
+    }
 }
 
 /// How many of a response's k judge samples must parse for it to compete for a pair.
@@ -424,6 +465,8 @@ fn is_tagged(table: &toml::Table) -> bool {
 /// Settings absent from the defaults (optional ones) that a file may set.
 const OPTIONAL_KEYS: &[&str] = &[
     "data.eft",
+    "judge.template",
+    "judge.score_pattern",
     "sft.max_steps",
     "sft.max_grad_norm",
     "sft.eval_every",
@@ -517,6 +560,8 @@ impl Default for RunConfig {
                 max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
                 batch: 1,
                 generator: GeneratorSpec::Current,
+                template: None,
+                score_pattern: None,
             },
             pairs: PairSection {
                 min_parsed: MinParsed::Majority,

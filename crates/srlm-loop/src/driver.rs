@@ -8,7 +8,9 @@ use std::time::Instant;
 use srlm_data::{EftRecord, IftRecord, PreferenceRecord};
 use srlm_model::{parse_device, LanguageModel};
 
-use crate::config::{JudgeMethod, PromptSource, RunConfig};
+use crate::judge_source::{ConfiguredJudges, JudgeSource};
+
+use crate::config::{PromptSource, RunConfig};
 use crate::error::{LoopError, Result};
 use crate::generator::{GeneratorSource, Role, SpecGenerators};
 use crate::observer::Observer;
@@ -78,31 +80,36 @@ impl SelfRewardingRun {
         Ok(())
     }
 
-    /// Runs (or continues) the whole loop, with generators as configured.
+    /// Runs (or continues) the whole loop, with generators and judge as configured.
     pub fn execute(&self, observer: &mut dyn Observer) -> Result<RunOutcome> {
-        let mut source = SpecGenerators {
-            device: self.config.run.device.clone(),
+        let device = self.device()?;
+        let mut generators = SpecGenerators {
+            device: device.clone(),
             batch: self.config.run.generation_batch,
             http: self.config.http.clone(),
         };
-        source.preflight(&[
+        generators.preflight(&[
             &self.config.instruct.generator,
             &self.config.candidates.generator,
             &self.config.judge.generator,
         ])?;
-        self.execute_with(observer, &mut source)
+        let mut judges = ConfiguredJudges::new(device, self.config.run.generation_batch);
+        self.execute_with(observer, &mut generators, &mut judges)
     }
 
-    /// Runs (or continues) the whole loop, taking generators from `source`.
+    /// Runs (or continues) the whole loop, taking generators from `generators` and the
+    /// self-judging stage's judge from `judges` ([`ConfiguredJudges`] builds the configured one
+    /// over `generators`).
     pub fn execute_with(
         &self,
         observer: &mut dyn Observer,
-        source: &mut dyn GeneratorSource,
+        generators: &mut dyn GeneratorSource,
+        judges: &mut dyn JudgeSource,
     ) -> Result<RunOutcome> {
         self.data_stage(observer)?;
         self.sft_stage(observer)?;
         for t in 1..=self.config.run.iterations {
-            self.iteration(t, observer, source)?;
+            self.iteration(t, observer, generators, judges)?;
         }
         let mut summaries = self.dir.summaries()?;
         summaries.sort_by_key(|s| s.iteration);
@@ -144,11 +151,13 @@ impl SelfRewardingRun {
         let ift: Vec<IftRecord> = self.dir.read_records(&self.dir.data("sft-ift.jsonl"))?;
         let eft: Vec<EftRecord> = self.dir.read_records(&self.dir.data("sft-eft.jsonl"))?;
         let workdir = self.dir.workdir("sft")?;
+        let encoder = srlm_data::Encoder::new(&m0, self.config.data.max_len)?
+            .with_judge_template(self.config.judge.judge_template()?);
         let trained = stages::train::sft(
             &m0,
             &ift,
             &eft,
-            self.config.data.max_len,
+            &encoder,
             &self.config.sft,
             &workdir,
             observer,
@@ -169,6 +178,7 @@ impl SelfRewardingRun {
         t: usize,
         observer: &mut dyn Observer,
         source: &mut dyn GeneratorSource,
+        judges: &mut dyn JudgeSource,
     ) -> Result<()> {
         if self.dir.model(t + 1).exists() {
             return Ok(());
@@ -176,7 +186,7 @@ impl SelfRewardingRun {
         let mt = LanguageModel::load(&self.dir.model(t), &self.device()?)?;
         let prompts = self.instruct_stage(t, &mt, observer, source)?;
         let candidates = self.candidate_stage(t, &mt, &prompts, observer, source)?;
-        let judged = self.judge_stage(t, &mt, &candidates, observer, source)?;
+        let judged = self.judge_stage(t, &mt, &candidates, observer, source, judges)?;
         let pairs = self.pair_stage(t, &judged, observer)?;
         self.dpo_stage(t, &mt, &pairs, observer)
     }
@@ -326,6 +336,7 @@ impl SelfRewardingRun {
         candidates: &[CandidateSet],
         observer: &mut dyn Observer,
         source: &mut dyn GeneratorSource,
+        judges: &mut dyn JudgeSource,
     ) -> Result<Vec<JudgedSet>> {
         let output = self.dir.iteration(t, "judgements.jsonl");
         if output.exists() {
@@ -335,32 +346,13 @@ impl SelfRewardingRun {
         let config = &self.config.judge;
         let chunks: Vec<&[CandidateSet]> = candidates.chunks(config.batch).collect();
         let journal = self.dir.iteration(t, "judgements.journal");
-        let batch = self.config.run.generation_batch;
-        let (units, resumed) = match config.method {
-            JudgeMethod::Sampling => {
-                let mut generator = source.generator(Role::Judge, &config.generator, mt)?;
-                run_units(&journal, t, "judge", chunks.len(), observer, |u, _| {
-                    let seed = unit_seed(self.config.run.seed, t, JUDGE, u);
-                    let sets =
-                        stages::judging::sample_unit(chunks[u], generator.as_mut(), config, seed)?;
-                    Ok(Some((sets, String::new())))
-                })?
-            }
-            JudgeMethod::Expected => {
-                let other = match &config.generator {
-                    crate::config::GeneratorSpec::Local { path } => {
-                        Some(LanguageModel::load(path, &self.device()?)?)
-                    }
-                    _ => None,
-                };
-                let model = other.as_ref().unwrap_or(mt);
-                run_units(&journal, t, "judge", chunks.len(), observer, |u, _| {
-                    let sets =
-                        stages::judging::expected_unit(chunks[u], model, batch, config.max_tokens)?;
-                    Ok(Some((sets, String::new())))
-                })?
-            }
-        };
+        let mut judge = judges.judge(t, config, mt, source)?;
+        let (units, resumed) = run_units(&journal, t, "judge", chunks.len(), observer, |u, _| {
+            let seed = unit_seed(self.config.run.seed, t, JUDGE, u);
+            let sets = stages::judging::judge_unit(chunks[u], judge.as_mut(), seed)?;
+            Ok(Some((sets, String::new())))
+        })?;
+        drop(judge);
         let sets: Vec<JudgedSet> = units.into_iter().flatten().collect();
         self.dir.write_records(&output, &sets)?;
         remove_file(&journal)?;

@@ -71,6 +71,12 @@ pub enum LoopError {
     Train(#[from] srlm_dpo::TrainError),
 }
 
+impl From<srlm_generation::GenerationError> for LoopError {
+    fn from(error: srlm_generation::GenerationError) -> Self {
+        LoopError::Judge(error.into())
+    }
+}
+
 impl LoopError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         LoopError::Io {

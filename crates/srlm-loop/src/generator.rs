@@ -2,11 +2,10 @@
 //! configuration (the current model, another local model, or an OpenAI-compatible server); a
 //! caller may pass any other [`GeneratorSource`] (a pool of servers, a scripted one in tests).
 
-use srlm_judge::{
-    Completion, HttpConfig, HttpSettings, LocalGenerator, OpenAiGenerator, SampleParams,
-    TextGenerator,
-};
-use srlm_model::{parse_device, LanguageModel};
+use srlm_generation::TextGenerator;
+use srlm_judge::{Endpoint, HttpConfig, HttpSettings, OpenAiGenerator};
+use srlm_model::burn::tensor::Device;
+use srlm_model::{LanguageModel, LocalGenerator, OwnedLocalGenerator};
 
 use crate::config::GeneratorSpec;
 use crate::error::Result;
@@ -37,7 +36,7 @@ pub trait GeneratorSource {
 #[derive(Debug, Clone)]
 pub struct SpecGenerators {
     /// Device for other local models.
-    pub device: String,
+    pub device: Device,
     /// Sequences per forward pass of a local model.
     pub batch: usize,
     /// How requests to servers go out.
@@ -49,7 +48,7 @@ impl SpecGenerators {
     /// [preflight](OpenAiGenerator::preflight), so a wrong URL, model name or key stops the run
     /// before its first stage.
     pub fn preflight(&self, specs: &[&GeneratorSpec]) -> Result<()> {
-        let mut checked: Vec<&srlm_judge::Endpoint> = Vec::new();
+        let mut checked: Vec<&Endpoint> = Vec::new();
         for spec in specs {
             if let GeneratorSpec::OpenAi(endpoint) = spec {
                 if checked.contains(&endpoint) {
@@ -62,31 +61,11 @@ impl SpecGenerators {
         Ok(())
     }
 
-    fn client(&self, endpoint: &srlm_judge::Endpoint) -> Result<OpenAiGenerator> {
+    fn client(&self, endpoint: &Endpoint) -> Result<OpenAiGenerator> {
         Ok(OpenAiGenerator::new(HttpConfig {
             endpoint: endpoint.clone(),
             settings: self.http.clone(),
         })?)
-    }
-}
-
-/// A [`TextGenerator`] that owns its local model (one loaded for a stage or a report).
-#[derive(Debug)]
-pub struct OwnedLocal {
-    /// The model.
-    pub model: LanguageModel,
-    /// Sequences per forward pass.
-    pub batch: usize,
-}
-
-impl TextGenerator for OwnedLocal {
-    fn complete(
-        &mut self,
-        prompts: &[String],
-        n: usize,
-        params: &SampleParams,
-    ) -> srlm_judge::Result<Vec<Vec<Completion>>> {
-        LocalGenerator::new(&self.model, self.batch).complete(prompts, n, params)
     }
 }
 
@@ -99,9 +78,9 @@ impl GeneratorSource for SpecGenerators {
     ) -> Result<Box<dyn TextGenerator + 'a>> {
         Ok(match spec {
             GeneratorSpec::Current => Box::new(LocalGenerator::new(current, self.batch)),
-            GeneratorSpec::Local { path } => Box::new(OwnedLocal {
-                model: LanguageModel::load(path, &parse_device(&self.device)?)?,
-                batch: self.batch,
+            GeneratorSpec::Local { path } => Box::new(OwnedLocalGenerator {
+                model: LanguageModel::load(path, &self.device)?,
+                batch_size: self.batch,
             }),
             GeneratorSpec::OpenAi(endpoint) => Box::new(self.client(endpoint)?),
         })

@@ -38,6 +38,7 @@ mod error;
 mod filter;
 mod generator;
 mod journal;
+mod judge_source;
 mod observer;
 mod records;
 mod rouge;
@@ -51,8 +52,9 @@ pub use config::{
 pub use driver::{RunOutcome, SelfRewardingRun};
 pub use error::{LoopError, Result};
 pub use filter::{FilterConfig, Rejection, UNFIT_KEYWORDS};
-pub use generator::{GeneratorSource, OwnedLocal, Role, SpecGenerators};
+pub use generator::{GeneratorSource, Role, SpecGenerators};
 pub use journal::Journal;
+pub use judge_source::{ConfiguredJudges, JudgeSource};
 pub use observer::{LogObserver, Observer};
 pub use records::{CandidateSet, GeneratedInstruction, JudgedResponse, JudgedSet, NewPrompt};
 pub use rouge::{lcs_len, rouge_l, rouge_l_tokens, rouge_tokens, RougePool};

@@ -99,6 +99,17 @@ pub enum ModelError {
     Backend(String),
 }
 
+impl From<srlm_generation::GenerationError> for ModelError {
+    fn from(error: srlm_generation::GenerationError) -> Self {
+        match error {
+            srlm_generation::GenerationError::InvalidSettings(reason) => {
+                ModelError::InvalidInput(reason)
+            }
+            other => ModelError::InvalidInput(other.to_string()),
+        }
+    }
+}
+
 impl ModelError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ModelError::Io {

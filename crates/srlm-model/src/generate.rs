@@ -8,32 +8,10 @@ use crate::batch::{Padding, TokenBatch};
 use crate::device_sampling::sample_on_device;
 use crate::error::{ModelError, Result};
 use crate::llama::Llama;
-use crate::sampling::{sample, sequence_rng, SamplingParams};
+use crate::sampling::{sample, sequence_rng};
 use crate::weights::read_f32;
 
-/// Generation settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GenerationConfig {
-    /// Most tokens to generate per sequence (the stop token included).
-    pub max_new_tokens: usize,
-    /// How each token is chosen.
-    pub sampling: SamplingParams,
-    /// Seed: the same seed, prompts and model give the same tokens.
-    pub seed: u64,
-    /// Token ids that end a sequence (end of turn); kept in the output.
-    pub stop_ids: Vec<u32>,
-}
-
-impl Default for GenerationConfig {
-    fn default() -> Self {
-        GenerationConfig {
-            max_new_tokens: 256,
-            sampling: SamplingParams::default(),
-            seed: 0,
-            stop_ids: Vec::new(),
-        }
-    }
-}
+pub use srlm_generation::GenerationConfig;
 
 /// Why a sequence stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

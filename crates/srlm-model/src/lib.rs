@@ -12,6 +12,9 @@
 //!   [`LanguageModel::save_pretrained`] writes the Hugging Face layout back.
 //! - [`Tokenizer`] (the `tokenizers` crate, also built from GGUF metadata) and [`ChatTemplate`]
 //!   (minijinja, rendering transformers' templates byte for byte).
+//! - [`LanguageModel::complete`] and [`LocalGenerator`]: text in, text out — the model behind
+//!   the [`TextGenerator`] seam (crate `srlm-generation`, re-exported here) that judges, the
+//!   loop and the evaluation generate through.
 //! - [`generate()`]: batched sampling (greedy, temperature, top-k, top-p), seeded, stopping per
 //!   sequence at end of turn; [`sequence_logprobs`]: summed response log-probabilities in one
 //!   forward pass (what DPO needs).
@@ -56,6 +59,7 @@ mod generate;
 pub mod gguf;
 mod hf;
 mod llama;
+mod local_generator;
 mod logprob;
 mod model;
 mod rope;
@@ -73,6 +77,7 @@ pub use error::{ModelError, Result};
 pub use generate::{generate, generate_samples, FinishReason, Generation, GenerationConfig};
 pub use hf::{read_safetensors, safetensors_files, write_safetensors, TokenizerConfig};
 pub use llama::{attention_bias, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm};
+pub use local_generator::{LocalGenerator, OwnedLocalGenerator};
 pub use logprob::{
     log_sum_exp, next_token_logprobs, response_logprobs, sequence_logprobs, PromptResponse,
     ResponseBatch, ResponseLogprob,
@@ -80,8 +85,12 @@ pub use logprob::{
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;
 pub use sampling::{argmax, sample, sequence_rng, SamplingParams};
+pub use srlm_generation::{complete_checked, Completion, GenerationError, TextGenerator};
 pub use tokenizer::Tokenizer;
 pub use weights::{read_f32, HostTensor, WeightMap};
+
+/// The generation seam, re-exported.
+pub use srlm_generation;
 
 /// burn, re-exported so users name the same `Tensor` and `Device` types.
 pub use burn;

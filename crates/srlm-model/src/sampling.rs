@@ -4,48 +4,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::error::{ModelError, Result};
-
-/// How the next token is chosen.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SamplingParams {
-    /// 0 is greedy (argmax); otherwise logits are divided by it.
-    pub temperature: f32,
-    /// Nucleus: keep the smallest set of most likely tokens whose probability reaches `top_p`
-    /// (1.0 keeps all).
-    pub top_p: f32,
-    /// Keep only the `top_k` most likely tokens (0 keeps all).
-    pub top_k: usize,
-}
-
-impl Default for SamplingParams {
-    fn default() -> Self {
-        SamplingParams {
-            temperature: 0.0,
-            top_p: 1.0,
-            top_k: 0,
-        }
-    }
-}
-
-impl SamplingParams {
-    /// Checks the ranges.
-    pub fn validate(&self) -> Result<()> {
-        if !self.temperature.is_finite() || self.temperature < 0.0 {
-            return Err(ModelError::InvalidInput(format!(
-                "temperature {} must be finite and ≥ 0",
-                self.temperature
-            )));
-        }
-        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(ModelError::InvalidInput(format!(
-                "top_p {} must be in (0, 1]",
-                self.top_p
-            )));
-        }
-        Ok(())
-    }
-}
+pub use srlm_generation::SamplingParams;
 
 /// One random stream per sequence, derived from the run's seed and the sequence's index, so a
 /// sequence's text does not depend on what else is in its batch.

@@ -1,10 +1,12 @@
 //! # srlm
 //!
 //! Self-Rewarding Language Models (Yuan et al., 2024, arXiv:2401.10020) in Rust, on burn 0.22.
-//! This crate is the facade: add it as the one dependency and reach every part through it.
+//! This crate is the library facade: add it as the one dependency and reach every part through
+//! it. It pulls in no command-line machinery; the `srlm` command is the `srlm-cli` crate.
 //!
 //! | module | crate | what it holds |
 //! |---|---|---|
+//! | [`generation`] | `srlm-generation` | the generation seam: `TextGenerator`, `GenerationConfig`, `Completion` — no burn |
 //! | [`model`] | `srlm-model` | the Llama model: loading (GGUF, Hugging Face), tokenizer, chat template, generation, log-probs |
 //! | [`data`] | `srlm-data` | IFT / EFT / AIFT sets: JSON Lines with `file:line` errors, importers (oasst1, ShareGPT, MT-Bench, TRL), splits, EFT builders, token batches |
 //! | [`dpo`] | `srlm-dpo` | SFT and DPO: losses (DPO, IPO, hinge, cDPO, RPO), cached reference log-probs, a trainer with checkpoints and exact resume |
@@ -17,8 +19,9 @@
 //! | feature | `--device` | notes |
 //! |---|---|---|
 //! | `flex` (default) | `cpu` | pure-Rust CPU backend |
+//! | `cpu` | `cubecl-cpu` | burn's CubeCL CPU runtime through LLVM; run `scripts/setup-llvm.sh` once |
 //! | `wgpu` | `wgpu`, `wgpu:N` | Vulkan / Metal / DX12 GPUs |
-//! | `cuda` | `cuda`, `cuda:N` | NVIDIA; building it needs network access (cubecl fetches LLVM) |
+//! | `cuda` | `cuda`, `cuda:N` | NVIDIA; run `scripts/setup-llvm.sh` once (LLVM from PyPI) |
 //!
 //! A device whose backend was not compiled in is a clear error naming the feature to enable.
 //!
@@ -37,6 +40,7 @@
 pub use srlm_data as data;
 pub use srlm_dpo as dpo;
 pub use srlm_eval as eval;
+pub use srlm_generation as generation;
 pub use srlm_judge as judge;
 pub use srlm_loop as run;
 pub use srlm_model as model;

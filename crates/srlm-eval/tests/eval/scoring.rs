@@ -7,7 +7,10 @@ use srlm_eval::{
     spread_over_categories, win_tie_loss, Answers,
 };
 use srlm_judge::PairOutcome::{Loss, Tie, Unparsed, Win};
-use srlm_judge::{Completion, Judge, JudgeItem, Judgement, SampleParams, TextGenerator};
+use srlm_judge::{
+    default_judge_sampling, Completion, GenerationConfig, Judge, JudgeItem, Judgement,
+    TextGenerator,
+};
 
 #[test]
 fn win_tie_loss_counts_shares_and_intervals() {
@@ -159,8 +162,8 @@ impl TextGenerator for PairJudge {
         &mut self,
         prompts: &[String],
         _: usize,
-        _: &SampleParams,
-    ) -> srlm_judge::Result<Vec<Vec<Completion>>> {
+        _: &GenerationConfig,
+    ) -> Result<Vec<Vec<Completion>>, srlm_judge::GenerationError> {
         self.seen += prompts.len();
         Ok(prompts
             .iter()
@@ -207,7 +210,7 @@ fn head_to_head_judges_both_orders_and_counts_disagreement_as_tie() {
         biased: false,
         seen: 0,
     };
-    let m = compare(&mut judge, &prompts, &a, &b, &SampleParams::default(), 0).unwrap();
+    let m = compare(&mut judge, &prompts, &a, &b, &default_judge_sampling(), 0).unwrap();
     assert_eq!(judge.seen, 6, "each pair in both orders");
     assert_eq!(m.outcomes, [Win, Loss, Tie]);
     assert_eq!(
@@ -227,7 +230,7 @@ fn head_to_head_judges_both_orders_and_counts_disagreement_as_tie() {
         biased: true,
         seen: 0,
     };
-    let m = compare(&mut biased, &prompts, &a, &b, &SampleParams::default(), 0).unwrap();
+    let m = compare(&mut biased, &prompts, &a, &b, &default_judge_sampling(), 0).unwrap();
     assert_eq!(m.outcomes, [Tie, Tie, Tie]);
     // Mismatched answers are an error, not a panic.
     let short = Answers {
@@ -239,7 +242,7 @@ fn head_to_head_judges_both_orders_and_counts_disagreement_as_tie() {
         &prompts,
         &a,
         &short,
-        &SampleParams::default(),
+        &default_judge_sampling(),
         0
     )
     .is_err());

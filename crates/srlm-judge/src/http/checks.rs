@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{snippet, OpenAiGenerator};
 use crate::error::{JudgeError, Result};
-use crate::judge::{Completion, SampleParams};
+use srlm_generation::{Completion, GenerationConfig};
 
 impl OpenAiGenerator {
     /// Checks the server before work starts, so that a wrong URL, model name or key is an error
@@ -51,12 +51,7 @@ impl OpenAiGenerator {
             }
             _ => return Err(fail(format!("HTTP {status}: {}", snippet(&text)))),
         }
-        let params = SampleParams {
-            temperature: 0.0,
-            top_p: 1.0,
-            max_tokens: 4,
-            seed: 0,
-        };
+        let params = GenerationConfig::greedy(4);
         self.request("Reply with OK.", &params, 0)
             .map(|_| ())
             .map_err(|e| match e {

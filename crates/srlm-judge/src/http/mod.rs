@@ -18,7 +18,7 @@ pub use checks::SamplingCheck;
 pub use settings::{request_seed, Endpoint, HttpConfig, HttpSettings, REQUEST_SEED_BITS};
 
 use crate::error::{JudgeError, Result};
-use crate::judge::{Completion, SampleParams, TextGenerator};
+use srlm_generation::{Completion, GenerationConfig, GenerationError, TextGenerator};
 
 /// A client of an OpenAI-compatible chat-completions endpoint.
 pub struct OpenAiGenerator {
@@ -121,13 +121,13 @@ impl OpenAiGenerator {
 
     /// One request with retries. A failure keeps the first answer the server gave (its status
     /// and message), not only the last transport error.
-    fn request(&self, prompt: &str, params: &SampleParams, seed: u64) -> Result<Completion> {
+    fn request(&self, prompt: &str, params: &GenerationConfig, seed: u64) -> Result<Completion> {
         let body = json!({
             "model": self.config.endpoint.model,
             "messages": [{"role": "user", "content": prompt}],
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-            "max_tokens": params.max_tokens,
+            "temperature": params.sampling.temperature,
+            "top_p": params.sampling.top_p,
+            "max_tokens": params.max_new_tokens,
             "seed": seed,
         });
         let attempts = self.config.settings.max_attempts;
@@ -204,7 +204,20 @@ impl TextGenerator for OpenAiGenerator {
         &mut self,
         prompts: &[String],
         n: usize,
-        params: &SampleParams,
+        params: &GenerationConfig,
+    ) -> srlm_generation::Result<Vec<Vec<Completion>>> {
+        self.complete_all(prompts, n, params)
+            .map_err(GenerationError::generator)
+    }
+}
+
+impl OpenAiGenerator {
+    /// Every request of a `complete` call, `concurrency` at a time.
+    fn complete_all(
+        &mut self,
+        prompts: &[String],
+        n: usize,
+        params: &GenerationConfig,
     ) -> Result<Vec<Vec<Completion>>> {
         let jobs: Vec<(usize, usize)> = (0..prompts.len())
             .flat_map(|p| (0..n).map(move |k| (p, k)))
@@ -235,7 +248,7 @@ impl TextGenerator for OpenAiGenerator {
                 .ok_or_else(|| JudgeError::InvalidInput("a worker thread died".into()))?;
             out[p].push(outcome?);
         }
-        if params.temperature > 0.0 && self.config.settings.check_sampling {
+        if params.sampling.temperature > 0.0 && self.config.settings.check_sampling {
             let url = self.url();
             self.sampling
                 .observe(&out)

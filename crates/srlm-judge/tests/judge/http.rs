@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use srlm_judge::{
-    Endpoint, HttpConfig, HttpSettings, Judge, JudgeItem, OpenAiGenerator, SampleParams,
-    SamplingJudge, TextGenerator, REQUEST_SEED_BITS,
+    default_judge_sampling, Endpoint, GenerationConfig, HttpConfig, HttpSettings, Judge, JudgeItem,
+    OpenAiGenerator, SamplingJudge, SamplingParams, TextGenerator, REQUEST_SEED_BITS,
 };
 
 /// What the stub does with the `n`-th request (0-based) carrying a given prompt.
@@ -183,7 +183,7 @@ fn a_hang_times_out_with_a_clear_error() {
     let mut gen = client(&server.url, 0.3, 2);
     let start = Instant::now();
     let err = gen
-        .complete(&["slow".into()], 1, &SampleParams::default())
+        .complete(&["slow".into()], 1, &default_judge_sampling())
         .unwrap_err()
         .to_string();
     assert!(
@@ -204,7 +204,7 @@ fn garbage_json_and_client_errors_are_clear_and_not_retried() {
     });
     let mut gen = client(&server.url, 5.0, 3);
     let err = gen
-        .complete(&["garbage".into()], 1, &SampleParams::default())
+        .complete(&["garbage".into()], 1, &default_judge_sampling())
         .unwrap_err()
         .to_string();
     assert!(
@@ -212,7 +212,7 @@ fn garbage_json_and_client_errors_are_clear_and_not_retried() {
         "{err}"
     );
     let err = gen
-        .complete(&["other".into()], 1, &SampleParams::default())
+        .complete(&["other".into()], 1, &default_judge_sampling())
         .unwrap_err()
         .to_string();
     assert!(
@@ -240,7 +240,9 @@ fn nothing_is_lost_from_a_batch_under_faults() {
     let prompts: Vec<String> = (0..12)
         .map(|i| format!("prompt-{i}{}", "x".repeat(i)))
         .collect();
-    let out = gen.complete(&prompts, 3, &SampleParams::default()).unwrap();
+    let out = gen
+        .complete(&prompts, 3, &default_judge_sampling())
+        .unwrap();
     assert_eq!(out.len(), 12);
     for (prompt, samples) in prompts.iter().zip(&out) {
         assert_eq!(samples.len(), 3);
@@ -266,7 +268,7 @@ fn api_key_comes_from_the_environment_and_is_never_shown() {
     let mut gen = OpenAiGenerator::new(config).unwrap();
     assert!(!format!("{gen:?}").contains("sekret"));
     let out = gen
-        .complete(&["k".into()], 1, &SampleParams::default())
+        .complete(&["k".into()], 1, &default_judge_sampling())
         .unwrap();
     assert_eq!(out[0][0].text, "Score: 5");
     let mut missing = HttpConfig::default();
@@ -285,11 +287,11 @@ fn request_seeds_fit_every_server() {
     let mut gen = client(&server.url, 5.0, 1);
     let prompts: Vec<String> = (0..6).map(|i| format!("p{i}")).collect();
     for seed in [15_354_349_423_939_954_581u64, u64::MAX, 0] {
-        let params = SampleParams {
-            seed,
-            temperature: 0.0,
-            ..SampleParams::default()
-        };
+        let params = GenerationConfig {
+            sampling: SamplingParams::default(),
+            ..default_judge_sampling()
+        }
+        .with_seed(seed);
         gen.complete(&prompts, 2, &params).unwrap();
     }
     let bodies = server.bodies.lock().unwrap();
@@ -317,7 +319,7 @@ fn an_http_500_stays_in_the_error_after_the_connection_resets() {
     });
     let mut gen = client(&server.url, 5.0, 3);
     let err = gen
-        .complete(&["x".into()], 1, &SampleParams::default())
+        .complete(&["x".into()], 1, &default_judge_sampling())
         .unwrap_err()
         .to_string();
     assert!(
@@ -378,10 +380,7 @@ fn a_server_that_does_not_sample_is_stopped() {
         )
     });
     let mut gen = client(&server.url, 5.0, 1);
-    let params = SampleParams {
-        temperature: 0.7,
-        ..SampleParams::default()
-    };
+    let params = default_judge_sampling();
     let prompts: Vec<String> = (0..4).map(|i| format!("p{i}")).collect();
     let err = gen.complete(&prompts, 4, &params).unwrap_err().to_string();
     assert!(
@@ -390,9 +389,9 @@ fn a_server_that_does_not_sample_is_stopped() {
     );
     // Greedy requests, or one sample per prompt, are not checked.
     let mut gen = client(&server.url, 5.0, 1);
-    let greedy = SampleParams {
-        temperature: 0.0,
-        ..params
+    let greedy = GenerationConfig {
+        sampling: SamplingParams::default(),
+        ..params.clone()
     };
     gen.complete(&prompts, 4, &greedy).unwrap();
     gen.complete(&prompts, 1, &params).unwrap();

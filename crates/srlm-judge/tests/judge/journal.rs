@@ -2,7 +2,8 @@
 //! the same completions, and a line torn by the crash is cut.
 
 use srlm_judge::{
-    Completion, CompletionJournal, JournaledGenerator, JudgeError, SampleParams, TextGenerator,
+    default_judge_sampling, Completion, CompletionJournal, GenerationConfig, JournaledGenerator,
+    JudgeError, SamplingParams, TextGenerator,
 };
 
 /// Answers `prompt#call`, counting the prompts it is asked; fails once `fail_after` prompts
@@ -18,10 +19,12 @@ impl TextGenerator for Counting {
         &mut self,
         prompts: &[String],
         n: usize,
-        _params: &SampleParams,
-    ) -> srlm_judge::Result<Vec<Vec<Completion>>> {
+        _params: &GenerationConfig,
+    ) -> Result<Vec<Vec<Completion>>, srlm_judge::GenerationError> {
         if self.fail_after.is_some_and(|k| self.asked.len() >= k) {
-            return Err(JudgeError::InvalidInput("crash".into()));
+            return Err(srlm_judge::GenerationError::generator(
+                JudgeError::InvalidInput("crash".into()),
+            ));
         }
         self.calls += 1;
         self.asked.extend(prompts.iter().cloned());
@@ -52,7 +55,7 @@ fn a_rerun_asks_only_for_what_was_not_finished() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j/answers.jsonl");
     let prompts: Vec<String> = (0..10).map(|i| format!("p{i}")).collect();
-    let params = SampleParams::default();
+    let params = default_judge_sampling();
 
     // First run: chunks of 3; the third chunk crashes after 6 prompts are done.
     let mut inner = counting(Some(6));
@@ -87,9 +90,9 @@ fn a_rerun_asks_only_for_what_was_not_finished() {
     let mut inner = counting(None);
     let journal = CompletionJournal::open(&path).unwrap();
     let mut gen = JournaledGenerator::new(&mut inner, journal, 3);
-    let greedy = SampleParams {
-        temperature: 0.0,
-        ..params
+    let greedy = GenerationConfig {
+        sampling: SamplingParams::default(),
+        ..params.clone()
     };
     gen.complete(&prompts[..2], 2, &greedy).unwrap();
     gen.complete(&prompts[..2], 1, &params).unwrap();

@@ -1,8 +1,8 @@
 //! Local judges over the tiny committed model: they run end to end and keep their contracts.
 
 use srlm_judge::{
-    AggregationConfig, ExpectedScoreJudge, Judge, JudgeItem, JudgeTemplate, LocalGenerator,
-    ParseStats, SampleParams, SamplingJudge,
+    AggregationConfig, ExpectedScoreJudge, GenerationConfig, Judge, JudgeItem, JudgeTemplate,
+    LocalGenerator, ParseStats, SamplingJudge,
 };
 
 /// The paper's prompt is ~1,400 tokens for the tiny tokenizer, past the tiny model's 128
@@ -40,12 +40,7 @@ fn items() -> Vec<JudgeItem> {
 #[test]
 fn sampling_judge_over_a_local_model_returns_k_samples_per_item() {
     let lm = tiny();
-    let params = SampleParams {
-        temperature: 0.7,
-        top_p: 0.9,
-        max_tokens: 8,
-        seed: 1,
-    };
+    let params = GenerationConfig::sampled(0.7, 0.9, 8).with_seed(1);
     let mut judge = SamplingJudge::new(LocalGenerator::new(&lm, 3))
         .with_template(short())
         .with_aggregation(AggregationConfig {

@@ -166,8 +166,8 @@ impl srlm_judge::TextGenerator for Fake {
         &mut self,
         prompts: &[String],
         n: usize,
-        _: &srlm_judge::SampleParams,
-    ) -> srlm_judge::Result<Vec<Vec<srlm_judge::Completion>>> {
+        _: &srlm_judge::GenerationConfig,
+    ) -> Result<Vec<Vec<srlm_judge::Completion>>, srlm_judge::GenerationError> {
         self.seen.extend(prompts.iter().cloned());
         Ok(prompts
             .iter()
@@ -194,7 +194,7 @@ impl srlm_judge::TextGenerator for Fake {
 
 #[test]
 fn judge_pairs_asks_both_orders() {
-    use srlm_judge::{judge_pairs, PairItem, PairOutcome, SampleParams};
+    use srlm_judge::{default_judge_sampling, judge_pairs, PairItem, PairOutcome};
     let items = vec![
         PairItem {
             prompt: "q1".into(),
@@ -212,7 +212,7 @@ fn judge_pairs_asks_both_orders() {
         seen: vec![],
     };
     assert_eq!(
-        judge_pairs(&mut fair, &items, &SampleParams::default()).unwrap(),
+        judge_pairs(&mut fair, &items, &default_judge_sampling()).unwrap(),
         vec![PairOutcome::Win, PairOutcome::Loss]
     );
     assert_eq!(fair.seen.len(), 4);
@@ -226,7 +226,7 @@ fn judge_pairs_asks_both_orders() {
         seen: vec![],
     };
     assert_eq!(
-        judge_pairs(&mut biased, &items, &SampleParams::default()).unwrap(),
+        judge_pairs(&mut biased, &items, &default_judge_sampling()).unwrap(),
         vec![PairOutcome::Tie, PairOutcome::Tie]
     );
 }

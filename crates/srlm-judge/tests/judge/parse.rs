@@ -139,8 +139,8 @@ impl srlm_judge::TextGenerator for Short {
         &mut self,
         prompts: &[String],
         n: usize,
-        _: &srlm_judge::SampleParams,
-    ) -> srlm_judge::Result<Vec<Vec<srlm_judge::Completion>>> {
+        _: &srlm_judge::GenerationConfig,
+    ) -> Result<Vec<Vec<srlm_judge::Completion>>, srlm_judge::GenerationError> {
         let row = |k: usize| {
             (0..k)
                 .map(|_| srlm_judge::Completion {

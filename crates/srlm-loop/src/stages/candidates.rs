@@ -1,7 +1,7 @@
 //! Candidate responses: N samples per prompt (the paper: 4, T 0.7, p 0.9).
 
 use serde_json::json;
-use srlm_judge::{complete_checked, SampleParams, TextGenerator};
+use srlm_generation::{complete_checked, GenerationConfig, TextGenerator};
 
 use crate::config::CandidateSection;
 use crate::error::Result;
@@ -15,12 +15,8 @@ pub fn generate_unit(
     seed: u64,
 ) -> Result<Vec<CandidateSet>> {
     let texts: Vec<String> = prompts.iter().map(|p| p.prompt.clone()).collect();
-    let params = SampleParams {
-        temperature: config.temperature,
-        top_p: config.top_p,
-        max_tokens: config.max_tokens,
-        seed,
-    };
+    let params = GenerationConfig::sampled(config.temperature, config.top_p, config.max_tokens)
+        .with_seed(seed);
     let completions = complete_checked(generator, &texts, config.n, &params)?;
     Ok(prompts
         .iter()

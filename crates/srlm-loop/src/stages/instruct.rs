@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::json;
-use srlm_judge::{complete_checked, SampleParams, TextGenerator};
+use srlm_generation::{complete_checked, GenerationConfig, TextGenerator};
 
 use crate::config::InstructSection;
 use crate::error::Result;
@@ -221,12 +221,12 @@ pub fn generate_unit(
     batch: usize,
 ) -> Result<Vec<GeneratedInstruction>> {
     let prompts = state.unit_prompts(seed, batch);
-    let params = SampleParams {
-        temperature: state.config.temperature,
-        top_p: state.config.top_p,
-        max_tokens: state.config.max_tokens,
-        seed,
-    };
+    let params = GenerationConfig::sampled(
+        state.config.temperature,
+        state.config.top_p,
+        state.config.max_tokens,
+    )
+    .with_seed(seed);
     let completions = complete_checked(generator, &prompts, 1, &params)?;
     Ok(completions
         .into_iter()

@@ -1,16 +1,12 @@
-//! Self-judging: every candidate scored by the judge prompt, k samples averaged (the paper), or
-//! the expected score over the digit's probabilities.
+//! Self-judging: every candidate scored by the run's judge (the paper's: the judge prompt, k
+//! samples averaged; or the expected score over the digit's probabilities; or the caller's own,
+//! through [`JudgeSource`](crate::JudgeSource)).
 
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use srlm_judge::{
-    AggregationConfig, ExpectedScoreJudge, Judge, JudgeItem, Judgement, ParseStats, SampleParams,
-    SamplingJudge, TextGenerator,
-};
-use srlm_model::LanguageModel;
+use srlm_judge::{Judge, JudgeItem, Judgement, ParseStats};
 
-use crate::config::JudgeSection;
 use crate::error::Result;
 use crate::records::{CandidateSet, JudgedResponse, JudgedSet};
 
@@ -45,37 +41,13 @@ fn attach(sets: &[CandidateSet], judgements: Vec<Judgement>) -> Vec<JudgedSet> {
         .collect()
 }
 
-/// Judges one unit by sampling `config.samples` judgements per response from `generator`.
-pub fn sample_unit(
+/// Judges one unit: every candidate of `sets`, by `judge` reseeded with `seed` first.
+pub fn judge_unit(
     sets: &[CandidateSet],
-    generator: &mut dyn TextGenerator,
-    config: &JudgeSection,
+    judge: &mut dyn Judge,
     seed: u64,
 ) -> Result<Vec<JudgedSet>> {
-    let mut judge = SamplingJudge::new(generator)
-        .with_aggregation(AggregationConfig {
-            samples: config.samples,
-            min_valid: 1,
-        })
-        .with_params(SampleParams {
-            temperature: config.temperature,
-            top_p: config.top_p,
-            max_tokens: config.max_tokens,
-            seed,
-        });
-    let judgements = judge.judge(&items(sets))?;
-    Ok(attach(sets, judgements))
-}
-
-/// Judges one unit by the expected score (no sampling; a local model only): the digit
-/// probabilities at the final `Score: ` of a greedy justification of at most `max_tokens`.
-pub fn expected_unit(
-    sets: &[CandidateSet],
-    model: &LanguageModel,
-    batch: usize,
-    max_tokens: usize,
-) -> Result<Vec<JudgedSet>> {
-    let mut judge = ExpectedScoreJudge::new(model, batch)?.with_justification_tokens(max_tokens);
+    judge.reseed(seed);
     let judgements = judge.judge(&items(sets))?;
     Ok(attach(sets, judgements))
 }

@@ -79,22 +79,22 @@ fn step_stats(steps: &[StepMetrics]) -> serde_json::Value {
     })
 }
 
-/// SFT of `m0` on IFT + EFT records.
+/// SFT of `m0` on IFT + EFT records, laid out by `encoder` (its judge template renders the EFT
+/// prompts).
 pub fn sft(
     m0: &LanguageModel,
     ift: &[IftRecord],
     eft: &[EftRecord],
-    max_len: usize,
+    encoder: &Encoder<'_>,
     config: &TrainConfig,
     workdir: &Path,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
-    let encoder = Encoder::new(m0, max_len)?;
     let (examples, report) = encoder.sft_set(ift, eft)?;
     if examples.is_empty() {
         return Err(LoopError::Empty {
             stage: "sft".into(),
-            reason: format!("no example fits data.max_len = {max_len}"),
+            reason: format!("no example fits data.max_len = {}", encoder.max_len()),
         });
     }
     let objective = SftObjective {

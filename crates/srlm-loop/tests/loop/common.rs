@@ -4,8 +4,10 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use srlm_judge::{Completion, SampleParams, TextGenerator};
-use srlm_loop::{GeneratorSource, GeneratorSpec, Observer, PromptSource, Role, RunConfig};
+use srlm_judge::{Completion, GenerationConfig, TextGenerator};
+use srlm_loop::{
+    ConfiguredJudges, GeneratorSource, GeneratorSpec, Observer, PromptSource, Role, RunConfig,
+};
 use srlm_model::LanguageModel;
 
 /// burn's flex backend has one process-wide RNG: runs that train (dropout) go one at a time.
@@ -124,8 +126,8 @@ impl TextGenerator for ScriptedGenerator<'_> {
         &mut self,
         prompts: &[String],
         n: usize,
-        params: &SampleParams,
-    ) -> srlm_judge::Result<Vec<Vec<Completion>>> {
+        params: &GenerationConfig,
+    ) -> Result<Vec<Vec<Completion>>, srlm_judge::GenerationError> {
         self.calls.push((self.role, prompts.len() * n));
         Ok(prompts
             .iter()
@@ -236,4 +238,13 @@ impl Observer for Recorder {
     fn stage_finished(&mut self, summary: &srlm_loop::StageSummary) {
         self.finished.push(summary.clone());
     }
+}
+
+/// The configured judge (the paper's sampling judge over the run's generators) on the device
+/// under test.
+pub(crate) fn configured_judges(config: &RunConfig) -> ConfiguredJudges {
+    ConfiguredJudges::new(
+        srlm_model::parse_device(&config.run.device).unwrap(),
+        config.run.generation_batch,
+    )
 }

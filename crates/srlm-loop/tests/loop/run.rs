@@ -13,7 +13,9 @@ use srlm_loop::{
 };
 use srlm_model::{read_safetensors, WeightMap};
 
-use crate::common::{seed_file, serial, tiny_config, tiny_model, Recorder, Scripted, StopAt};
+use crate::common::{
+    configured_judges, seed_file, serial, tiny_config, tiny_model, Recorder, Scripted, StopAt,
+};
 
 fn records<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
     if std::fs::metadata(path).unwrap().len() == 0 {
@@ -54,7 +56,11 @@ fn scripted_run_writes_every_file_and_counts_add_up() {
     let run = SelfRewardingRun::open(&root, config.clone()).unwrap();
     let mut recorder = Recorder::default();
     let outcome = run
-        .execute_with(&mut recorder, &mut Scripted::default())
+        .execute_with(
+            &mut recorder,
+            &mut Scripted::default(),
+            &mut configured_judges(&config),
+        )
         .unwrap();
 
     for file in OUTPUTS.iter().chain(&["config.toml", "metrics.jsonl"]) {
@@ -211,7 +217,11 @@ fn stopped_runs_resume_to_the_uninterrupted_outputs() {
     let reference = tmp.path().join("uninterrupted");
     SelfRewardingRun::open(&reference, config.clone())
         .unwrap()
-        .execute_with(&mut LogObserver, &mut Scripted::default())
+        .execute_with(
+            &mut LogObserver,
+            &mut Scripted::default(),
+            &mut configured_judges(&config),
+        )
         .unwrap();
 
     let root = tmp.path().join("interrupted");
@@ -234,6 +244,7 @@ fn stopped_runs_resume_to_the_uninterrupted_outputs() {
                     units,
                 },
                 &mut Scripted::default(),
+                &mut configured_judges(&config),
             )
             .unwrap_err();
         assert!(matches!(err, LoopError::Stopped { .. }), "{stage}: {err}");
@@ -249,15 +260,20 @@ fn stopped_runs_resume_to_the_uninterrupted_outputs() {
     let mut scripted = Scripted::default();
     SelfRewardingRun::open(&root, config.clone())
         .unwrap()
-        .execute_with(&mut LogObserver, &mut scripted)
+        .execute_with(
+            &mut LogObserver,
+            &mut scripted,
+            &mut configured_judges(&config),
+        )
         .unwrap();
     assert_same_outputs(&reference, &root);
     // Finished units were not redone: the last invocation generated only what was left.
     let mut first = Scripted::default();
     let fresh = tmp.path().join("fresh");
+    let judges = &mut configured_judges(&config);
     SelfRewardingRun::open(&fresh, config)
         .unwrap()
-        .execute_with(&mut LogObserver, &mut first)
+        .execute_with(&mut LogObserver, &mut first, judges)
         .unwrap();
     let total = |s: &Scripted| s.calls.iter().map(|(_, n)| n).sum::<usize>();
     assert!(
@@ -328,7 +344,11 @@ fn seed_prompts_are_unused_and_dpo_evaluates_held_out_pairs() {
     let root = tmp.path().join("run");
     let outcome = SelfRewardingRun::open(&root, config.clone())
         .unwrap()
-        .execute_with(&mut Recorder::default(), &mut Scripted::default())
+        .execute_with(
+            &mut Recorder::default(),
+            &mut Scripted::default(),
+            &mut configured_judges(&config),
+        )
         .unwrap();
     let seed: Vec<String> = records(&root.join("data/seed-prompts.jsonl"));
     let seed: std::collections::HashSet<String> =

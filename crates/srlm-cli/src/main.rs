@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use srlm::judge::{
     AggregationConfig, ExpectedScoreJudge, Judge, JudgeItem, JudgeTemplate, LocalGenerator,
-    ParseStats, SampleParams, SamplingJudge, ScoreParser,
+    ParseStats, SamplingJudge, ScoreParser,
 };
 use srlm::model::{parse_device, GenerationConfig, LanguageModel, SamplingParams};
 
@@ -305,12 +305,8 @@ fn main() -> Result<()> {
                 Some(pattern) => ScoreParser::new(pattern, 0.0, 5.0)?,
                 None => ScoreParser::default(),
             };
-            let params = SampleParams {
-                temperature,
-                top_p,
-                max_tokens: max_new_tokens,
-                seed,
-            };
+            let params =
+                GenerationConfig::sampled(temperature, top_p, max_new_tokens).with_seed(seed);
             let mut sampling = SamplingJudge::new(LocalGenerator::new(&lm, batch_size))
                 .with_template(JudgeTemplate::new(&source)?)
                 .with_parser(parser)

@@ -149,7 +149,12 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
                 Some(path) => read_jsonl(path, BadLines::Fail)?.0,
                 None => Vec::new(),
             };
-            evaluate_models(&models, &held_out, device, &options)?
+            evaluate_models(
+                &models,
+                &held_out,
+                &srlm::model::parse_device(device)?,
+                &options,
+            )?
         }
     };
     write_report(&out, &report)?;

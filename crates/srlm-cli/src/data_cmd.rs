@@ -12,7 +12,9 @@ use srlm::data::import::{
 };
 use srlm::data::split::{dedup_by_prompt, split_by_prompt};
 use srlm::data::{inspect, read_jsonl, write_jsonl, BadLines, IftRecord, RankedPrompt};
-use srlm::judge::{AggregationConfig, LocalGenerator, SampleParams, SamplingJudge};
+use srlm::judge::{
+    default_judge_sampling, AggregationConfig, GenerationConfig, LocalGenerator, SamplingJudge,
+};
 
 /// Source formats `srlm data import` reads.
 #[derive(Clone, Copy, ValueEnum)]
@@ -256,11 +258,13 @@ pub(crate) fn run(command: DataCommand, device: &str) -> Result<()> {
                     samples,
                     min_valid: 1,
                 })
-                .with_params(SampleParams {
-                    max_tokens: max_new_tokens,
-                    seed,
-                    ..SampleParams::default()
-                });
+                .with_params(
+                    GenerationConfig {
+                        max_new_tokens,
+                        ..default_judge_sampling()
+                    }
+                    .with_seed(seed),
+                );
             let (records, report) = build_ranked_eft(&mut judge, &prompts, batch_size)?;
             let (records, thinned) = thin_scores(records, max_share, seed)?;
             write(&out, &records)?;

@@ -1,0 +1,144 @@
+//! Where the evaluation's judges come from: [`ConfiguredEvalJudges`] builds the ones
+//! [`EvalOptions`] name (each model judging held-out responses itself with the paper's prompt;
+//! one fixed head-to-head judge); a caller may pass any other [`EvalJudges`].
+
+use std::path::PathBuf;
+
+use srlm_generation::TextGenerator;
+use srlm_judge::{
+    default_judge_sampling, AggregationConfig, CompletionJournal, HttpConfig, JournaledGenerator,
+    Judge, OpenAiGenerator, SamplingJudge,
+};
+use srlm_loop::GeneratorSpec;
+use srlm_model::burn::tensor::Device;
+use srlm_model::{LanguageModel, LocalGenerator, OwnedLocalGenerator};
+
+use crate::error::{EvalError, Result};
+use crate::evaluate::EvalOptions;
+
+/// Hands out the evaluation's judges.
+pub trait EvalJudges {
+    /// The judge that scores held-out responses for model `name`'s judge quality; `model` is
+    /// that model, loaded (the paper measures each model judging).
+    fn quality_judge<'a>(
+        &'a mut self,
+        name: &str,
+        model: &'a LanguageModel,
+        options: &EvalOptions,
+    ) -> Result<Box<dyn Judge + 'a>>;
+
+    /// The one head-to-head judge of every comparison, and the name the report gives it;
+    /// `models` are the evaluated models, in order.
+    fn pair_judge(
+        &mut self,
+        models: &[(String, PathBuf)],
+        options: &EvalOptions,
+    ) -> Result<(String, Box<dyn TextGenerator>)>;
+}
+
+/// The judges [`EvalOptions`] name: each model's own sampling judge (`judge_samples` samples,
+/// `judge_max_tokens`) for judge quality, and `pair_judge` for the head-to-heads — the latest
+/// model (`Current`), another local model, or an OpenAI-compatible server — loaded on `device`.
+#[derive(Debug, Clone)]
+pub struct ConfiguredEvalJudges {
+    /// Device of local judge models.
+    pub device: Device,
+}
+
+impl EvalJudges for ConfiguredEvalJudges {
+    fn quality_judge<'a>(
+        &'a mut self,
+        name: &str,
+        model: &'a LanguageModel,
+        options: &EvalOptions,
+    ) -> Result<Box<dyn Judge + 'a>> {
+        let local = LocalGenerator::new(model, options.batch);
+        let generator = journaled(Box::new(local), options, &format!("{name}-judging"))?;
+        Ok(Box::new(
+            SamplingJudge::new(generator)
+                .with_aggregation(AggregationConfig {
+                    samples: options.judge_samples,
+                    min_valid: 1,
+                })
+                .with_params(judge_sampling(options)),
+        ))
+    }
+
+    fn pair_judge(
+        &mut self,
+        models: &[(String, PathBuf)],
+        options: &EvalOptions,
+    ) -> Result<(String, Box<dyn TextGenerator>)> {
+        let batch_size = options.batch;
+        Ok(match &options.pair_judge {
+            GeneratorSpec::Current => {
+                let (name, path) = models
+                    .last()
+                    .ok_or_else(|| EvalError::Input("no model".into()))?;
+                let model = LanguageModel::load(path, &self.device)?;
+                (
+                    name.clone(),
+                    Box::new(OwnedLocalGenerator { model, batch_size }),
+                )
+            }
+            GeneratorSpec::Local { path } => {
+                let model = LanguageModel::load(path, &self.device)?;
+                (
+                    path.display().to_string(),
+                    Box::new(OwnedLocalGenerator { model, batch_size }),
+                )
+            }
+            GeneratorSpec::OpenAi(endpoint) => {
+                let client = OpenAiGenerator::new(HttpConfig {
+                    endpoint: endpoint.clone(),
+                    settings: options.http.clone(),
+                })?;
+                client.preflight()?;
+                (endpoint.model.clone(), Box::new(client))
+            }
+        })
+    }
+}
+
+/// The judge-quality sampling settings of `options`: the paper's sampling, `judge_max_tokens`.
+fn judge_sampling(options: &EvalOptions) -> srlm_generation::GenerationConfig {
+    srlm_generation::GenerationConfig {
+        max_new_tokens: options.judge_max_tokens,
+        ..default_judge_sampling()
+    }
+    .with_seed(options.seed)
+}
+
+/// `generator`, journaled under `options.journal/NAME.jsonl` when a journal folder is set.
+pub(crate) fn journaled<'a>(
+    generator: Box<dyn TextGenerator + 'a>,
+    options: &EvalOptions,
+    name: &str,
+) -> Result<Box<dyn TextGenerator + 'a>> {
+    let Some(dir) = &options.journal else {
+        return Ok(generator);
+    };
+    let file: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let journal = CompletionJournal::open(&dir.join(format!("{file}.jsonl")))?;
+    if !journal.is_empty() {
+        tracing::info!(
+            journal = name,
+            completions = journal.len(),
+            "resuming from the journal"
+        );
+    }
+    Ok(Box::new(JournaledGenerator::new(
+        generator,
+        journal,
+        options.batch,
+    )))
+}

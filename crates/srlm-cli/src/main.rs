@@ -62,8 +62,9 @@ fn judge_items(input: Option<&Path>) -> Result<Vec<JudgeItem>> {
 )]
 struct Cli {
     /// Device: cpu, flex, cubecl-cpu, wgpu[:N] or cuda[:N] (the backend must be compiled in).
-    #[arg(long, global = true, default_value = "cpu")]
-    device: String,
+    /// Default cpu; for `srlm run`, the run configuration's `run.device`, which this overrides.
+    #[arg(long, global = true)]
+    device: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -225,10 +226,11 @@ fn main() -> Result<()> {
     if !matches!(cli.command, Command::Run(_)) {
         run_cmd::init_tracing(None);
     }
+    let device = cli.device.clone().unwrap_or_else(|| "cpu".to_string());
     match cli.command {
-        Command::Run(args) => run_cmd::run(args, &cli.device)?,
-        Command::Bench(args) => bench_cmd::bench(args, &cli.device)?,
-        Command::Eval(args) => eval_cmd::eval(args, &cli.device)?,
+        Command::Run(args) => run_cmd::run(args, cli.device.as_deref())?,
+        Command::Bench(args) => bench_cmd::bench(args, &device)?,
+        Command::Eval(args) => eval_cmd::eval(args, &device)?,
         Command::Generate {
             model,
             prompt,
@@ -240,7 +242,7 @@ fn main() -> Result<()> {
             raw,
             format,
         } => {
-            let lm = load(&model, &cli.device)?;
+            let lm = load(&model, &device)?;
             let ids = lm.encode_prompt(&prompt, raw)?;
             let config = GenerationConfig {
                 max_new_tokens,
@@ -270,7 +272,7 @@ fn main() -> Result<()> {
             response,
             format,
         } => {
-            let lm = load(&model, &cli.device)?;
+            let lm = load(&model, &device)?;
             let Some(lp) = lm.logprobs(&[(prompt.as_str(), response.as_str())])?.pop() else {
                 bail!("no log-probability computed");
             };
@@ -294,7 +296,7 @@ fn main() -> Result<()> {
             template,
             score_pattern,
         } => {
-            let lm = load(&model, &cli.device)?;
+            let lm = load(&model, &device)?;
             let items = judge_items(input.as_deref())?;
             let source = match &template {
                 Some(path) => std::fs::read_to_string(path)
@@ -342,8 +344,8 @@ fn main() -> Result<()> {
                 }})
             );
         }
-        Command::Data(command) => data_cmd::run(command, &cli.device)?,
-        Command::Sft { model, data, train } => train_cmd::sft(&model, &data, &train, &cli.device)?,
+        Command::Data(command) => data_cmd::run(command, &device)?,
+        Command::Sft { model, data, train } => train_cmd::sft(&model, &data, &train, &device)?,
         Command::Dpo {
             model,
             reference,
@@ -368,18 +370,18 @@ fn main() -> Result<()> {
                 label_smoothing,
                 rpo_alpha,
                 &train,
-                &cli.device,
+                &device,
             )?
         }
         Command::RandomModel { like, out, seed } => {
-            let lm = load(&like, &cli.device)?
+            let lm = load(&like, &device)?
                 .with_random_network(srlm::model::LlamaConfig::smollm2_135m(), seed)?;
             lm.save_pretrained(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
             println!("{}", out.display());
         }
         Command::Tokenize { model, text } => {
-            let lm = load(&model, &cli.device)?;
+            let lm = load(&model, &device)?;
             println!(
                 "{}",
                 serde_json::to_string(&lm.tokenizer.encode(&text, false)?)?

@@ -211,7 +211,8 @@ fn parse_abort(spec: &str) -> Result<(usize, String, usize)> {
 }
 
 #[allow(clippy::print_stdout)]
-pub(crate) fn run(args: RunArgs, device: &str) -> Result<()> {
+/// `srlm run`; `device` (from `--device`), when given, overrides the configuration's `run.device`.
+pub(crate) fn run(args: RunArgs, device: Option<&str>) -> Result<()> {
     let size = if args.quick { Size::Quick } else { args.size };
     let base = match size {
         Size::Default => RunConfig::default(),
@@ -222,7 +223,7 @@ pub(crate) fn run(args: RunArgs, device: &str) -> Result<()> {
         Some(path) => RunConfig::from_toml_file(path, base)?,
         None => base,
     };
-    if device != "cpu" {
+    if let Some(device) = device {
         config.run.device = device.to_string();
     }
     let mut config = config.with_overrides(&args.overrides)?;

@@ -631,3 +631,31 @@ fn bench_measures_each_work_in_its_own_process_and_keeps_every_record() {
     ]);
     assert!(!ok && stderr.contains("missing.gguf"), "{stderr}");
 }
+
+#[test]
+fn device_on_the_command_line_overrides_the_run_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("run.toml");
+    std::fs::write(&config, "[run]\ndevice = \"wgpu\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let device_line = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("device = "))
+            .map(str::to_string)
+    };
+    // The file's device stands without --device ...
+    let (ok, out, err) = srlm(&["run", "--config", config, "--print-config"]);
+    assert!(ok, "{err}");
+    assert_eq!(device_line(&out).as_deref(), Some("device = \"wgpu\""));
+    // ... and --device cpu wins over it (it used to be taken for "not given").
+    let (ok, out, err) = srlm(&[
+        "--device",
+        "cpu",
+        "run",
+        "--config",
+        config,
+        "--print-config",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(device_line(&out).as_deref(), Some("device = \"cpu\""));
+}

@@ -215,3 +215,57 @@ fn instruct_state_uses_generated_examples_and_filters_in_order() {
     );
     assert_eq!(kinds(state.offer("Task 9:", false)), ["empty"]);
 }
+
+#[test]
+fn judge_template_and_score_pattern_come_from_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    // Defaults: the paper's prompt and `Score: N`; nothing written for them in config.toml.
+    let default = RunConfig::default();
+    assert_eq!(
+        default
+            .judge
+            .judge_template()
+            .unwrap()
+            .render("Q?", "A.")
+            .unwrap(),
+        srlm_judge::JudgeTemplate::paper()
+            .render("Q?", "A.")
+            .unwrap()
+    );
+    assert!(!default.to_toml().unwrap().contains("template"));
+    // A template file and a pattern, set as a user would.
+    let template = dir.path().join("rubric.jinja");
+    std::fs::write(&template, "Rate {{ response }} for {{ prompt }}.").unwrap();
+    let c = RunConfig::default()
+        .with_overrides(&[
+            format!("judge.template={:?}", template.display().to_string()),
+            r#"judge.score_pattern='Rating: (\d)'"#.into(),
+        ])
+        .unwrap();
+    assert_eq!(
+        c.judge
+            .judge_template()
+            .unwrap()
+            .render("Q?", "A.")
+            .unwrap(),
+        "Rate A. for Q?."
+    );
+    let parser = c.judge.score_parser().unwrap();
+    assert_eq!(parser.parse("Fine. Rating: 4", false), Ok(4.0));
+    assert!(parser.parse("Fine. Score: 4", false).is_err());
+    // It round-trips through config.toml.
+    let back = RunConfig::from_toml_str(&c.to_toml().unwrap(), RunConfig::default()).unwrap();
+    assert_eq!(back.judge, c.judge);
+    // A missing file and a broken pattern are errors naming the setting.
+    let mut missing = c.clone();
+    missing.judge.template = Some(dir.path().join("nowhere.jinja"));
+    let err = missing.judge.judge_template().unwrap_err().to_string();
+    assert!(
+        err.contains("judge.template") && err.contains("nowhere.jinja"),
+        "{err}"
+    );
+    let mut broken = c;
+    broken.judge.score_pattern = Some("Rating: (".into());
+    let err = broken.judge.score_parser().unwrap_err().to_string();
+    assert!(err.contains("judge.score_pattern"), "{err}");
+}

@@ -65,8 +65,8 @@ pub struct GenerationConfig {
     pub sampling: SamplingParams,
     /// Seed: the same seed, prompts and model give the same tokens.
     pub seed: u64,
-    /// Token ids that end a sequence, kept in the output. Empty: the model's own end of turn. A
-    /// local model's ids; a server is sent them as vLLM's `stop_token_ids` when not empty.
+    /// Token ids that end a sequence, kept in the output. Empty: the model's own end of turn.
+    /// Local models only: an OpenAI-compatible server ends at its own end of turn.
     #[serde(default)]
     pub stop_ids: Vec<u32>,
 }

@@ -12,9 +12,7 @@ use srlm::data::import::{
 };
 use srlm::data::split::{dedup_by_prompt, split_by_prompt};
 use srlm::data::{inspect, read_jsonl, write_jsonl, BadLines, IftRecord, RankedPrompt};
-use srlm::judge::{
-    default_judge_sampling, AggregationConfig, GenerationConfig, LocalGenerator, SamplingJudge,
-};
+use srlm::judge::{default_judge_sampling, GenerationConfig, LocalGenerator, SamplingJudge};
 
 /// Source formats `srlm data import` reads.
 #[derive(Clone, Copy, ValueEnum)]
@@ -254,10 +252,7 @@ pub(crate) fn run(command: DataCommand, device: &str) -> Result<()> {
             let lm = srlm::model::LanguageModel::load(&model, &device)
                 .with_context(|| format!("loading {}", model.display()))?;
             let mut judge = SamplingJudge::new(LocalGenerator::new(&lm, batch_size))
-                .with_aggregation(AggregationConfig {
-                    samples,
-                    min_valid: 1,
-                })
+                .with_samples(samples)
                 .with_params(
                     GenerationConfig {
                         max_new_tokens,

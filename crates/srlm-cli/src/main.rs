@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use srlm::judge::{
-    AggregationConfig, ExpectedScoreJudge, Judge, JudgeItem, JudgeTemplate, LocalGenerator,
-    ParseStats, SamplingJudge, ScoreParser,
+    ExpectedScoreJudge, Judge, JudgeItem, JudgeTemplate, LocalGenerator, ParseStats, SamplingJudge,
+    ScoreParser,
 };
 use srlm::model::{parse_device, GenerationConfig, LanguageModel, SamplingParams};
 
@@ -312,10 +312,7 @@ fn main() -> Result<()> {
             let mut sampling = SamplingJudge::new(LocalGenerator::new(&lm, batch_size))
                 .with_template(JudgeTemplate::new(&source)?)
                 .with_parser(parser)
-                .with_aggregation(AggregationConfig {
-                    samples,
-                    min_valid: 1,
-                })
+                .with_samples(samples)
                 .with_params(params);
             let sampled = sampling.judge(&items)?;
             let expected = ExpectedScoreJudge::with_template(

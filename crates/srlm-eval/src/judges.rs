@@ -6,12 +6,11 @@ use std::path::PathBuf;
 
 use srlm_generation::TextGenerator;
 use srlm_judge::{
-    default_judge_sampling, AggregationConfig, CompletionJournal, HttpConfig, JournaledGenerator,
-    Judge, OpenAiGenerator, SamplingJudge,
+    default_judge_sampling, CompletionJournal, JournaledGenerator, Judge, SamplingJudge,
 };
-use srlm_loop::GeneratorSpec;
+use srlm_loop::{GeneratorSpec, SpecGenerators};
 use srlm_model::burn::tensor::Device;
-use srlm_model::{LanguageModel, LocalGenerator, OwnedLocalGenerator};
+use srlm_model::{LanguageModel, LocalGenerator};
 
 use crate::error::{EvalError, Result};
 use crate::evaluate::EvalOptions;
@@ -56,10 +55,7 @@ impl EvalJudges for ConfiguredEvalJudges {
         let generator = journaled(Box::new(local), options, &format!("{name}-judging"))?;
         Ok(Box::new(
             SamplingJudge::new(generator)
-                .with_aggregation(AggregationConfig {
-                    samples: options.judge_samples,
-                    min_valid: 1,
-                })
+                .with_samples(options.judge_samples)
                 .with_params(judge_sampling(options)),
         ))
     }
@@ -69,34 +65,29 @@ impl EvalJudges for ConfiguredEvalJudges {
         models: &[(String, PathBuf)],
         options: &EvalOptions,
     ) -> Result<(String, Box<dyn TextGenerator>)> {
-        let batch_size = options.batch;
-        Ok(match &options.pair_judge {
+        // `Current` is the latest evaluated model, loaded like any other local judge.
+        let (name, spec) = match &options.pair_judge {
             GeneratorSpec::Current => {
                 let (name, path) = models
                     .last()
                     .ok_or_else(|| EvalError::Input("no model".into()))?;
-                let model = LanguageModel::load(path, &self.device)?;
-                (
-                    name.clone(),
-                    Box::new(OwnedLocalGenerator { model, batch_size }),
-                )
+                (name.clone(), GeneratorSpec::Local { path: path.clone() })
             }
             GeneratorSpec::Local { path } => {
-                let model = LanguageModel::load(path, &self.device)?;
-                (
-                    path.display().to_string(),
-                    Box::new(OwnedLocalGenerator { model, batch_size }),
-                )
+                (path.display().to_string(), options.pair_judge.clone())
             }
-            GeneratorSpec::OpenAi(endpoint) => {
-                let client = OpenAiGenerator::new(HttpConfig {
-                    endpoint: endpoint.clone(),
-                    settings: options.http.clone(),
-                })?;
-                client.preflight()?;
-                (endpoint.model.clone(), Box::new(client))
-            }
-        })
+            GeneratorSpec::OpenAi(endpoint) => (endpoint.model.clone(), options.pair_judge.clone()),
+        };
+        let generators = SpecGenerators {
+            device: self.device.clone(),
+            batch: options.batch,
+            http: options.http.clone(),
+        };
+        generators.preflight(&[&spec])?;
+        let judge = generators
+            .standalone(&spec)?
+            .ok_or_else(|| EvalError::Input("the head-to-head judge is not a model".into()))?;
+        Ok((name, judge))
     }
 }
 

@@ -103,6 +103,15 @@ impl<G: TextGenerator> SamplingJudge<G> {
         self
     }
 
+    /// `samples` samples per response, scored when at least one parses (the paper's rule: the
+    /// mean of the valid ones).
+    pub fn with_samples(self, samples: usize) -> Self {
+        self.with_aggregation(AggregationConfig {
+            samples,
+            min_valid: 1,
+        })
+    }
+
     /// Sampling settings of the judge.
     pub fn with_params(mut self, params: GenerationConfig) -> Self {
         self.params = params;

@@ -61,6 +61,20 @@ impl SpecGenerators {
         Ok(())
     }
 
+    /// A generator that owns what it runs on: the local model `spec` names, loaded on
+    /// `device`, or a client of the server it names; `None` for [`GeneratorSpec::Current`],
+    /// which runs on the caller's model.
+    pub fn standalone(&self, spec: &GeneratorSpec) -> Result<Option<Box<dyn TextGenerator>>> {
+        Ok(match spec {
+            GeneratorSpec::Current => None,
+            GeneratorSpec::Local { path } => Some(Box::new(OwnedLocalGenerator {
+                model: LanguageModel::load(path, &self.device)?,
+                batch_size: self.batch,
+            })),
+            GeneratorSpec::OpenAi(endpoint) => Some(Box::new(self.client(endpoint)?)),
+        })
+    }
+
     fn client(&self, endpoint: &Endpoint) -> Result<OpenAiGenerator> {
         Ok(OpenAiGenerator::new(HttpConfig {
             endpoint: endpoint.clone(),
@@ -76,13 +90,9 @@ impl GeneratorSource for SpecGenerators {
         spec: &GeneratorSpec,
         current: &'a LanguageModel,
     ) -> Result<Box<dyn TextGenerator + 'a>> {
-        Ok(match spec {
-            GeneratorSpec::Current => Box::new(LocalGenerator::new(current, self.batch)),
-            GeneratorSpec::Local { path } => Box::new(OwnedLocalGenerator {
-                model: LanguageModel::load(path, &self.device)?,
-                batch_size: self.batch,
-            }),
-            GeneratorSpec::OpenAi(endpoint) => Box::new(self.client(endpoint)?),
+        Ok(match self.standalone(spec)? {
+            Some(generator) => generator,
+            None => Box::new(LocalGenerator::new(current, self.batch)),
         })
     }
 }

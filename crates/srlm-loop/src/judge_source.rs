@@ -2,7 +2,7 @@
 //! `[judge]` section names; a caller may pass any other [`JudgeSource`] — a reward model, an
 //! ensemble, a rubric of their own — without touching the driver.
 
-use srlm_judge::{AggregationConfig, ExpectedScoreJudge, Judge, SamplingJudge};
+use srlm_judge::{ExpectedScoreJudge, Judge, SamplingJudge};
 use srlm_model::burn::tensor::Device;
 use srlm_model::LanguageModel;
 
@@ -67,10 +67,7 @@ impl JudgeSource for ConfiguredJudges {
                     SamplingJudge::new(generator)
                         .with_template(template)
                         .with_parser(config.score_parser()?)
-                        .with_aggregation(AggregationConfig {
-                            samples: config.samples,
-                            min_valid: 1,
-                        })
+                        .with_samples(config.samples)
                         .with_params(srlm_generation::GenerationConfig::sampled(
                             config.temperature,
                             config.top_p,

@@ -75,13 +75,6 @@ enum Format {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum LossArg {
-    Sigmoid,
-    Ipo,
-    Hinge,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Generates a reply to one prompt.
@@ -161,26 +154,9 @@ enum Command {
         #[command(flatten)]
         train: train_cmd::TrainArgs,
     },
-    /// DPO on preference pairs against a frozen reference model.
-    Dpo {
-        #[arg(long)]
-        model: PathBuf,
-        #[arg(long)]
-        reference: PathBuf,
-        /// AIFT / TRL-standard preference JSONL.
-        #[arg(long)]
-        data: PathBuf,
-        #[arg(long, default_value_t = 0.1)]
-        beta: f64,
-        #[arg(long, value_enum, default_value = "sigmoid")]
-        loss: LossArg,
-        #[arg(long, default_value_t = 0.0)]
-        label_smoothing: f64,
-        #[arg(long)]
-        rpo_alpha: Option<f64>,
-        #[command(flatten)]
-        train: train_cmd::TrainArgs,
-    },
+    /// Preference training: DPO (or IPO, hinge) against a frozen reference model, or the
+    /// reference-free SimPO and ORPO (`--loss simpo|orpo`).
+    Dpo(train_cmd::PreferenceArgs),
     /// The self-rewarding loop: M0 → SFT → M1 → (prompts, candidates, self-judging, pairs,
     /// DPO) → M2 → … ; run again with the same arguments to continue an interrupted run.
     Run(run_cmd::RunArgs),
@@ -343,33 +319,7 @@ fn main() -> Result<()> {
         }
         Command::Data(command) => data_cmd::run(command, &device)?,
         Command::Sft { model, data, train } => train_cmd::sft(&model, &data, &train, &device)?,
-        Command::Dpo {
-            model,
-            reference,
-            data,
-            beta,
-            loss,
-            label_smoothing,
-            rpo_alpha,
-            train,
-        } => {
-            let loss = match loss {
-                LossArg::Sigmoid => srlm::dpo::DpoLossType::Sigmoid,
-                LossArg::Ipo => srlm::dpo::DpoLossType::Ipo,
-                LossArg::Hinge => srlm::dpo::DpoLossType::Hinge,
-            };
-            train_cmd::dpo(
-                &model,
-                &reference,
-                &data,
-                beta,
-                loss,
-                label_smoothing,
-                rpo_alpha,
-                &train,
-                &device,
-            )?
-        }
+        Command::Dpo(args) => train_cmd::dpo(&args, &device)?,
         Command::RandomModel { like, out, seed } => {
             let lm = load(&like, &device)?
                 .with_random_network(srlm::model::LlamaConfig::smollm2_135m(), seed)?;

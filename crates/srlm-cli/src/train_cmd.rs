@@ -1,19 +1,19 @@
-//! `srlm sft` and `srlm dpo`: fine-tune a model on IFT + EFT sets, or on preference pairs against
-//! a frozen reference, with a progress bar, `metrics.jsonl` and checkpoints in the output folder,
+//! `srlm sft` and `srlm dpo`: fine-tune a model on IFT + EFT sets, or on preference pairs (DPO
+//! and its variants against a frozen reference, or the reference-free SimPO and ORPO), with a
+//! progress bar, `metrics.jsonl` and checkpoints in the output folder,
 //! and the trained model saved there in Hugging Face layout.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use srlm::data::{read_jsonl, BadLines, EftRecord, Encoder, IftRecord, PreferenceRecord};
+use srlm::data::{read_jsonl, BadLines, EftRecord, Encoder, IftRecord, PreferenceRecord, SetKind};
 use srlm::dpo::{
-    cached_reference_logps, compute_reference_logps, data_hash, train, weights_hash, DpoConfig,
-    DpoLossType, DpoObjective, Objective, SftObjective, TrainConfig,
+    fine_tune, sft_objective, DpoConfig, DpoLossType, Objective, OrpoConfig, OrpoObjective,
+    Reference, SimpoConfig, SimpoObjective, TrainConfig,
 };
-use srlm::model::burn::module::Module;
 use srlm::model::{parse_device, LanguageModel};
 
 /// Options shared by both stages.
@@ -80,48 +80,25 @@ fn bar(total: usize) -> ProgressBar {
 }
 
 fn run_training<O: Objective>(
-    lm: LanguageModel,
+    lm: &LanguageModel,
     objective: &O,
     config: &TrainConfig,
     out: &Path,
 ) -> Result<()> {
-    let total = (objective.len().div_ceil(config.batch_size) * config.epochs)
-        .min(config.max_steps.unwrap_or(usize::MAX));
-    let progress = bar(total);
-    let LanguageModel {
-        model,
-        config: model_config,
-        tokenizer,
-        tokenizer_config,
-        ..
-    } = lm;
-    let outcome = train(
-        model,
-        &model_config,
-        objective,
-        None,
-        config,
-        out,
-        &mut |m| {
-            progress.set_position(m.step as u64);
-            progress.set_message(format!(
-                "loss {:.4} {:.0} tok/s",
-                m.loss, m.tokens_per_second
-            ));
-            ControlFlow::Continue(())
-        },
-    )?;
+    let progress = bar(config.total_steps(objective.len()));
+    let trained = fine_tune(lm, objective, config, out, &mut |m| {
+        progress.set_position(m.step as u64);
+        progress.set_message(format!(
+            "loss {:.4} {:.0} tok/s",
+            m.loss, m.tokens_per_second
+        ));
+        ControlFlow::Continue(())
+    })?;
     progress.finish();
-    if outcome.resumed_from > 0 {
-        tracing::info!(from = outcome.resumed_from, "resumed");
+    if trained.resumed_from > 0 {
+        tracing::info!(from = trained.resumed_from, "resumed");
     }
-    let trained = LanguageModel::from_parts(
-        outcome.model.valid(),
-        model_config,
-        tokenizer,
-        tokenizer_config,
-    )?;
-    trained.save_pretrained(out)?;
+    trained.model.save_pretrained(out)?;
     Ok(())
 }
 
@@ -135,88 +112,140 @@ pub(crate) fn sft(model: &Path, data: &[PathBuf], args: &TrainArgs, device: &str
     let lm = load(model, device)?;
     let (mut ift, mut eft) = (Vec::new(), Vec::new());
     for path in data {
-        let first =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        if first
-            .lines()
-            .next()
-            .is_some_and(|l| l.contains("\"judgement\""))
-        {
-            eft.extend(read_jsonl::<EftRecord>(path, BadLines::Fail)?.0);
-        } else {
-            ift.extend(read_jsonl::<IftRecord>(path, BadLines::Fail)?.0);
+        match SetKind::of_file(path)? {
+            SetKind::Eft => eft.extend(read_jsonl::<EftRecord>(path, BadLines::Fail)?.0),
+            SetKind::Ift => ift.extend(read_jsonl::<IftRecord>(path, BadLines::Fail)?.0),
+            other => bail!(
+                "{}: a {} set; srlm sft trains on IFT and EFT sets",
+                path.display(),
+                serde_json::to_value(other)?.as_str().unwrap_or("other")
+            ),
         }
     }
     let encoder = Encoder::new(&lm, args.max_len)?;
-    let (examples, report) = encoder.sft_set(&ift, &eft)?;
-    if examples.is_empty() {
-        bail!("no example fits --max-len {}", args.max_len);
-    }
+    let (objective, report) = sft_objective(&encoder, &ift, &eft)?;
     println!(
         "{}",
         serde_json::json!({"ift": ift.len(), "eft": eft.len(), "encode": report})
     );
-    let objective = SftObjective {
-        examples,
-        pad_id: lm.pad_id,
-    };
     run_training(
-        lm,
+        &lm,
         &objective,
         &args.config(TrainConfig::default()),
         &args.out,
     )
 }
 
-#[allow(clippy::print_stdout)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn dpo(
-    model: &Path,
-    reference: &Path,
-    data: &Path,
-    beta: f64,
-    loss: DpoLossType,
+/// The preference losses `srlm dpo` trains with.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LossArg {
+    /// DPO (needs --reference).
+    Sigmoid,
+    /// IPO (needs --reference).
+    Ipo,
+    /// SLiC's hinge (needs --reference).
+    Hinge,
+    /// SimPO: length-averaged log-probs with a target margin; no reference model.
+    Simpo,
+    /// ORPO: NLL plus an odds-ratio term; no reference model.
+    Orpo,
+}
+
+/// `srlm dpo`'s options.
+#[derive(Args)]
+pub(crate) struct PreferenceArgs {
+    #[arg(long)]
+    model: PathBuf,
+    /// The frozen reference (sigmoid, ipo, hinge); simpo and orpo take none.
+    #[arg(long)]
+    reference: Option<PathBuf>,
+    /// AIFT / TRL-standard preference JSONL.
+    #[arg(long)]
+    data: PathBuf,
+    /// β (default: 0.1; simpo 2.0).
+    #[arg(long)]
+    beta: Option<f64>,
+    #[arg(long, value_enum, default_value = "sigmoid")]
+    loss: LossArg,
+    #[arg(long, default_value_t = 0.0)]
     label_smoothing: f64,
+    /// α of an NLL term on the chosen responses (RPO for the DPO losses, CPO's α for simpo).
+    #[arg(long)]
     rpo_alpha: Option<f64>,
-    args: &TrainArgs,
-    device: &str,
-) -> Result<()> {
-    let lm = load(model, device)?;
-    let (records, _) = read_jsonl::<PreferenceRecord>(data, BadLines::Fail)?;
-    let encoder = Encoder::new(&lm, args.max_len)?;
-    let (pairs, report) = encoder.preference_set(&records)?;
-    if pairs.is_empty() {
-        bail!("no pair fits --max-len {}", args.max_len);
+    /// SimPO's target reward margin γ.
+    #[arg(long, default_value_t = SimpoConfig::default().gamma)]
+    simpo_gamma: f64,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[allow(clippy::print_stdout)]
+pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
+    let lm = load(&args.model, device)?;
+    let (records, _) = read_jsonl::<PreferenceRecord>(&args.data, BadLines::Fail)?;
+    let encoder = Encoder::new(&lm, args.train.max_len)?;
+    let config = args.train.config(TrainConfig::paper_dpo());
+    let reference_free = matches!(args.loss, LossArg::Simpo | LossArg::Orpo);
+    if reference_free {
+        if args.reference.is_some() {
+            bail!("--loss simpo and orpo use no reference model: drop --reference");
+        }
+        let (pairs, report) = encoder.preference_set(&records)?;
+        if pairs.is_empty() {
+            bail!("no pair fits --max-len {}", args.train.max_len);
+        }
+        println!(
+            "{}",
+            serde_json::json!({"pairs": records.len(), "encode": report})
+        );
+        return if args.loss == LossArg::Simpo {
+            let simpo = SimpoConfig {
+                beta: args.beta.unwrap_or(SimpoConfig::default().beta),
+                gamma: args.simpo_gamma,
+                label_smoothing: args.label_smoothing,
+                nll_alpha: args.rpo_alpha.unwrap_or(0.0),
+            };
+            let objective = SimpoObjective::simpo(pairs, simpo, lm.pad_id)?;
+            run_training(&lm, &objective, &config, &args.train.out)
+        } else {
+            if args.label_smoothing != 0.0 || args.rpo_alpha.is_some() {
+                bail!("--loss orpo takes neither --label-smoothing nor --rpo-alpha (its NLL term is always on)");
+            }
+            let orpo = OrpoConfig {
+                beta: args.beta.unwrap_or(OrpoConfig::default().beta),
+            };
+            let objective = OrpoObjective::orpo(pairs, orpo, lm.pad_id)?;
+            run_training(&lm, &objective, &config, &args.train.out)
+        };
     }
+    let Some(reference_path) = &args.reference else {
+        bail!("--loss sigmoid, ipo and hinge train against a frozen reference: give --reference");
+    };
+    let loss = DpoConfig {
+        beta: args.beta.unwrap_or(DpoConfig::default().beta),
+        loss_type: match args.loss {
+            LossArg::Ipo => DpoLossType::Ipo,
+            LossArg::Hinge => DpoLossType::Hinge,
+            _ => DpoLossType::Sigmoid,
+        },
+        label_smoothing: args.label_smoothing,
+        rpo_alpha: args.rpo_alpha,
+    };
+    let reference_lm = load(reference_path, device)?;
+    let set = Reference::new(&reference_lm)?
+        .dpo_objective(
+            &encoder,
+            &records,
+            loss,
+            args.train.micro_batch_tokens,
+            Some(&args.train.out.join("reference-cache")),
+        )
+        .with_context(|| format!("--max-len {}", args.train.max_len))?;
     println!(
         "{}",
-        serde_json::json!({"pairs": records.len(), "encode": report})
+        serde_json::json!({"pairs": records.len(), "encode": set.encoding})
     );
-    let reference_lm = load(reference, device)?;
-    let hash = weights_hash(&reference_lm.model)?;
-    let cache = args.out.join("reference-cache");
-    let (logps, outcome) =
-        cached_reference_logps(Some(&cache), &hash, &data_hash(&pairs), pairs.len(), || {
-            compute_reference_logps(
-                &reference_lm.model,
-                &pairs,
-                reference_lm.pad_id,
-                args.micro_batch_tokens,
-            )
-        })?;
-    tracing::info!(?outcome, "reference log-probs");
+    tracing::info!(outcome = ?set.cache, "reference log-probs");
     drop(reference_lm);
-    let config = DpoConfig {
-        beta,
-        loss_type: loss,
-        label_smoothing,
-        rpo_alpha,
-    };
-    let objective = DpoObjective::new(pairs, logps, config, lm.pad_id)?;
-    run_training(
-        lm,
-        &objective,
-        &args.config(TrainConfig::paper_dpo()),
-        &args.out,
-    )
+    run_training(&lm, &set.objective, &config, &args.train.out)
 }

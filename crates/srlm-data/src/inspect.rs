@@ -27,6 +27,31 @@ pub enum SetKind {
 }
 
 impl SetKind {
+    /// The kind of the set in the JSON Lines file `path`, from its first record (the one rule
+    /// every reader of mixed inputs uses). An empty file or a record of no known kind is an
+    /// error naming the file and line.
+    ///
+    /// ```
+    /// use srlm_data::{write_jsonl, IftRecord, SetKind};
+    /// let dir = std::env::temp_dir().join(format!("srlm-kind-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("ift.jsonl");
+    /// write_jsonl(&path, &[IftRecord { prompt: "Hi?".into(), response: "Hello.".into(), source: None }])?;
+    /// assert_eq!(SetKind::of_file(&path)?, SetKind::Ift);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), srlm_data::DataError>(())
+    /// ```
+    pub fn of_file(path: &Path) -> Result<SetKind> {
+        let mut reader = JsonlReader::<Map<String, Value>>::open(path, BadLines::Fail)?;
+        let Some(record) = reader.next() else {
+            return Err(DataError::Empty {
+                path: path.to_path_buf(),
+            });
+        };
+        let record = record?;
+        SetKind::of(&record).ok_or_else(|| unknown_kind(path, reader.line(), &record))
+    }
+
     fn of(record: &Map<String, Value>) -> Option<SetKind> {
         let has = |k: &str| record.contains_key(k);
         if has("judgement") && has("score") {
@@ -42,6 +67,17 @@ impl SetKind {
         } else {
             None
         }
+    }
+}
+
+fn unknown_kind(path: &Path, line: usize, record: &Map<String, Value>) -> DataError {
+    DataError::BadLine {
+        path: path.to_path_buf(),
+        line,
+        reason: format!(
+            "not a record of a known set: fields {:?}",
+            record.keys().collect::<Vec<_>>()
+        ),
     }
 }
 
@@ -111,14 +147,8 @@ pub fn inspect(path: &Path, mode: BadLines) -> Result<Inspection> {
     let mut found: Option<Inspection> = None;
     while let Some(record) = reader.next() {
         let record = record?;
-        let kind = SetKind::of(&record).ok_or_else(|| DataError::BadLine {
-            path: path.to_path_buf(),
-            line: reader.line(),
-            reason: format!(
-                "not a record of a known set: fields {:?}",
-                record.keys().collect::<Vec<_>>()
-            ),
-        })?;
+        let kind =
+            SetKind::of(&record).ok_or_else(|| unknown_kind(path, reader.line(), &record))?;
         let summary = found.get_or_insert_with(|| Inspection {
             kind,
             records: 0,

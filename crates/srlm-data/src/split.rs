@@ -104,7 +104,5 @@ fn prompt_hash(text: &str, seed: u64) -> u64 {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(PRIME);
     }
-    hash = (hash ^ (hash >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    hash = (hash ^ (hash >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    hash ^ (hash >> 31)
+    srlm_generation::seed::splitmix64(hash)
 }

@@ -9,6 +9,14 @@ pub enum TrainError {
     /// A setting is out of range or inconsistent.
     #[error("invalid training setting: {0}")]
     Config(String),
+    /// Nothing is left to train on once the records are encoded.
+    #[error("no {what} fits the maximum length of {max_len} tokens")]
+    NothingFits {
+        /// `"example"` or `"pair"`.
+        what: &'static str,
+        /// The encoder's maximum length.
+        max_len: usize,
+    },
     /// The loss became NaN or infinite.
     #[error("step {step}: the loss is {loss} (not finite) on the batch of examples {examples:?}; lower the learning rate or check the data")]
     NonFinite {

@@ -17,6 +17,8 @@
 //! | IPO | `((π_c − ref_c)/|c| − (π_r − ref_r)/|r| − 1/(2β))²` (length-averaged, as TRL) |
 //! | hinge | `max(0, 1 − β Δ)` |
 //! | RPO term (`rpo_alpha` α) | `+ α · (−Σ π_c / Σ |c|)` |
+//! | SimPO (no reference) | `−log σ(β (π_c/|c| − π_r/|r|) − γ)` ([`reference_free`]) |
+//! | ORPO (no reference) | `NLL − β log σ(log odds)` ([`reference_free`]) |
 //!
 //! The batch loss is the mean over pairs. Metrics use TRL's names: `rewards/chosen` = mean
 //! `β(π_c − ref_c)`, `rewards/rejected`, `rewards/margins`, `rewards/accuracies` (share with
@@ -25,11 +27,18 @@
 //!
 //! ## Training
 //!
-//! [`train`] runs either objective ([`SftObjective`], [`DpoObjective`]) with AdamW
+//! [`train`] runs any [`Objective`] — [`SftObjective`], [`DpoObjective`], [`SimpoObjective`],
+//! [`OrpoObjective`], or one of yours, each with its own statistics and metrics — with AdamW
 //! ([`AdamW`], PyTorch's semantics), warm-up + cosine ([`Schedule`]), accumulation over
 //! token-budget micro-batches, global-norm clipping ([`clip_coefficient`]), checkpoints and exact
-//! resume. Reference log-probs are computed once and cached by content hash
-//! ([`cached_reference_logps`]).
+//! resume. Its pieces are public for callers that drive the steps themselves: [`Trainer`]
+//! (start or resume, step, log, checkpoint), [`Checkpoint`], [`evaluate_objective`]. Reference
+//! log-probs are computed once and cached by content hash ([`cached_reference_logps`]).
+//!
+//! The recipes the CLI and the self-rewarding loop share are functions here: [`sft_objective`]
+//! (records → SFT objective), [`Reference::dpo_objective`] (records → DPO objective against a
+//! frozen reference, cached), [`fine_tune`] (any objective on a `LanguageModel`, back to a
+//! `LanguageModel`).
 //!
 //! ```
 //! use srlm_dpo::{dpo_losses, DpoConfig, PairLogps};
@@ -53,19 +62,27 @@ mod error;
 mod loss;
 mod objective;
 mod optim;
+mod recipes;
 mod reference;
+pub mod reference_free;
 mod schedule;
 mod trainer;
 
 pub use error::{Result, TrainError};
 pub use loss::{dpo_losses, rpo_term, sft_loss, DpoConfig, DpoLossType, DpoMetrics, PairLogps};
-pub use objective::{BatchTotals, DpoObjective, MicroStats, Objective, SftObjective};
+pub use objective::{
+    BatchTotals, DpoLoss, DpoObjective, Objective, OrpoObjective, PairLoss, PairStats, PolicyPairs,
+    PreferenceObjective, SftMetrics, SftObjective, SftStats, SimpoObjective, StepStats,
+};
 pub use optim::{clip_coefficient, global_grad_norm, scale_grads, AdamW, AdamWConfig};
+pub use recipes::{fine_tune, sft_objective, FineTuned, Reference, ReferenceObjective};
 pub use reference::{
     cache_path, cached_reference_logps, compute_reference_logps, data_hash, weights_hash,
     CacheOutcome, ReferenceLogps,
 };
+pub use reference_free::{OrpoConfig, ReferenceFreeMetrics, SimpoConfig};
 pub use schedule::Schedule;
 pub use trainer::{
-    evaluate, evaluate_preferences, train, StepMetrics, StepTime, TrainConfig, TrainOutcome,
+    evaluate, evaluate_objective, evaluate_preferences, train, Checkpoint, CheckpointState,
+    StepMetrics, StepTime, TrainConfig, TrainOutcome, Trainer,
 };

@@ -11,6 +11,8 @@
 //! - [`TextGenerator`]: `n` completions of each user prompt; [`complete_checked`] rejects a
 //!   generator that returns another number of rows or samples than asked
 //!   ([`GenerationError::Rows`]) instead of letting a shorter result through.
+//! - [`seed`]: the one way seeds are derived from a run's seed (SplitMix64), for loop units,
+//!   training steps and server requests alike.
 //!
 //! ```
 //! use srlm_generation::{complete_checked, Completion, GenerationConfig, GenerationError, TextGenerator};
@@ -39,6 +41,7 @@
 
 mod error;
 mod generator;
+pub mod seed;
 mod settings;
 
 pub use error::{GenerationError, Result};

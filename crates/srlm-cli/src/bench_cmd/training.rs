@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use srlm::data::{EncodedExample, EncodedPair};
 use srlm::dpo::{
-    compute_reference_logps, train, DpoConfig, DpoObjective, Objective, SftObjective, StepMetrics,
+    compute_reference_logps, train, DpoConfig, DpoObjective, Objective, SftObjective, StepTime,
     TrainConfig,
 };
 use srlm::model::{parse_device, Llama, LlamaConfig};
@@ -33,13 +33,20 @@ fn example(row: usize, salt: usize, vocab: usize) -> EncodedExample {
     }
 }
 
-/// Trains `reps + 1` steps of `objective` and returns each step's metrics.
+/// What the benchmark reads of a step.
+struct Measured {
+    num_tokens: usize,
+    tokens_per_second: f64,
+    time: StepTime,
+}
+
+/// Trains `reps + 1` steps of `objective` and returns what each step measured.
 fn run_steps<O: Objective>(
     model: Llama,
     model_config: &LlamaConfig,
     objective: &O,
     config: &TrainConfig,
-) -> Result<Vec<StepMetrics>> {
+) -> Result<Vec<Measured>> {
     let dir = tempfile::tempdir().context("creating a scratch folder")?;
     let mut steps = Vec::new();
     train(
@@ -50,7 +57,11 @@ fn run_steps<O: Objective>(
         config,
         dir.path(),
         &mut |m| {
-            steps.push(m.clone());
+            steps.push(Measured {
+                num_tokens: m.num_tokens,
+                tokens_per_second: m.tokens_per_second,
+                time: m.time,
+            });
             ControlFlow::Continue(())
         },
     )?;
@@ -118,7 +129,7 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
     let Some(first) = measured.first() else {
         bail!("no step was measured");
     };
-    let phase = |f: fn(&StepMetrics) -> f64| median(measured.iter().map(f).collect());
+    let phase = |f: fn(&Measured) -> f64| median(measured.iter().map(f).collect());
     let seconds = phase(|m| m.num_tokens as f64 / m.tokens_per_second) + reference_seconds;
     Ok(Record {
         work: work.name().into(),

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod losses;
+mod reference_free;
 mod smollm2;
 mod training;
 

@@ -1,4 +1,5 @@
-//! Training on tiny random models: memorisation, preference learning, freezing, exact resume,
+//! Training on tiny random models: memorisation, preference learning (DPO, SimPO, ORPO),
+//! freezing, exact resume, the trainer driven step by step,
 //! the reference cache, a finite-difference gradient check, and the non-finite stop.
 
 use std::cell::Cell;
@@ -7,7 +8,8 @@ use std::ops::ControlFlow;
 use srlm_data::{EncodedExample, EncodedPair};
 use srlm_dpo::{
     cached_reference_logps, compute_reference_logps, data_hash, train, weights_hash, CacheOutcome,
-    DpoConfig, DpoObjective, Objective, SftObjective, StepMetrics, TrainConfig, TrainError,
+    Checkpoint, DpoConfig, DpoObjective, Objective, OrpoConfig, OrpoObjective, SftObjective,
+    SimpoConfig, SimpoObjective, StepMetrics, TrainConfig, TrainError, Trainer,
 };
 use srlm_model::burn::module::Module;
 use srlm_model::burn::optim::GradientsParams;
@@ -57,7 +59,7 @@ fn run<O: Objective>(
     objective: &O,
     c: &TrainConfig,
     dir: &std::path::Path,
-) -> (Llama, Vec<StepMetrics>) {
+) -> (Llama, Vec<StepMetrics<O::Metrics>>) {
     let mut seen = Vec::new();
     let out = train(m, &config(), objective, None, c, dir, &mut |s| {
         seen.push(s.clone());
@@ -125,14 +127,14 @@ fn dpo_learns_preferences_and_leaves_the_reference_untouched() {
     let objective = DpoObjective::new(pairs, logps, DpoConfig::default(), 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (_, seen) = run(reference.clone(), &objective, &quick(40, 1e-2), dir.path());
-    let first = seen[0].dpo.unwrap();
+    let first = seen[0].objective;
     assert!(
         (first.loss - std::f64::consts::LN_2).abs() < 1e-5,
         "policy = reference: ln 2, got {}",
         first.loss
     );
     assert!(first.rewards_margins.abs() < 1e-5);
-    let last = seen.last().unwrap().dpo.unwrap();
+    let last = seen.last().unwrap().objective;
     assert!(last.rewards_accuracies >= 0.9, "{last:?}");
     assert!(
         last.rewards_margins > first.rewards_margins + 1.0,
@@ -427,4 +429,70 @@ fn non_finite_loss_stops_with_step_and_batch() {
         other => panic!("expected a non-finite stop, got {other}"),
     }
     assert!(err.to_string().contains("not finite"), "{err}");
+}
+
+#[test]
+fn simpo_and_orpo_learn_preferences_through_the_same_trainer_without_a_reference() {
+    let _rng = serial();
+    let simpo = SimpoObjective::simpo(pairs(), SimpoConfig::default(), 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, seen) = run(model(2), &simpo, &quick(40, 1e-2), dir.path());
+    let (first, last) = (seen[0].objective, seen.last().unwrap().objective);
+    assert!(last.rewards_accuracies >= 0.9, "SimPO: {last:?}");
+    assert!(
+        last.rewards_margins > first.rewards_margins + 1.0,
+        "SimPO: {first:?} -> {last:?}"
+    );
+    assert!(first.log_odds_ratio.is_none());
+    let line = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+    let step: serde_json::Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
+    assert!(
+        step["rewards/margins"].is_f64() && step["nll_loss"].is_f64(),
+        "{step}"
+    );
+
+    let orpo = OrpoObjective::orpo(pairs(), OrpoConfig { beta: 0.5 }, 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, seen) = run(model(2), &orpo, &quick(40, 1e-2), dir.path());
+    let (first, last) = (seen[0].objective, seen.last().unwrap().objective);
+    assert!(last.rewards_accuracies >= 0.9, "ORPO: {last:?}");
+    // ORPO's NLL term pulls the chosen answers up: their mean log-prob rises.
+    assert!(
+        last.logps_chosen > first.logps_chosen + 0.5,
+        "ORPO: {first:?} -> {last:?}"
+    );
+    assert!(last.log_odds_chosen.unwrap() > first.log_odds_chosen.unwrap());
+}
+
+#[test]
+fn a_loop_driven_step_by_step_equals_train() {
+    let _rng = serial();
+    let sft = SftObjective {
+        examples: (0..8u32).map(|i| ex(&[1 + i, 2], &[5 + i, 6, 7])).collect(),
+        pad_id: 0,
+    };
+    let mut c = quick(4, 3e-3);
+    c.batch_size = 3;
+    c.dropout = 0.1;
+    let whole = tempfile::tempdir().unwrap();
+    let (a, seen_a) = run(model(7), &sft, &c, whole.path());
+
+    let by_hand = tempfile::tempdir().unwrap();
+    let mut trainer = Trainer::new(model(7), &config(), &sft, &c, by_hand.path()).unwrap();
+    assert_eq!((trainer.total_steps(), trainer.steps_done()), (4, 0));
+    let mut losses = Vec::new();
+    while let Some(step) = trainer.step().unwrap() {
+        trainer.log(&step).unwrap();
+        losses.push(step.loss);
+    }
+    assert!(trainer.is_finished() && trainer.checkpoint_due());
+    let saved = trainer.checkpoint().unwrap();
+    assert_eq!(saved.state.step, 4);
+    assert_eq!(Checkpoint::latest(by_hand.path()).unwrap(), Some(saved));
+    let b = trainer.into_model();
+    assert_eq!(losses, seen_a.iter().map(|s| s.loss).collect::<Vec<_>>());
+    assert_eq!(weights(&a), weights(&b), "the same steps, bit for bit");
+    // A new trainer in the same folder finds the run finished.
+    let again = Trainer::new(model(8), &config(), &sft, &c, by_hand.path()).unwrap();
+    assert_eq!((again.resumed_from(), again.is_finished()), (4, true));
 }

@@ -121,16 +121,11 @@ impl Default for HttpConfig {
 /// with HTTP 400; llama.cpp reads a 32-bit seed).
 pub const REQUEST_SEED_BITS: u32 = 31;
 
-/// The `seed` sent with request `index` of a call whose sampling seed is `seed`: both mixed by
-/// SplitMix64, then the top [`REQUEST_SEED_BITS`] bits kept, so requests of one call get
-/// different seeds and the same (seed, index) always gets the same one.
+/// The `seed` sent with request `index` of a call whose sampling seed is `seed`: derived by
+/// [`srlm_generation::seed::derive_seed`], then the top [`REQUEST_SEED_BITS`] bits kept, so
+/// requests of one call get different seeds and the same (seed, index) always gets the same one.
 pub fn request_seed(seed: u64, index: u64) -> u64 {
-    let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    z >> (64 - REQUEST_SEED_BITS)
+    srlm_generation::seed::derive_seed(seed, &[index]) >> (64 - REQUEST_SEED_BITS)
 }
 
 #[cfg(test)]

@@ -19,16 +19,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// A seed for one unit of one stage: the same run seed, iteration, stage and unit always give
-/// the same seed, whatever ran before (SplitMix64 over the four).
+/// the same seed, whatever ran before ([`srlm_generation::seed::derive_seed`] over the three).
 pub fn unit_seed(seed: u64, iteration: usize, stage: u64, unit: usize) -> u64 {
-    let mut z = seed;
-    for v in [iteration as u64, stage, unit as u64] {
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_add(v);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-    }
-    z
+    srlm_generation::seed::derive_seed(seed, &[iteration as u64, stage, unit as u64])
 }
 
 /// Runs units `0..total` of a stage, skipping those its journal already holds. `unit(u, done)`

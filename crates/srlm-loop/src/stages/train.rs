@@ -7,13 +7,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use srlm_data::split::hold_out_count;
-use srlm_data::{EftRecord, EncodedPair, Encoder, IftRecord, PreferenceRecord};
+use srlm_data::{EftRecord, Encoder, IftRecord, PreferenceRecord};
 use srlm_dpo::{
-    cached_reference_logps, compute_reference_logps, data_hash, evaluate_preferences, train,
-    weights_hash, DpoConfig, DpoMetrics, DpoObjective, Objective, SftObjective, StepMetrics,
-    TrainConfig,
+    evaluate_preferences, fine_tune, sft_objective, DpoConfig, DpoMetrics, FineTuned, Objective,
+    Reference, StepMetrics, TrainConfig, TrainError,
 };
-use srlm_model::burn::module::Module;
 use srlm_model::LanguageModel;
 
 use crate::error::{LoopError, Result};
@@ -30,6 +28,8 @@ pub struct Trained {
     pub resumed: bool,
 }
 
+/// [`fine_tune`] with the stage's progress reported to `observer`; a stop asked by the
+/// observer is [`LoopError::Stopped`].
 fn run<O: Objective>(
     lm: &LanguageModel,
     objective: &O,
@@ -37,46 +37,39 @@ fn run<O: Objective>(
     workdir: &Path,
     (iteration, stage): (usize, &str),
     observer: &mut dyn Observer,
-) -> Result<(LanguageModel, Vec<StepMetrics>, bool)> {
-    let total = (objective.len().div_ceil(config.batch_size) * config.epochs)
-        .min(config.max_steps.unwrap_or(usize::MAX));
-    observer.stage_started(iteration, stage, total, 0);
-    let mut steps = Vec::new();
-    let outcome = train(
-        lm.model.clone(),
-        &lm.config,
-        objective,
-        None,
-        config,
-        workdir,
-        &mut |m| {
-            steps.push(m.clone());
-            let message = format!("loss {:.4}, {:.0} tok/s", m.loss, m.tokens_per_second);
-            observer.unit_finished(iteration, stage, m.step, &message)
-        },
-    )?;
-    if outcome.stopped {
+) -> Result<FineTuned<O::Metrics>> {
+    observer.stage_started(iteration, stage, config.total_steps(objective.len()), 0);
+    let trained = fine_tune(lm, objective, config, workdir, &mut |m| {
+        let message = format!("loss {:.4}, {:.0} tok/s", m.loss, m.tokens_per_second);
+        observer.unit_finished(iteration, stage, m.step, &message)
+    })?;
+    if trained.stopped {
         return Err(LoopError::Stopped {
             stage: stage.to_string(),
-            units: outcome.steps,
+            units: trained.total_steps,
         });
     }
-    let model = LanguageModel::from_parts(
-        outcome.model.valid(),
-        lm.config.clone(),
-        lm.tokenizer.clone(),
-        lm.tokenizer_config.clone(),
-    )?;
-    Ok((model, steps, outcome.resumed_from > 0))
+    Ok(trained)
 }
 
-fn step_stats(steps: &[StepMetrics]) -> serde_json::Value {
+fn step_stats<M: Serialize>(steps: &[StepMetrics<M>]) -> serde_json::Value {
     json!({
         "steps_this_invocation": steps.len(),
         "first": steps.first(),
         "last": steps.last(),
         "tokens_per_second": steps.iter().map(|s| s.tokens_per_second).sum::<f64>() / steps.len().max(1) as f64,
     })
+}
+
+/// An empty set is the stage's [`LoopError::Empty`].
+fn empty_as_stage_error(stage: &str, error: TrainError) -> LoopError {
+    match error {
+        TrainError::NothingFits { .. } => LoopError::Empty {
+            stage: stage.into(),
+            reason: format!("{error} (data.max_len)"),
+        },
+        other => other.into(),
+    }
 }
 
 /// SFT of `m0` on IFT + EFT records, laid out by `encoder` (its judge template renders the EFT
@@ -90,28 +83,19 @@ pub fn sft(
     workdir: &Path,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
-    let (examples, report) = encoder.sft_set(ift, eft)?;
-    if examples.is_empty() {
-        return Err(LoopError::Empty {
-            stage: "sft".into(),
-            reason: format!("no example fits data.max_len = {}", encoder.max_len()),
-        });
-    }
-    let objective = SftObjective {
-        examples,
-        pad_id: m0.pad_id,
-    };
-    let (model, steps, resumed) = run(m0, &objective, config, workdir, (0, "sft"), observer)?;
+    let (objective, report) =
+        sft_objective(encoder, ift, eft).map_err(|e| empty_as_stage_error("sft", e))?;
+    let trained = run(m0, &objective, config, workdir, (0, "sft"), observer)?;
     let stats = json!({
         "ift": ift.len(),
         "eft": eft.len(),
         "encode": report,
-        "train": step_stats(&steps),
+        "train": step_stats(&trained.steps),
     });
     Ok(Trained {
-        model,
         stats,
-        resumed,
+        resumed: trained.resumed_from > 0,
+        model: trained.model,
     })
 }
 
@@ -184,20 +168,27 @@ pub fn dpo(
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
     let encoder = Encoder::new(mt, max_len)?;
-    let (encoded, report) = encoder.preference_set(pairs)?;
-    if encoded.is_empty() {
-        return Err(LoopError::Empty {
-            stage: "dpo".into(),
-            reason: format!("no pair fits data.max_len = {max_len}"),
-        });
-    }
-    let hash = weights_hash(&mt.model)?;
-    let (objective, cache) = reference_objective(mt, &hash, encoded, loss, config, workdir)?;
-    let (held_encoded, _) = encoder.preference_set(held_out)?;
-    let held = if held_encoded.is_empty() {
-        None
-    } else {
-        Some(reference_objective(mt, &hash, held_encoded, loss, config, workdir)?.0)
+    let reference = Reference::new(mt)?;
+    let cache = workdir.join("reference-cache");
+    let train_set = reference
+        .dpo_objective(
+            &encoder,
+            pairs,
+            *loss,
+            config.micro_batch_tokens,
+            Some(&cache),
+        )
+        .map_err(|e| empty_as_stage_error("dpo", e))?;
+    let held = match reference.dpo_objective(
+        &encoder,
+        held_out,
+        *loss,
+        config.micro_batch_tokens,
+        Some(&cache),
+    ) {
+        Ok(set) => Some(set.objective),
+        Err(TrainError::NothingFits { .. }) => None,
+        Err(other) => return Err(other.into()),
     };
     let evaluate = |model: &LanguageModel| -> Result<Option<HeldOutMetrics>> {
         Ok(match &held {
@@ -207,9 +198,9 @@ pub fn dpo(
         })
     };
     let before = evaluate(mt)?;
-    let (model, steps, resumed) = run(
+    let trained = run(
         mt,
-        &objective,
+        &train_set.objective,
         config,
         workdir,
         (iteration, "dpo"),
@@ -218,41 +209,18 @@ pub fn dpo(
     let held_out = HeldOutDpo {
         pairs: held.as_ref().map_or(0, |h| h.len()),
         before,
-        after: evaluate(&model)?,
+        after: evaluate(&trained.model)?,
     };
     let stats = json!({
         "pairs": pairs.len(),
-        "encode": report,
-        "reference": cache,
-        "train": step_stats(&steps),
+        "encode": train_set.encoding,
+        "reference": format!("{:?}", train_set.cache),
+        "train": step_stats(&trained.steps),
         "held_out": held_out,
     });
     Ok(Trained {
-        model,
         stats,
-        resumed,
+        resumed: trained.resumed_from > 0,
+        model: trained.model,
     })
-}
-
-/// A DPO objective over `encoded` with Mt's log-probs as the reference (cached in
-/// `workdir/reference-cache` under Mt's `weights_hash`), and how the cache served them.
-fn reference_objective(
-    mt: &LanguageModel,
-    weights_hash: &str,
-    encoded: Vec<EncodedPair>,
-    loss: &DpoConfig,
-    config: &TrainConfig,
-    workdir: &Path,
-) -> Result<(DpoObjective, String)> {
-    let (logps, cache) = cached_reference_logps(
-        Some(&workdir.join("reference-cache")),
-        weights_hash,
-        &data_hash(&encoded),
-        encoded.len(),
-        || compute_reference_logps(&mt.model, &encoded, mt.pad_id, config.micro_batch_tokens),
-    )?;
-    Ok((
-        DpoObjective::new(encoded, logps, *loss, mt.pad_id)?,
-        format!("{cache:?}"),
-    ))
 }

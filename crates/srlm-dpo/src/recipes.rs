@@ -1,0 +1,171 @@
+//! The training recipes the CLI and the self-rewarding loop both run, as library functions:
+//!
+//! - [`sft_objective`]: IFT + EFT records laid out by an [`Encoder`] (chat template, response
+//!   mask, the judge template for EFT prompts), an error when nothing fits.
+//! - [`Reference`]: a frozen reference model, its weights hashed once; its DPO objectives take
+//!   their reference log-probs from the on-disk cache when the same weights already scored the
+//!   same pairs ([`cached_reference_logps`]), so the reference need not stay loaded.
+//! - [`fine_tune`]: any [`Objective`] trained on a [`LanguageModel`] in an output folder
+//!   (resuming there), returned as a [`LanguageModel`] again, tokenizer and template kept.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use srlm_data::{EftRecord, EncodeReport, Encoder, IftRecord, PreferenceRecord};
+use srlm_model::burn::module::Module;
+use srlm_model::LanguageModel;
+
+use crate::error::{Result, TrainError};
+use crate::loss::DpoConfig;
+use crate::objective::{DpoObjective, Objective, SftObjective};
+use crate::reference::{
+    cached_reference_logps, compute_reference_logps, data_hash, weights_hash, CacheOutcome,
+};
+use crate::trainer::{train, StepMetrics, TrainConfig};
+
+/// A model trained by [`fine_tune`].
+#[derive(Debug)]
+pub struct FineTuned<M> {
+    /// The trained model, for inference, with the tokenizer and chat template it started with.
+    pub model: LanguageModel,
+    /// The metrics of the steps this invocation took (a resumed run's earlier steps are in
+    /// `metrics.jsonl`).
+    pub steps: Vec<StepMetrics<M>>,
+    /// Optimizer steps done in total.
+    pub total_steps: usize,
+    /// The step this invocation resumed from (0 for a fresh run).
+    pub resumed_from: usize,
+    /// Whether `on_step` stopped the run before its end.
+    pub stopped: bool,
+}
+
+/// Trains `lm` on `objective` in `out_dir` (`metrics.jsonl`, `checkpoints/`; resuming from the
+/// newest checkpoint there); `on_step` sees every step and may stop the run.
+pub fn fine_tune<O: Objective>(
+    lm: &LanguageModel,
+    objective: &O,
+    config: &TrainConfig,
+    out_dir: &Path,
+    on_step: &mut dyn FnMut(&StepMetrics<O::Metrics>) -> ControlFlow<()>,
+) -> Result<FineTuned<O::Metrics>> {
+    let mut steps = Vec::new();
+    let outcome = train(
+        lm.model.clone(),
+        &lm.config,
+        objective,
+        None,
+        config,
+        out_dir,
+        &mut |m| {
+            steps.push(m.clone());
+            on_step(m)
+        },
+    )?;
+    let model = LanguageModel::from_parts(
+        outcome.model.valid(),
+        lm.config.clone(),
+        lm.tokenizer.clone(),
+        lm.tokenizer_config.clone(),
+    )?;
+    Ok(FineTuned {
+        model,
+        steps,
+        total_steps: outcome.steps,
+        resumed_from: outcome.resumed_from,
+        stopped: outcome.stopped,
+    })
+}
+
+/// The SFT objective of IFT + EFT records laid out by `encoder`, and how encoding went;
+/// [`TrainError::NothingFits`] when no example fits the encoder's maximum length.
+pub fn sft_objective(
+    encoder: &Encoder<'_>,
+    ift: &[IftRecord],
+    eft: &[EftRecord],
+) -> Result<(SftObjective, EncodeReport)> {
+    let (examples, report) = encoder.sft_set(ift, eft)?;
+    if examples.is_empty() {
+        return Err(TrainError::NothingFits {
+            what: "example",
+            max_len: encoder.max_len(),
+        });
+    }
+    let objective = SftObjective {
+        examples,
+        pad_id: encoder.pad_id(),
+    };
+    Ok((objective, report))
+}
+
+/// A frozen reference model for DPO, its weights hashed once.
+#[derive(Debug)]
+pub struct Reference<'m> {
+    model: &'m LanguageModel,
+    weights_hash: String,
+}
+
+impl<'m> Reference<'m> {
+    /// Hashes `model`'s weights (the reference cache's key).
+    pub fn new(model: &'m LanguageModel) -> Result<Self> {
+        Ok(Reference {
+            weights_hash: weights_hash(&model.model)?,
+            model,
+        })
+    }
+
+    /// SHA-256 of the reference's weights.
+    pub fn weights_hash(&self) -> &str {
+        &self.weights_hash
+    }
+
+    /// The DPO objective of `records` laid out by `encoder` (the policy's), with `loss`; the
+    /// reference log-probs read from `cache_dir` when there, else computed in micro-batches of
+    /// `micro_batch_tokens` (and written there). [`TrainError::NothingFits`] when no pair fits
+    /// the encoder's maximum length.
+    pub fn dpo_objective(
+        &self,
+        encoder: &Encoder<'_>,
+        records: &[PreferenceRecord],
+        loss: DpoConfig,
+        micro_batch_tokens: usize,
+        cache_dir: Option<&Path>,
+    ) -> Result<ReferenceObjective> {
+        let (pairs, encoding) = encoder.preference_set(records)?;
+        if pairs.is_empty() {
+            return Err(TrainError::NothingFits {
+                what: "pair",
+                max_len: encoder.max_len(),
+            });
+        }
+        let (logps, cache) = cached_reference_logps(
+            cache_dir,
+            &self.weights_hash,
+            &data_hash(&pairs),
+            pairs.len(),
+            || {
+                compute_reference_logps(
+                    &self.model.model,
+                    &pairs,
+                    self.model.pad_id,
+                    micro_batch_tokens,
+                )
+            },
+        )?;
+        Ok(ReferenceObjective {
+            objective: DpoObjective::new(pairs, logps, loss, encoder.pad_id())?,
+            encoding,
+            cache,
+        })
+    }
+}
+
+/// A DPO objective made by [`Reference::dpo_objective`].
+#[derive(Debug)]
+pub struct ReferenceObjective {
+    /// The objective.
+    pub objective: DpoObjective,
+    /// How encoding the records went.
+    pub encoding: EncodeReport,
+    /// Whether the reference log-probs came from the cache.
+    pub cache: CacheOutcome,
+}

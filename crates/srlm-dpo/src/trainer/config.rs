@@ -1,0 +1,99 @@
+//! The settings of a training run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+use crate::optim::AdamWConfig;
+
+/// Settings of a training run (defaults: the paper's SFT; see [`TrainConfig::paper_dpo`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Peak learning rate.
+    pub peak_lr: f64,
+    /// Final learning rate.
+    pub final_lr: f64,
+    /// Warm-up steps.
+    pub warmup_steps: usize,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Stop after this many optimizer steps (before the epochs end).
+    pub max_steps: Option<usize>,
+    /// Examples (or pairs) per optimizer step (the paper: 16).
+    pub batch_size: usize,
+    /// Padded tokens per micro-batch; a batch is accumulated over as many as it needs.
+    pub micro_batch_tokens: usize,
+    /// AdamW.
+    pub adamw: AdamWConfig,
+    /// Clip the global gradient norm to this (`None`: no clipping).
+    pub max_grad_norm: Option<f64>,
+    /// Dropout on the residual stream during training (the paper: 0.1).
+    pub dropout: f64,
+    /// Seed of shuffling and dropout.
+    pub seed: u64,
+    /// Evaluate every this many steps (and at the end), when an evaluation set is given.
+    pub eval_every: Option<usize>,
+    /// Checkpoint every this many steps; the end is always checkpointed.
+    pub checkpoint_every: Option<usize>,
+    /// Checkpoints kept (oldest removed first).
+    pub keep_checkpoints: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            peak_lr: 5.5e-6,
+            final_lr: 1.1e-6,
+            warmup_steps: 0,
+            epochs: 1,
+            max_steps: None,
+            batch_size: 16,
+            micro_batch_tokens: 4096,
+            adamw: AdamWConfig::default(),
+            max_grad_norm: Some(1.0),
+            dropout: 0.1,
+            seed: 0,
+            eval_every: None,
+            checkpoint_every: None,
+            keep_checkpoints: 2,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The paper's DPO settings: 1e-6 → 1e-7, batch 16, dropout 0.1.
+    pub fn paper_dpo() -> Self {
+        TrainConfig {
+            peak_lr: 1e-6,
+            final_lr: 1e-7,
+            ..TrainConfig::default()
+        }
+    }
+
+    /// Optimizer steps per pass over `items` items.
+    pub fn steps_per_epoch(&self, items: usize) -> usize {
+        items.div_ceil(self.batch_size.max(1))
+    }
+
+    /// Optimizer steps a run over `items` items takes: the epochs' steps, capped by
+    /// `max_steps`.
+    pub fn total_steps(&self, items: usize) -> usize {
+        (self.steps_per_epoch(items) * self.epochs).min(self.max_steps.unwrap_or(usize::MAX))
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        if self.batch_size == 0 || self.epochs == 0 {
+            return bad("batch_size and epochs must be at least 1".into());
+        }
+        if !(self.peak_lr > 0.0 && self.final_lr >= 0.0) {
+            return bad(format!(
+                "learning rates {} → {} must be positive",
+                self.peak_lr, self.final_lr
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout {} is outside [0, 1)", self.dropout));
+        }
+        Ok(())
+    }
+}

@@ -116,7 +116,7 @@ pub(crate) fn sft(model: &Path, data: &[PathBuf], args: &TrainArgs, device: &str
             SetKind::Eft => eft.extend(read_jsonl::<EftRecord>(path, BadLines::Fail)?.0),
             SetKind::Ift => ift.extend(read_jsonl::<IftRecord>(path, BadLines::Fail)?.0),
             other => bail!(
-                "{}: a {} set; srlm sft trains on IFT and EFT sets",
+                "{}: a set of kind `{}`; srlm sft trains on IFT and EFT sets",
                 path.display(),
                 serde_json::to_value(other)?.as_str().unwrap_or("other")
             ),

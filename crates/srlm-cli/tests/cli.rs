@@ -338,6 +338,96 @@ fn sft_then_dpo_write_loadable_models_and_metrics() {
     );
 }
 
+#[test]
+fn dpo_trains_simpo_and_orpo_without_a_reference_and_says_which_losses_need_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefs = dir.path().join("aift.jsonl");
+    let lines: Vec<String> = (0..4)
+        .map(|i| {
+            serde_json::json!({"prompt": format!("Count to {i}."), "chosen": format!("{i} and done"), "rejected": "no"})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&prefs, lines.join("\n") + "\n").unwrap();
+    let model = tiny();
+    let args = |loss: &str, out: &std::path::Path| -> Vec<String> {
+        [
+            "dpo",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            prefs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--loss",
+            loss,
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--dropout",
+            "0",
+            "--lr",
+            "1e-3",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    for loss in ["simpo", "orpo"] {
+        let out = dir.path().join(loss);
+        let argv = args(loss, &out);
+        let (ok, _, stderr) = srlm(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(ok, "{loss}: {stderr}");
+        let steps = metrics(&out);
+        assert_eq!(steps.len(), 2, "{loss}");
+        for key in [
+            "rewards/margins",
+            "rewards/accuracies",
+            "logps/chosen",
+            "nll_loss",
+        ] {
+            assert!(
+                steps[1][key].is_number(),
+                "{loss}: {key} missing: {}",
+                steps[1]
+            );
+        }
+        assert_eq!(
+            steps[1]["log_odds_ratio"].is_number(),
+            loss == "orpo",
+            "{}",
+            steps[1]
+        );
+        assert!(out.join("model.safetensors").exists(), "{loss}");
+        assert!(
+            !out.join("reference-cache").exists(),
+            "{loss} runs no reference"
+        );
+    }
+    // DPO needs its reference; SimPO refuses one.
+    let argv = args("sigmoid", &dir.path().join("dpo"));
+    let (ok, _, stderr) = srlm(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        !ok && stderr.contains("--reference") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    let mut argv = args("simpo", &dir.path().join("simpo-ref"));
+    argv.extend(["--reference".into(), model.to_str().unwrap().into()]);
+    let (ok, _, stderr) = srlm(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && stderr.contains("no reference model"), "{stderr}");
+    // A preference set is not SFT data.
+    let (ok, _, stderr) = srlm(&[
+        "sft",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        prefs.to_str().unwrap(),
+        "--out",
+        dir.path().join("sft").to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("kind `aift`"), "{stderr}");
+}
+
 /// The tiny model copied into `dir` with room for 4,096 positions (long judge prompts).
 fn tiny_4k(dir: &std::path::Path) -> PathBuf {
     let model = dir.join("tiny-4k");

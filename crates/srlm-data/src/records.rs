@@ -67,6 +67,26 @@ pub struct PreferenceRecord {
     pub judge_texts_rejected: Vec<String>,
 }
 
+impl PreferenceRecord {
+    /// A pair with no judge scores, iteration or judge texts.
+    pub fn new(
+        prompt: impl Into<String>,
+        chosen: impl Into<String>,
+        rejected: impl Into<String>,
+    ) -> Self {
+        PreferenceRecord {
+            prompt: prompt.into(),
+            chosen: chosen.into(),
+            rejected: rejected.into(),
+            score_chosen: None,
+            score_rejected: None,
+            iteration: None,
+            judge_texts_chosen: Vec::new(),
+            judge_texts_rejected: Vec::new(),
+        }
+    }
+}
+
 /// A conversation, as `{"messages": [{"role", "content"}, ...]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {

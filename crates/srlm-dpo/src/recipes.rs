@@ -41,6 +41,42 @@ pub struct FineTuned<M> {
 
 /// Trains `lm` on `objective` in `out_dir` (`metrics.jsonl`, `checkpoints/`; resuming from the
 /// newest checkpoint there); `on_step` sees every step and may stop the run.
+///
+/// One DPO step of a model against itself, and one SimPO step without a reference:
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use srlm_data::{Encoder, PreferenceRecord};
+/// use srlm_dpo::{fine_tune, DpoConfig, Reference, SimpoConfig, SimpoObjective, TrainConfig};
+/// use srlm_model::{parse_device, GenerationConfig, LanguageModel};
+///
+/// # let tiny = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-llama3");
+/// let mt = LanguageModel::load(&tiny, &parse_device("cpu")?)?;
+/// let pairs: Vec<PreferenceRecord> = (1..=4)
+///     .map(|i| PreferenceRecord::new(format!("Count to {i}."), format!("1 … {i}, done."), "No."))
+///     .collect();
+/// let encoder = Encoder::new(&mt, 256)?;
+/// let config = TrainConfig { max_steps: Some(1), batch_size: 4, dropout: 0.0, ..TrainConfig::paper_dpo() };
+/// # let scratch = std::env::temp_dir().join(format!("srlm-dpo-doc-{}", std::process::id()));
+///
+/// // DPO: the reference's log-probs computed once (and cached in the folder given).
+/// let set = Reference::new(&mt)?.dpo_objective(&encoder, &pairs, DpoConfig::default(), 4096, None)?;
+/// let m2 = fine_tune(&mt, &set.objective, &config, &scratch.join("dpo"), &mut |_| ControlFlow::Continue(()))?;
+/// let step = &m2.steps[0];
+/// assert!((step.loss - std::f64::consts::LN_2).abs() < 1e-4); // policy = reference: ln 2
+/// assert!(step.objective.rewards_margins.abs() < 1e-4); // no margin yet
+///
+/// // SimPO: no reference model at all.
+/// let (encoded, _) = encoder.preference_set(&pairs)?;
+/// let simpo = SimpoObjective::simpo(encoded, SimpoConfig::default(), mt.pad_id)?;
+/// let m2 = fine_tune(&mt, &simpo, &config, &scratch.join("simpo"), &mut |_| ControlFlow::Continue(()))?;
+/// assert!(m2.steps[0].objective.nll_loss > 0.0);
+/// // A LanguageModel again, tokenizer and chat template kept: it answers text with text.
+/// let answer = m2.model.complete(&["Count to 2.".into()], 1, &GenerationConfig::greedy(4), 1)?;
+/// assert_eq!(answer[0].len(), 1);
+/// # std::fs::remove_dir_all(&scratch)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn fine_tune<O: Objective>(
     lm: &LanguageModel,
     objective: &O,

@@ -64,6 +64,41 @@ impl<J: Judge + ?Sized> Judge for Box<J> {
 
 /// LLM-as-a-judge by sampling: render the judge prompt, sample `k` judge texts, parse each,
 /// average the valid scores.
+///
+/// Any [`TextGenerator`] can be the judge model — a local model, a server, or your own type:
+///
+/// ```
+/// use srlm_generation::{Completion, GenerationConfig, GenerationError, TextGenerator};
+/// use srlm_judge::{Judge, JudgeItem, SamplingJudge};
+///
+/// /// A scripted "model": a verdict that depends on the response inside the judge prompt.
+/// struct Scripted;
+///
+/// impl TextGenerator for Scripted {
+///     fn complete(
+///         &mut self,
+///         prompts: &[String],
+///         n: usize,
+///         _config: &GenerationConfig,
+///     ) -> Result<Vec<Vec<Completion>>, GenerationError> {
+///         Ok(prompts
+///             .iter()
+///             .map(|p| {
+///                 let verdict = if p.contains("Paris") { "Correct and clear.\nScore: 5" } else { "Off topic." };
+///                 vec![Completion { text: verdict.into(), truncated: false }; n]
+///             })
+///             .collect())
+///     }
+/// }
+///
+/// let mut judge = SamplingJudge::new(Scripted).with_samples(3);
+/// let item = |response: &str| JudgeItem { prompt: "Capital of France?".into(), response: response.into() };
+/// let verdicts = judge.judge(&[item("Paris."), item("Bananas.")])?;
+/// assert_eq!(verdicts[0].score, Some(5.0)); // the mean of 3 parsed samples
+/// assert_eq!(verdicts[1].score, None); // no sample parsed: no score, and the reasons kept
+/// assert_eq!(verdicts[1].samples.len(), 3);
+/// # Ok::<(), srlm_judge::JudgeError>(())
+/// ```
 #[derive(Debug)]
 pub struct SamplingJudge<G> {
     generator: G,

@@ -2,9 +2,12 @@
 //! loss mask of [`ResponseBatch`] (1 only where a position predicts a response token). Preference
 //! batches put every chosen row first and every rejected row after it, for one forward pass.
 
+#[cfg(feature = "model")]
 use srlm_model::ResponseBatch;
 
-use crate::encode::{EncodedExample, EncodedPair};
+#[cfg(feature = "model")]
+use crate::encoded::{EncodedExample, EncodedPair};
+#[cfg(feature = "model")]
 use crate::error::{DataError, Result};
 
 /// Groups consecutive items so that each group's padded size (rows × longest row) stays within
@@ -32,6 +35,7 @@ pub fn batch_by_tokens(lengths: &[usize], budget: usize, max_rows: usize) -> Vec
 }
 
 /// A right-padded SFT batch.
+#[cfg(feature = "model")]
 pub fn sft_batch(examples: &[&EncodedExample], pad_id: u32) -> Result<ResponseBatch> {
     if examples.is_empty() {
         return Err(DataError::InvalidConfig("an empty batch".into()));
@@ -41,6 +45,7 @@ pub fn sft_batch(examples: &[&EncodedExample], pad_id: u32) -> Result<ResponseBa
 }
 
 /// A preference batch: rows `0..n` are the chosen sides, rows `n..2n` the rejected ones.
+#[cfg(feature = "model")]
 pub fn preference_batch(pairs: &[&EncodedPair], pad_id: u32) -> Result<ResponseBatch> {
     if pairs.is_empty() {
         return Err(DataError::InvalidConfig("an empty batch".into()));

@@ -4,35 +4,14 @@
 //! Too-long examples are cut at the response's end; one whose prompt alone leaves no room for a
 //! response token is dropped. Both are counted.
 
-use serde::Serialize;
 use srlm_judge::JudgeTemplate;
 use srlm_model::{LanguageModel, PromptResponse};
 
+use crate::encoded::{EncodeReport, EncodedExample, EncodedPair};
 use crate::error::{DataError, Result};
 use crate::records::{EftRecord, IftRecord, PreferenceRecord};
 
-/// One tokenised example: prompt ids (no loss) and response ids (loss).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodedExample {
-    /// Prompt ids, chat template and generation prompt included.
-    pub prompt: Vec<u32>,
-    /// Response ids, ending with the end-of-turn id unless the example was truncated.
-    pub response: Vec<u32>,
-    /// Whether the response was cut to fit the maximum length.
-    pub truncated: bool,
-}
-
 impl EncodedExample {
-    /// Total tokens.
-    pub fn len(&self) -> usize {
-        self.prompt.len() + self.response.len()
-    }
-
-    /// Whether it has no tokens (never, for an encoded example).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The ids as `srlm-model` scores them.
     pub fn to_prompt_response(&self) -> PromptResponse {
         PromptResponse {
@@ -40,40 +19,6 @@ impl EncodedExample {
             response: self.response.clone(),
         }
     }
-}
-
-/// A tokenised preference pair.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodedPair {
-    /// The preferred response with its prompt.
-    pub chosen: EncodedExample,
-    /// The dispreferred response with its prompt.
-    pub rejected: EncodedExample,
-}
-
-impl EncodedPair {
-    /// Tokens of both sides.
-    pub fn len(&self) -> usize {
-        self.chosen.len() + self.rejected.len()
-    }
-
-    /// Whether it has no tokens (never, for an encoded pair).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Counts of an encoding pass.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct EncodeReport {
-    /// Examples (or pairs) encoded.
-    pub encoded: usize,
-    /// Of those, cut at the maximum length.
-    pub truncated: usize,
-    /// Dropped: the prompt alone reaches the maximum length.
-    pub dropped: usize,
-    /// Response tokens (the loss's tokens) over all encoded examples.
-    pub response_tokens: usize,
 }
 
 /// Tokenises records with a model's tokenizer and chat template.

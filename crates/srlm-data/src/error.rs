@@ -35,6 +35,7 @@ pub enum DataError {
     #[error("invalid setting: {0}")]
     InvalidConfig(String),
     /// Tokenising or rendering with the model's tokenizer and chat template failed.
+    #[cfg(feature = "model")]
     #[error("record {index}: {source}")]
     Encode {
         /// The record's position in its set (0-based).
@@ -47,8 +48,18 @@ pub enum DataError {
     #[error(transparent)]
     Judge(#[from] srlm_judge::JudgeError),
     /// The model failed.
+    #[cfg(feature = "model")]
     #[error(transparent)]
     Model(#[from] srlm_model::ModelError),
+}
+
+impl From<srlm_fs::FsError> for DataError {
+    fn from(e: srlm_fs::FsError) -> Self {
+        DataError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 /// `Result` with [`DataError`].

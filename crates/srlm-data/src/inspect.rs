@@ -20,8 +20,11 @@ pub enum SetKind {
     Eft,
     /// `prompt`, `chosen`, `rejected`.
     Aift,
-    /// `turns` (evaluation prompts).
+    /// `turns` (evaluation prompts, [`crate::EvalPrompt`]).
     Eval,
+    /// `question_id`, `turns` (MT-Bench's own question file, read by
+    /// [`crate::import::import_mtbench`]).
+    MtBench,
     /// `messages`.
     Conversation,
 }
@@ -60,6 +63,8 @@ impl SetKind {
             Some(SetKind::Aift)
         } else if has("prompt") && has("response") {
             Some(SetKind::Ift)
+        } else if has("turns") && has("question_id") {
+            Some(SetKind::MtBench)
         } else if has("turns") {
             Some(SetKind::Eval)
         } else if has("messages") {
@@ -176,7 +181,7 @@ pub fn inspect(path: &Path, mode: BadLines) -> Result<Inspection> {
                 .map(|s| s.split_whitespace().count())
         };
         match kind {
-            SetKind::Eval => {
+            SetKind::Eval | SetKind::MtBench => {
                 let first = record
                     .get("turns")
                     .and_then(|t| t.get(0))

@@ -229,7 +229,7 @@ impl AtomicJsonlWriter {
         };
         let file = writer.into_inner().map_err(|e| self.io(e.into_error()))?;
         file.sync_all().map_err(|e| self.io(e))?;
-        srlm_model::rename_durable(&self.tmp, &self.path)?;
+        srlm_fs::rename_durable(&self.tmp, &self.path)?;
         Ok(self.count)
     }
 }

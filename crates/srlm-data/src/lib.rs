@@ -18,6 +18,10 @@
 //!   chat-template rendering, a loss mask over the response and its end-of-turn token only,
 //!   truncation with counts, right-padded batches under a token budget.
 //!
+//! Feature `model` (default) brings the encoder and the token batches, which need the model's
+//! tokenizer and chat template (`srlm-model`, and with it burn). Without it the crate builds
+//! without burn: records, files, importers, splits, EFT builders, inspection.
+//!
 //! ```
 //! use srlm_data::eft::{build_ladders, LadderConfig};
 //! use srlm_data::{read_jsonl, write_jsonl, BadLines, EftRecord, IftRecord};
@@ -48,7 +52,9 @@
 
 mod batch;
 pub mod eft;
+#[cfg(feature = "model")]
 mod encode;
+mod encoded;
 mod error;
 pub mod import;
 mod inspect;
@@ -58,8 +64,12 @@ mod records;
 mod source;
 pub mod split;
 
-pub use batch::{batch_by_tokens, preference_batch, sft_batch};
-pub use encode::{EncodeReport, EncodedExample, EncodedPair, Encoder};
+pub use batch::batch_by_tokens;
+#[cfg(feature = "model")]
+pub use batch::{preference_batch, sft_batch};
+#[cfg(feature = "model")]
+pub use encode::Encoder;
+pub use encoded::{EncodeReport, EncodedExample, EncodedPair};
 pub use error::{DataError, Result};
 pub use inspect::{inspect, Inspection, LengthHistogram, SetKind};
 pub use jsonl::{read_jsonl, write_jsonl, AtomicJsonlWriter, BadLines, JsonlReader, SkipReport};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use srlm_data::import::import_mtbench;
-use srlm_data::{read_jsonl, BadLines, EftRecord, EvalPrompt};
+use srlm_data::{read_jsonl, BadLines, EftRecord, EvalPrompt, SetKind};
 use srlm_generation::GenerationConfig;
 use srlm_judge::HttpSettings;
 use srlm_loop::{GeneratorSpec, RunDir};
@@ -77,17 +77,17 @@ impl Default for EvalOptions {
     }
 }
 
-/// Reads evaluation prompts (MT-Bench's format or `EvalPrompt` lines).
+/// Reads evaluation prompts (MT-Bench's question file or `EvalPrompt` lines, told apart by
+/// [`SetKind::of_file`]); a file of another kind is an error naming it.
 pub fn read_eval_prompts(path: &Path) -> Result<Vec<EvalPrompt>> {
-    let first = std::fs::read_to_string(path).map_err(|e| EvalError::io(path, e))?;
-    if first
-        .lines()
-        .next()
-        .is_some_and(|l| l.contains("\"question_id\""))
-    {
-        Ok(import_mtbench(path, BadLines::Fail)?.0)
-    } else {
-        Ok(read_jsonl(path, BadLines::Fail)?.0)
+    match SetKind::of_file(path)? {
+        SetKind::MtBench => Ok(import_mtbench(path, BadLines::Fail)?.0),
+        SetKind::Eval => Ok(read_jsonl(path, BadLines::Fail)?.0),
+        other => Err(EvalError::Data(srlm_data::DataError::BadLine {
+            path: path.to_path_buf(),
+            line: 1,
+            reason: format!("a set of kind {other:?}, not evaluation prompts (`turns`)"),
+        })),
     }
 }
 
@@ -292,4 +292,28 @@ pub fn reference_answers(held_out: &[EftRecord], n: usize) -> (Vec<EvalPrompt>, 
             answers: texts,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/data")
+            .join(name)
+    }
+
+    #[test]
+    fn eval_prompts_are_read_from_mt_bench_or_eval_lines_and_nothing_else() {
+        let mt_bench = read_eval_prompts(&fixture("mt_bench.jsonl")).unwrap();
+        assert_eq!(mt_bench[0].id, "81");
+        assert_eq!(mt_bench[0].category.as_deref(), Some("writing"));
+        let dir = tempfile::tempdir().unwrap();
+        let lines = dir.path().join("eval.jsonl");
+        srlm_data::write_jsonl(&lines, &mt_bench).unwrap();
+        assert_eq!(read_eval_prompts(&lines).unwrap(), mt_bench);
+        let err = read_eval_prompts(&fixture("trl_standard.jsonl")).unwrap_err();
+        assert!(err.to_string().contains("not evaluation prompts"), "{err}");
+    }
 }

@@ -1,0 +1,111 @@
+//! # srlm-fs
+//!
+//! Durable, all-or-nothing writes: the one writer every srlm crate uses (models, checkpoints,
+//! JSON Lines sets, run records, reports). A file is written to a temporary name in the same
+//! folder, synced, renamed into place, and the folder synced, so a crash or power loss leaves
+//! either the old file or the whole new one — never half of it. It depends on nothing but the
+//! standard library, so crates without a deep-learning framework (srlm-data's importers) share it.
+//!
+//! ```
+//! let dir = std::env::temp_dir().join(format!("srlm-fs-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("report.json");
+//! srlm_fs::write_atomic(&path, b"{\"ok\": true}")?;
+//! assert_eq!(std::fs::read(&path).unwrap(), b"{\"ok\": true}");
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), srlm_fs::FsError>(())
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A write, rename or sync failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct FsError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// The underlying error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl FsError {
+    fn new(path: &Path, source: std::io::Error) -> Self {
+        FsError {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically and durably (temporary file, `fsync`, rename, `fsync`
+/// of the folder).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    let dir = parent(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(FsError::new(&tmp, e));
+    }
+    rename_durable(&tmp, path)
+}
+
+/// Renames `from` (a file or a folder whose contents are already synced) to `to` and syncs the
+/// folder holding `to`, so the rename survives a power loss.
+pub fn rename_durable(from: &Path, to: &Path) -> Result<(), FsError> {
+    std::fs::rename(from, to).map_err(|e| FsError::new(to, e))?;
+    sync_dir(parent(to))
+}
+
+/// Syncs a folder's entries (its list of names) to disk. A no-op where folders cannot be opened
+/// for syncing (Windows).
+pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| FsError::new(dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_replaces_the_file_whole_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("set.jsonl");
+        std::fs::write(&path, "old\n").unwrap();
+        write_atomic(&path, b"new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "only the file itself");
+    }
+
+    #[test]
+    fn a_write_into_a_missing_folder_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_atomic(&dir.path().join("no/such/file"), b"x").unwrap_err();
+        assert!(err.path.starts_with(dir.path().join("no/such")), "{err}");
+    }
+}

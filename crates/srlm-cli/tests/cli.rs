@@ -213,6 +213,19 @@ fn metrics(dir: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
+/// Four preference pairs (`Count to i.` → `i and done` over `no`) in `dir/aift.jsonl`.
+fn write_counting_prefs(dir: &std::path::Path) -> PathBuf {
+    let prefs = dir.join("aift.jsonl");
+    let lines: Vec<String> = (0..4)
+        .map(|i| {
+            serde_json::json!({"prompt": format!("Count to {i}."), "chosen": format!("{i} and done"), "rejected": "no"})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&prefs, lines.join("\n") + "\n").unwrap();
+    prefs
+}
+
 #[test]
 fn sft_then_dpo_write_loadable_models_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
@@ -272,14 +285,7 @@ fn sft_then_dpo_write_loadable_models_and_metrics() {
     ]);
     assert!(ok, "{stderr}");
 
-    let prefs = dir.path().join("aift.jsonl");
-    let lines: Vec<String> = (0..4)
-        .map(|i| {
-            serde_json::json!({"prompt": format!("Count to {i}."), "chosen": format!("{i} and done"), "rejected": "no"})
-                .to_string()
-        })
-        .collect();
-    std::fs::write(&prefs, lines.join("\n") + "\n").unwrap();
+    let prefs = write_counting_prefs(dir.path());
     let m2 = dir.path().join("m2");
     let mut args = vec![
         "dpo",
@@ -341,14 +347,7 @@ fn sft_then_dpo_write_loadable_models_and_metrics() {
 #[test]
 fn dpo_trains_simpo_and_orpo_without_a_reference_and_says_which_losses_need_one() {
     let dir = tempfile::tempdir().unwrap();
-    let prefs = dir.path().join("aift.jsonl");
-    let lines: Vec<String> = (0..4)
-        .map(|i| {
-            serde_json::json!({"prompt": format!("Count to {i}."), "chosen": format!("{i} and done"), "rejected": "no"})
-                .to_string()
-        })
-        .collect();
-    std::fs::write(&prefs, lines.join("\n") + "\n").unwrap();
+    let prefs = write_counting_prefs(dir.path());
     let model = tiny();
     let args = |loss: &str, out: &std::path::Path| -> Vec<String> {
         [

@@ -156,11 +156,14 @@ impl<'a, O: Objective> Trainer<'a, O> {
                 examples: batch,
             });
         }
-        let grads = match self.config.max_grad_norm {
-            Some(max) if clip_coefficient(grad_norm, max) < 1.0 => {
-                scale_grads(self.model(), grads, clip_coefficient(grad_norm, max))
-            }
-            _ => grads,
+        let coefficient = self
+            .config
+            .max_grad_norm
+            .map_or(1.0, |max| clip_coefficient(grad_norm, max));
+        let grads = if coefficient < 1.0 {
+            scale_grads(self.model(), grads, coefficient)
+        } else {
+            grads
         };
         let lr = self.schedule.lr(step);
         if let Some(model) = self.model.take() {

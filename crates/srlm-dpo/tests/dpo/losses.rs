@@ -3,23 +3,8 @@
 
 use serde_json::Value;
 use srlm_dpo::{dpo_losses, rpo_term, DpoConfig, DpoLossType, DpoMetrics, PairLogps, Schedule};
-use srlm_model::burn::tensor::{Tensor, TensorData};
 
-fn t(v: &[f32]) -> Tensor<1> {
-    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), &super::device())
-}
-
-fn host(x: Tensor<1>) -> Vec<f32> {
-    x.into_data().try_to_vec::<f32>().unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
+use super::{floats, host, t};
 
 fn batch_loss(
     config: &DpoConfig,

@@ -19,3 +19,23 @@ pub(crate) fn fixtures() -> std::path::PathBuf {
 pub(crate) fn device() -> srlm_model::burn::tensor::Device {
     srlm_model::device_from_env("SRLM_TEST_DEVICE", "cpu").expect("test device")
 }
+
+/// A host column as a tensor on the test device.
+pub(crate) fn t(v: &[f32]) -> srlm_model::burn::tensor::Tensor<1> {
+    use srlm_model::burn::tensor::{Tensor, TensorData};
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), &device())
+}
+
+/// A tensor's values on the host.
+pub(crate) fn host(x: srlm_model::burn::tensor::Tensor<1>) -> Vec<f32> {
+    x.into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// A fixture's JSON array of numbers as f32.
+pub(crate) fn floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}

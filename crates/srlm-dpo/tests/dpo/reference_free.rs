@@ -7,23 +7,8 @@ use srlm_dpo::reference_free::{orpo_losses, simpo_losses};
 use srlm_dpo::{
     BatchTotals, OrpoConfig, PairLoss, PairStats, PolicyPairs, ReferenceFreeMetrics, SimpoConfig,
 };
-use srlm_model::burn::tensor::{Tensor, TensorData};
 
-fn t(v: &[f32]) -> Tensor<1> {
-    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), &super::device())
-}
-
-fn host(x: Tensor<1>) -> Vec<f32> {
-    x.into_data().try_to_vec::<f32>().unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
+use super::{floats, host, t};
 
 /// 1e-6, relative above 1 (f32 holds ~7 significant digits).
 fn close(got: f64, want: f64, what: &str) {

@@ -55,6 +55,7 @@ mod config;
 mod device;
 mod device_sampling;
 mod error;
+pub mod fused;
 mod generate;
 pub mod gguf;
 mod hf;

@@ -105,13 +105,15 @@ pub fn response_logprobs(model: &Llama, inputs: &ResponseBatch) -> Result<Tensor
     let hidden = model.forward_hidden(tokens, positions, bias, None);
     let d = hidden.dims()[2];
     let rows = Tensor::<1, Int>::from_data(TensorData::new(rows, [n]), &device);
-    let picked = hidden
-        .reshape([b * t, d])
-        .select(0, rows)
-        .reshape([1, n, d]);
-    let logits = model.logits(picked);
-    let targets = Tensor::<3, Int>::from_data(TensorData::new(targets, [1, n, 1]), &device);
-    let logp = (logits.clone().gather(2, targets) - log_sum_exp(logits)).reshape([n, 1]);
+    let picked = hidden.reshape([b * t, d]).select(0, rows);
+    let targets = targets
+        .iter()
+        .map(|&id| {
+            u32::try_from(id)
+                .map_err(|_| ModelError::InvalidInput(format!("target token id {id} is negative")))
+        })
+        .collect::<Result<Vec<u32>>>()?;
+    let logp = model.target_logprobs(picked, &targets).reshape([n, 1]);
     // Per-row sums as one small matmul: `[b, n]` one-hot owners × `[n, 1]`.
     let mut owners = vec![0.0f32; b * n];
     for (j, &row) in owner.iter().enumerate() {

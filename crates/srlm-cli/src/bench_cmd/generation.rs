@@ -89,6 +89,7 @@ pub(crate) fn measure(
                 tokens_per_s: median(rates),
                 peak_rss_mib: peak_rss_mib(),
                 phases: None,
+                fused: srlm::model::fused::enabled_ops(),
             });
         }
     }

@@ -30,6 +30,9 @@ pub(crate) struct Record {
     /// Training only: median seconds of the forward, backward and optimizer phases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phases: Option<[f64; 3]>,
+    /// srlm only: the fused operations that were on (`SRLM_FUSED`'s form).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fused: String,
 }
 
 /// Where a piece of work is measured.
@@ -87,6 +90,11 @@ pub(crate) struct BenchArgs {
     /// Also write every record as JSON lines here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Which fused operations srlm runs (`all`, `none`, or a list such as
+    /// `rms_norm,swiglu`): sets `SRLM_FUSED` for the measuring processes, to measure one fused
+    /// operation against the composed burn operations in one session.
+    #[arg(long)]
+    fused: Option<String>,
     /// Internal: measure one piece of work in this process and print its records.
     #[arg(long, hide = true)]
     child: bool,
@@ -135,6 +143,9 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    if let Some(fused) = &args.fused {
+        srlm::model::fused::parse_fused_ops(fused)?;
+    }
     let exe = std::env::current_exe().context("locating the srlm binary")?;
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
@@ -143,6 +154,9 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
         let mut command = Command::new(&exe);
         command.args(["--device", device, "bench", "--child"]);
         command.args(args.work_flags(work));
+        if let Some(fused) = &args.fused {
+            command.env(srlm::model::fused::ENV_VAR, fused);
+        }
         ours.extend(child_records(
             command,
             &format!("srlm bench ({})", work.name()),
@@ -170,6 +184,11 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     print!("{}", table(&ours, &theirs, args.torch, threads));
+    let fused = ours.first().map_or("", |r| r.fused.as_str());
+    println!(
+        "fused operations in srlm: {fused} ({} = all | none | a list)",
+        srlm::model::fused::ENV_VAR
+    );
     Ok(())
 }
 
@@ -287,6 +306,7 @@ mod tests {
             tokens_per_s: rate,
             peak_rss_mib: 100.0,
             phases: None,
+            fused: String::new(),
         }
     }
 

@@ -141,5 +141,6 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
             phase(|m| m.time.backward),
             phase(|m| m.time.optimizer),
         ]),
+        fused: srlm::model::fused::enabled_ops(),
     })
 }

@@ -2,7 +2,6 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, Linear};
-use burn::tensor::activation::softmax;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::Tensor;
@@ -117,9 +116,11 @@ impl Attention {
         let scale = 1.0 / (d as f64).sqrt();
         let out = if q.is_autodiff() {
             // Training: burn's fused attention has no backward of its own (autodiff decomposes
-            // it) and no dropout, so the scores are written out.
-            let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + ctx.bias.clone();
-            let probs = self.dropout.forward(softmax(scores, 3));
+            // it) and no dropout, so the scores are written out; the scale, bias and softmax
+            // are one fused pass each way.
+            let scores = q.matmul(k.swap_dims(2, 3));
+            let probs = crate::fused::attention_softmax(scores, ctx.bias.clone(), scale);
+            let probs = self.dropout.forward(probs);
             probs.matmul(v)
         } else {
             // Inference: the backend's fused scaled-dot-product attention (on flex: one pass

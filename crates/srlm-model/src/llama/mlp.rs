@@ -2,7 +2,6 @@
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::activation::silu;
 use burn::tensor::Tensor;
 
 /// SwiGLU MLP.
@@ -19,7 +18,7 @@ pub struct Mlp {
 impl Mlp {
     /// Applies the block to `[batch, seq, hidden]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gated = silu(self.gate.forward(x.clone())) * self.up.forward(x);
+        let gated = crate::fused::swiglu(self.gate.forward(x.clone()), self.up.forward(x));
         self.down.forward(gated)
     }
 }

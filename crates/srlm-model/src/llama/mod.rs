@@ -104,6 +104,20 @@ impl Llama {
         }
     }
 
+    /// Each row's log-probability of its target token: `hidden` `[rows, dim]` (final hidden
+    /// states) → `[rows]`. Through [`fused::linear_log_probs`](crate::fused::linear_log_probs)
+    /// (the `[rows, vocab]` logits never held whole where that runs fused) unless the head has
+    /// a bias.
+    pub fn target_logprobs(&self, hidden: Tensor<2>, targets: &[u32]) -> Tensor<1> {
+        match &self.lm_head {
+            None => crate::fused::linear_log_probs(hidden, self.embed.weight.val(), targets),
+            Some(head) if head.bias.is_none() => {
+                crate::fused::linear_log_probs(hidden, head.weight.val().transpose(), targets)
+            }
+            Some(head) => crate::fused::reference::target_log_probs(head.forward(hidden), targets),
+        }
+    }
+
     /// Logits `[batch, seq, vocab]` for a padded batch, without a cache.
     pub fn forward(&self, batch: &TokenBatch) -> Result<Tensor<3>> {
         let (tokens, positions, bias) = self.step_inputs(batch, None, 0)?;

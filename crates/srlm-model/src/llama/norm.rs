@@ -22,8 +22,6 @@ impl RmsNorm {
 
     /// Normalises over the last dimension.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let variance = x.clone().square().mean_dim(2);
-        let inv = (variance + self.eps).sqrt().recip();
-        x * inv * self.weight.val().unsqueeze::<3>()
+        crate::fused::rms_norm(x, self.weight.val(), self.eps)
     }
 }

@@ -6,5 +6,6 @@ mod common;
 mod device_sampling;
 mod errors;
 mod fixtures;
+mod fused;
 mod random;
 mod smollm2;

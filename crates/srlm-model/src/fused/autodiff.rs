@@ -1,0 +1,178 @@
+//! [`FusedOps`] under autodiff: each fused forward registers a hand-written backward pass that
+//! calls the backend's [`FusedBackward`] kernels (one pass each) instead of the 3–6 passes
+//! burn-autodiff would record for the composed operations.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::Autodiff;
+
+use super::ops::{FusedBackward, FusedOps};
+
+#[derive(Debug)]
+struct RmsNormBackward;
+
+impl<B: FusedBackward> Backward<B, 2> for RmsNormBackward {
+    /// `x`, the weight, and the per-row inverse root mean square.
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, weight_node] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, weight, inverse) = ops.state;
+        let (dx, dw) = B::rms_norm_backward(x, weight, inverse, grad);
+        if let Some(node) = x_node {
+            grads.register::<B>(node.id, dx);
+        }
+        if let Some(node) = weight_node {
+            grads.register::<B>(node.id, dw);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SwigluBackward;
+
+impl<B: FusedBackward> Backward<B, 2> for SwigluBackward {
+    /// `gate` and `up`.
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [gate_node, up_node] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (gate, up) = ops.state;
+        let (d_gate, d_up) = B::swiglu_backward(gate, up, grad);
+        if let Some(node) = gate_node {
+            grads.register::<B>(node.id, d_gate);
+        }
+        if let Some(node) = up_node {
+            grads.register::<B>(node.id, d_up);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct AttentionSoftmaxBackward {
+    scale: f32,
+}
+
+impl<B: FusedBackward> Backward<B, 1> for AttentionSoftmaxBackward {
+    /// The forward's output.
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [scores_node] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = scores_node {
+            let d_scores = B::attention_softmax_backward(ops.state, grad, self.scale);
+            grads.register::<B>(node.id, d_scores);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LinearLogProbsBackward;
+
+impl<B: FusedBackward> Backward<B, 2> for LinearLogProbsBackward {
+    /// `hidden`, `weight`, the targets and each row's `log Σ exp`.
+    type State = (FloatTensor<B>, FloatTensor<B>, Vec<u32>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [hidden_node, weight_node] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (hidden, weight, targets, lse) = ops.state;
+        let (d_hidden, d_weight) =
+            B::linear_log_probs_backward(hidden, weight, &targets, lse, grad);
+        if let Some(node) = hidden_node {
+            grads.register::<B>(node.id, d_hidden);
+        }
+        if let Some(node) = weight_node {
+            grads.register::<B>(node.id, d_weight);
+        }
+    }
+}
+
+impl<B: FusedBackward, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
+    fn fused_linear_log_probs(
+        hidden: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        targets: Vec<u32>,
+    ) -> FloatTensor<Self> {
+        let (hidden, hidden_node) = hidden.into_parts();
+        let (weight, weight_node) = weight.into_parts();
+        match LinearLogProbsBackward
+            .prepare::<C>([hidden_node, weight_node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (log_probs, lse) =
+                    B::linear_log_probs_with_lse(hidden.clone(), weight.clone(), &targets);
+                prep.finish((hidden, weight, targets, lse), log_probs)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::fused_linear_log_probs(hidden, weight, targets))
+            }
+        }
+    }
+
+    fn fused_rms_norm(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        eps: f32,
+    ) -> FloatTensor<Self> {
+        let (x, x_node) = x.into_parts();
+        let (weight, weight_node) = weight.into_parts();
+        match RmsNormBackward
+            .prepare::<C>([x_node, weight_node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (y, inverse) = B::rms_norm_with_inverse(x.clone(), weight.clone(), eps);
+                prep.finish((x, weight, inverse), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_rms_norm(x, weight, eps)),
+        }
+    }
+
+    fn fused_swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (gate, gate_node) = gate.into_parts();
+        let (up, up_node) = up.into_parts();
+        match SwigluBackward
+            .prepare::<C>([gate_node, up_node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::fused_swiglu(gate.clone(), up.clone());
+                prep.finish((gate, up), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_swiglu(gate, up)),
+        }
+    }
+
+    fn fused_attention_softmax(
+        scores: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        scale: f32,
+    ) -> FloatTensor<Self> {
+        let (scores, scores_node) = scores.into_parts();
+        let bias = bias.into_primitive();
+        match (AttentionSoftmaxBackward { scale })
+            .prepare::<C>([scores_node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let probs = B::fused_attention_softmax(scores, bias, scale);
+                prep.finish(probs.clone(), probs)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::fused_attention_softmax(scores, bias, scale))
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Fused operations for the model's hot paths, each with its own backward pass.
+//!
+//! burn-autodiff records RMSNorm, SiLU·up and the attention softmax as 3–6 element-wise
+//! operations each, and burn-flex runs its transcendental functions (`exp`, `sigmoid`) as a
+//! scalar loop on one thread. The functions here compute each of them in one pass forward and
+//! one pass backward, threaded and vectorised, as a burn backend extension
+//! (`#[backend_extension]`): [`FusedOps`] for the flex backend and for autodiff over it.
+//!
+//! On any other backend (wgpu, cuda, burn's `cpu`), for tensors that are not `f32`, and for an
+//! operation turned off (see [`set_enabled`]), each function computes the composed burn
+//! operations of [`reference`] instead — the definition every fused kernel is tested against.
+//!
+//! ```
+//! use srlm_model::burn::tensor::{Device, Tensor};
+//! use srlm_model::fused;
+//!
+//! let device = Device::flex();
+//! let x = Tensor::<3>::from_floats([[[1.0, -2.0, 3.0, 0.5]]], &device);
+//! let w = Tensor::<1>::from_floats([1.0, 1.0, 2.0, 1.0], &device);
+//! let fast = fused::rms_norm(x.clone(), w.clone(), 1e-5);
+//! let composed = fused::reference::rms_norm(x, w, 1e-5);
+//! fast.into_data().assert_approx_eq::<f32>(&composed.into_data(), Default::default());
+//! ```
+
+#[cfg(feature = "flex")]
+mod autodiff;
+#[cfg(feature = "flex")]
+mod flex;
+#[cfg(feature = "flex")]
+mod kernels;
+#[cfg(feature = "flex")]
+mod linear_log_probs;
+#[cfg(feature = "flex")]
+mod ops;
+pub mod reference;
+mod switch;
+
+#[cfg(feature = "flex")]
+pub use ops::{FusedBackward, FusedOps};
+pub use switch::{enabled, enabled_ops, parse_fused_ops, set_enabled, FusedOp, ENV_VAR};
+
+#[cfg(feature = "flex")]
+use burn::tensor::DType;
+use burn::tensor::{Device, Tensor};
+
+/// `x · weight / √(mean(x²) + ε)` over the last dimension (Hugging Face's `LlamaRMSNorm`).
+pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: Tensor<1>, eps: f64) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if runs_fused(FusedOp::RmsNorm, &x.device(), &[x.dtype(), weight.dtype()]) {
+        return Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_rms_norm(
+            x.into_dispatch(),
+            weight.into_dispatch(),
+            eps as f32,
+        ));
+    }
+    reference::rms_norm(x, weight, eps)
+}
+
+/// `silu(gate) · up`, element-wise: the SwiGLU feed-forward's gating.
+pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if runs_fused(FusedOp::Swiglu, &gate.device(), &[gate.dtype(), up.dtype()]) {
+        return Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_swiglu(
+            gate.into_dispatch(),
+            up.into_dispatch(),
+        ));
+    }
+    reference::swiglu(gate, up)
+}
+
+/// `softmax(scale · scores + bias)` over the last dimension, for attention: `scores`
+/// `[batch, heads, queries, keys]`, `bias` `[batch, 1, queries, keys]` (broadcast over the
+/// heads) or the scores' shape. The bias is a constant (it gets no gradient).
+pub fn attention_softmax(scores: Tensor<4>, bias: Tensor<4>, scale: f64) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if runs_fused(
+        FusedOp::AttentionSoftmax,
+        &scores.device(),
+        &[scores.dtype(), bias.dtype()],
+    ) && bias_fits(&scores.dims(), &bias.dims())
+    {
+        return Tensor::from_dispatch(
+            <burn::backend::Dispatch as FusedOps>::fused_attention_softmax(
+                scores.into_dispatch(),
+                bias.into_dispatch(),
+                scale as f32,
+            ),
+        );
+    }
+    reference::attention_softmax(scores, bias, scale)
+}
+
+/// Each row's target log-probability under the output projection: `log_softmax(hidden ·
+/// weightᵀ)[i, targets[i]]`, `hidden` `[rows, dim]`, `weight` `[vocab, dim]` (the tied
+/// embedding's layout), `[rows]`. Fused, the `[rows, vocab]` logits are never held whole
+/// (chunks of 4,096 ids, an online log-sum-exp, recomputed in the backward pass).
+pub fn linear_log_probs(hidden: Tensor<2>, weight: Tensor<2>, targets: &[u32]) -> Tensor<1> {
+    #[cfg(feature = "flex")]
+    if runs_fused(
+        FusedOp::LinearLogProbs,
+        &hidden.device(),
+        &[hidden.dtype(), weight.dtype()],
+    ) && targets.len() == hidden.dims()[0]
+        && targets.iter().all(|&t| (t as usize) < weight.dims()[0])
+    {
+        return Tensor::from_dispatch(
+            <burn::backend::Dispatch as FusedOps>::fused_linear_log_probs(
+                hidden.into_dispatch(),
+                weight.into_dispatch(),
+                targets.to_vec(),
+            ),
+        );
+    }
+    reference::linear_log_probs(hidden, weight, targets)
+}
+
+/// Whether the fused kernel handles this bias: the scores' shape, or one head broadcast.
+#[cfg(feature = "flex")]
+fn bias_fits(scores: &[usize; 4], bias: &[usize; 4]) -> bool {
+    bias[0] == scores[0] && (bias[1] == 1 || bias[1] == scores[1]) && bias[2..] == scores[2..]
+}
+
+/// Whether `op` runs fused for tensors on `device` with these element types.
+#[cfg(feature = "flex")]
+fn runs_fused(op: FusedOp, device: &Device, dtypes: &[DType]) -> bool {
+    enabled(op) && is_flex(device) && dtypes.iter().all(|d| *d == DType::F32)
+}
+
+/// Whether `device` is the flex backend, with or without autodiff.
+pub fn is_flex(device: &Device) -> bool {
+    use burn::backend::DispatchDevice;
+    #[allow(unreachable_patterns)]
+    match device.as_dispatch() {
+        #[cfg(feature = "flex")]
+        DispatchDevice::Flex(_) => true,
+        DispatchDevice::Autodiff(inner) => is_flex(&Device::new((**inner).clone())),
+        _ => false,
+    }
+}

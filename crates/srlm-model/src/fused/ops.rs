@@ -1,0 +1,90 @@
+//! The backend extension: the fused operations as new primitive operations of a backend
+//! (burn's `#[backend_extension]`), and the kernels their hand-written backward passes call.
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Backend};
+
+/// The fused forward operations, implemented for [`Flex`](burn::backend::Flex) (the kernels in
+/// `kernels.rs`) and for `Autodiff<B>` over any backend with [`FusedBackward`] (a hand-written
+/// backward pass). Called through burn's `Dispatch` by the wrappers in [`crate::fused`], which
+/// send only tensors on those backends here.
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedOps: Backend {
+    /// `x · w / √(mean(x²) + ε)` over the last dimension; `weight` has that dimension's size.
+    fn fused_rms_norm(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        eps: f32,
+    ) -> FloatTensor<Self>;
+
+    /// `silu(gate) · up`, element-wise; `gate` and `up` have one shape.
+    fn fused_swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `softmax(scale · scores + bias)` over the last dimension. `scores`: `[batch, heads, rows,
+    /// keys]`; `bias`: `[batch, 1, rows, keys]` (shared by the heads) or the scores' shape. The
+    /// bias is a constant: it receives no gradient.
+    fn fused_attention_softmax(
+        scores: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        scale: f32,
+    ) -> FloatTensor<Self>;
+
+    /// `log_softmax(hidden · weightᵀ)[i, targets[i]]` for each row `i` of `hidden` (`[rows,
+    /// hidden]`), `weight` `[vocab, hidden]`: each row's target log-probability, `[rows]`,
+    /// without the `[rows, vocab]` logits ever being held whole.
+    fn fused_linear_log_probs(
+        hidden: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        targets: Vec<u32>,
+    ) -> FloatTensor<Self>;
+}
+
+/// What the backward passes of [`FusedOps`] need from the backend that runs them.
+pub trait FusedBackward: FusedOps {
+    /// [`FusedOps::fused_rms_norm`] and, per row, `1 / √(mean(x²) + ε)` (`x`'s shape without
+    /// its last dimension).
+    fn rms_norm_with_inverse(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        eps: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `(dx, dweight)` from the forward's inputs, its per-row inverse and the output's gradient.
+    fn rms_norm_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        inverse: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `(dgate, dup)`.
+    fn swiglu_backward(
+        gate: FloatTensor<Self>,
+        up: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `dscores` from the forward's output `probs` and its gradient.
+    fn attention_softmax_backward(
+        probs: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        scale: f32,
+    ) -> FloatTensor<Self>;
+
+    /// [`FusedOps::fused_linear_log_probs`] and each row's `log Σ exp(logits)`, `[rows]`.
+    fn linear_log_probs_with_lse(
+        hidden: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        targets: &[u32],
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `(dhidden, dweight)` from the forward's inputs, its `log Σ exp` and the gradient of the
+    /// log-probabilities; the logits are recomputed chunk by chunk.
+    fn linear_log_probs_backward(
+        hidden: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        targets: &[u32],
+        lse: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+}

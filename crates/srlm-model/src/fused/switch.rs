@@ -1,0 +1,118 @@
+//! Which fused operations run: all by default; the `SRLM_FUSED` environment variable
+//! (`all`, `none`, or a comma-separated list of operation names) or [`set_enabled`] choose
+//! others — to measure one fused operation alone, or to rule one out when chasing a bug.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::error::{ModelError, Result};
+
+/// One fused operation of [`crate::fused`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FusedOp {
+    /// [`crate::fused::rms_norm`] (`rms_norm`).
+    RmsNorm,
+    /// [`crate::fused::swiglu`] (`swiglu`).
+    Swiglu,
+    /// [`crate::fused::attention_softmax`] (`attention_softmax`).
+    AttentionSoftmax,
+    /// [`crate::fused::linear_log_probs`] (`linear_log_probs`).
+    LinearLogProbs,
+}
+
+impl FusedOp {
+    /// Every fused operation.
+    pub const ALL: [FusedOp; 4] = [
+        FusedOp::RmsNorm,
+        FusedOp::Swiglu,
+        FusedOp::AttentionSoftmax,
+        FusedOp::LinearLogProbs,
+    ];
+
+    /// The operation's name in `SRLM_FUSED`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FusedOp::RmsNorm => "rms_norm",
+            FusedOp::Swiglu => "swiglu",
+            FusedOp::AttentionSoftmax => "attention_softmax",
+            FusedOp::LinearLogProbs => "linear_log_probs",
+        }
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// The environment variable read on first use.
+pub const ENV_VAR: &str = "SRLM_FUSED";
+
+/// Set once the state below has been initialised (from the environment or [`set_enabled`]).
+const INITIALISED: u32 = 1 << 31;
+
+static STATE: AtomicU32 = AtomicU32::new(0);
+
+/// Parses `all`, `none`, or a comma-separated list of operation names.
+pub fn parse_fused_ops(text: &str) -> Result<Vec<FusedOp>> {
+    match text.trim() {
+        "all" | "" => return Ok(FusedOp::ALL.to_vec()),
+        "none" => return Ok(Vec::new()),
+        _ => {}
+    }
+    text.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            FusedOp::ALL
+                .into_iter()
+                .find(|op| op.name() == name)
+                .ok_or_else(|| {
+                    ModelError::InvalidInput(format!(
+                        "unknown fused operation `{name}` in {ENV_VAR} (expected all, none, or \
+                         a list of: {})",
+                        names(&FusedOp::ALL)
+                    ))
+                })
+        })
+        .collect()
+}
+
+fn names(ops: &[FusedOp]) -> String {
+    ops.iter().map(|op| op.name()).collect::<Vec<_>>().join(",")
+}
+
+/// Turns exactly these fused operations on (the others off), for the whole process.
+pub fn set_enabled(ops: &[FusedOp]) {
+    let bits = ops.iter().fold(INITIALISED, |bits, op| bits | op.bit());
+    STATE.store(bits, Ordering::Relaxed);
+}
+
+fn state() -> u32 {
+    let bits = STATE.load(Ordering::Relaxed);
+    if bits & INITIALISED != 0 {
+        return bits;
+    }
+    let ops = match std::env::var(ENV_VAR) {
+        Ok(text) => parse_fused_ops(&text).unwrap_or_else(|error| {
+            tracing::warn!("{error}; every fused operation stays on");
+            FusedOp::ALL.to_vec()
+        }),
+        Err(_) => FusedOp::ALL.to_vec(),
+    };
+    set_enabled(&ops);
+    STATE.load(Ordering::Relaxed)
+}
+
+/// Whether `op` runs fused (where the backend has a kernel for it).
+pub fn enabled(op: FusedOp) -> bool {
+    state() & op.bit() != 0
+}
+
+/// The fused operations that are on, as `SRLM_FUSED` would name them (`none` for none).
+pub fn enabled_ops() -> String {
+    let on: Vec<FusedOp> = FusedOp::ALL.into_iter().filter(|op| enabled(*op)).collect();
+    if on.is_empty() {
+        "none".into()
+    } else {
+        names(&on)
+    }
+}

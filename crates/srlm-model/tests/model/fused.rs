@@ -1,0 +1,205 @@
+//! Every fused operation against its composed reference (`srlm_model::fused::reference`), in
+//! value and in gradient, on random inputs of odd sizes, with padded (masked) rows and with the
+//! attention bias shared by 1 or 3 heads. On a device without fused kernels both sides are the
+//! reference, and the tests check that path.
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use srlm_model::burn::tensor::{Device, Distribution, Tensor, TensorData};
+use srlm_model::fused::{self, reference};
+
+use crate::common::device;
+
+/// Largest difference relative to the reference's largest magnitude.
+fn relative_error(got: Tensor<1>, want: Tensor<1>) -> f32 {
+    let got = got.into_data().to_vec::<f32>().unwrap();
+    let want = want.into_data().to_vec::<f32>().unwrap();
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
+    crate::common::max_abs_diff(&got, &want) / scale
+}
+
+fn flat<const D: usize>(t: Tensor<D>) -> Tensor<1> {
+    let n = t.shape().num_elements();
+    t.reshape([n])
+}
+
+fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+}
+
+/// Checks value and every input's gradient of `fused_op` against `reference_op`, with a random
+/// upstream gradient (a weighted sum as the loss).
+fn assert_same<const D: usize, const N: usize>(
+    what: &str,
+    inputs: [Tensor<D>; N],
+    fused_op: impl Fn([Tensor<D>; N]) -> Tensor<D>,
+    reference_op: impl Fn([Tensor<D>; N]) -> Tensor<D>,
+) {
+    let device = inputs[0].device().autodiff();
+    let run = |op: &dyn Fn([Tensor<D>; N]) -> Tensor<D>| {
+        let tracked: [Tensor<D>; N] = inputs
+            .clone()
+            .map(|t| Tensor::from_data(t.into_data(), &device).require_grad());
+        let out = op(tracked.clone());
+        let weights: Tensor<D> = Tensor::from_data(
+            Tensor::<D>::random(
+                out.shape(),
+                Distribution::Normal(0.0, 1.0),
+                &inputs[0].device(),
+            )
+            .into_data(),
+            &device,
+        );
+        (out, tracked, weights)
+    };
+    // The same upstream weights on both sides.
+    let (fused_out, fused_in, weights) = run(&fused_op);
+    let reference_in: [Tensor<D>; N] = inputs
+        .clone()
+        .map(|t| Tensor::from_data(t.into_data(), &device).require_grad());
+    let reference_out = reference_op(reference_in.clone());
+    let value_error = relative_error(
+        flat(fused_out.clone().detach()),
+        flat(reference_out.clone().detach()),
+    );
+    assert!(value_error < 1e-5, "{what}: value error {value_error}");
+    let fused_grads = (fused_out * weights.clone()).sum().backward();
+    let reference_grads = (reference_out * weights).sum().backward();
+    for (i, (f, r)) in fused_in.iter().zip(&reference_in).enumerate() {
+        let (Some(f), Some(r)) = (f.grad(&fused_grads), r.grad(&reference_grads)) else {
+            panic!("{what}: input {i} has no gradient");
+        };
+        let error = relative_error(flat(f), flat(r));
+        assert!(error < 1e-5, "{what}: gradient {i} error {error}");
+    }
+}
+
+#[test]
+fn rms_norm_equals_the_composed_norm_in_value_and_gradient() {
+    let device = device();
+    for (rows, width) in [(1, 3), (3, 7), (17, 64), (5, 576), (130, 33)] {
+        let x = random([rows, 2, width], &device);
+        let w = random([width], &device);
+        let w3: Tensor<3> = w.reshape([1, 1, width]);
+        assert_same(
+            &format!("rms_norm {rows}x2x{width}"),
+            [x, w3],
+            |[x, w]| fused::rms_norm(x, w.reshape([width]), 1e-5),
+            |[x, w]| reference::rms_norm(x, w.reshape([width]), 1e-5),
+        );
+    }
+}
+
+#[test]
+fn swiglu_equals_silu_times_up_in_value_and_gradient() {
+    let device = device();
+    for shape in [[1, 1, 1], [2, 3, 5], [4, 17, 1536], [3, 1, 40_000]] {
+        // Large gates too, where σ saturates.
+        let gate = random(shape, &device).mul_scalar(6.0);
+        let up = random(shape, &device);
+        assert_same(
+            &format!("swiglu {shape:?}"),
+            [gate, up],
+            |[g, u]| fused::swiglu(g, u),
+            |[g, u]| reference::swiglu(g, u),
+        );
+    }
+}
+
+/// A causal bias `[batch, 1, groups · queries, keys]` with the last `padding[row]` keys of each
+/// row masked (right padding), repeated for each of `groups` query heads.
+fn causal_padded_bias(
+    padding: &[usize],
+    groups: usize,
+    queries: usize,
+    device: &Device,
+) -> Tensor<4> {
+    let batch = padding.len();
+    let keys = queries;
+    let mut values = vec![-1.0e9f32; batch * groups * queries * keys];
+    for (row, &pad) in padding.iter().enumerate() {
+        for g in 0..groups {
+            for q in 0..queries {
+                for k in 0..=q {
+                    if k < keys - pad {
+                        values[((row * groups + g) * queries + q) * keys + k] = 0.0;
+                    }
+                }
+            }
+        }
+    }
+    Tensor::from_data(
+        TensorData::new(values, [batch, 1, groups * queries, keys]),
+        device,
+    )
+}
+
+#[test]
+fn attention_softmax_equals_the_composed_softmax_with_masks_and_shared_heads() {
+    let device = device();
+    let mut rng = SmallRng::seed_from_u64(7);
+    // (batch, key/value heads, query heads per key/value head, sequence)
+    for (batch, kv_heads, groups, seq) in [(1, 1, 1, 1), (2, 3, 1, 9), (3, 2, 3, 13), (2, 3, 3, 64)]
+    {
+        let padding: Vec<usize> = (0..batch).map(|_| rng.random_range(0..seq)).collect();
+        let bias = causal_padded_bias(&padding, groups, seq, &device);
+        let scores = random([batch, kv_heads, groups * seq, seq], &device).mul_scalar(4.0);
+        let scale = 0.125;
+        let bias_fused = bias.clone();
+        assert_same(
+            &format!("attention_softmax b{batch} kvh{kv_heads} g{groups} t{seq}"),
+            [scores.clone()],
+            move |[s]| fused::attention_softmax(s, bias_fused.clone(), scale),
+            move |[s]| reference::attention_softmax(s, bias.clone(), scale),
+        );
+        // A bias with one row per score row (no broadcast) gives the same.
+        let full = causal_padded_bias(&padding, groups, seq, &device).repeat_dim(1, kv_heads);
+        let want = reference::attention_softmax(scores.clone(), full.clone(), scale);
+        let got = fused::attention_softmax(scores, full, scale);
+        assert!(relative_error(flat(got), flat(want)) < 1e-5);
+    }
+}
+
+#[test]
+fn fused_operation_names_parse_and_unknown_names_are_errors() {
+    use srlm_model::fused::{parse_fused_ops, FusedOp};
+    assert_eq!(parse_fused_ops("all").unwrap(), FusedOp::ALL.to_vec());
+    assert!(parse_fused_ops("none").unwrap().is_empty());
+    assert_eq!(
+        parse_fused_ops("swiglu, rms_norm").unwrap(),
+        vec![FusedOp::Swiglu, FusedOp::RmsNorm]
+    );
+    let error = parse_fused_ops("swiglu,flash").unwrap_err().to_string();
+    assert!(
+        error.contains("`flash`") && error.contains("attention_softmax"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_fused_path_is_taken_on_flex_only() {
+    let flex = Device::flex();
+    assert!(fused::is_flex(&flex));
+    assert!(fused::is_flex(&flex.clone().autodiff()));
+}
+
+#[test]
+fn linear_log_probs_equal_the_written_out_log_softmax_in_value_and_gradient() {
+    let device = device();
+    let mut rng = SmallRng::seed_from_u64(11);
+    // Vocabularies below, at and across the 4,096-id chunk, not multiples of it.
+    for (rows, dim, vocab) in [(1, 8, 5), (7, 33, 4096), (13, 64, 9_001), (3, 16, 12_289)] {
+        let targets: Vec<u32> = (0..rows)
+            .map(|_| rng.random_range(0..vocab as u32))
+            .collect();
+        let hidden = random([rows, dim], &device);
+        let weight = random([vocab, dim], &device).mul_scalar(0.5);
+        let t = targets.clone();
+        assert_same(
+            &format!("linear_log_probs {rows}x{dim} vocab {vocab}"),
+            [hidden, weight],
+            move |[h, w]| fused::linear_log_probs(h, w, &t).unsqueeze::<2>(),
+            move |[h, w]| reference::linear_log_probs(h, w, &targets).unsqueeze::<2>(),
+        );
+    }
+}

@@ -7,6 +7,8 @@ SmolLM2-135M-Instruct from the Q4_1 GGUF (dequantised to float32 by transformers
   logits); decode = 32 greedy tokens after that prefill with the KV cache (no stop), over the
   decode time alone;
 - sft: batch 4 × (128 prompt + 128 response), masked CE, backward, clip, AdamW step;
+- sft-eft: the same on the loop's EFT shape, batch 4 × (448 prompt + 96 response) (a judge
+  prompt and its judgement);
 - dpo: 4 pairs, chosen and rejected rows in one forward (2,048 tokens), summed response
   log-probs against fixed (precomputed) reference log-probs, sigmoid loss (β 0.1), backward,
   clip, AdamW step;
@@ -16,7 +18,7 @@ Median of REPS after one warm-up. Peak memory: this process's ru_maxrss (run one
 process to get that work's peak; `srlm bench --torch` does).
 
     bash scripts/fetch-model.sh && pip install torch transformers gguf
-    python3 tools/bench/torch_bench.py [--work generation|sft|dpo|dpo-ref] [--reps 3]
+    python3 tools/bench/torch_bench.py [--work generation|sft|sft-eft|dpo|dpo-ref] [--reps 3]
         [--threads N] [--batches 1,4,16] [--json]
 """
 import argparse
@@ -34,6 +36,8 @@ from transformers import AutoModelForCausalLM
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROMPT, NEW, RESPONSE, BATCH = 128, 32, 128, 4
+# The loop's EFT examples: a judge prompt (rubric + question + answer) and its judgement.
+EFT_PROMPT, EFT_RESPONSE = 448, 96
 
 
 def ids(batch, n, salt, vocab):
@@ -75,11 +79,11 @@ def generation(model, vocab, batches, reps):
     return records
 
 
-def rows(vocab, salt, offset):
+def rows(vocab, salt, offset, prompt_len=PROMPT, response_len=RESPONSE):
     """prompt ++ response rows as srlm's harness lays them out: prompts of rows 0..3, responses
     of rows offset..offset+3 (DPO: chosen at offset 0, rejected at offset 4, same prompts)."""
-    prompt = ids(BATCH, PROMPT, salt, vocab)
-    response = ids(BATCH + offset, RESPONSE, salt + 1000, vocab)[offset:]
+    prompt = ids(BATCH, prompt_len, salt, vocab)
+    response = ids(BATCH + offset, response_len, salt + 1000, vocab)[offset:]
     return torch.cat([prompt, response], dim=1)
 
 
@@ -98,12 +102,13 @@ def training(model, vocab, work, reps):
         logits = m(x).logits[:, PROMPT - 1:-1].float()
         return torch.log_softmax(logits, -1).gather(-1, x[:, PROMPT:].unsqueeze(-1)).squeeze(-1).sum(-1)
 
-    if work == "sft":
-        x = rows(vocab, 1, 0)
+    if work in ("sft", "sft-eft"):
+        prompt_len, response_len = (EFT_PROMPT, EFT_RESPONSE) if work == "sft-eft" else (PROMPT, RESPONSE)
+        x = rows(vocab, 1, 0, prompt_len, response_len)
         labels = x.clone()
-        labels[:, :PROMPT] = -100
+        labels[:, :prompt_len] = -100
         seconds = timed(lambda: step(model(x, labels=labels).loss), reps)
-        return [("sft", BATCH, x.numel() / seconds)]
+        return [(work, BATCH, x.numel() / seconds)]
     x = torch.cat([rows(vocab, 2, 0), rows(vocab, 2, BATCH)])
     with torch.no_grad():
         fixed = response_logps(model, x)
@@ -125,7 +130,7 @@ def training(model, vocab, work, reps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="assets/SmolLM2-135M-Instruct.Q4_1.gguf")
-    parser.add_argument("--work", default="generation", choices=["generation", "sft", "dpo", "dpo-ref"])
+    parser.add_argument("--work", default="generation", choices=["generation", "sft", "sft-eft", "dpo", "dpo-ref"])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--batches", default="1,4,16")

@@ -662,11 +662,13 @@ fn bench_measures_each_work_in_its_own_process_and_keeps_every_record() {
         "--model",
         model,
         "--work",
-        "generation,sft,dpo",
+        "generation,sft,sft-eft,dpo",
         "--batches",
         "1,2",
         "--reps",
         "1",
+        "--fused",
+        "swiglu,rms_norm",
         "--json",
         json.to_str().unwrap(),
     ]);
@@ -688,6 +690,7 @@ fn bench_measures_each_work_in_its_own_process_and_keeps_every_record() {
             ("prefill", 2),
             ("decode", 2),
             ("sft", 4),
+            ("sft-eft", 4),
             ("dpo", 4)
         ]
     );
@@ -696,7 +699,9 @@ fn bench_measures_each_work_in_its_own_process_and_keeps_every_record() {
         let rate = r["tokens_per_s"].as_f64().unwrap();
         assert!(rate.is_finite() && rate > 0.0, "{r}");
         assert!(r["peak_rss_mib"].as_f64().unwrap() > 0.0, "{r}");
-        let training = matches!(r["work"].as_str(), Some("sft" | "dpo"));
+        // The measuring processes ran with the fused operations asked for.
+        assert_eq!(r["fused"], "rms_norm,swiglu", "{r}");
+        let training = matches!(r["work"].as_str(), Some("sft" | "sft-eft" | "dpo"));
         assert_eq!(r["phases"].is_array(), training, "{r}");
         if training {
             let phases = r["phases"].as_array().unwrap();
@@ -707,6 +712,16 @@ fn bench_measures_each_work_in_its_own_process_and_keeps_every_record() {
     }
     assert!(stdout.contains("| decode 32 | 2 |"), "{stdout}");
     assert!(stdout.contains("| SFT step 4 × 256 | 4 |"), "{stdout}");
+    assert!(
+        stdout.contains("| SFT step 4 × (448 + 96), EFT shape | 4 |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fused operations in srlm: rms_norm,swiglu"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = srlm(&["bench", "--model", model, "--fused", "flash"]);
+    assert!(!ok && stderr.contains("`flash`"), "{stderr}");
 
     let (ok, _, stderr) = srlm(&["bench", "--model", model, "--batches", "0"]);
     assert!(!ok && stderr.contains("--batches"), "{stderr}");

@@ -11,6 +11,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use srlm_model::burn;
+use srlm_model::fused::{adamw_update, AdamWStep};
 use srlm_model::{read_f32, HostTensor, WeightMap};
 
 use crate::error::{Result, TrainError};
@@ -166,19 +167,17 @@ impl ModuleMapper for AdamWMapper<'_> {
                 Tensor::zeros([n], &value.device()),
             ),
         };
-        let m = m.mul_scalar(c.beta1 as f32) + grad.clone().mul_scalar((1.0 - c.beta1) as f32);
-        let v =
-            v.mul_scalar(c.beta2 as f32) + grad.powi_scalar(2).mul_scalar((1.0 - c.beta2) as f32);
-        let bias1 = 1.0 - c.beta1.powi(t);
-        let bias2 = 1.0 - c.beta2.powi(t);
+        let step = AdamWStep {
+            lr: self.lr,
+            beta1: c.beta1,
+            beta2: c.beta2,
+            eps: c.eps,
+            weight_decay: c.weight_decay,
+            bias_correction1: 1.0 - c.beta1.powi(t),
+            bias_correction2: 1.0 - c.beta2.powi(t),
+        };
         // PyTorch: p ← p(1 − lr·wd); p ← p − lr/bias1 · m / (√v / √bias2 + ε).
-        let decayed = value.mul_scalar((1.0 - self.lr * c.weight_decay) as f32);
-        let denom = v
-            .clone()
-            .sqrt()
-            .div_scalar(bias2.sqrt() as f32)
-            .add_scalar(c.eps as f32);
-        let updated = decayed - (m.clone() / denom).mul_scalar((self.lr / bias1) as f32);
+        let (updated, m, v) = adamw_update(value, grad, m, v, &step);
         self.optim.moments[index] = Some((m, v));
         let mut tensor = Tensor::from_inner(updated.reshape(dims));
         if require_grad {

@@ -42,6 +42,9 @@ pub(crate) enum Work {
     Generation,
     /// One SFT step, batch 4 × (128 + 128).
     Sft,
+    /// One SFT step on the loop's EFT shape: batch 4 × (448-token judge prompt + 96-token
+    /// judgement).
+    SftEft,
     /// One DPO step, 4 pairs, reference log-probs precomputed.
     Dpo,
     /// One DPO step with the reference model kept in memory and run every step.
@@ -53,6 +56,7 @@ impl Work {
         match self {
             Work::Generation => "generation",
             Work::Sft => "sft",
+            Work::SftEft => "sft-eft",
             Work::Dpo => "dpo",
             Work::DpoRef => "dpo-ref",
         }
@@ -75,7 +79,7 @@ pub(crate) struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "generation,sft,dpo,dpo-ref"
+        default_value = "generation,sft,sft-eft,dpo,dpo-ref"
     )]
     work: Vec<Work>,
     /// Also run the PyTorch reference (`python3 tools/bench/torch_bench.py`) on the same work.
@@ -131,7 +135,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
         };
         let records = match work {
             Work::Generation => generation::measure(&args.model, device, &args.batches, args.reps)?,
-            Work::Sft | Work::Dpo | Work::DpoRef => {
+            Work::Sft | Work::SftEft | Work::Dpo | Work::DpoRef => {
                 vec![training::measure(*work, &args.model, device, args.reps)?]
             }
         };
@@ -220,6 +224,7 @@ fn label(r: &Record) -> String {
         "prefill" => format!("prefill {}", generation::PROMPT),
         "decode" => format!("decode {}", generation::NEW),
         "sft" => "SFT step 4 × 256".into(),
+        "sft-eft" => "SFT step 4 × (448 + 96), EFT shape".into(),
         "dpo" => "DPO step 4 pairs × 2 × 256 (reference cached)".into(),
         "dpo-ref" => "DPO step, reference in memory".into(),
         other => other.into(),

@@ -23,12 +23,28 @@ use super::{median, peak_rss_mib, Record, Work};
 
 const PROMPT: usize = 128;
 const RESPONSE: usize = 128;
+/// The loop's EFT examples: a judge prompt (rubric, question, answer) and its judgement.
+const EFT_PROMPT: usize = 448;
+const EFT_RESPONSE: usize = 96;
 const BATCH: usize = 4;
 
-fn example(row: usize, salt: usize, vocab: usize) -> EncodedExample {
+/// Prompt and response lengths of `work`'s rows.
+fn lengths(work: Work) -> (usize, usize) {
+    match work {
+        Work::SftEft => (EFT_PROMPT, EFT_RESPONSE),
+        _ => (PROMPT, RESPONSE),
+    }
+}
+
+fn example(
+    row: usize,
+    salt: usize,
+    vocab: usize,
+    (prompt, response): (usize, usize),
+) -> EncodedExample {
     EncodedExample {
-        prompt: token_ids(row, PROMPT, salt, vocab),
-        response: token_ids(row, RESPONSE, salt + 1000, vocab),
+        prompt: token_ids(row, prompt, salt, vocab),
+        response: token_ids(row, response, salt + 1000, vocab),
         truncated: false,
     }
 }
@@ -78,16 +94,19 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
         batch_size: BATCH,
         max_steps: Some(reps + 1),
         epochs: 1000,
-        micro_batch_tokens: BATCH * 2 * (PROMPT + RESPONSE),
+        // Every work's whole batch (DPO: both sides) in one micro-batch.
+        micro_batch_tokens: BATCH * 2 * (EFT_PROMPT + EFT_RESPONSE).max(PROMPT + RESPONSE),
         dropout: 0.0,
         ..TrainConfig::default()
     };
     // Seconds of the kept reference's forward pass over the step's pairs (dpo-ref only).
     let mut reference_seconds = 0.0;
     let steps = match work {
-        Work::Sft => {
+        Work::Sft | Work::SftEft => {
             let objective = SftObjective {
-                examples: (0..BATCH).map(|i| example(i, 1, vocab)).collect(),
+                examples: (0..BATCH)
+                    .map(|i| example(i, 1, vocab, lengths(work)))
+                    .collect(),
                 pad_id,
             };
             run_steps(model, &model_config, &objective, &config)?
@@ -95,8 +114,8 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
         Work::Dpo | Work::DpoRef => {
             let pairs: Vec<EncodedPair> = (0..BATCH)
                 .map(|i| {
-                    let chosen = example(i, 2, vocab);
-                    let mut rejected = example(i + BATCH, 2, vocab);
+                    let chosen = example(i, 2, vocab, lengths(work));
+                    let mut rejected = example(i + BATCH, 2, vocab, lengths(work));
                     rejected.prompt = chosen.prompt.clone();
                     EncodedPair { chosen, rejected }
                 })

@@ -7,9 +7,10 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::Autodiff;
+use burn::backend::{Autodiff, AutodiffBackend};
 
 use super::ops::{FusedBackward, FusedOps};
+use super::AdamWStep;
 
 #[derive(Debug)]
 struct RmsNormBackward;
@@ -94,7 +95,66 @@ impl<B: FusedBackward> Backward<B, 2> for LinearLogProbsBackward {
     }
 }
 
+#[derive(Debug)]
+struct RotaryBackward;
+
+impl<B: FusedBackward> Backward<B, 1> for RotaryBackward {
+    /// The cos and sin tables.
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = x_node {
+            let (cos, sin) = ops.state;
+            grads.register::<B>(node.id, B::rotary_backward(grad, cos, sin));
+        }
+    }
+}
+
 impl<B: FusedBackward, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
+    fn fused_rotary(
+        x: FloatTensor<Self>,
+        cos: FloatTensor<Self>,
+        sin: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let (x, x_node) = x.into_parts();
+        let (cos, sin) = (cos.into_primitive(), sin.into_primitive());
+        match RotaryBackward
+            .prepare::<C>([x_node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let y = B::fused_rotary(x, cos.clone(), sin.clone());
+                prep.finish((cos, sin), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_rotary(x, cos, sin)),
+        }
+    }
+
+    /// The optimizer's update never records a graph: the new tensors are constants.
+    fn fused_adamw(
+        value: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        step: AdamWStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (value, m, v) = B::fused_adamw(
+            value.into_primitive(),
+            grad.into_primitive(),
+            m.into_primitive(),
+            v.into_primitive(),
+            step,
+        );
+        (
+            Self::from_inner(value),
+            Self::from_inner(m),
+            Self::from_inner(v),
+        )
+    }
+
     fn fused_linear_log_probs(
         hidden: FloatTensor<Self>,
         weight: FloatTensor<Self>,

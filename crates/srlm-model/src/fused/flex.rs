@@ -6,9 +6,10 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::Flex;
 use burn::tensor::{Shape, TensorData};
 
-use super::kernels::{self, SoftmaxLayout};
+use super::kernels::{self, RowBroadcast};
 use super::linear_log_probs;
 use super::ops::{FusedBackward, FusedOps};
+use super::AdamWStep;
 
 /// `tensor` laid out contiguously: itself (a reference count) when it is, a copy when it is a
 /// strided view.
@@ -31,6 +32,27 @@ pub(super) fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
 
 fn shape(tensor: &FlexTensor) -> Shape {
     tensor.layout().shape().clone()
+}
+
+/// `tensor` as the sole owner of a contiguous buffer holding exactly its values (moved when it
+/// already is one; else a copy), so that `storage_mut` writes in place without copying first
+/// unless the buffer is shared.
+fn owned_contiguous(tensor: FlexTensor) -> FlexTensor {
+    let exact = tensor.bytes().len() == tensor.layout().num_elements() * size_of::<f32>();
+    if tensor.is_contiguous() && tensor.layout().start_offset() == 0 && exact {
+        tensor
+    } else {
+        tensor.to_contiguous()
+    }
+}
+
+/// How `[batch, 1 | heads, rows, width]` `table` broadcasts over `x`'s heads.
+fn row_broadcast(x: &Shape, table: &Shape) -> RowBroadcast {
+    RowBroadcast {
+        width: x[3],
+        group: x[2],
+        heads: if table[1] == 1 { x[1] } else { 1 },
+    }
 }
 
 /// `shape` without its last dimension (one value per row).
@@ -63,21 +85,59 @@ impl FusedOps for Flex {
     fn fused_attention_softmax(scores: FlexTensor, bias: FlexTensor, scale: f32) -> FlexTensor {
         let (scores, bias) = (contiguous(&scores), contiguous(&bias));
         let dims = shape(&scores);
-        let [_, heads, rows, keys] = [dims[0], dims[1], dims[2], dims[3]];
-        let bias_heads = shape(&bias)[1];
-        let layout = SoftmaxLayout {
-            width: keys,
-            group: rows,
-            heads: if bias_heads == 1 { heads } else { 1 },
-        };
+        let layout = row_broadcast(&dims, &shape(&bias));
         tensor(
             kernels::softmax_forward(values(&scores), values(&bias), layout, scale),
             dims,
         )
     }
+
+    fn fused_rotary(x: FlexTensor, cos: FlexTensor, sin: FlexTensor) -> FlexTensor {
+        let (x, cos, sin) = (contiguous(&x), contiguous(&cos), contiguous(&sin));
+        let dims = shape(&x);
+        let layout = row_broadcast(&dims, &shape(&cos));
+        tensor(
+            kernels::rotary_forward(values(&x), values(&cos), values(&sin), layout),
+            dims,
+        )
+    }
+
+    fn fused_adamw(
+        value: FlexTensor,
+        grad: FlexTensor,
+        m: FlexTensor,
+        v: FlexTensor,
+        step: AdamWStep,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let mut value = owned_contiguous(value);
+        let (mut m, mut v) = (owned_contiguous(m), owned_contiguous(v));
+        let grad = contiguous(&grad);
+        kernels::adamw_update(
+            value.storage_mut::<f32>(),
+            values(&grad),
+            m.storage_mut::<f32>(),
+            v.storage_mut::<f32>(),
+            &step,
+        );
+        (value, m, v)
+    }
 }
 
 impl FusedBackward for Flex {
+    fn rotary_backward(
+        grad: FloatTensor<Self>,
+        cos: FloatTensor<Self>,
+        sin: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let (grad, cos, sin) = (contiguous(&grad), contiguous(&cos), contiguous(&sin));
+        let dims = shape(&grad);
+        let layout = row_broadcast(&dims, &shape(&cos));
+        tensor(
+            kernels::rotary_backward(values(&grad), values(&cos), values(&sin), layout),
+            dims,
+        )
+    }
+
     fn rms_norm_with_inverse(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

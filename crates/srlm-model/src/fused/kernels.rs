@@ -7,6 +7,8 @@
 use pulp::Arch;
 use rayon::prelude::*;
 
+use super::AdamWStep;
+
 /// Rows below which a kernel runs on the calling thread (a rayon task costs ~µs).
 const MIN_PARALLEL_ELEMENTS: usize = 1 << 14;
 
@@ -202,7 +204,7 @@ pub(crate) fn swiglu_backward(gate: &[f32], up: &[f32], grad: &[f32]) -> (Vec<f3
 pub(crate) fn softmax_forward(
     scores: &[f32],
     bias: &[f32],
-    layout: SoftmaxLayout,
+    layout: RowBroadcast,
     scale: f32,
 ) -> Vec<f32> {
     let width = layout.width;
@@ -376,18 +378,125 @@ pub(crate) fn log_softmax_target_grad(
         });
 }
 
-/// How score rows map to bias rows in [`softmax_forward`].
+/// Rotary embedding, rotate-half form: per row of `x` (`layout.width` = head dim `d`, half
+/// `h = d / 2`), `y[j] = x[j]·cos[j] − x[j+h]·sin[j]` for `j < h` and
+/// `y[j] = x[j]·cos[j] + x[j−h]·sin[j]` above; `cos` and `sin` rows broadcast over the heads.
+pub(crate) fn rotary_forward(
+    x: &[f32],
+    cos: &[f32],
+    sin: &[f32],
+    layout: RowBroadcast,
+) -> Vec<f32> {
+    rotary(x, cos, sin, layout, 1.0)
+}
+
+/// Rotary backward: `dx[j] = g[j]·cos[j] + g[j+h]·sin[j+h]` for `j < h` and
+/// `dx[j] = g[j]·cos[j] − g[j−h]·sin[j−h]` above.
+pub(crate) fn rotary_backward(
+    grad: &[f32],
+    cos: &[f32],
+    sin: &[f32],
+    layout: RowBroadcast,
+) -> Vec<f32> {
+    rotary(grad, cos, sin, layout, -1.0)
+}
+
+/// Both rotary directions: `direction` 1 rotates (forward), −1 applies the transpose (the
+/// backward pass; the tables are the same).
+fn rotary(x: &[f32], cos: &[f32], sin: &[f32], layout: RowBroadcast, direction: f32) -> Vec<f32> {
+    let width = layout.width;
+    let half = width / 2;
+    let rows = x.len() / width.max(1);
+    let mut y = vec![0.0; x.len()];
+    let chunk = rows_per_task(rows, width);
+    y.par_chunks_mut(chunk * width)
+        .zip(x.par_chunks(chunk * width))
+        .enumerate()
+        .for_each(|(task, (y, x))| {
+            let first_row = task * chunk;
+            Arch::new().dispatch(
+                #[inline(always)]
+                || {
+                    for (i, (y, x)) in y
+                        .chunks_exact_mut(width)
+                        .zip(x.chunks_exact(width))
+                        .enumerate()
+                    {
+                        let table = layout.bias_row(first_row + i) * width;
+                        let (c, s) = (&cos[table..table + width], &sin[table..table + width]);
+                        let (y_lo, y_hi) = y.split_at_mut(half);
+                        let (x_lo, x_hi) = x.split_at(half);
+                        if direction > 0.0 {
+                            for j in 0..half {
+                                y_lo[j] = x_lo[j] * c[j] - x_hi[j] * s[j];
+                                y_hi[j] = x_hi[j] * c[half + j] + x_lo[j] * s[half + j];
+                            }
+                        } else {
+                            for j in 0..half {
+                                y_lo[j] = x_lo[j] * c[j] + x_hi[j] * s[half + j];
+                                y_hi[j] = x_hi[j] * c[half + j] - x_lo[j] * s[j];
+                            }
+                        }
+                    }
+                },
+            )
+        });
+    y
+}
+
+/// AdamW's update of one parameter in place (PyTorch's order of operations):
+/// `p ← p·(1 − lr·wd)`, `m ← β₁m + (1 − β₁)g`, `v ← β₂v + (1 − β₂)g²`,
+/// `p ← p − lr/bias₁ · m / (√v / √bias₂ + ε)`.
+pub(crate) fn adamw_update(
+    param: &mut [f32],
+    grad: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    step: &AdamWStep,
+) {
+    let chunk = MIN_PARALLEL_ELEMENTS * 4;
+    let decay = (1.0 - step.lr * step.weight_decay) as f32;
+    let (beta1, beta2) = (step.beta1 as f32, step.beta2 as f32);
+    let (one_minus_beta1, one_minus_beta2) = ((1.0 - step.beta1) as f32, (1.0 - step.beta2) as f32);
+    let sqrt_bias2 = step.bias_correction2.sqrt() as f32;
+    let eps = step.eps as f32;
+    let rate = (step.lr / step.bias_correction1) as f32;
+    param
+        .par_chunks_mut(chunk)
+        .zip(grad.par_chunks(chunk))
+        .zip(m.par_chunks_mut(chunk))
+        .zip(v.par_chunks_mut(chunk))
+        .for_each(|(((p, g), m), v)| {
+            Arch::new().dispatch(
+                #[inline(always)]
+                || {
+                    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                    {
+                        let decayed = *p * decay;
+                        *m = *m * beta1 + g * one_minus_beta1;
+                        *v = *v * beta2 + g * g * one_minus_beta2;
+                        let denom = v.sqrt() / sqrt_bias2 + eps;
+                        *p = decayed - *m / denom * rate;
+                    }
+                },
+            )
+        });
+}
+
+/// How the rows of a `[batch, heads, group, width]` tensor map to the rows of a
+/// `[batch, 1, group, width]` one broadcast over the heads (an attention bias, rotary tables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SoftmaxLayout {
-    /// Elements per row (keys).
+pub(crate) struct RowBroadcast {
+    /// Elements per row.
     pub(crate) width: usize,
-    /// Score rows per head (queries).
+    /// Rows per head (queries, positions).
     pub(crate) group: usize,
-    /// Heads sharing one bias block (1 when the bias has a row per score row).
+    /// Heads sharing one block of broadcast rows (1 when there is a row per row).
     pub(crate) heads: usize,
 }
 
-impl SoftmaxLayout {
+impl RowBroadcast {
+    /// The broadcast row that row `row` reads.
     #[inline(always)]
     fn bias_row(&self, row: usize) -> usize {
         (row / (self.heads * self.group)) * self.group + row % self.group
@@ -416,7 +525,7 @@ mod tests {
 
     #[test]
     fn a_bias_block_is_shared_by_the_heads_of_one_batch_row() {
-        let layout = SoftmaxLayout {
+        let layout = RowBroadcast {
             width: 4,
             group: 3,
             heads: 2,

@@ -114,7 +114,85 @@ pub fn linear_log_probs(hidden: Tensor<2>, weight: Tensor<2>, targets: &[u32]) -
     reference::linear_log_probs(hidden, weight, targets)
 }
 
-/// Whether the fused kernel handles this bias: the scores' shape, or one head broadcast.
+/// Rotary embedding in rotate-half form, `x · cos + rotate_half(x) · sin`: `x` `[batch, heads,
+/// seq, head_dim]`, `cos` and `sin` `[batch, 1, seq, head_dim]` (broadcast over the heads;
+/// constants, no gradient).
+pub fn rotary(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if runs_fused(
+        FusedOp::Rotary,
+        &x.device(),
+        &[x.dtype(), cos.dtype(), sin.dtype()],
+    ) && x.dims()[3] % 2 == 0
+        && bias_fits(&x.dims(), &cos.dims())
+        && cos.dims() == sin.dims()
+    {
+        return Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_rotary(
+            x.into_dispatch(),
+            cos.into_dispatch(),
+            sin.into_dispatch(),
+        ));
+    }
+    reference::rotary(x, cos, sin)
+}
+
+/// One AdamW step's settings for [`adamw_update`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// β₁.
+    pub beta1: f64,
+    /// β₂.
+    pub beta2: f64,
+    /// ε.
+    pub eps: f64,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+    /// `1 − β₁ᵗ` at this step `t`.
+    pub bias_correction1: f64,
+    /// `1 − β₂ᵗ`.
+    pub bias_correction2: f64,
+}
+
+/// AdamW's update of one flattened parameter (PyTorch's semantics: decoupled weight decay,
+/// bias-corrected moments): returns the new `(value, m, v)`. Fused, one pass over the four
+/// buffers, in place where they are not shared.
+pub fn adamw_update(
+    value: Tensor<1>,
+    grad: Tensor<1>,
+    m: Tensor<1>,
+    v: Tensor<1>,
+    step: &AdamWStep,
+) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
+    #[cfg(feature = "flex")]
+    if runs_fused(
+        FusedOp::AdamW,
+        &value.device(),
+        &[value.dtype(), grad.dtype(), m.dtype(), v.dtype()],
+    ) && !value.is_autodiff()
+        && [grad.dims(), m.dims(), v.dims()]
+            .iter()
+            .all(|d| *d == value.dims())
+    {
+        let (value, m, v) = <burn::backend::Dispatch as FusedOps>::fused_adamw(
+            value.into_dispatch(),
+            grad.into_dispatch(),
+            m.into_dispatch(),
+            v.into_dispatch(),
+            *step,
+        );
+        return (
+            Tensor::from_dispatch(value),
+            Tensor::from_dispatch(m),
+            Tensor::from_dispatch(v),
+        );
+    }
+    reference::adamw_update(value, grad, m, v, step)
+}
+
+/// Whether a `[batch, 1 | heads, rows, width]` operand fits `[batch, heads, rows, width]`: its
+/// shape, or one head broadcast.
 #[cfg(feature = "flex")]
 fn bias_fits(scores: &[usize; 4], bias: &[usize; 4]) -> bool {
     bias[0] == scores[0] && (bias[1] == 1 || bias[1] == scores[1]) && bias[2..] == scores[2..]

@@ -4,6 +4,8 @@
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend};
 
+use super::AdamWStep;
+
 /// The fused forward operations, implemented for [`Flex`](burn::backend::Flex) (the kernels in
 /// `kernels.rs`) and for `Autodiff<B>` over any backend with [`FusedBackward`] (a hand-written
 /// backward pass). Called through burn's `Dispatch` by the wrappers in [`crate::fused`], which
@@ -37,6 +39,24 @@ pub trait FusedOps: Backend {
         weight: FloatTensor<Self>,
         targets: Vec<u32>,
     ) -> FloatTensor<Self>;
+
+    /// `x · cos + rotate_half(x) · sin`; `x` `[batch, heads, seq, dim]`, the tables
+    /// `[batch, 1, seq, dim]` or `x`'s shape. The tables are constants.
+    fn fused_rotary(
+        x: FloatTensor<Self>,
+        cos: FloatTensor<Self>,
+        sin: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// AdamW's update of one flattened parameter: the new `(value, m, v)`. Not differentiable
+    /// (an optimizer works on the parameters' inner tensors).
+    fn fused_adamw(
+        value: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        step: AdamWStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// What the backward passes of [`FusedOps`] need from the backend that runs them.
@@ -87,4 +107,11 @@ pub trait FusedBackward: FusedOps {
         lse: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The rotary embedding's backward pass: `dx` from the output's gradient and the tables.
+    fn rotary_backward(
+        grad: FloatTensor<Self>,
+        cos: FloatTensor<Self>,
+        sin: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 }

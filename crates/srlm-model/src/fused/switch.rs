@@ -17,15 +17,21 @@ pub enum FusedOp {
     AttentionSoftmax,
     /// [`crate::fused::linear_log_probs`] (`linear_log_probs`).
     LinearLogProbs,
+    /// [`crate::fused::rotary`] (`rotary`).
+    Rotary,
+    /// [`crate::fused::adamw_update`] (`adamw`).
+    AdamW,
 }
 
 impl FusedOp {
     /// Every fused operation.
-    pub const ALL: [FusedOp; 4] = [
+    pub const ALL: [FusedOp; 6] = [
         FusedOp::RmsNorm,
         FusedOp::Swiglu,
         FusedOp::AttentionSoftmax,
         FusedOp::LinearLogProbs,
+        FusedOp::Rotary,
+        FusedOp::AdamW,
     ];
 
     /// The operation's name in `SRLM_FUSED`.
@@ -35,6 +41,8 @@ impl FusedOp {
             FusedOp::Swiglu => "swiglu",
             FusedOp::AttentionSoftmax => "attention_softmax",
             FusedOp::LinearLogProbs => "linear_log_probs",
+            FusedOp::Rotary => "rotary",
+            FusedOp::AdamW => "adamw",
         }
     }
 

@@ -203,3 +203,63 @@ fn linear_log_probs_equal_the_written_out_log_softmax_in_value_and_gradient() {
         );
     }
 }
+
+#[test]
+fn rotary_equals_rotate_half_in_value_and_gradient() {
+    let device = device();
+    for (batch, heads, seq, dim) in [(1, 1, 1, 2), (2, 3, 5, 8), (3, 9, 17, 64), (2, 1, 33, 6)] {
+        let x = random([batch, heads, seq, dim], &device);
+        let (cos, sin) = (
+            random([batch, 1, seq, dim], &device),
+            random([batch, 1, seq, dim], &device),
+        );
+        let (c, s) = (cos.clone(), sin.clone());
+        assert_same(
+            &format!("rotary b{batch} h{heads} t{seq} d{dim}"),
+            [x.clone()],
+            move |[x]| fused::rotary(x, c.clone(), s.clone()),
+            move |[x]| reference::rotary(x, cos.clone(), sin.clone()),
+        );
+    }
+    // Tables with a row per head give the same as broadcast ones.
+    let x = random([2, 3, 4, 8], &device);
+    let (cos, sin) = (random([2, 1, 4, 8], &device), random([2, 1, 4, 8], &device));
+    let want = reference::rotary(x.clone(), cos.clone(), sin.clone());
+    let got = fused::rotary(x, cos.repeat_dim(1, 3), sin.repeat_dim(1, 3));
+    assert!(relative_error(flat(got), flat(want)) < 1e-5);
+}
+
+#[test]
+fn adamw_update_equals_the_composed_update() {
+    let device = device();
+    for (n, step_count, weight_decay) in [(1, 1, 0.0), (1000, 1, 0.1), (70_001, 10, 0.01)] {
+        let [value, grad, m] = [0, 1, 2].map(|_| random([n], &device));
+        let v = random([n], &device).abs();
+        let step = fused::AdamWStep {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+            bias_correction1: 1.0 - 0.9f64.powi(step_count),
+            bias_correction2: 1.0 - 0.999f64.powi(step_count),
+        };
+        let want =
+            reference::adamw_update(value.clone(), grad.clone(), m.clone(), v.clone(), &step);
+        // A buffer shared with another tensor is copied, never written through.
+        let before = value.clone().into_data();
+        let got = fused::adamw_update(value.clone(), grad, m.clone(), v.clone(), &step);
+        for (what, got, want) in [
+            ("value", got.0, want.0),
+            ("m", got.1, want.1),
+            ("v", got.2, want.2),
+        ] {
+            let error = relative_error(got, want);
+            assert!(
+                error < 1e-5,
+                "adamw n={n} t={step_count}: {what} error {error}"
+            );
+        }
+        assert_eq!(value.into_data(), before);
+    }
+}

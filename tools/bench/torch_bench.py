@@ -17,7 +17,7 @@ SmolLM2-135M-Instruct from the Q4_1 GGUF (dequantised to float32 by transformers
 Median of REPS after one warm-up. Peak memory: this process's ru_maxrss (run one work per
 process to get that work's peak; `srlm bench --torch` does).
 
-    bash scripts/fetch-model.sh && pip install torch transformers gguf
+    bash scripts/fetch-model.sh && pip install torch transformers gguf accelerate
     python3 tools/bench/torch_bench.py [--work generation|sft|sft-eft|dpo|dpo-ref] [--reps 3]
         [--threads N] [--batches 1,4,16] [--json]
 """

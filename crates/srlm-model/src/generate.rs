@@ -7,6 +7,7 @@ use rand::Rng;
 use crate::batch::{Padding, TokenBatch};
 use crate::device_sampling::sample_on_device;
 use crate::error::{ModelError, Result};
+use crate::fused::{enabled, FusedOp};
 use crate::llama::Llama;
 use crate::sampling::{sample, sequence_rng};
 use crate::weights::read_f32;
@@ -44,6 +45,59 @@ fn samples_on_host(device: &burn::tensor::Device) -> bool {
         let _ = device;
         false
     }
+}
+
+/// Fewest tokens all prompts of a batch must share for the prefix to be prefilled once.
+const MIN_SHARED_PREFIX: usize = 16;
+
+/// The length of the token prefix every prompt shares, when there are several prompts and it
+/// is worth prefilling once (at least [`MIN_SHARED_PREFIX`] tokens); each prompt keeps at least
+/// one token of its own, whose position gives its first logits.
+fn shared_prefix_len(prompts: &[Vec<u32>]) -> Option<usize> {
+    let (first, rest) = prompts.split_first()?;
+    if rest.is_empty() {
+        return None;
+    }
+    let shortest = prompts.iter().map(Vec::len).min().unwrap_or(0);
+    let shared = rest.iter().fold(first.len(), |shared, p| {
+        first[..shared]
+            .iter()
+            .zip(p)
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    let shared = shared.min(shortest.saturating_sub(1));
+    (shared >= MIN_SHARED_PREFIX).then_some(shared)
+}
+
+/// Prefills the prefix every prompt shares once (one row), copies its KV cache to every
+/// prompt's row, then prefills the prompts' own tokens, left-padded, after it (the prefix
+/// caching of vLLM and SGLang, within one batch: a judge's rubric, a fixed instruction). The
+/// padding sits between the prefix and each prompt's own tokens, masked by the attention bias;
+/// positions count real tokens only, so every row sees the same sequence as unshared.
+/// Returns the last hidden states and each prompt's cache validity.
+fn prefill_after_prefix(
+    model: &Llama,
+    prompts: &[Vec<u32>],
+    shared: usize,
+    pad_id: u32,
+    cache: &mut crate::llama::KvCache,
+) -> Result<(burn::tensor::Tensor<3>, Vec<Vec<bool>>)> {
+    let prefix = TokenBatch::pad(&[prompts[0][..shared].to_vec()], pad_id, Padding::Left)?;
+    let (tokens, positions, bias) = model.step_inputs(&prefix, None, 0)?;
+    drop(model.forward_hidden(tokens, positions, bias, Some(cache)));
+    cache.retain_rows(&vec![0; prompts.len()], &model.device());
+    let own: Vec<Vec<u32>> = prompts.iter().map(|p| p[shared..].to_vec()).collect();
+    let rest = TokenBatch::pad(&own, pad_id, Padding::Left)?;
+    let past_valid = vec![true; prompts.len() * shared];
+    let (tokens, positions, bias) = model.step_inputs(&rest, Some(&past_valid), shared)?;
+    let hidden = model.forward_hidden(tokens, positions, bias, Some(cache));
+    let valid = rest
+        .valid
+        .chunks(rest.seq)
+        .map(|row| [vec![true; shared], row.to_vec()].concat())
+        .collect();
+    Ok((hidden, valid))
 }
 
 /// Generates a continuation of every prompt (token ids, chat template already applied).
@@ -102,8 +156,21 @@ pub fn generate_samples(
         .flat_map(|v| std::iter::repeat_n(v.to_vec(), samples))
         .collect();
     let mut cache = model.new_cache();
-    let (tokens, positions, bias) = model.step_inputs(&batch, None, 0)?;
-    let mut hidden = model.forward_hidden(tokens, positions, bias, Some(&mut cache));
+    let mut hidden = match shared_prefix_len(prompts) {
+        Some(shared) if enabled(FusedOp::PrefixCache) => {
+            let (hidden, prompt_valid) =
+                prefill_after_prefix(model, prompts, shared, pad_id, &mut cache)?;
+            valid = prompt_valid
+                .into_iter()
+                .flat_map(|v| std::iter::repeat_n(v, samples))
+                .collect();
+            hidden
+        }
+        _ => {
+            let (tokens, positions, bias) = model.step_inputs(&batch, None, 0)?;
+            model.forward_hidden(tokens, positions, bias, Some(&mut cache))
+        }
+    };
     if samples > 1 {
         // One prefill per prompt; each sample starts from a copy of its prompt's cache row.
         let rows: Vec<usize> = (0..prompts.len())

@@ -21,17 +21,21 @@ pub enum FusedOp {
     Rotary,
     /// [`crate::fused::adamw_update`] (`adamw`).
     AdamW,
+    /// Generation prefills the token prefix all prompts of a batch share once and copies its
+    /// KV cache to every row (`prefix_cache`; [`crate::generate()`]).
+    PrefixCache,
 }
 
 impl FusedOp {
     /// Every fused operation.
-    pub const ALL: [FusedOp; 6] = [
+    pub const ALL: [FusedOp; 7] = [
         FusedOp::RmsNorm,
         FusedOp::Swiglu,
         FusedOp::AttentionSoftmax,
         FusedOp::LinearLogProbs,
         FusedOp::Rotary,
         FusedOp::AdamW,
+        FusedOp::PrefixCache,
     ];
 
     /// The operation's name in `SRLM_FUSED`.
@@ -43,6 +47,7 @@ impl FusedOp {
             FusedOp::LinearLogProbs => "linear_log_probs",
             FusedOp::Rotary => "rotary",
             FusedOp::AdamW => "adamw",
+            FusedOp::PrefixCache => "prefix_cache",
         }
     }
 

@@ -347,3 +347,33 @@ fn samples_from_one_prefill_equal_repeated_prompts() {
             .is_err()
     );
 }
+
+#[test]
+fn a_prefix_shared_by_every_prompt_is_prefilled_once_with_the_same_result() {
+    // A 20-token prefix (like a judge's rubric) then prompts of their own, of different
+    // lengths: the batch prefills the prefix once and copies its cache, with padding between
+    // the prefix and each prompt's own tokens. Every row must generate what it generates alone.
+    let prefix: Vec<u32> = (0..20).map(|i| 10 + i).collect();
+    let prompts: Vec<Vec<u32>> = [vec![5, 17, 3], vec![8], vec![33, 12, 90, 4, 61, 62, 63]]
+        .into_iter()
+        .map(|own| [prefix.clone(), own].concat())
+        .collect();
+    for (name, config) in configs() {
+        let model = Llama::random(&config, &device(), 4).unwrap();
+        let gen = GenerationConfig {
+            max_new_tokens: 12,
+            ..GenerationConfig::default()
+        };
+        let batched = srlm_model::generate_samples(&model, &prompts, 2, 0, &gen).unwrap();
+        for (i, p) in prompts.iter().enumerate() {
+            let alone = generate(&model, std::slice::from_ref(p), 0, &gen).unwrap();
+            for sample in 0..2 {
+                assert_eq!(
+                    batched[i * 2 + sample].token_ids,
+                    alone[0].token_ids,
+                    "{name}: prompt {i} sample {sample}"
+                );
+            }
+        }
+    }
+}

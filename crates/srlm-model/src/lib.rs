@@ -18,6 +18,10 @@
 //! - [`generate()`]: batched sampling (greedy, temperature, top-k, top-p), seeded, stopping per
 //!   sequence at end of turn; [`sequence_logprobs`]: summed response log-probabilities in one
 //!   forward pass (what DPO needs).
+//! - [`fused`]: RMSNorm, SwiGLU, rotary embeddings, the attention softmax, response log-probs
+//!   through the output projection and the AdamW update as fused operations with their own
+//!   backward pass (a burn backend extension for flex and autodiff over it), each beside the
+//!   composed burn operations it replaces, which other backends run.
 //!
 //! ## Backends
 //!

@@ -12,8 +12,8 @@ use crate::common::device;
 
 /// Largest difference relative to the reference's largest magnitude.
 fn relative_error(got: Tensor<1>, want: Tensor<1>) -> f32 {
-    let got = got.into_data().to_vec::<f32>().unwrap();
-    let want = want.into_data().to_vec::<f32>().unwrap();
+    let got = got.try_into_vec_as::<f32>().unwrap();
+    let want = want.try_into_vec_as::<f32>().unwrap();
     let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
     crate::common::max_abs_diff(&got, &want) / scale
 }

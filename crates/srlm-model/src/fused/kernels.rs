@@ -197,10 +197,9 @@ pub(crate) fn swiglu_backward(gate: &[f32], up: &[f32], grad: &[f32]) -> (Vec<f3
     (d_gate, d_up)
 }
 
-/// Softmax over rows of `width` of `scale · scores + bias`. `bias` holds `bias_rows` rows;
-/// score row `i` of each group of `group` consecutive rows uses bias row
-/// `(i / (heads · group)) · group + i % group` — a `[batch, 1, group, width]` bias broadcast
-/// over `heads` (with `heads = 1`, one bias row per score row).
+/// Softmax over rows of `layout.width` of `scale · scores + bias`: score row `i` reads bias row
+/// `RowBroadcast::broadcast_row(i)` — a `[batch, 1, group, width]` bias broadcast over
+/// `heads` (with `heads = 1`, one bias row per score row).
 pub(crate) fn softmax_forward(
     scores: &[f32],
     bias: &[f32],
@@ -225,7 +224,7 @@ pub(crate) fn softmax_forward(
                         .zip(scores.chunks_exact(width))
                         .enumerate()
                     {
-                        let b = layout.bias_row(first_row + i);
+                        let b = layout.broadcast_row(first_row + i);
                         let b = &bias[b * width..(b + 1) * width];
                         let mut max = f32::NEG_INFINITY;
                         for ((p, &s), &b) in p.iter_mut().zip(s).zip(b) {
@@ -422,7 +421,7 @@ fn rotary(x: &[f32], cos: &[f32], sin: &[f32], layout: RowBroadcast, direction: 
                         .zip(x.chunks_exact(width))
                         .enumerate()
                     {
-                        let table = layout.bias_row(first_row + i) * width;
+                        let table = layout.broadcast_row(first_row + i) * width;
                         let (c, s) = (&cos[table..table + width], &sin[table..table + width]);
                         let (y_lo, y_hi) = y.split_at_mut(half);
                         let (x_lo, x_hi) = x.split_at(half);
@@ -496,9 +495,9 @@ pub(crate) struct RowBroadcast {
 }
 
 impl RowBroadcast {
-    /// The broadcast row that row `row` reads.
+    /// The broadcast row that row `row` reads: `(row / (heads · group)) · group + row % group`.
     #[inline(always)]
-    fn bias_row(&self, row: usize) -> usize {
+    fn broadcast_row(&self, row: usize) -> usize {
         (row / (self.heads * self.group)) * self.group + row % self.group
     }
 }
@@ -530,7 +529,7 @@ mod tests {
             group: 3,
             heads: 2,
         };
-        let rows: Vec<usize> = (0..12).map(|r| layout.bias_row(r)).collect();
+        let rows: Vec<usize> = (0..12).map(|r| layout.broadcast_row(r)).collect();
         assert_eq!(rows, vec![0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5]);
     }
 }

@@ -148,29 +148,31 @@ pub fn generate_samples(
     let mut rngs: Vec<_> = (0..requests)
         .map(|i| sequence_rng(config.seed, i))
         .collect();
-    // `active[r]`: the request index of cache row `r`; `valid[r]`: which cached cells are real.
-    let mut active: Vec<usize> = (0..requests).collect();
-    let mut valid: Vec<Vec<bool>> = batch
-        .valid
-        .chunks(batch.seq)
-        .flat_map(|v| std::iter::repeat_n(v.to_vec(), samples))
-        .collect();
     let mut cache = model.new_cache();
-    let mut hidden = match shared_prefix_len(prompts) {
+    // The prefill, and which cached cells of each prompt's row are real tokens.
+    let (mut hidden, prompt_valid) = match shared_prefix_len(prompts) {
         Some(shared) if enabled(FusedOp::PrefixCache) => {
-            let (hidden, prompt_valid) =
-                prefill_after_prefix(model, prompts, shared, pad_id, &mut cache)?;
-            valid = prompt_valid
-                .into_iter()
-                .flat_map(|v| std::iter::repeat_n(v, samples))
-                .collect();
-            hidden
+            prefill_after_prefix(model, prompts, shared, pad_id, &mut cache)?
         }
         _ => {
             let (tokens, positions, bias) = model.step_inputs(&batch, None, 0)?;
-            model.forward_hidden(tokens, positions, bias, Some(&mut cache))
+            let hidden = model.forward_hidden(tokens, positions, bias, Some(&mut cache));
+            (
+                hidden,
+                batch
+                    .valid
+                    .chunks(batch.seq)
+                    .map(<[bool]>::to_vec)
+                    .collect(),
+            )
         }
     };
+    // `active[r]`: the request index of cache row `r`; `valid[r]`: which cached cells are real.
+    let mut active: Vec<usize> = (0..requests).collect();
+    let mut valid: Vec<Vec<bool>> = prompt_valid
+        .into_iter()
+        .flat_map(|v| std::iter::repeat_n(v, samples))
+        .collect();
     if samples > 1 {
         // One prefill per prompt; each sample starts from a copy of its prompt's cache row.
         let rows: Vec<usize> = (0..prompts.len())

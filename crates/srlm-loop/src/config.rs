@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use srlm_data::eft::{LadderConfig, LadderPool};
+use srlm_data::eft::{LadderConfig, LadderPool, NaturalConfig};
 use srlm_dpo::{DpoConfig, TrainConfig};
 use srlm_judge::{Endpoint, HttpSettings};
 
@@ -94,8 +94,62 @@ pub struct DataSection {
     pub held_out_fraction: f64,
     /// Longest training example in tokens.
     pub max_len: usize,
-    /// The label-free EFT builder's settings (when `eft` is absent; its seed is the run's).
+    /// Which label-free builder makes EFT examples when `eft` is absent: `natural` (the
+    /// default) or `ladder`.
+    #[serde(default)]
+    pub eft_builder: EftBuilder,
+    /// The ladder builder's settings (its seed is the run's). Held-out ladders are built with
+    /// either builder: a judge trained on natural sets is also measured on ladders.
     pub ladder: LadderConfig,
+    /// The natural builder's settings and the seed model's answers it needs.
+    #[serde(default)]
+    pub natural: NaturalSection,
+}
+
+/// Which label-free EFT builder makes the SFT set's judge examples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EftBuilder {
+    /// Natural answers of known relative quality: the seed's reference answer, a sentence-end
+    /// cut of it, the seed model's own answers, a nearest-neighbour prompt's answer
+    /// (`docs/eft-natural.md`). Costs the seed model two answers per anchoring prompt.
+    #[default]
+    Natural,
+    /// Known-quality ladders built by damaging the reference answer (`docs/eft-ladder.md`).
+    Ladder,
+}
+
+/// `[data.natural]`: the natural EFT builder and the seed model's answers it anchors on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NaturalSection {
+    /// Held-out prompts given a natural set (the judge-quality set of the kind the loop's
+    /// candidates are: fluent, finished answers); built whichever builder trains. 0: none.
+    pub held_out_prompts: usize,
+    /// Most new tokens of a seed-model answer; an answer cut here is left out.
+    pub max_tokens: usize,
+    /// Temperature of the sampled answer.
+    pub temperature: f32,
+    /// Nucleus threshold of the sampled answer.
+    pub top_p: f32,
+    /// The builder's limits (its seed is the run's).
+    pub builder: NaturalConfig,
+}
+
+impl Default for NaturalSection {
+    fn default() -> Self {
+        NaturalSection {
+            held_out_prompts: 12,
+            max_tokens: 256,
+            temperature: 0.7,
+            top_p: 0.9,
+            builder: NaturalConfig {
+                max_answer_words: 160,
+                max_prompt_words: 60,
+                ..NaturalConfig::default()
+            },
+        }
+    }
 }
 
 /// Where an iteration's new prompts come from.
@@ -401,6 +455,7 @@ impl RunConfig {
             ("judge.batch", self.judge.batch),
             ("judge.max_tokens", self.judge.max_tokens),
             ("data.max_len", self.data.max_len),
+            ("data.natural.max_tokens", self.data.natural.max_tokens),
             ("run.generation_batch", self.run.generation_batch),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
@@ -527,6 +582,8 @@ impl Default for RunConfig {
                     seed: 0,
                     pool: LadderPool::Train,
                 },
+                eft_builder: EftBuilder::Natural,
+                natural: NaturalSection::default(),
             },
             sft,
             instruct: InstructSection {

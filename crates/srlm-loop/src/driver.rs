@@ -10,7 +10,7 @@ use srlm_model::{parse_device, LanguageModel};
 
 use crate::judge_source::{ConfiguredJudges, JudgeSource};
 
-use crate::config::{PromptSource, RunConfig};
+use crate::config::{GeneratorSpec, PromptSource, RunConfig};
 use crate::error::{LoopError, Result};
 use crate::generator::{GeneratorSource, Role, SpecGenerators};
 use crate::observer::Observer;
@@ -22,6 +22,7 @@ use crate::stages::{self, run_units, unit_seed};
 const INSTRUCT: u64 = 1;
 const CANDIDATES: u64 = 2;
 const JUDGE: u64 = 3;
+const SEED_ANSWERS: u64 = 4;
 
 /// A self-rewarding run in a folder.
 #[derive(Debug)]
@@ -106,7 +107,7 @@ impl SelfRewardingRun {
         generators: &mut dyn GeneratorSource,
         judges: &mut dyn JudgeSource,
     ) -> Result<RunOutcome> {
-        self.data_stage(observer)?;
+        self.data_stage(observer, generators)?;
         self.sft_stage(observer)?;
         for t in 1..=self.config.run.iterations {
             self.iteration(t, observer, generators, judges)?;
@@ -123,14 +124,21 @@ impl SelfRewardingRun {
         })
     }
 
-    fn data_stage(&self, observer: &mut dyn Observer) -> Result<()> {
+    fn data_stage(
+        &self,
+        observer: &mut dyn Observer,
+        source: &mut dyn GeneratorSource,
+    ) -> Result<()> {
         let done = self.dir.data("seed-prompts.jsonl");
         if done.exists() {
             return Ok(());
         }
+        let seed = self.config.run.seed;
+        let plan = stages::data::plan(&self.config.data, seed)?;
+        let answers = self.seed_answer_stage(&plan.anchors(), observer, source)?;
         let started = Instant::now();
         observer.stage_started(0, "data", 1, 0);
-        let data = stages::data::prepare(&self.config.data, self.config.run.seed)?;
+        let data = stages::data::prepare(&self.config.data, seed, plan, &answers)?;
         self.dir
             .write_records(&self.dir.data("sft-ift.jsonl"), &data.sft_ift)?;
         self.dir
@@ -140,6 +148,49 @@ impl SelfRewardingRun {
         // Written last: its presence marks the stage finished.
         self.dir.write_records(&done, &data.seed_prompts)?;
         self.finish_stage(observer, (0, "data"), started, false, data.stats)
+    }
+
+    /// The seed model's greedy and sampled answers to the natural EFT builder's anchor prompts
+    /// (`data/seed-answers.jsonl`), journaled per unit of `run.generation_batch` prompts.
+    fn seed_answer_stage(
+        &self,
+        anchors: &[String],
+        observer: &mut dyn Observer,
+        source: &mut dyn GeneratorSource,
+    ) -> Result<Vec<srlm_data::eft::SeedAnswers>> {
+        let output = self.dir.data("seed-answers.jsonl");
+        if anchors.is_empty() {
+            return Ok(Vec::new());
+        }
+        if output.exists() {
+            return self.dir.read_records(&output);
+        }
+        let started = Instant::now();
+        let config = &self.config.data.natural;
+        let m0 = LanguageModel::load(&self.config.model.path, &self.device()?)?;
+        let chunks: Vec<&[String]> = anchors.chunks(self.config.run.generation_batch).collect();
+        let journal = self.dir.data("seed-answers.journal");
+        let mut generator = source.generator(Role::Candidates, &GeneratorSpec::Current, &m0)?;
+        let (units, resumed) = run_units(
+            &journal,
+            0,
+            "seed-answers",
+            chunks.len(),
+            observer,
+            |u, _| {
+                let seed = unit_seed(self.config.run.seed, 0, SEED_ANSWERS, u);
+                let unit =
+                    stages::seed_answers::answer_unit(chunks[u], generator.as_mut(), config, seed)?;
+                Ok(Some((unit, String::new())))
+            },
+        )?;
+        drop(generator);
+        let answers: Vec<srlm_data::eft::SeedAnswers> = units.into_iter().flatten().collect();
+        self.dir.write_records(&output, &answers)?;
+        remove_file(&journal)?;
+        let stats = stages::seed_answers::stats(&answers, config.max_tokens);
+        self.finish_stage(observer, (0, "seed-answers"), started, resumed, stats)?;
+        Ok(answers)
     }
 
     fn sft_stage(&self, observer: &mut dyn Observer) -> Result<()> {

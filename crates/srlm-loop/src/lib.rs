@@ -46,8 +46,9 @@ mod run_dir;
 pub mod stages;
 
 pub use config::{
-    CandidateSection, DataSection, DpoSection, GeneratorSpec, InstructSection, JudgeMethod,
-    JudgeSection, MinParsed, ModelSection, PairSection, PromptSource, RunConfig, RunSection,
+    CandidateSection, DataSection, DpoSection, EftBuilder, GeneratorSpec, InstructSection,
+    JudgeMethod, JudgeSection, MinParsed, ModelSection, NaturalSection, PairSection, PromptSource,
+    RunConfig, RunSection,
 };
 pub use driver::{RunOutcome, SelfRewardingRun};
 pub use error::{LoopError, Result};

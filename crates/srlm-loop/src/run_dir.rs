@@ -50,6 +50,7 @@ pub struct RunDir {
 
 /// The order of stages within an iteration, for `metrics.jsonl`.
 const STAGE_ORDER: &[&str] = &[
+    "seed-answers",
     "data",
     "sft",
     "instruct",

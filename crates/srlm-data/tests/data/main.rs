@@ -7,4 +7,5 @@ mod eft;
 mod encode;
 mod importers;
 mod jsonl;
+mod natural;
 mod split;

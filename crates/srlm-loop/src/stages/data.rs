@@ -1,5 +1,7 @@
-//! The data stage: read the seed instructions, build (or read) EFT, hold prompts out, and draw
-//! the SFT set.
+//! The data stage: read the seed instructions, hold prompts out, build (or read) EFT, and draw
+//! the SFT set. It runs in two steps around the seed model's answers: [`plan`] splits the seed
+//! and names the prompts the natural EFT builder anchors on (the driver has the seed model
+//! answer them, journaled), and [`prepare`] builds the sets from the plan and those answers.
 
 use std::path::Path;
 
@@ -7,12 +9,12 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::json;
-use srlm_data::eft::build_ladder_sets;
+use srlm_data::eft::{build_ladder_sets, build_ladders, build_natural, LadderPool, SeedAnswers};
 use srlm_data::import::{import_sharegpt, ShareGptOptions};
 use srlm_data::split::{dedup_by_prompt, is_held_out, split_by_prompt};
 use srlm_data::{read_jsonl, BadLines, EftRecord, IftRecord};
 
-use crate::config::DataSection;
+use crate::config::{DataSection, EftBuilder};
 use crate::error::{LoopError, Result};
 
 /// What the data stage produces.
@@ -22,12 +24,36 @@ pub struct PreparedData {
     pub sft_ift: Vec<IftRecord>,
     /// EFT examples for SFT.
     pub sft_eft: Vec<EftRecord>,
-    /// Held-out EFT records (the judge's evaluation set).
+    /// Held-out EFT records (the judge's evaluation sets; `origin` tells their kind).
     pub eft_held_out: Vec<EftRecord>,
     /// Every training-side seed prompt (few-shot examples and the ROUGE-L pool).
     pub seed_prompts: Vec<String>,
     /// Counts.
     pub stats: serde_json::Value,
+}
+
+/// The seed, split, with the prompts whose seed-model answers the natural builder needs.
+#[derive(Debug, Clone, Default)]
+pub struct DataPlan {
+    /// Training-side seed pairs.
+    pub train: Vec<IftRecord>,
+    /// Held-out seed pairs.
+    pub held_out: Vec<IftRecord>,
+    /// Training prompts to anchor natural EFT sets on (empty unless the builder is natural).
+    pub train_anchors: Vec<String>,
+    /// Held-out prompts to anchor natural judge-quality sets on.
+    pub held_out_anchors: Vec<String>,
+    /// Counts of reading and splitting.
+    pub stats: serde_json::Value,
+}
+
+impl DataPlan {
+    /// Every prompt the seed model must answer: training anchors, then held-out ones.
+    pub fn anchors(&self) -> Vec<String> {
+        let mut all = self.train_anchors.clone();
+        all.extend(self.held_out_anchors.iter().cloned());
+        all
+    }
 }
 
 /// Reads seed IFT records: a ShareGPT JSON file (`.json`, `.json.gz`) or IFT JSON Lines.
@@ -49,39 +75,108 @@ fn draw<T>(mut records: Vec<T>, n: usize, seed: u64) -> Vec<T> {
     records
 }
 
-/// Runs the stage.
-pub fn prepare(config: &DataSection, seed: u64) -> Result<PreparedData> {
-    let (seed_records, read) = read_seed(&config.seed)?;
-    let offered = seed_records.len();
-    let (ift_train, eft_train, eft_held_out, eft_stats) = match &config.eft {
-        Some(eft_path) => {
-            let (records, duplicates) = dedup_by_prompt(seed_records, |r| r.prompt.as_str());
-            let split = split_by_prompt(
-                records,
-                |r| r.prompt.as_str(),
-                config.held_out_fraction,
-                seed,
-            )?;
+/// Reads and splits the seed and picks the natural builder's anchor prompts: enough training
+/// prompts for `eft_examples` (about four records each) when the builder is natural and no EFT
+/// file is given, and `natural.held_out_prompts` held-out ones.
+pub fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
+    let (records, read) = read_seed(&config.seed)?;
+    let offered = records.len();
+    let (records, duplicates) = dedup_by_prompt(records, |r| r.prompt.as_str());
+    let split = split_by_prompt(
+        records,
+        |r| r.prompt.as_str(),
+        config.held_out_fraction,
+        seed,
+    )?;
+    let usable = |pairs: &[IftRecord]| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|p| config.natural.builder.usable(p))
+            .map(|p| p.prompt.clone())
+            .collect()
+    };
+    let natural_training = config.eft.is_none() && config.eft_builder == EftBuilder::Natural;
+    let train_anchors = if natural_training {
+        draw(
+            usable(&split.train),
+            config.eft_examples.div_ceil(4),
+            super::unit_seed(seed, 0, 0, 2),
+        )
+    } else {
+        Vec::new()
+    };
+    let held_out_anchors = draw(
+        usable(&split.held_out),
+        config.natural.held_out_prompts,
+        super::unit_seed(seed, 0, 0, 3),
+    );
+    let stats = json!({
+        "seed": read,
+        "seed_pairs": offered,
+        "duplicates": duplicates,
+        "train_anchors": train_anchors.len(),
+        "held_out_anchors": held_out_anchors.len(),
+    });
+    Ok(DataPlan {
+        train: split.train,
+        held_out: split.held_out,
+        train_anchors,
+        held_out_anchors,
+        stats,
+    })
+}
+
+/// Builds the sets from `plan` and the seed model's `answers` to its anchors.
+pub fn prepare(
+    config: &DataSection,
+    seed: u64,
+    plan: DataPlan,
+    answers: &[SeedAnswers],
+) -> Result<PreparedData> {
+    let (train_answers, held_answers) =
+        answers.split_at(plan.train_anchors.len().min(answers.len()));
+    let mut natural = config.natural.builder.clone();
+    natural.seed = seed;
+    let (held_natural, held_natural_report) =
+        build_natural(&plan.held_out, held_answers, &natural)?;
+    let mut ladder = config.ladder.clone();
+    ladder.seed = seed;
+    let (eft_train, mut eft_held_out, eft_stats) = match (&config.eft, config.eft_builder) {
+        (Some(eft_path), _) => {
             let (eft, _) = read_jsonl::<EftRecord>(eft_path, BadLines::Fail)?;
             let (train, held): (Vec<_>, Vec<_>) = eft
                 .into_iter()
                 .partition(|e| !is_held_out(&e.prompt, config.held_out_fraction, seed));
-            let stats = json!({"source": eft_path, "duplicates": duplicates});
-            (split.train, train, held, stats)
+            (train, held, json!({"source": eft_path}))
         }
-        None => {
-            let mut ladder = config.ladder.clone();
-            ladder.seed = seed;
-            let sets = build_ladder_sets(seed_records, config.held_out_fraction, &ladder)?;
+        (None, EftBuilder::Ladder) => {
+            let sets = build_ladder_sets(
+                plan.train.iter().chain(&plan.held_out).cloned().collect(),
+                config.held_out_fraction,
+                &ladder,
+            )?;
             let stats = json!({
                 "source": "ladder",
-                "duplicates": sets.duplicates,
                 "train": sets.train_report,
                 "held_out": sets.held_out_report,
             });
-            (sets.ift_train, sets.train, sets.held_out, stats)
+            (sets.train, sets.held_out, stats)
+        }
+        (None, EftBuilder::Natural) => {
+            let (train, train_report) = build_natural(&plan.train, train_answers, &natural)?;
+            ladder.pool = LadderPool::HeldOut;
+            ladder.seed = seed.wrapping_add(1);
+            let (held, held_report) = build_ladders(&plan.held_out, &ladder)?;
+            let stats = json!({
+                "source": "natural",
+                "train": train_report,
+                "held_out_ladder": held_report,
+            });
+            (train, held, stats)
         }
     };
+    eft_held_out.extend(held_natural);
+    let ift_train = plan.train;
     if ift_train.is_empty() {
         return Err(LoopError::Empty {
             stage: "data".into(),
@@ -104,12 +199,12 @@ pub fn prepare(config: &DataSection, seed: u64) -> Result<PreparedData> {
         super::unit_seed(seed, 0, 0, 1),
     );
     let stats = json!({
-        "seed": read,
-        "seed_pairs": offered,
+        "plan": plan.stats,
         "seed_prompts": seed_prompts.len(),
         "eft": eft_stats,
         "eft_train_available": eft_available,
         "eft_held_out": eft_held_out.len(),
+        "held_out_natural": held_natural_report,
         "sft_ift": sft_ift.len(),
         "sft_eft": sft_eft.len(),
     });

@@ -6,6 +6,7 @@ pub mod data;
 pub mod instruct;
 pub mod judging;
 pub mod pairs;
+pub mod seed_answers;
 pub mod seed_prompts;
 pub mod train;
 

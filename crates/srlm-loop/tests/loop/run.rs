@@ -25,6 +25,7 @@ fn records<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
 }
 
 const OUTPUTS: &[&str] = &[
+    "data/seed-answers.jsonl",
     "data/sft-ift.jsonl",
     "data/sft-eft.jsonl",
     "data/eft-held-out.jsonl",
@@ -74,7 +75,18 @@ fn scripted_run_writes_every_file_and_counts_add_up() {
         assert!(root.join(m).join("tokenizer.json").exists());
     }
     assert_eq!(outcome.models.len(), 3);
+    // The default EFT builder is the natural one; held-out ladders are built beside it.
+    let origin = |r: &EftRecord| r.origin.clone().unwrap_or_default();
+    let eft: Vec<EftRecord> = records(&root.join("data/sft-eft.jsonl"));
+    assert!(!eft.is_empty());
+    assert!(
+        eft.iter().all(|r| origin(r).starts_with("natural:")),
+        "{eft:?}"
+    );
+    let held: Vec<EftRecord> = records(&root.join("data/eft-held-out.jsonl"));
+    assert!(held.iter().any(|r| origin(r).starts_with("ladder:")));
     for leftover in [
+        "data/seed-answers.journal",
         "iter1/prompts.journal",
         "iter1/candidates.journal",
         "iter1/judgements.journal",
@@ -87,7 +99,7 @@ fn scripted_run_writes_every_file_and_counts_add_up() {
         .iter()
         .map(|s| (s.iteration, s.stage.as_str()))
         .collect();
-    let mut expected = vec![(0, "data"), (0, "sft")];
+    let mut expected = vec![(0, "seed-answers"), (0, "data"), (0, "sft")];
     for t in 1..=2 {
         for s in ["instruct", "candidates", "judge", "pairs", "dpo"] {
             expected.push((t, s));
@@ -184,7 +196,7 @@ fn scripted_run_writes_every_file_and_counts_add_up() {
         .started
         .iter()
         .any(|(t, s, total, done)| *t == 1 && s == "candidates" && *total == 3 && *done == 0));
-    assert_eq!(recorder.finished.len(), 12);
+    assert_eq!(recorder.finished.len(), 13);
 }
 
 fn assert_same_outputs(a: &Path, b: &Path) {
@@ -308,7 +320,7 @@ fn local_tiny_model_runs_every_stage() {
         .unwrap()
         .execute(&mut LogObserver)
         .unwrap();
-    assert_eq!(outcome.summaries.len(), 7);
+    assert_eq!(outcome.summaries.len(), 8);
     let all: Vec<GeneratedInstruction> = records(&root.join("iter1/prompts-all.jsonl"));
     let prompts: Vec<NewPrompt> = records(&root.join("iter1/prompts.jsonl"));
     assert_eq!(all.iter().filter(|g| g.kept).count(), prompts.len());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use srlm::data::{read_jsonl, BadLines};
-use srlm::eval::{evaluate_models, evaluate_run, write_report, EvalOptions};
+use srlm::eval::{evaluate_models, evaluate_run, write_report, EvalOptions, PairJudge};
 use srlm::run::GeneratorSpec;
 
 use crate::http_args::HttpArgs;
@@ -53,7 +53,12 @@ pub(crate) struct EvalArgs {
     /// ladder's longest target judgement).
     #[arg(long, default_value_t = srlm::judge::DEFAULT_JUDGE_MAX_TOKENS as u64, value_parser = clap::value_parser!(u64).range(1..))]
     judge_max_tokens: u64,
-    /// Head-to-head judge: a local model path (default: the run's latest model).
+    /// Head-to-head judge: one of the evaluated models, by name — the same judge for every
+    /// comparison (default M1, the SFT model; without a model of that name, the first after the
+    /// baseline).
+    #[arg(long, default_value = "M1", conflicts_with_all = ["judge_model", "judge_url"])]
+    judge: String,
+    /// Head-to-head judge: a local model path outside the evaluation.
     #[arg(long)]
     judge_model: Option<PathBuf>,
     /// Head-to-head judge: an OpenAI-compatible server's base URL (with --judge-model-name).
@@ -87,12 +92,12 @@ fn named(spec: &str) -> Result<(String, PathBuf)> {
 #[allow(clippy::print_stdout)]
 pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
     let pair_judge = match (&args.judge_model, &args.judge_url) {
-        (Some(path), _) => GeneratorSpec::Local { path: path.clone() },
-        (None, Some(url)) => GeneratorSpec::OpenAi(srlm::judge::Endpoint {
+        (Some(path), _) => PairJudge::External(GeneratorSpec::Local { path: path.clone() }),
+        (None, Some(url)) => PairJudge::External(GeneratorSpec::OpenAi(srlm::judge::Endpoint {
             base_url: url.clone(),
             model: args.judge_model_name.clone(),
-        }),
-        (None, None) => GeneratorSpec::Current,
+        })),
+        (None, None) => PairJudge::Evaluated(args.judge.clone()),
     };
     let max_tokens = usize::try_from(args.max_tokens)?;
     let judge_max_tokens = usize::try_from(args.judge_max_tokens)?;

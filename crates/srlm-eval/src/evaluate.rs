@@ -14,7 +14,7 @@ use srlm_model::{parse_device, LanguageModel, LocalGenerator};
 
 use crate::error::{EvalError, Result};
 use crate::head_to_head::{answer, compare, Answers};
-use crate::judge_quality::{held_out_groups, judge_quality};
+use crate::judge_quality::{held_out_sets, judge_quality};
 use crate::judges::{journaled, ConfiguredEvalJudges, EvalJudges};
 use crate::report::EvalReport;
 use crate::run_stats::{dpo_curves, iteration_stats};
@@ -22,7 +22,8 @@ use crate::run_stats::{dpo_curves, iteration_stats};
 /// What to evaluate and how much of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalOptions {
-    /// Held-out EFT prompts (each with its ladder of responses) for judge quality; 0 skips.
+    /// Held-out EFT prompts (each with its responses) per held-out set kind (natural, ladder)
+    /// for judge quality; 0 skips.
     pub held_out_prompts: usize,
     /// Judge samples per held-out response (the paper: 3).
     pub judge_samples: usize,
@@ -39,8 +40,9 @@ pub struct EvalOptions {
     pub reference_prompts: usize,
     /// Most new tokens per answer (greedy).
     pub answer_max_tokens: usize,
-    /// Who judges the head-to-heads: `Current` is the run's latest model.
-    pub pair_judge: GeneratorSpec,
+    /// Who judges every head-to-head: one of the evaluated models by name (default `M1`), a
+    /// local model file, or an OpenAI-compatible server — the same judge for every comparison.
+    pub pair_judge: PairJudge,
     /// Most new tokens per head-to-head verdict.
     pub pair_max_tokens: usize,
     /// Include the seed model M0 as the baseline.
@@ -66,7 +68,7 @@ impl Default for EvalOptions {
             max_eval_prompts: 8,
             reference_prompts: 8,
             answer_max_tokens: 128,
-            pair_judge: GeneratorSpec::Current,
+            pair_judge: PairJudge::default(),
             pair_max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
             baseline: true,
             seed: 0,
@@ -74,6 +76,25 @@ impl Default for EvalOptions {
             http: HttpSettings::default(),
             journal: None,
         }
+    }
+}
+
+/// The one judge of every head-to-head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairJudge {
+    /// An evaluated model, by name. The default, `M1` (the model SFT made, before any
+    /// self-rewarding), stays the same whichever iterations are compared — unlike the latest
+    /// model, which would judge its own answers in every matchup it plays. When no evaluated
+    /// model has the name, the first model after the baseline judges (named in the report).
+    Evaluated(String),
+    /// A model outside the evaluation: a local model file or an OpenAI-compatible server.
+    External(GeneratorSpec),
+}
+
+impl Default for PairJudge {
+    fn default() -> Self {
+        PairJudge::Evaluated("M1".into())
     }
 }
 
@@ -185,7 +206,7 @@ pub fn evaluate_models_with(
     if models.is_empty() {
         return Err(EvalError::Input("no model to evaluate".into()));
     }
-    let groups = held_out_groups(held_out, options.held_out_prompts);
+    let sets = held_out_sets(held_out, options.held_out_prompts);
     let prompts = if options.max_eval_prompts > 0 {
         spread_over_categories(
             &read_eval_prompts(&options.eval_prompts)?,
@@ -206,11 +227,17 @@ pub fn evaluate_models_with(
         tracing::info!(model = %name, "evaluating");
         let lm = LanguageModel::load(path, device)?;
         let local = LocalGenerator::new(&lm, options.batch);
-        if !groups.is_empty() {
+        if !sets.is_empty() {
             let mut judge = judges.quality_judge(name, &lm, options)?;
-            report
-                .judge
-                .push(judge_quality(name, judge.as_mut(), &groups)?);
+            for (kind, groups) in &sets {
+                report.judge.push(judge_quality(
+                    name,
+                    kind,
+                    judge.as_mut(),
+                    groups,
+                    options.seed,
+                )?);
+            }
         }
         if !prompts.is_empty() {
             let mut generator = journaled(Box::new(local), options, &format!("{name}-answers"))?;
@@ -264,8 +291,9 @@ pub fn evaluate_models_with(
     Ok(report)
 }
 
-/// The first `n` distinct held-out prompts with a seed reference answer (the ladder's
-/// `original` rung), as evaluation prompts and the reference's answers.
+/// The first `n` distinct held-out prompts with a seed reference answer (the natural set's
+/// `reference` rung or the ladder's `original`), as evaluation prompts and the reference's
+/// answers.
 pub fn reference_answers(held_out: &[EftRecord], n: usize) -> (Vec<EvalPrompt>, Answers) {
     let mut prompts: Vec<EvalPrompt> = Vec::new();
     let mut texts = Vec::new();
@@ -273,9 +301,11 @@ pub fn reference_answers(held_out: &[EftRecord], n: usize) -> (Vec<EvalPrompt>, 
         if prompts.len() == n {
             break;
         }
-        if r.origin.as_deref() != Some("ladder:original")
-            || prompts.iter().any(|p| p.turns[0] == r.prompt)
-        {
+        let reference = matches!(
+            r.origin.as_deref(),
+            Some("ladder:original" | "natural:reference")
+        );
+        if !reference || prompts.iter().any(|p| p.turns[0] == r.prompt) {
             continue;
         }
         prompts.push(EvalPrompt {

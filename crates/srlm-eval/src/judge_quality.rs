@@ -1,12 +1,18 @@
 //! Judge quality on a held-out EFT set: each response scored by the model under test as a
 //! judge, compared with the set's reference scores — the paper's table (pairwise accuracy,
-//! 5-best %, exact match %, Spearman, Kendall τ) plus the parse rate.
+//! 5-best %, exact match %, Spearman, Kendall τ) plus the parse rate, an accuracy that counts
+//! unjudged pairs as wrong, and a 95 % bootstrap interval (prompts resampled) on every metric.
+//! A held-out file may hold sets of several kinds (`natural:*` and `ladder:*` records);
+//! [`held_out_sets`] keeps them apart, so each is measured on its own.
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use srlm_data::EftRecord;
 use srlm_judge::{judge_metrics, Judge, JudgeItem, JudgeMetrics, ParseStats, RankedGroup};
 
 use crate::error::{EvalError, Result};
+use crate::win_rate::{percentile_share, Share, BOOTSTRAP_RESAMPLES};
 
 /// The held-out records of one prompt.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +21,43 @@ pub struct HeldOutGroup {
     pub prompt: String,
     /// Its responses with reference scores.
     pub records: Vec<EftRecord>,
+}
+
+/// The kind of a held-out record: its `origin` up to the first `:` (`natural`, `ladder`,
+/// `ranked`), or `given` for records without one.
+pub fn set_kind(record: &EftRecord) -> &str {
+    record
+        .origin
+        .as_deref()
+        .and_then(|o| o.split(':').next())
+        .filter(|k| !k.is_empty())
+        .unwrap_or("given")
+}
+
+/// The held-out records split by kind ([`set_kind`], first appearance order), each grouped by
+/// prompt with [`held_out_groups`]; kinds with no usable group are left out.
+pub fn held_out_sets(
+    records: &[EftRecord],
+    max_prompts: usize,
+) -> Vec<(String, Vec<HeldOutGroup>)> {
+    let mut kinds: Vec<String> = Vec::new();
+    for r in records {
+        if !kinds.iter().any(|k| k == set_kind(r)) {
+            kinds.push(set_kind(r).to_string());
+        }
+    }
+    kinds
+        .into_iter()
+        .filter_map(|kind| {
+            let of_kind: Vec<EftRecord> = records
+                .iter()
+                .filter(|r| set_kind(r) == kind)
+                .cloned()
+                .collect();
+            let groups = held_out_groups(&of_kind, max_prompts);
+            (!groups.is_empty()).then_some((kind, groups))
+        })
+        .collect()
 }
 
 /// Groups records by prompt (first appearance order) and keeps the first `max_prompts` groups
@@ -35,13 +78,81 @@ pub fn held_out_groups(records: &[EftRecord], max_prompts: usize) -> Vec<HeldOut
     groups
 }
 
+/// 95 % percentile-bootstrap intervals of [`JudgeMetrics`], prompts (groups) resampled with
+/// replacement ([`BOOTSTRAP_RESAMPLES`] times); `None` where the metric is undefined.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricIntervals {
+    /// Pairwise accuracy over judged pairs.
+    pub pairwise_accuracy: Option<Share>,
+    /// Pairwise accuracy with unjudged pairs counted as wrong.
+    pub pairwise_accuracy_all: Option<Share>,
+    /// 5-best, as a share (not percent).
+    pub five_best: Option<Share>,
+    /// Exact match, as a share.
+    pub exact_match: Option<Share>,
+    /// Mean Spearman ρ.
+    pub spearman: Option<Share>,
+    /// Mean Kendall τ-b.
+    pub kendall_tau: Option<Share>,
+}
+
+type MetricOf = fn(&JudgeMetrics) -> Option<f64>;
+
+const INTERVAL_METRICS: [MetricOf; 6] = [
+    |m| m.pairwise_accuracy,
+    |m| m.pairwise_accuracy_all,
+    |m| m.five_best_pct.map(|p| p / 100.0),
+    |m| m.exact_match_pct.map(|p| p / 100.0),
+    |m| m.spearman,
+    |m| m.kendall_tau,
+];
+
+/// Bootstraps every metric of `groups` (prompts resampled, `seed`).
+pub fn metric_intervals(groups: &[RankedGroup], top_score: f64, seed: u64) -> MetricIntervals {
+    let observed = judge_metrics(groups, top_score);
+    let mut samples: [Vec<f64>; 6] = Default::default();
+    if !groups.is_empty() {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut resampled = Vec::with_capacity(groups.len());
+        for _ in 0..BOOTSTRAP_RESAMPLES {
+            resampled.clear();
+            resampled.extend(
+                (0..groups.len()).map(|_| groups[rng.random_range(0..groups.len())].clone()),
+            );
+            let m = judge_metrics(&resampled, top_score);
+            for (k, f) in INTERVAL_METRICS.iter().enumerate() {
+                if let Some(v) = f(&m) {
+                    samples[k].push(v);
+                }
+            }
+        }
+    }
+    let [a, b, c, d, e, f] = samples;
+    let share =
+        |k: usize, s: Vec<f64>| INTERVAL_METRICS[k](&observed).map(|v| percentile_share(v, s));
+    MetricIntervals {
+        pairwise_accuracy: share(0, a),
+        pairwise_accuracy_all: share(1, b),
+        five_best: share(2, c),
+        exact_match: share(3, d),
+        spearman: share(4, e),
+        kendall_tau: share(5, f),
+    }
+}
+
 /// One judge's row of the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JudgeQuality {
     /// The model that judged.
     pub model: String,
+    /// The held-out set's kind ([`set_kind`]; empty in reports older than it).
+    #[serde(default)]
+    pub set: String,
     /// Agreement with the reference scores.
     pub metrics: JudgeMetrics,
+    /// 95 % bootstrap intervals of the metrics.
+    #[serde(default)]
+    pub intervals: MetricIntervals,
     /// Samples that parsed, failures by reason.
     pub parse: ParseStats,
     /// Parsed samples / samples.
@@ -57,11 +168,14 @@ pub fn reference_ranks(records: &[EftRecord]) -> Vec<f64> {
     records.iter().map(|r| top - r.score).collect()
 }
 
-/// Scores every response of `groups` with `judge` and compares with the reference.
+/// Scores every response of `groups` (a held-out set of kind `set`) with `judge` and compares
+/// with the reference; `seed` seeds the bootstrap.
 pub fn judge_quality(
     model: &str,
+    set: &str,
     judge: &mut dyn Judge,
     groups: &[HeldOutGroup],
+    seed: u64,
 ) -> Result<JudgeQuality> {
     if groups.is_empty() {
         return Err(EvalError::Input(
@@ -101,7 +215,9 @@ pub fn judge_quality(
     let parse = ParseStats::of(&judgements);
     Ok(JudgeQuality {
         model: model.to_string(),
+        set: set.to_string(),
         metrics: judge_metrics(&ranked, 5.0),
+        intervals: metric_intervals(&ranked, 5.0, seed),
         parse_rate: parse.parse_rate(),
         parse,
     })

@@ -13,7 +13,7 @@ use srlm_model::burn::tensor::Device;
 use srlm_model::{LanguageModel, LocalGenerator};
 
 use crate::error::{EvalError, Result};
-use crate::evaluate::EvalOptions;
+use crate::evaluate::{EvalOptions, PairJudge};
 
 /// Hands out the evaluation's judges.
 pub trait EvalJudges {
@@ -36,8 +36,9 @@ pub trait EvalJudges {
 }
 
 /// The judges [`EvalOptions`] name: each model's own sampling judge (`judge_samples` samples,
-/// `judge_max_tokens`) for judge quality, and `pair_judge` for the head-to-heads — the latest
-/// model (`Current`), another local model, or an OpenAI-compatible server — loaded on `device`.
+/// `judge_max_tokens`) for judge quality, and `pair_judge` for the head-to-heads — an evaluated
+/// model by name (default `M1`), another local model, or an OpenAI-compatible server — loaded
+/// on `device`.
 #[derive(Debug, Clone)]
 pub struct ConfiguredEvalJudges {
     /// Device of local judge models.
@@ -65,18 +66,27 @@ impl EvalJudges for ConfiguredEvalJudges {
         models: &[(String, PathBuf)],
         options: &EvalOptions,
     ) -> Result<(String, Box<dyn TextGenerator>)> {
-        // `Current` is the latest evaluated model, loaded like any other local judge.
         let (name, spec) = match &options.pair_judge {
-            GeneratorSpec::Current => {
+            PairJudge::Evaluated(wanted) => {
                 let (name, path) = models
-                    .last()
+                    .iter()
+                    .find(|(n, _)| n == wanted)
+                    .or_else(|| models.get(usize::from(options.baseline)))
+                    .or_else(|| models.first())
                     .ok_or_else(|| EvalError::Input("no model".into()))?;
                 (name.clone(), GeneratorSpec::Local { path: path.clone() })
             }
-            GeneratorSpec::Local { path } => {
-                (path.display().to_string(), options.pair_judge.clone())
+            PairJudge::External(GeneratorSpec::Current) => {
+                return Err(EvalError::Input(
+                    "the head-to-head judge must be fixed: name an evaluated model, a model file or a server, not `current`".into(),
+                ))
             }
-            GeneratorSpec::OpenAi(endpoint) => (endpoint.model.clone(), options.pair_judge.clone()),
+            PairJudge::External(spec @ GeneratorSpec::Local { path }) => {
+                (path.display().to_string(), spec.clone())
+            }
+            PairJudge::External(spec @ GeneratorSpec::OpenAi(endpoint)) => {
+                (endpoint.model.clone(), spec.clone())
+            }
         };
         let generators = SpecGenerators {
             device: self.device.clone(),

@@ -42,11 +42,12 @@ mod win_rate;
 pub use error::{EvalError, Result};
 pub use evaluate::{
     evaluate_models, evaluate_models_with, evaluate_run, matchups, read_eval_prompts,
-    reference_answers, spread_over_categories, EvalOptions,
+    reference_answers, spread_over_categories, EvalOptions, PairJudge,
 };
 pub use head_to_head::{answer, compare, tally, Answers, Matchup};
 pub use judge_quality::{
-    held_out_groups, judge_quality, reference_ranks, HeldOutGroup, JudgeQuality,
+    held_out_groups, held_out_sets, judge_quality, metric_intervals, reference_ranks, set_kind,
+    HeldOutGroup, JudgeQuality, MetricIntervals,
 };
 pub use judges::{ConfiguredEvalJudges, EvalJudges};
 pub use length_control::{

@@ -115,7 +115,13 @@ fn category_label(labels: &[String], x: f64) -> String {
 
 fn judge_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[JudgeQuality]) -> Drawn {
     root.fill(&WHITE).map_err(e)?;
-    let names: Vec<String> = rows.iter().map(|r| r.model.clone()).collect();
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| match r.set.as_str() {
+            "" => r.model.clone(),
+            set => format!("{} {set}", r.model),
+        })
+        .collect();
     let n = rows.len().max(2) as f64;
     let mut chart = ChartBuilder::on(root)
         .caption("Judge quality on held-out EFT", ("sans-serif", 22))
@@ -132,7 +138,9 @@ fn judge_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[JudgeQ
         .draw()
         .map_err(e)?;
     let series: [Series<JudgeQuality>; 5] = [
-        ("pairwise accuracy", |r| r.metrics.pairwise_accuracy),
+        ("pairwise accuracy (all pairs)", |r| {
+            r.metrics.pairwise_accuracy_all
+        }),
         ("exact match / 100", |r| {
             r.metrics.exact_match_pct.map(|p| p / 100.0)
         }),

@@ -53,26 +53,49 @@ fn metric(value: Option<f64>, decimals: usize, reason: &str) -> String {
     }
 }
 
+/// A metric with its bootstrap interval (`scale` maps the interval's shares to the metric's
+/// unit, e.g. 100 for percentages), or `n/a` with the reason.
+fn bracketed(
+    value: Option<f64>,
+    interval: Option<Share>,
+    scale: f64,
+    decimals: usize,
+    reason: &str,
+) -> String {
+    match (value, interval) {
+        (Some(v), Some(s)) if s.low.is_finite() && s.high.is_finite() => format!(
+            "{v:.decimals$} [{:.decimals$}, {:.decimals$}]",
+            scale * s.low,
+            scale * s.high
+        ),
+        _ => metric(value, decimals, reason),
+    }
+}
+
 /// The markdown report (plots referenced by relative path).
 pub fn markdown(report: &EvalReport) -> String {
     let mut md = String::from("# Self-rewarding run report\n\n");
     md.push_str("Numbers for machines: [`report.json`](report.json).\n\n");
     if !report.judge.is_empty() {
         md.push_str("## Judge quality on held-out EFT\n\n");
-        md.push_str("Each model judges the held-out responses with the paper's prompt; its scores are compared with the reference scores (Yuan et al., 2024, Table 4).\n\n");
-        md.push_str("| model | pairwise acc. (pairs) | 5-best % | exact match % | Spearman | Kendall τ (groups with a correlation) | parse rate | judgements cut | groups |\n|---|---|---|---|---|---|---|---|---|\n");
+        md.push_str("Each model judges the held-out responses with the paper's prompt; its scores are compared with the reference scores (Yuan et al., 2024, Table 4). One row per model and held-out set: `natural` (the reference answer, a sentence-end cut of it, the seed model's own answers, a neighbouring prompt's answer — the kind of answers the loop's candidates are) and `ladder` (damaged reference answers). Brackets: 95 % percentile-bootstrap intervals over prompts. *All pairs* counts a pair the judge left unscored as wrong; the pairwise accuracy beside it is over judged pairs only.\n\n");
+        md.push_str("| model | set | pairwise acc. (judged pairs) | all pairs (unjudged) | 5-best % | exact match % | Spearman | Kendall τ (groups with a correlation) | parse rate | judgements cut | groups |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
         for r in &report.judge {
             let m = &r.metrics;
+            let i = &r.intervals;
             let _ = writeln!(
                 md,
-                "| {} | {} ({}) | {} | {} | {} | {} ({}) | {:.3} ({}/{}) | {:.3} | {} |",
+                "| {} | {} | {} ({}) | {} ({}) | {} | {} | {} | {} ({}) | {:.3} ({}/{}) | {:.3} | {} |",
                 r.model,
-                metric(m.pairwise_accuracy, 3, "no judged pair"),
+                if r.set.is_empty() { "-" } else { r.set.as_str() },
+                bracketed(m.pairwise_accuracy, i.pairwise_accuracy, 1.0, 3, "no judged pair"),
                 m.pairs,
-                metric(m.five_best_pct, 1, "no response scored 5"),
-                metric(m.exact_match_pct, 1, "no fully judged group"),
-                metric(m.spearman, 3, "no group with two judged"),
-                metric(m.kendall_tau, 3, "no group with two judged"),
+                bracketed(m.pairwise_accuracy_all, i.pairwise_accuracy_all, 1.0, 3, "no pair"),
+                m.unjudged_pairs,
+                bracketed(m.five_best_pct, i.five_best, 100.0, 1, "no response scored 5"),
+                bracketed(m.exact_match_pct, i.exact_match, 100.0, 1, "no fully judged group"),
+                bracketed(m.spearman, i.spearman, 1.0, 3, "no group with two judged"),
+                bracketed(m.kendall_tau, i.kendall_tau, 1.0, 3, "no group with two judged"),
                 m.correlated_groups,
                 r.parse_rate,
                 r.parse.parsed,

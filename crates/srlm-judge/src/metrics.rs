@@ -119,6 +119,14 @@ pub struct JudgeMetrics {
     pub groups: usize,
     /// Pairs with different reference ranks that were judged.
     pub pairs: usize,
+    /// Pairs with different reference ranks where at least one response got no score.
+    #[serde(default)]
+    pub unjudged_pairs: usize,
+    /// Pairwise accuracy over every pair with different reference ranks, an unjudged pair
+    /// counted as wrong: `agreeing / (pairs + unjudged_pairs)`. A judge that parses little
+    /// cannot look good here.
+    #[serde(default)]
+    pub pairwise_accuracy_all: Option<f64>,
     /// Responses the judge scored at the top of the scale (5-best's denominator).
     #[serde(default)]
     pub top_scored: usize,
@@ -133,10 +141,15 @@ fn ratio(num: usize, den: usize) -> Option<f64> {
 
 /// Computes [`JudgeMetrics`] over `groups` (see the module docs for the conventions).
 pub fn judge_metrics(groups: &[RankedGroup], top_score: f64) -> JudgeMetrics {
-    let (mut pairs, mut agree) = (0, 0);
+    let (mut pairs, mut agree, mut unjudged) = (0, 0, 0);
     let (mut five_den, mut five_num, mut exact_den, mut exact_num) = (0, 0, 0, 0);
     let (mut rho_sum, mut tau_sum, mut corr) = (0.0, 0.0, 0);
     for g in groups {
+        for (i, (ri, si)) in g.ranks.iter().zip(&g.scores).enumerate() {
+            for (rj, sj) in g.ranks.iter().zip(&g.scores).skip(i + 1) {
+                unjudged += usize::from(ri != rj && (si.is_none() || sj.is_none()));
+            }
+        }
         let judged: Vec<(f64, f64)> = g
             .ranks
             .iter()
@@ -187,6 +200,8 @@ pub fn judge_metrics(groups: &[RankedGroup], top_score: f64) -> JudgeMetrics {
     let mean = |sum: f64| (corr > 0).then(|| sum / corr as f64);
     JudgeMetrics {
         pairwise_accuracy: ratio(agree, pairs),
+        pairwise_accuracy_all: ratio(agree, pairs + unjudged),
+        unjudged_pairs: unjudged,
         five_best_pct: ratio(five_num, five_den).map(|r| 100.0 * r),
         exact_match_pct: ratio(exact_num, exact_den).map(|r| 100.0 * r),
         spearman: mean(rho_sum),

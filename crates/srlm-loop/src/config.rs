@@ -378,6 +378,8 @@ impl RunConfig {
         let mut c = RunConfig::default();
         c.data.ift_examples = 4;
         c.data.eft_examples = 4;
+        c.data.natural.held_out_prompts = 2;
+        c.data.natural.max_tokens = 128;
         c.sft.batch_size = 8;
         c.instruct.prompts = 2;
         c.instruct.max_generations = 8;
@@ -536,7 +538,7 @@ const OPTIONAL_KEYS: &[&str] = &[
 
 impl Default for RunConfig {
     /// The embedded default: the paper's hyper-parameters at a size that runs two iterations on
-    /// SmolLM2-135M-Instruct on a 2-core CPU in about half an hour.
+    /// SmolLM2-135M-Instruct on a 2-core CPU in about 45 minutes (a measured run: docs/example-report/).
     fn default() -> Self {
         // A few optimizer steps instead of the paper's hundreds: peak learning rates scaled up
         // (SFT 1e-4, DPO 5e-6) so that they move the model at all, and no dropout — SmolLM2 was
@@ -571,8 +573,8 @@ impl Default for RunConfig {
             data: DataSection {
                 seed: "assets/data/sharegpt.json".into(),
                 eft: None,
-                ift_examples: 8,
-                eft_examples: 16,
+                ift_examples: 16,
+                eft_examples: 64,
                 held_out_fraction: 0.05,
                 max_len: 768,
                 ladder: LadderConfig {
@@ -588,7 +590,7 @@ impl Default for RunConfig {
             sft,
             instruct: InstructSection {
                 source: PromptSource::Seed,
-                prompts: 4,
+                prompts: 24,
                 max_generations: 24,
                 batch: 8,
                 shots_seed: 6,

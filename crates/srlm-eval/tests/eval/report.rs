@@ -165,6 +165,8 @@ fn report_files_tables_and_plots() {
         judge: vec![
             JudgeQuality {
                 model: "M0".into(),
+                set: "natural".into(),
+                intervals: Default::default(),
                 metrics: JudgeMetrics {
                     groups: 4,
                     ..Default::default()
@@ -178,8 +180,19 @@ fn report_files_tables_and_plots() {
             },
             JudgeQuality {
                 model: "M1".into(),
+                set: "natural".into(),
+                intervals: srlm_eval::MetricIntervals {
+                    pairwise_accuracy: Some(srlm_eval::Share {
+                        value: 0.75,
+                        low: 0.5,
+                        high: 0.875,
+                    }),
+                    ..Default::default()
+                },
                 metrics: JudgeMetrics {
                     pairwise_accuracy: Some(0.75),
+                    pairwise_accuracy_all: Some(0.6),
+                    unjudged_pairs: 2,
                     five_best_pct: Some(50.0),
                     exact_match_pct: Some(50.0),
                     spearman: Some(0.6),
@@ -245,13 +258,13 @@ fn report_files_tables_and_plots() {
     assert_eq!(md, markdown(&report));
     assert!(
         md.contains(
-            "| M1 | 0.750 (8) | 50.0 | 50.0 | 0.600 | 0.500 (3) | 0.750 (9/12) | 0.167 | 4 |"
+            "| M1 | natural | 0.750 [0.500, 0.875] (8) | 0.600 (2) | 50.0 | 50.0 | 0.600 | 0.500 (3) | 0.750 (9/12) | 0.167 | 4 |"
         ),
         "{md}"
     );
     // A model with nothing to count shows n/a and why, never 0.000.
     assert!(
-        md.contains("| M0 | n/a (no judged pair) (0) | n/a (no response scored 5) | n/a (no fully judged group) | n/a (no group with two judged) | n/a (no group with two judged) (0) | 0.250 (3/12) | 0.000 | 4 |"),
+        md.contains("| M0 | natural | n/a (no judged pair) (0) | n/a (no pair) (0) | n/a (no response scored 5) | n/a (no fully judged group) | n/a (no group with two judged) | n/a (no group with two judged) (0) | 0.250 (3/12) | 0.000 | 4 |"),
         "{md}"
     );
     let w = &report.head_to_head[0].overall;

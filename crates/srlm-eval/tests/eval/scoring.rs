@@ -3,8 +3,8 @@
 
 use srlm_data::{EftRecord, EvalPrompt};
 use srlm_eval::{
-    compare, held_out_groups, judge_quality, matchups, quantile, reference_ranks,
-    spread_over_categories, win_tie_loss, Answers,
+    compare, held_out_groups, held_out_sets, judge_quality, matchups, metric_intervals, quantile,
+    reference_ranks, spread_over_categories, win_tie_loss, Answers,
 };
 use srlm_judge::PairOutcome::{Loss, Tie, Unparsed, Win};
 use srlm_judge::{
@@ -138,10 +138,27 @@ fn judge_quality_against_reference_scores() {
     let groups = held_out_groups(&records, 10);
     assert_eq!(groups.len(), 2, "a prompt with one response is no group");
     assert_eq!(reference_ranks(&groups[0].records), [0.0, 1.0, 3.0]);
-    let q = judge_quality("M1", &mut ByNumber, &groups).unwrap();
+    let q = judge_quality("M1", "given", &mut ByNumber, &groups, 0).unwrap();
     // p1: pairs (4>3 ok), (4>1 ok), (3 vs 1: judge 2 < 3, wrong) → 2/3; p2: the "?" is
     // unjudged, (4 vs 2: 5 > 1 ok) → 1/1. Overall 3/4.
     assert_eq!(q.metrics.pairwise_accuracy, Some(0.75));
+    // Counting p2's two pairs with the unscored response as wrong: 3 / 6.
+    assert_eq!(q.metrics.unjudged_pairs, 2);
+    assert_eq!(q.metrics.pairwise_accuracy_all, Some(0.5));
+    // The intervals hold the observed values; resampling p1 alone gives 2/3, p2 alone 1/1
+    // (and 1/3 counting unjudged pairs as wrong), the extremes of the bootstrap.
+    let acc = q.intervals.pairwise_accuracy.unwrap();
+    assert_eq!(acc.value, 0.75);
+    assert!(
+        (acc.low - 2.0 / 3.0).abs() < 1e-12 && acc.high == 1.0,
+        "{acc:?}"
+    );
+    let all = q.intervals.pairwise_accuracy_all.unwrap();
+    assert!(
+        all.low <= 0.5 && 0.5 <= all.high && all.high <= 2.0 / 3.0 + 1e-12,
+        "{all:?}"
+    );
+    assert_eq!(q.set, "given");
     // 5-best: one response was scored 5 (p2's best) → 100 %.
     assert_eq!(q.metrics.five_best_pct, Some(100.0));
     // Exact match over fully judged groups: p1 only, and its order is wrong → 0 %.
@@ -149,6 +166,63 @@ fn judge_quality_against_reference_scores() {
     assert_eq!((q.parse.samples, q.parse.parsed), (6, 5));
     assert!((q.parse_rate - 5.0 / 6.0).abs() < 1e-12);
     assert_eq!(held_out_groups(&records, 1).len(), 1);
+}
+
+#[test]
+fn held_out_sets_keep_kinds_apart_even_on_one_prompt() {
+    let tagged = |prompt: &str, score: f64, origin: &str| EftRecord {
+        origin: Some(origin.into()),
+        ..eft(prompt, "says 1", score)
+    };
+    let records = vec![
+        tagged("p", 4.0, "ladder:original"),
+        tagged("p", 4.0, "natural:reference"),
+        tagged("p", 0.0, "ladder:scrambled"),
+        tagged("p", 1.0, "natural:neighbour"),
+        tagged("q", 2.0, "natural:seed_greedy"),
+        eft("r", "says 2", 2.0),
+        eft("r", "says 1", 1.0),
+    ];
+    let sets = held_out_sets(&records, 10);
+    let kinds: Vec<&str> = sets.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["ladder", "natural", "given"]);
+    for (_, groups) in &sets {
+        assert_eq!(groups.len(), 1, "q's lone natural record is no group");
+        assert_eq!(groups[0].records.len(), 2);
+    }
+}
+
+#[test]
+fn metric_intervals_are_seeded_and_narrow_with_agreeing_prompts() {
+    let perfect = srlm_judge::RankedGroup {
+        ranks: vec![0.0, 1.0, 2.0],
+        scores: vec![Some(4.0), Some(2.0), Some(1.0)],
+    };
+    let all_right = metric_intervals(&vec![perfect.clone(); 20], 5.0, 3);
+    let s = all_right.spearman.unwrap();
+    assert_eq!((s.value, s.low, s.high), (1.0, 1.0, 1.0));
+    let reversed = srlm_judge::RankedGroup {
+        scores: vec![Some(1.0), Some(2.0), Some(4.0)],
+        ..perfect.clone()
+    };
+    let mixed: Vec<_> = (0..20)
+        .map(|i| {
+            if i % 2 == 0 {
+                perfect.clone()
+            } else {
+                reversed.clone()
+            }
+        })
+        .collect();
+    let a = metric_intervals(&mixed, 5.0, 3);
+    let acc = a.pairwise_accuracy.unwrap();
+    assert_eq!(acc.value, 0.5);
+    assert!(
+        acc.low < 0.5 && acc.high > 0.5 && acc.high - acc.low < 0.6,
+        "{acc:?}"
+    );
+    assert_eq!(a, metric_intervals(&mixed, 5.0, 3), "seeded");
+    assert!(a.five_best.is_none(), "nothing scored 5");
 }
 
 /// A pairwise judge that prefers the longer answer, or always says "[[A]]" (position bias).

@@ -230,3 +230,28 @@ fn judge_pairs_asks_both_orders() {
         vec![PairOutcome::Tie, PairOutcome::Tie]
     );
 }
+
+#[test]
+fn unjudged_pairs_count_as_wrong_in_the_strict_accuracy_and_apart() {
+    // Reference ranks 0 < 1 < 2 (best first) and one tie at rank 1; the judge scores the best
+    // and the worst correctly and leaves one rank-1 response unscored.
+    let groups = [RankedGroup {
+        ranks: vec![0.0, 1.0, 1.0, 2.0],
+        scores: vec![Some(4.0), None, Some(3.0), Some(1.0)],
+    }];
+    let m = judge_metrics(&groups, 5.0);
+    // Judged pairs with different ranks: (0,2), (0,3), (2,3) — all agree.
+    assert_eq!(m.pairs, 3);
+    assert_eq!(m.pairwise_accuracy, Some(1.0));
+    // Pairs touching the unscored response with a different rank: (0,1), (1,3); (1,2) tie.
+    assert_eq!(m.unjudged_pairs, 2);
+    assert_eq!(m.pairwise_accuracy_all, Some(3.0 / 5.0));
+    let none = [RankedGroup {
+        ranks: vec![0.0, 1.0],
+        scores: vec![None, None],
+    }];
+    let m = judge_metrics(&none, 5.0);
+    assert_eq!((m.pairs, m.unjudged_pairs), (0, 1));
+    assert_eq!(m.pairwise_accuracy, None);
+    assert_eq!(m.pairwise_accuracy_all, Some(0.0));
+}

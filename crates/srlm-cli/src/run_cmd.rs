@@ -20,8 +20,9 @@ pub(crate) struct RunArgs {
     /// The run folder (created, or continued when it exists).
     #[arg(long, default_value = "runs/default")]
     out: PathBuf,
-    /// Defaults: `default` (two iterations on SmolLM2 in ~30 min on 2 CPU cores), `quick`
-    /// (a few minutes, for smoke tests) or `paper` (the paper's sizes; a GPU and a server).
+    /// Defaults: `default` (two iterations on SmolLM2 in ~45 min on 2 CPU cores), `demo` (320
+    /// EFT examples, ~110 prompts an iteration: hours on 2 CPU cores, resumable), `quick` (a few
+    /// minutes, for smoke tests) or `paper` (the paper's sizes; a GPU and a server).
     #[arg(long, value_enum, default_value = "default")]
     size: Size,
     /// Shorthand for `--size quick`.
@@ -98,6 +99,7 @@ impl RoleServers {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Size {
     Default,
+    Demo,
     Quick,
     Paper,
 }
@@ -216,6 +218,7 @@ pub(crate) fn run(args: RunArgs, device: Option<&str>) -> Result<()> {
     let size = if args.quick { Size::Quick } else { args.size };
     let base = match size {
         Size::Default => RunConfig::default(),
+        Size::Demo => RunConfig::demo(),
         Size::Quick => RunConfig::quick(),
         Size::Paper => RunConfig::paper(),
     };

@@ -373,6 +373,20 @@ impl RunConfig {
         c
     }
 
+    /// A size whose numbers can show an effect, with intervals: 320 EFT examples in SFT, 64
+    /// held-out natural sets (≥ 200 ordered pairs for judge quality), 112 prompts an iteration
+    /// (≥ 100 pairs) and DPO batches of 8 (≥ 10 optimizer steps an iteration). Hours on a 2-core
+    /// CPU (docs/self-rewarding-loop.md has the measured stage times); it resumes.
+    pub fn demo() -> Self {
+        let mut c = RunConfig::default();
+        c.data.ift_examples = 64;
+        c.data.eft_examples = 320;
+        c.data.natural.held_out_prompts = 64;
+        c.instruct.prompts = 112;
+        c.dpo.train.batch_size = 8;
+        c
+    }
+
     /// A loop that finishes in a few minutes on a 2-core CPU: for smoke tests.
     pub fn quick() -> Self {
         let mut c = RunConfig::default();
@@ -565,7 +579,7 @@ impl Default for RunConfig {
                 iterations: 2,
                 seed: 0,
                 device: "cpu".into(),
-                generation_batch: 8,
+                generation_batch: 16,
             },
             model: ModelSection {
                 path: "assets/SmolLM2-135M-Instruct.Q4_1.gguf".into(),
@@ -608,7 +622,7 @@ impl Default for RunConfig {
                 // Candidates cut at the limit never enter a pair: room for SmolLM2's usual
                 // answer (most are under 300 tokens).
                 max_tokens: 384,
-                batch: 2,
+                batch: 4,
                 generator: GeneratorSpec::Current,
             },
             judge: JudgeSection {
@@ -617,7 +631,7 @@ impl Default for RunConfig {
                 temperature: 0.7,
                 top_p: 0.9,
                 max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
-                batch: 1,
+                batch: 2,
                 generator: GeneratorSpec::Current,
                 template: None,
                 score_pattern: None,

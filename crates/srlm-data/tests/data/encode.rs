@@ -135,6 +135,53 @@ fn the_judge_token_cap_covers_the_longest_ladder_target_with_a_margin() {
     );
 }
 
+/// The same margin for the natural builder's targets, on prompts whose topic words are long
+/// (its justifications quote up to three of them, and the neighbour's).
+#[test]
+#[cfg_attr(
+    not(has_smollm2),
+    ignore = "SmolLM2 GGUF absent: run scripts/fetch-model.sh"
+)]
+fn the_judge_token_cap_covers_the_longest_natural_target_with_a_margin() {
+    use srlm_data::eft::{build_natural, NaturalConfig, SeedAnswers};
+    let lm = smollm2();
+    let subjects = [
+        "internationalization electroencephalography photolithography",
+        "internationalization characterization microelectromechanical",
+    ];
+    let pairs: Vec<IftRecord> = subjects
+        .iter()
+        .map(|s| IftRecord {
+            prompt: format!("What about {s}?"),
+            response: format!(
+                "- First point about {s}.\n- Second point.\n{}",
+                "More words here. ".repeat(20)
+            ),
+            source: None,
+        })
+        .collect();
+    let answers: Vec<SeedAnswers> = pairs
+        .iter()
+        .map(|p| SeedAnswers {
+            prompt: p.prompt.clone(),
+            greedy: Some("Short own answer.".into()),
+            sampled: Some("Another own answer.".into()),
+        })
+        .collect();
+    let (records, _) = build_natural(&pairs, &answers, &NaturalConfig::default()).unwrap();
+    assert_eq!(records.len(), 10);
+    let longest = records
+        .iter()
+        .map(|r| lm.encode_response(&r.judgement).unwrap().len())
+        .max()
+        .unwrap();
+    eprintln!("longest natural target: {longest} tokens");
+    assert!(
+        2 * longest <= DEFAULT_JUDGE_MAX_TOKENS,
+        "longest natural target {longest} tokens against a cap of {DEFAULT_JUDGE_MAX_TOKENS}"
+    );
+}
+
 #[test]
 fn truncation_cuts_the_response_end_and_drops_prompts_that_fill_the_budget() {
     let lm = tiny();

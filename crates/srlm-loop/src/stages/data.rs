@@ -75,9 +75,10 @@ fn draw<T>(mut records: Vec<T>, n: usize, seed: u64) -> Vec<T> {
     records
 }
 
-/// Reads and splits the seed and picks the natural builder's anchor prompts: enough training
-/// prompts for `eft_examples` (about four records each) when the builder is natural and no EFT
-/// file is given, and `natural.held_out_prompts` held-out ones.
+/// Reads and splits the seed and picks the natural builder's anchor prompts: `⌈eft_examples / 3⌉`
+/// training prompts (up to five records each, fewer where the seed model's answers run past the
+/// token limit) when the builder is natural and no EFT file is given, and
+/// `natural.held_out_prompts` held-out ones.
 pub fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
     let (records, read) = read_seed(&config.seed)?;
     let offered = records.len();
@@ -99,7 +100,7 @@ pub fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
     let train_anchors = if natural_training {
         draw(
             usable(&split.train),
-            config.eft_examples.div_ceil(4),
+            config.eft_examples.div_ceil(3),
             super::unit_seed(seed, 0, 0, 2),
         )
     } else {

@@ -552,7 +552,8 @@ const OPTIONAL_KEYS: &[&str] = &[
 
 impl Default for RunConfig {
     /// The embedded default: the paper's hyper-parameters at a size that runs two iterations on
-    /// SmolLM2-135M-Instruct on a 2-core CPU in about 45 minutes (a measured run: docs/example-report/).
+    /// SmolLM2-135M-Instruct on a 2-core CPU in about an hour (68 minutes measured on
+    /// 2026-12-03: docs/example-report/).
     fn default() -> Self {
         // A few optimizer steps instead of the paper's hundreds: peak learning rates scaled up
         // (SFT 1e-4, DPO 5e-6) so that they move the model at all, and no dropout — SmolLM2 was

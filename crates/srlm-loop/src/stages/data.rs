@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::json;
-use srlm_data::eft::{build_ladder_sets, build_ladders, build_natural, LadderPool, SeedAnswers};
+use srlm_data::eft::{build_ladders, build_natural, LadderConfig, LadderPool, SeedAnswers};
 use srlm_data::import::{import_sharegpt, ShareGptOptions};
 use srlm_data::split::{dedup_by_prompt, is_held_out, split_by_prompt};
 use srlm_data::{read_jsonl, BadLines, EftRecord, IftRecord};
@@ -140,8 +140,17 @@ pub fn prepare(
     natural.seed = seed;
     let (held_natural, held_natural_report) =
         build_natural(&plan.held_out, held_answers, &natural)?;
-    let mut ladder = config.ladder.clone();
-    ladder.seed = seed;
+    // Ladders on the plan's split, which is the split `build_ladder_sets` would make (same
+    // seed and fraction): training ladders from the training pool of strings, held-out ladders
+    // (built whichever builder trains) from the held-out pool with the next seed.
+    let ladder = |pairs: &[IftRecord], pool: LadderPool, seed: u64| {
+        let config = LadderConfig {
+            pool,
+            seed,
+            ..config.ladder.clone()
+        };
+        build_ladders(pairs, &config)
+    };
     let (eft_train, mut eft_held_out, eft_stats) = match (&config.eft, config.eft_builder) {
         (Some(eft_path), _) => {
             let (eft, _) = read_jsonl::<EftRecord>(eft_path, BadLines::Fail)?;
@@ -150,30 +159,30 @@ pub fn prepare(
                 .partition(|e| !is_held_out(&e.prompt, config.held_out_fraction, seed));
             (train, held, json!({"source": eft_path}))
         }
-        (None, EftBuilder::Ladder) => {
-            let sets = build_ladder_sets(
-                plan.train.iter().chain(&plan.held_out).cloned().collect(),
-                config.held_out_fraction,
-                &ladder,
-            )?;
-            let stats = json!({
-                "source": "ladder",
-                "train": sets.train_report,
-                "held_out": sets.held_out_report,
-            });
-            (sets.train, sets.held_out, stats)
-        }
-        (None, EftBuilder::Natural) => {
-            let (train, train_report) = build_natural(&plan.train, train_answers, &natural)?;
-            ladder.pool = LadderPool::HeldOut;
-            ladder.seed = seed.wrapping_add(1);
-            let (held, held_report) = build_ladders(&plan.held_out, &ladder)?;
-            let stats = json!({
-                "source": "natural",
-                "train": train_report,
-                "held_out_ladder": held_report,
-            });
-            (train, held, stats)
+        (None, builder) => {
+            let (held, held_report) =
+                ladder(&plan.held_out, LadderPool::HeldOut, seed.wrapping_add(1))?;
+            match builder {
+                EftBuilder::Ladder => {
+                    let (train, train_report) = ladder(&plan.train, LadderPool::Train, seed)?;
+                    let stats = json!({
+                        "source": "ladder",
+                        "train": train_report,
+                        "held_out": held_report,
+                    });
+                    (train, held, stats)
+                }
+                EftBuilder::Natural => {
+                    let (train, train_report) =
+                        build_natural(&plan.train, train_answers, &natural)?;
+                    let stats = json!({
+                        "source": "natural",
+                        "train": train_report,
+                        "held_out_ladder": held_report,
+                    });
+                    (train, held, stats)
+                }
+            }
         }
     };
     eft_held_out.extend(held_natural);

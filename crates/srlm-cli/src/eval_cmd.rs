@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use srlm::data::{read_jsonl, BadLines};
-use srlm::eval::{evaluate_models, evaluate_run, write_report, EvalOptions, PairJudge};
+use srlm::eval::{evaluate_models, evaluate_run, write_report, EvalOptions, PairJudge, PairMethod};
 use srlm::run::GeneratorSpec;
 
 use crate::http_args::HttpArgs;
@@ -67,6 +67,15 @@ pub(crate) struct EvalArgs {
     /// The model name the judge's server serves.
     #[arg(long, alias = "judge-name", default_value = "default")]
     judge_model_name: String,
+    /// How the head-to-head judge decides: `pointwise` scores each answer alone with the judge
+    /// prompt (--samples samples; what a self-rewarding model's judge was trained on),
+    /// `pairwise` asks MT-Bench's pairwise question in both orders; `auto`: pointwise for a
+    /// local model, pairwise for a server.
+    #[arg(long, value_enum, default_value_t = PairMethodArg::Auto)]
+    pair_method: PairMethodArg,
+    /// Sequences per forward pass when a local model answers or judges.
+    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..))]
+    batch: u64,
     #[command(flatten)]
     http: HttpArgs,
     /// Leave the seed model M0 out.
@@ -78,6 +87,24 @@ pub(crate) struct EvalArgs {
     fresh: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+}
+
+/// `--pair-method`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PairMethodArg {
+    Auto,
+    Pairwise,
+    Pointwise,
+}
+
+impl From<PairMethodArg> for PairMethod {
+    fn from(arg: PairMethodArg) -> Self {
+        match arg {
+            PairMethodArg::Auto => PairMethod::Auto,
+            PairMethodArg::Pairwise => PairMethod::Pairwise,
+            PairMethodArg::Pointwise => PairMethod::Pointwise,
+        }
+    }
 }
 
 fn named(spec: &str) -> Result<(String, PathBuf)> {
@@ -111,6 +138,8 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
         answer_max_tokens: max_tokens,
         pair_judge,
         pair_max_tokens: judge_max_tokens,
+        pair_method: args.pair_method.into(),
+        batch: usize::try_from(args.batch)?,
         http: args.http.settings()?,
         baseline: !args.no_baseline,
         seed: args.seed,

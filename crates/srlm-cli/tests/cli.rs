@@ -588,13 +588,15 @@ fn eval_compares_listed_models_into_a_report() {
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["eval_prompts"], 2);
+    // A local judge scores each answer alone (`--pair-method auto`).
+    assert_eq!(json["head_to_head_method"], "pointwise");
     // Every answer and verdict was journaled; a rerun reuses them and gives the same report.
     let journal = out.join("journal");
     for name in [
         "base-judging",
         "base-answers",
         "new-answers",
-        "verdicts-new",
+        "scores-new",
     ] {
         let text = std::fs::read_to_string(journal.join(format!("{name}.jsonl"))).unwrap();
         assert!(!text.is_empty(), "{name}");

@@ -12,10 +12,12 @@ use srlm_loop::{GeneratorSpec, RunDir};
 use srlm_model::burn::tensor::Device;
 use srlm_model::{parse_device, LanguageModel, LocalGenerator};
 
+use crate::contest::{pairwise, pointwise, Contest};
 use crate::error::{EvalError, Result};
-use crate::head_to_head::{answer, compare, Answers};
+use crate::head_to_head::{answer, Answers};
 use crate::judge_quality::{held_out_sets, judge_quality};
 use crate::judges::{journaled, ConfiguredEvalJudges, EvalJudges};
+use crate::pointwise::PairMethod;
 use crate::report::EvalReport;
 use crate::run_stats::{dpo_curves, iteration_stats};
 
@@ -45,6 +47,11 @@ pub struct EvalOptions {
     pub pair_judge: PairJudge,
     /// Most new tokens per head-to-head verdict.
     pub pair_max_tokens: usize,
+    /// How the head-to-head judge decides: pointwise (each answer scored alone with the judge
+    /// prompt, `judge_samples` samples; the default for a local model) or pairwise (MT-Bench's
+    /// prompt in both orders; the default for a server).
+    #[serde(default)]
+    pub pair_method: PairMethod,
     /// Include the seed model M0 as the baseline.
     pub baseline: bool,
     /// Seed of sampling and bootstrap.
@@ -70,6 +77,7 @@ impl Default for EvalOptions {
             answer_max_tokens: 128,
             pair_judge: PairJudge::default(),
             pair_max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
+            pair_method: PairMethod::default(),
             baseline: true,
             seed: 0,
             batch: 8,
@@ -260,34 +268,30 @@ pub fn evaluate_models_with(
     if prompts.is_empty() && reference_prompts.is_empty() {
         return Ok(report);
     }
-    let params = GenerationConfig::greedy(options.pair_max_tokens).with_seed(options.seed);
     let (judge_name, judge) = judges.pair_judge(models, options)?;
-    let mut judge = journaled(judge, options, &format!("verdicts-{judge_name}"))?;
+    let method = options.pair_method.resolve(&options.pair_judge);
     let names: Vec<String> = models.iter().map(|(n, _)| n.clone()).collect();
-    if !prompts.is_empty() {
-        for (a, b) in matchups(&names, options.baseline) {
-            report.head_to_head.push(compare(
-                &mut judge,
-                &prompts,
-                &answers[a],
-                &answers[b],
-                &params,
-                options.seed,
-            )?);
+    let contest = Contest {
+        prompts: &prompts,
+        answers: &answers,
+        pairs: if prompts.is_empty() {
+            Vec::new()
+        } else {
+            matchups(&names, options.baseline)
+        },
+        reference_prompts: &reference_prompts,
+        reference_answers: &reference_answers,
+        references: &references,
+    };
+    match method {
+        PairMethod::Pointwise => pointwise(judge, &judge_name, &contest, options, &mut report)?,
+        PairMethod::Pairwise | PairMethod::Auto => {
+            pairwise(judge, &judge_name, &contest, options, &mut report)?
         }
-    }
-    for model_answers in &reference_answers {
-        report.reference.push(compare(
-            &mut judge,
-            &reference_prompts,
-            model_answers,
-            &references,
-            &params,
-            options.seed,
-        )?);
     }
     report.reference_prompts = reference_prompts.len();
     report.head_to_head_judge = Some(judge_name);
+    report.head_to_head_method = Some(method);
     Ok(report)
 }
 

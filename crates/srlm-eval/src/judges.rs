@@ -102,7 +102,7 @@ impl EvalJudges for ConfiguredEvalJudges {
 }
 
 /// The judge-quality sampling settings of `options`: the paper's sampling, `judge_max_tokens`.
-fn judge_sampling(options: &EvalOptions) -> srlm_generation::GenerationConfig {
+pub(crate) fn judge_sampling(options: &EvalOptions) -> srlm_generation::GenerationConfig {
     srlm_generation::GenerationConfig {
         max_new_tokens: options.judge_max_tokens,
         ..default_judge_sampling()

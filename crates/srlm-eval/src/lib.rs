@@ -28,6 +28,7 @@
 //! assert!(w.win.low <= 0.5 && 0.5 <= w.win.high);
 //! ```
 
+mod contest;
 mod error;
 mod evaluate;
 mod head_to_head;
@@ -35,6 +36,7 @@ mod judge_quality;
 mod judges;
 mod length_control;
 mod plot;
+mod pointwise;
 mod report;
 mod run_stats;
 mod win_rate;
@@ -54,6 +56,7 @@ pub use length_control::{
     fit as fit_length_model, length_controlled, length_features, LengthControlled, RIDGE,
 };
 pub use plot::{dpo_plot, judge_plot, length_plot, win_plot, LENGTH_BUCKET};
+pub use pointwise::{compare_scored, pointwise_outcome, score_answers, AnswerScores, PairMethod};
 pub use report::{markdown, write_report, EvalReport};
 pub use run_stats::{dpo_curves, iteration_stats, DpoCurve, DpoPoint, IterationStats};
 pub use win_rate::{quantile, win_tie_loss, Share, WinTieLoss, BOOTSTRAP_RESAMPLES};

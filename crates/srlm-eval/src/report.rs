@@ -10,6 +10,7 @@ use crate::error::{EvalError, Result};
 use crate::head_to_head::Matchup;
 use crate::judge_quality::JudgeQuality;
 use crate::plot;
+use crate::pointwise::{AnswerScores, PairMethod};
 use crate::run_stats::{DpoCurve, IterationStats};
 use crate::win_rate::Share;
 
@@ -20,6 +21,12 @@ pub struct EvalReport {
     pub judge: Vec<JudgeQuality>,
     /// Which model judged the head-to-heads.
     pub head_to_head_judge: Option<String>,
+    /// How it judged them (`None` in reports older than the field: pairwise).
+    #[serde(default)]
+    pub head_to_head_method: Option<PairMethod>,
+    /// Pointwise head-to-heads: the judge's score of every answer, per model and prompt set.
+    #[serde(default)]
+    pub answer_scores: Vec<AnswerScores>,
     /// Evaluation prompts answered.
     pub eval_prompts: usize,
     /// Head-to-head matchups.
@@ -108,11 +115,12 @@ pub fn markdown(report: &EvalReport) -> String {
     }
     if !report.head_to_head.is_empty() {
         md.push_str("## Head-to-head\n\n");
+        let judge = report.head_to_head_judge.as_deref().unwrap_or("the judge");
         let _ = writeln!(
             md,
-            "{} evaluation prompts, each pair of answers judged in both orders by {}; a disagreement between the orders is a tie. Shares with 95 % percentile-bootstrap intervals.\n",
+            "{} evaluation prompts; {} Shares with 95 % percentile-bootstrap intervals.\n",
             report.eval_prompts,
-            report.head_to_head_judge.as_deref().unwrap_or("the judge")
+            how_judged(report, judge)
         );
         matchup_table(&mut md, &report.head_to_head);
         let unparsed: usize = report.head_to_head.iter().map(|m| m.overall.unparsed).sum();
@@ -124,9 +132,15 @@ pub fn markdown(report: &EvalReport) -> String {
         if unparsed > 0 {
             let _ = writeln!(
                 md,
-                "\n**The judge gave no verdict** (no `[[A]]`, `[[B]]` or `[[C]]`) in at least one order for {unparsed} of {judged} comparisons; those are left out of the shares above, not counted as ties."
+                "\n**The judge gave no verdict** ({}) for {unparsed} of {judged} comparisons; those are left out of the shares above, not counted as ties.",
+                if report.head_to_head_method == Some(PairMethod::Pointwise) {
+                    "no parsed score for at least one of the two answers"
+                } else {
+                    "no `[[A]]`, `[[B]]` or `[[C]]` in at least one order"
+                }
             );
         }
+        scores_table(&mut md, &report.answer_scores, "eval");
         let categories: Vec<&String> = report
             .head_to_head
             .first()
@@ -159,11 +173,12 @@ pub fn markdown(report: &EvalReport) -> String {
         md.push_str("## Against the reference answers\n\n");
         let _ = writeln!(
             md,
-            "{} held-out prompts (never trained on), each model's greedy answer against the seed's reference answer (ShareGPT's ChatGPT answer), judged in both orders by {}: a yardstick that does not move between iterations.\n",
+            "{} held-out prompts (never trained on), each model's greedy answer against the seed's reference answer (ShareGPT's ChatGPT answer): a yardstick that does not move between iterations. {}\n",
             report.reference_prompts,
-            report.head_to_head_judge.as_deref().unwrap_or("the judge")
+            how_judged(report, report.head_to_head_judge.as_deref().unwrap_or("the judge"))
         );
         matchup_table(&mut md, &report.reference);
+        scores_table(&mut md, &report.answer_scores, "held_out");
         md.push('\n');
     }
     if !report.iterations.is_empty() {
@@ -214,6 +229,34 @@ pub fn markdown(report: &EvalReport) -> String {
         }
     }
     md
+}
+
+/// How the head-to-head judge decided, in a sentence.
+fn how_judged(report: &EvalReport, judge: &str) -> String {
+    if report.head_to_head_method == Some(PairMethod::Pointwise) {
+        format!("{judge} scores each answer alone with the paper's judge prompt (the format its EFT training taught; samples averaged), and the higher mean score wins; equal means are ties.")
+    } else {
+        format!("each pair of answers judged in both orders by {judge} with MT-Bench's pairwise prompt; a disagreement between the orders is a tie.")
+    }
+}
+
+/// The mean score the judge gave each model's answers to the `which` prompts (pointwise).
+fn scores_table(md: &mut String, scores: &[AnswerScores], which: &str) {
+    let rows: Vec<&AnswerScores> = scores.iter().filter(|s| s.prompts == which).collect();
+    if rows.is_empty() {
+        return;
+    }
+    md.push_str("\nThe judge's mean score of each model's answers:\n\n| answers of | mean score | scored |\n|---|---|---|\n");
+    for s in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {}/{} |",
+            s.model,
+            metric(s.mean(), 2, "none scored"),
+            s.scored(),
+            s.scores.len()
+        );
+    }
 }
 
 /// The win / tie / loss table of `matchups`, with the raw and length-controlled win rates.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use srlm_data::PreferenceRecord;
-use srlm_loop::stages::judging::score_histogram;
+use srlm_loop::stages::judging::{judged_judgements, score_histogram};
 use srlm_loop::stages::mean_words;
 use srlm_loop::stages::train::HeldOutDpo;
 use srlm_loop::{CandidateSet, JudgedSet, RunDir};
@@ -94,10 +94,8 @@ pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
                     .map(|r| r.text.split_whitespace().count())
             })
             .collect();
-        let judgements: Vec<_> = judged
-            .iter()
-            .flat_map(|j| j.responses.iter().map(|r| r.judgement.clone()))
-            .collect();
+        // Cut candidates a run left unjudged are not judge failures.
+        let judgements = judged_judgements(&judged);
         let parse = srlm_judge::ParseStats::of(&judgements);
         let responses: Vec<_> = candidates.iter().flat_map(|c| &c.responses).collect();
         let cut = responses.iter().filter(|r| r.truncated).count();

@@ -243,6 +243,11 @@ pub struct JudgeSection {
     pub max_tokens: usize,
     /// Prompts (each with all its candidates) per unit of work.
     pub batch: usize,
+    /// Whether candidates cut at `candidates.max_tokens` are judged too (default `false`: they
+    /// never enter a preference pair, so judging them only costs time — a third of the stage
+    /// in the default run; `true` keeps their scores, to study what the judge makes of cut text).
+    #[serde(default)]
+    pub judge_cut: bool,
     /// Who judges (default: Mt, the model judging itself).
     pub generator: GeneratorSpec,
     /// The judge prompt: a minijinja file over `{{ prompt }}` and `{{ response }}` (default:
@@ -373,16 +378,19 @@ impl RunConfig {
         c
     }
 
-    /// A size whose numbers can show an effect, with intervals: 320 EFT examples in SFT, 64
-    /// held-out natural sets (≥ 200 ordered pairs for judge quality), 112 prompts an iteration
-    /// (≥ 100 pairs) and DPO batches of 8 (≥ 10 optimizer steps an iteration). Hours on a 2-core
-    /// CPU (docs/self-rewarding-loop.md has the measured stage times); it resumes.
+    /// A size whose numbers can show an effect, with intervals: ~320 EFT examples in SFT (114
+    /// natural anchors: ~2.8 records each, as the seed model's answers cut at the token limit
+    /// are left out), 64 held-out natural sets (≥ 200 ordered pairs for judge quality), 136
+    /// prompts an iteration (≥ 100 pairs: ~80 % of prompts give one, the rest have fewer than
+    /// two finished candidates or tie) and DPO batches of 8 (≥ 10 optimizer steps an
+    /// iteration). Hours on a 2-core CPU (docs/self-rewarding-loop.md has the measured stage
+    /// times); it resumes.
     pub fn demo() -> Self {
         let mut c = RunConfig::default();
         c.data.ift_examples = 64;
-        c.data.eft_examples = 320;
+        c.data.eft_examples = 340;
         c.data.natural.held_out_prompts = 64;
-        c.instruct.prompts = 112;
+        c.instruct.prompts = 136;
         c.dpo.train.batch_size = 8;
         c
     }
@@ -580,7 +588,9 @@ impl Default for RunConfig {
                 iterations: 2,
                 seed: 0,
                 device: "cpu".into(),
-                generation_batch: 16,
+                // Decode on these CPUs is bound by reading the weights once per step: 48 rows
+                // decode ~1.7x the tokens per second of 16 (`srlm bench --batches 16,32,64`).
+                generation_batch: 48,
             },
             model: ModelSection {
                 path: "assets/SmolLM2-135M-Instruct.Q4_1.gguf".into(),
@@ -623,7 +633,8 @@ impl Default for RunConfig {
                 // Candidates cut at the limit never enter a pair: room for SmolLM2's usual
                 // answer (most are under 300 tokens).
                 max_tokens: 384,
-                batch: 4,
+                // 12 prompts x 4 candidates: one full generation batch per unit.
+                batch: 12,
                 generator: GeneratorSpec::Current,
             },
             judge: JudgeSection {
@@ -632,7 +643,9 @@ impl Default for RunConfig {
                 temperature: 0.7,
                 top_p: 0.9,
                 max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
-                batch: 2,
+                // 4 prompts x 4 candidates x 3 samples: one full generation batch per unit.
+                batch: 4,
+                judge_cut: false,
                 generator: GeneratorSpec::Current,
                 template: None,
                 score_pattern: None,

@@ -400,7 +400,8 @@ impl SelfRewardingRun {
         let mut judge = judges.judge(t, config, mt, source)?;
         let (units, resumed) = run_units(&journal, t, "judge", chunks.len(), observer, |u, _| {
             let seed = unit_seed(self.config.run.seed, t, JUDGE, u);
-            let sets = stages::judging::judge_unit(chunks[u], judge.as_mut(), seed)?;
+            let sets =
+                stages::judging::judge_unit(chunks[u], judge.as_mut(), seed, config.judge_cut)?;
             Ok(Some((sets, String::new())))
         })?;
         drop(judge);

@@ -2,7 +2,7 @@
 
 use srlm_eval::{
     dpo_curves, iteration_stats, length_controlled, markdown, reference_answers, win_tie_loss,
-    write_report, EvalReport, JudgeQuality, Matchup,
+    write_report, AnswerScores, EvalReport, JudgeQuality, Matchup, PairMethod,
 };
 use srlm_judge::{Completion, JudgeMetrics, Judgement, PairOutcome, ParseFailure, ParseStats};
 use srlm_loop::{CandidateSet, JudgedResponse, JudgedSet, RunConfig, RunDir, StageSummary};
@@ -212,6 +212,19 @@ fn report_files_tables_and_plots() {
             },
         ],
         head_to_head_judge: Some("M1".into()),
+        head_to_head_method: Some(PairMethod::Pointwise),
+        answer_scores: vec![
+            AnswerScores {
+                model: "M1".into(),
+                prompts: "eval".into(),
+                scores: vec![Some(3.0), Some(2.0), None, Some(2.5)],
+            },
+            AnswerScores {
+                model: "reference".into(),
+                prompts: "held_out".into(),
+                scores: vec![None, None],
+            },
+        ],
         eval_prompts: 4,
         head_to_head: vec![Matchup {
             a: "M1".into(),
@@ -285,6 +298,16 @@ fn report_files_tables_and_plots() {
         "{md}"
     );
     assert!(md.contains("DPO of iteration 2 was skipped"));
+    // Pointwise: how the judge decided, and its mean score of each model's answers.
+    assert!(
+        md.contains("4 evaluation prompts; M1 scores each answer alone"),
+        "{md}"
+    );
+    assert!(md.contains("| M1 | 2.50 | 3/4 |"), "{md}");
+    assert!(
+        md.contains("| reference | n/a (none scored) | 0/2 |"),
+        "{md}"
+    );
     // Against the reference: the section, its row with the raw rate (2 wins, a tie: 62.5 %).
     assert!(md.contains("## Against the reference answers"), "{md}");
     assert!(md.contains("| M1 vs reference | 50.0 % ["), "{md}");

@@ -1,7 +1,7 @@
 //! `evaluate_run` end to end on a run folder holding the tiny model as M0, M1 and M2.
 
 use srlm_data::{EftRecord, EvalPrompt};
-use srlm_eval::{evaluate_run, write_report, EvalOptions};
+use srlm_eval::{evaluate_run, write_report, EvalOptions, PairMethod};
 use srlm_loop::{RunConfig, RunDir};
 use srlm_model::{device_from_env, LanguageModel};
 
@@ -81,8 +81,32 @@ fn evaluates_every_model_and_matchup_of_a_run() {
         .head_to_head
         .iter()
         .all(|m| m.overall.n + m.overall.unparsed == 2 && m.by_category.len() == 2));
-    // One fixed judge for every matchup: M1 by default, never the latest model (M2).
+    // One fixed judge for every matchup: M1 by default, never the latest model (M2); a local
+    // judge scores each answer alone (pointwise), each model's answers once.
     assert_eq!(report.head_to_head_judge.as_deref(), Some("M1"));
+    assert_eq!(report.head_to_head_method, Some(PairMethod::Pointwise));
+    let scored: Vec<(&str, &str, usize)> = report
+        .answer_scores
+        .iter()
+        .map(|s| (s.model.as_str(), s.prompts.as_str(), s.scores.len()))
+        .collect();
+    assert_eq!(
+        scored,
+        [("M0", "eval", 2), ("M1", "eval", 2), ("M2", "eval", 2)]
+    );
+    // Asked for, the pairwise protocol: no scores, the same matchups.
+    let pairwise = evaluate_run(
+        &run,
+        &EvalOptions {
+            held_out_prompts: 0,
+            pair_method: PairMethod::Pairwise,
+            ..options.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(pairwise.head_to_head_method, Some(PairMethod::Pairwise));
+    assert!(pairwise.answer_scores.is_empty());
+    assert_eq!(pairwise.head_to_head.len(), 3);
     assert!(report.iterations.is_empty());
     let out = run.join("report");
     write_report(&out, &report).unwrap();

@@ -321,3 +321,65 @@ fn head_to_head_judges_both_orders_and_counts_disagreement_as_tie() {
     )
     .is_err());
 }
+
+#[test]
+fn pointwise_head_to_head_compares_each_answers_own_score() {
+    use srlm_eval::{compare_scored, pointwise_outcome, score_answers, PairJudge, PairMethod};
+    let prompts = vec![
+        prompt("1", "writing"),
+        prompt("2", "math"),
+        prompt("3", "math"),
+        prompt("4", "math"),
+    ];
+    // ByNumber scores an answer by the number written in it; "?" gets no score.
+    let a = Answers {
+        model: "M2".into(),
+        answers: vec!["4".into(), "2".into(), "3".into(), "?".into()],
+    };
+    let b = Answers {
+        model: "M1".into(),
+        answers: vec!["1".into(), "5".into(), "3".into(), "2".into()],
+    };
+    let a_scores = score_answers(&mut ByNumber, &prompts, &a, "eval").unwrap();
+    let b_scores = score_answers(&mut ByNumber, &prompts, &b, "eval").unwrap();
+    assert_eq!(a_scores.scores, [Some(4.0), Some(2.0), Some(3.0), None]);
+    assert_eq!((a_scores.mean(), a_scores.scored()), (Some(3.0), 3));
+    assert_eq!(b_scores.mean(), Some(11.0 / 4.0));
+    let m = compare_scored(&prompts, (&a, &a_scores), (&b, &b_scores), 0).unwrap();
+    // Higher wins, equal ties, a missing score is no verdict (never a tie).
+    assert_eq!(m.outcomes, [Win, Loss, Tie, Unparsed]);
+    assert_eq!(
+        (
+            m.overall.wins,
+            m.overall.ties,
+            m.overall.losses,
+            m.overall.unparsed
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(m.by_category["math"].losses, 1);
+    assert!(m.length_controlled.is_some());
+    assert_eq!(pointwise_outcome(Some(2.5), Some(2.0)), Win);
+    assert_eq!(pointwise_outcome(None, None), Unparsed);
+    // Answers or scores that do not match the prompts are an error, not a panic.
+    let short = Answers {
+        model: "M0".into(),
+        answers: vec!["1".into()],
+    };
+    assert!(score_answers(&mut ByNumber, &prompts, &short, "eval").is_err());
+    assert!(compare_scored(&prompts, (&a, &a_scores), (&short, &b_scores), 0).is_err());
+    // Auto: pointwise for a model (it learned that prompt), pairwise for a server.
+    let server = PairJudge::External(srlm_loop::GeneratorSpec::OpenAi(srlm_judge::Endpoint {
+        base_url: "http://127.0.0.1:1".into(),
+        model: "judge".into(),
+    }));
+    assert_eq!(PairMethod::Auto.resolve(&server), PairMethod::Pairwise);
+    assert_eq!(
+        PairMethod::Auto.resolve(&PairJudge::default()),
+        PairMethod::Pointwise
+    );
+    assert_eq!(
+        PairMethod::Pairwise.resolve(&PairJudge::default()),
+        PairMethod::Pairwise
+    );
+}

@@ -10,18 +10,35 @@ use srlm_judge::{Judge, JudgeItem, Judgement, ParseStats};
 use crate::error::Result;
 use crate::records::{CandidateSet, JudgedResponse, JudgedSet};
 
-fn items(sets: &[CandidateSet]) -> Vec<JudgeItem> {
+/// The responses of `sets` to judge, in order: all of them, or only the finished ones when
+/// `judge_cut` is false.
+fn items(sets: &[CandidateSet], judge_cut: bool) -> Vec<JudgeItem> {
     sets.iter()
         .flat_map(|s| {
-            s.responses.iter().map(|r| JudgeItem {
-                prompt: s.prompt.clone(),
-                response: r.text.clone(),
-            })
+            s.responses
+                .iter()
+                .filter(move |r| judge_cut || !r.truncated)
+                .map(|r| JudgeItem {
+                    prompt: s.prompt.clone(),
+                    response: r.text.clone(),
+                })
         })
         .collect()
 }
 
-fn attach(sets: &[CandidateSet], judgements: Vec<Judgement>) -> Vec<JudgedSet> {
+/// A cut candidate left unjudged: no samples, no score.
+fn not_judged() -> Judgement {
+    Judgement {
+        score: None,
+        samples: Vec::new(),
+        texts: Vec::new(),
+        truncated: 0,
+    }
+}
+
+/// Puts `judgements` (one per item of [`items`], in order) back beside their responses; a
+/// response left out of the items gets [`not_judged`].
+fn attach(sets: &[CandidateSet], judgements: Vec<Judgement>, judge_cut: bool) -> Vec<JudgedSet> {
     let mut judgements = judgements.into_iter();
     sets.iter()
         .map(|s| JudgedSet {
@@ -30,26 +47,47 @@ fn attach(sets: &[CandidateSet], judgements: Vec<Judgement>) -> Vec<JudgedSet> {
             responses: s
                 .responses
                 .iter()
-                .zip(judgements.by_ref())
-                .map(|(r, judgement)| JudgedResponse {
+                .map(|r| JudgedResponse {
                     response: r.text.clone(),
                     truncated: r.truncated,
-                    judgement,
+                    judgement: if judge_cut || !r.truncated {
+                        judgements.next().unwrap_or_else(not_judged)
+                    } else {
+                        not_judged()
+                    },
                 })
                 .collect(),
         })
         .collect()
 }
 
-/// Judges one unit: every candidate of `sets`, by `judge` reseeded with `seed` first.
+/// Whether `response` was put to the judge: finished, or cut but with samples drawn (a run
+/// with `judge.judge_cut`).
+pub fn was_judged(response: &JudgedResponse) -> bool {
+    !response.truncated || !response.judgement.samples.is_empty()
+}
+
+/// Judges one unit: every candidate of `sets` (those cut at the token limit only when
+/// `judge_cut`), by `judge` reseeded with `seed` first.
 pub fn judge_unit(
     sets: &[CandidateSet],
     judge: &mut dyn Judge,
     seed: u64,
+    judge_cut: bool,
 ) -> Result<Vec<JudgedSet>> {
     judge.reseed(seed);
-    let judgements = judge.judge(&items(sets))?;
-    Ok(attach(sets, judgements))
+    let items = items(sets, judge_cut);
+    let judgements = judge.judge(&items)?;
+    if judgements.len() != items.len() {
+        return Err(crate::error::LoopError::Judge(
+            srlm_judge::JudgeError::GeneratorRows {
+                prompts: items.len(),
+                rows: judgements.len(),
+                samples: 1,
+            },
+        ));
+    }
+    Ok(attach(sets, judgements, judge_cut))
 }
 
 /// Judged responses by mean score rounded to the nearest point (unjudged ones left out).
@@ -63,13 +101,24 @@ pub fn score_histogram(judgements: &[Judgement]) -> BTreeMap<String, usize> {
     histogram
 }
 
-/// The stage's counts: parse rate, failures by reason, histogram of mean scores (rounded),
-/// prompts with at least two judged responses.
+/// The judgements of the responses put to the judge ([`was_judged`]), in order.
+pub fn judged_judgements(sets: &[JudgedSet]) -> Vec<Judgement> {
+    sets.iter()
+        .flat_map(|s| s.responses.iter().filter(|r| was_judged(r)))
+        .map(|r| r.judgement.clone())
+        .collect()
+}
+
+/// The stage's counts over the responses put to the judge: parse rate, failures by reason,
+/// histogram of mean scores (rounded), prompts with at least two judged responses; and the cut
+/// candidates left unjudged.
 pub fn stats(sets: &[JudgedSet]) -> serde_json::Value {
-    let judgements: Vec<Judgement> = sets
+    let judgements = judged_judgements(sets);
+    let cut_not_judged = sets
         .iter()
-        .flat_map(|s| s.responses.iter().map(|r| r.judgement.clone()))
-        .collect();
+        .flat_map(|s| &s.responses)
+        .filter(|r| !was_judged(r))
+        .count();
     let parse = ParseStats::of(&judgements);
     let histogram = score_histogram(&judgements);
     let unjudged = judgements.iter().filter(|j| j.score.is_none()).count();
@@ -77,6 +126,7 @@ pub fn stats(sets: &[JudgedSet]) -> serde_json::Value {
         "prompts": sets.len(),
         "responses": judgements.len(),
         "unjudged": unjudged,
+        "cut_not_judged": cut_not_judged,
         "parse_rate": parse.parse_rate(),
         "truncation_rate": parse.truncation_rate(),
         "parse": parse,

@@ -339,7 +339,14 @@ fn local_tiny_model_runs_every_stage() {
         .find(|s| s.stage == "judge")
         .unwrap()
         .stats;
-    assert_eq!(judge["responses"], prompts.len() * 4);
+    // Candidates cut at the token limit never enter a pair, so they are not judged.
+    let cut = candidates
+        .iter()
+        .flat_map(|c| &c.responses)
+        .filter(|r| r.truncated)
+        .count();
+    assert_eq!(judge["cut_not_judged"], cut);
+    assert_eq!(judge["responses"], prompts.len() * 4 - cut);
 }
 
 /// The seed prompt source gives each iteration seed prompts no stage used before (not SFT's,

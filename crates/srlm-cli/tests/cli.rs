@@ -592,12 +592,7 @@ fn eval_compares_listed_models_into_a_report() {
     assert_eq!(json["head_to_head_method"], "pointwise");
     // Every answer and verdict was journaled; a rerun reuses them and gives the same report.
     let journal = out.join("journal");
-    for name in [
-        "base-judging",
-        "base-answers",
-        "new-answers",
-        "scores-new",
-    ] {
+    for name in ["base-judging", "base-answers", "new-answers", "scores-new"] {
         let text = std::fs::read_to_string(journal.join(format!("{name}.jsonl"))).unwrap();
         assert!(!text.is_empty(), "{name}");
     }

@@ -66,16 +66,16 @@ def load(model):
     return AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
 
 
-def generation(model, vocab, batches, reps):
+def generation(model, vocab, batches, reps, prompt_len=PROMPT, new=NEW):
     model.eval()
     records = []
     with torch.no_grad():
         for b in batches:
-            x = ids(b, PROMPT, 0, vocab)
+            x = ids(b, prompt_len, 0, vocab)
             pre = timed(lambda: model(x, logits_to_keep=1), reps)
-            total = timed(lambda: model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=NEW, min_new_tokens=NEW, do_sample=False, pad_token_id=0), reps)
-            records.append(("prefill", b, b * PROMPT / pre))
-            records.append(("decode", b, b * NEW / max(total - pre, 1e-9)))
+            total = timed(lambda: model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=new, min_new_tokens=new, do_sample=False, pad_token_id=0), reps)
+            records.append(("prefill", b, b * prompt_len / pre))
+            records.append(("decode", b, b * new / max(total - pre, 1e-9)))
     return records
 
 
@@ -134,13 +134,15 @@ def main():
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--batches", default="1,4,16")
+    parser.add_argument("--prompt-tokens", type=int, default=PROMPT, help="prompt tokens per sequence (generation)")
+    parser.add_argument("--new-tokens", type=int, default=NEW, help="new tokens per sequence (generation decode)")
     parser.add_argument("--json", action="store_true", help="one JSON record per line, for srlm bench")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load(args.model)
     vocab = model.config.vocab_size
     if args.work == "generation":
-        records = generation(model, vocab, [int(b) for b in args.batches.split(",")], args.reps)
+        records = generation(model, vocab, [int(b) for b in args.batches.split(",")], args.reps, args.prompt_tokens, args.new_tokens)
     else:
         records = training(model, vocab, args.work, args.reps)
     peak = peak_mib()

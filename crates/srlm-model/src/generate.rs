@@ -47,6 +47,10 @@ fn samples_on_host(device: &burn::tensor::Device) -> bool {
     }
 }
 
+/// Positions the KV cache grows by when decoding writes in place ([`FusedOp::KvInPlace`]): one
+/// copy of the cache per this many steps, and at most this many masked keys read per step.
+const KV_ROOM: usize = 64;
+
 /// Fewest tokens all prompts of a batch must share for the prefix to be prefilled once.
 const MIN_SHARED_PREFIX: usize = 16;
 
@@ -191,6 +195,7 @@ pub fn generate_samples(
         hidden = hidden.slice([0..b, t - 1..t, 0..d]).select(0, index);
     }
     let on_host = samples_on_host(&model.device());
+    let in_place = enabled(FusedOp::KvInPlace);
     let room = model.max_positions() - longest;
     let steps = config.max_new_tokens.min(room);
     for step in 0..steps {
@@ -245,7 +250,16 @@ pub fn generate_samples(
         let past = valid[0].len();
         let flat: Vec<bool> = valid.iter().flatten().copied().collect();
         let column = TokenBatch::column(next);
-        let (tokens, positions, bias) = model.step_inputs(&column, Some(&flat), past)?;
+        let keys = if in_place {
+            if cache.room() == 0 {
+                cache.reserve(KV_ROOM.min(steps - step));
+            }
+            cache.capacity()
+        } else {
+            past + 1
+        };
+        let (tokens, positions, bias) =
+            model.step_inputs_with_room(&column, Some(&flat), past, keys)?;
         hidden = model.forward_hidden(tokens, positions, bias, Some(&mut cache));
         valid.iter_mut().for_each(|v| v.push(true));
     }

@@ -81,7 +81,9 @@ pub use device_sampling::sample_on_device;
 pub use error::{ModelError, Result};
 pub use generate::{generate, generate_samples, FinishReason, Generation, GenerationConfig};
 pub use hf::{read_safetensors, safetensors_files, write_safetensors, TokenizerConfig};
-pub use llama::{attention_bias, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm};
+pub use llama::{
+    attention_bias, attention_bias_with_room, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm,
+};
 pub use local_generator::{LocalGenerator, OwnedLocalGenerator};
 pub use logprob::{
     log_sum_exp, next_token_logprobs, response_logprobs, sequence_logprobs, PromptResponse,

@@ -44,6 +44,7 @@ pub(crate) fn measure(
     source: &str,
     device: &str,
     batches: &[usize],
+    (prompt_len, new_tokens): (usize, usize),
     reps: usize,
 ) -> Result<Vec<Record>> {
     let device = parse_device(device)?;
@@ -51,7 +52,9 @@ pub(crate) fn measure(
     let vocab = model.vocab_size();
     let mut records = Vec::new();
     for &batch in batches {
-        let prompts: Vec<Vec<u32>> = (0..batch).map(|b| token_ids(b, PROMPT, 0, vocab)).collect();
+        let prompts: Vec<Vec<u32>> = (0..batch)
+            .map(|b| token_ids(b, prompt_len, 0, vocab))
+            .collect();
         let mut prefill = Vec::new();
         let mut decode = Vec::new();
         for rep in 0..=reps {
@@ -65,7 +68,7 @@ pub(crate) fn measure(
             srlm::model::read_f32(logits, "logits")?;
             let prefill_s = t0.elapsed().as_secs_f64();
             let config = GenerationConfig {
-                max_new_tokens: NEW,
+                max_new_tokens: new_tokens,
                 stop_ids: vec![u32::MAX],
                 ..Default::default()
             };
@@ -73,13 +76,13 @@ pub(crate) fn measure(
             let out = generate(&model, &prompts, pad_id, &config)?;
             let total_s = t1.elapsed().as_secs_f64();
             ensure!(
-                out.iter().all(|g| g.token_ids.len() == NEW),
-                "generation stopped before {NEW} tokens"
+                out.iter().all(|g| g.token_ids.len() == new_tokens),
+                "generation stopped before {new_tokens} tokens"
             );
             // The first repetition is the warm-up.
             if rep > 0 {
-                prefill.push((batch * PROMPT) as f64 / prefill_s);
-                decode.push((batch * NEW) as f64 / (total_s - prefill_s).max(1e-9));
+                prefill.push((batch * prompt_len) as f64 / prefill_s);
+                decode.push((batch * new_tokens) as f64 / (total_s - prefill_s).max(1e-9));
             }
         }
         for (work, rates) in [("prefill", prefill), ("decode", decode)] {

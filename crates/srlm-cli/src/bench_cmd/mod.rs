@@ -74,6 +74,12 @@ pub(crate) struct BenchArgs {
     /// Batch sizes for prefill and decode.
     #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
     batches: Vec<usize>,
+    /// Prompt tokens per sequence for prefill and decode (a judge prompt is ~600).
+    #[arg(long, default_value_t = generation::PROMPT)]
+    prompt_tokens: usize,
+    /// New tokens per sequence for decode.
+    #[arg(long, default_value_t = generation::NEW)]
+    new_tokens: usize,
     /// What to measure.
     #[arg(
         long,
@@ -106,7 +112,7 @@ pub(crate) struct BenchArgs {
 
 impl BenchArgs {
     /// The flags that say what one child measures, the same for `srlm bench --child` and the
-    /// PyTorch script: `--model M --work W --reps R --batches B`.
+    /// PyTorch script: `--model M --work W --reps R --batches B --prompt-tokens P --new-tokens N`.
     fn work_flags(&self, work: Work) -> Vec<String> {
         let batches: Vec<String> = self.batches.iter().map(usize::to_string).collect();
         [
@@ -118,6 +124,10 @@ impl BenchArgs {
             &self.reps.to_string(),
             "--batches",
             &batches.join(","),
+            "--prompt-tokens",
+            &self.prompt_tokens.to_string(),
+            "--new-tokens",
+            &self.new_tokens.to_string(),
         ]
         .map(String::from)
         .to_vec()
@@ -126,15 +136,25 @@ impl BenchArgs {
 
 #[allow(clippy::print_stdout)]
 pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
-    if args.reps == 0 || args.batches.contains(&0) {
-        bail!("--reps and every --batches value must be at least 1");
+    if args.reps == 0
+        || args.batches.contains(&0)
+        || args.prompt_tokens == 0
+        || args.new_tokens == 0
+    {
+        bail!("--reps, --prompt-tokens, --new-tokens and every --batches value must be at least 1");
     }
     if args.child {
         let [work] = args.work.as_slice() else {
             bail!("a --child run measures exactly one --work");
         };
         let records = match work {
-            Work::Generation => generation::measure(&args.model, device, &args.batches, args.reps)?,
+            Work::Generation => generation::measure(
+                &args.model,
+                device,
+                &args.batches,
+                (args.prompt_tokens, args.new_tokens),
+                args.reps,
+            )?,
             Work::Sft | Work::SftEft | Work::Dpo | Work::DpoRef => {
                 vec![training::measure(*work, &args.model, device, args.reps)?]
             }
@@ -187,7 +207,16 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
         srlm::model::write_atomic(path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    print!("{}", table(&ours, &theirs, args.torch, threads));
+    print!(
+        "{}",
+        table(
+            &ours,
+            &theirs,
+            args.torch,
+            threads,
+            (args.prompt_tokens, args.new_tokens)
+        )
+    );
     let fused = ours.first().map_or("", |r| r.fused.as_str());
     println!(
         "fused operations in srlm: {fused} ({} = all | none | a list)",
@@ -219,10 +248,12 @@ fn child_records(mut command: Command, what: &str) -> Result<Vec<Record>> {
         .collect()
 }
 
-fn label(r: &Record) -> String {
+/// A record's row label; `(prompt, new)` are the generation shape's token counts.
+fn label(r: &Record, (prompt, new): (usize, usize)) -> String {
     match r.work.as_str() {
-        "prefill" => format!("prefill {}", generation::PROMPT),
-        "decode" => format!("decode {}", generation::NEW),
+        "prefill" => format!("prefill {prompt}"),
+        "decode" if prompt == generation::PROMPT => format!("decode {new}"),
+        "decode" => format!("decode {new} after {prompt}"),
         "sft" => "SFT step 4 × 256".into(),
         "sft-eft" => "SFT step 4 × (448 + 96), EFT shape".into(),
         "dpo" => "DPO step 4 pairs × 2 × 256 (reference cached)".into(),
@@ -232,7 +263,13 @@ fn label(r: &Record) -> String {
 }
 
 /// The markdown table: one row per srlm record, PyTorch's matching record beside it.
-pub(crate) fn table(ours: &[Record], theirs: &[Record], torch: bool, threads: usize) -> String {
+pub(crate) fn table(
+    ours: &[Record],
+    theirs: &[Record],
+    torch: bool,
+    threads: usize,
+    shape: (usize, usize),
+) -> String {
     let mut out = String::new();
     if torch {
         out.push_str(&format!(
@@ -257,14 +294,14 @@ pub(crate) fn table(ours: &[Record], theirs: &[Record], torch: bool, threads: us
             };
             out.push_str(&format!(
                 "| {} | {} | {:.1} | {rate} | {ratio} | {peak} |\n",
-                label(r),
+                label(r, shape),
                 r.batch,
                 r.tokens_per_s
             ));
         } else {
             out.push_str(&format!(
                 "| {} | {} | {:.1} | {:.0} |\n",
-                label(r),
+                label(r, shape),
                 r.batch,
                 r.tokens_per_s,
                 r.peak_rss_mib
@@ -276,7 +313,10 @@ pub(crate) fn table(ours: &[Record], theirs: &[Record], torch: bool, threads: us
         out.push_str("\n| srlm step | forward s | backward s | optimizer s |\n|---|---|---|---|\n");
         for r in phases {
             if let Some([f, b, o]) = r.phases {
-                out.push_str(&format!("| {} | {f:.2} | {b:.2} | {o:.2} |\n", label(r)));
+                out.push_str(&format!(
+                    "| {} | {f:.2} | {b:.2} | {o:.2} |\n",
+                    label(r, shape)
+                ));
             }
         }
     }
@@ -319,7 +359,7 @@ mod tests {
     fn the_table_puts_each_record_beside_its_pytorch_match_with_the_ratio() {
         let ours = [record("decode", 4, 30.0), record("sft", 4, 50.0)];
         let theirs = [record("sft", 4, 100.0), record("decode", 4, 20.0)];
-        let text = table(&ours, &theirs, true, 2);
+        let text = table(&ours, &theirs, true, 2, (128, 32));
         assert!(
             text.contains("| decode 32 | 4 | 30.0 | 20.0 | 1.50 | 100 / 100 |"),
             "{text}"
@@ -328,7 +368,7 @@ mod tests {
             text.contains("| SFT step 4 × 256 | 4 | 50.0 | 100.0 | 0.50 |"),
             "{text}"
         );
-        let missing = table(&[record("prefill", 16, 10.0)], &theirs, true, 2);
+        let missing = table(&[record("prefill", 16, 10.0)], &theirs, true, 2, (128, 32));
         assert!(
             missing.contains("| prefill 128 | 16 | 10.0 | – | – |"),
             "{missing}"

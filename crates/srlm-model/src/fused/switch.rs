@@ -24,11 +24,15 @@ pub enum FusedOp {
     /// Generation prefills the token prefix all prompts of a batch share once and copies its
     /// KV cache to every row (`prefix_cache`; [`crate::generate()`]).
     PrefixCache,
+    /// Decoding writes each step's keys and values in place into room reserved in the KV cache
+    /// (`kv_in_place`; grown 64 positions at a time) instead of concatenating the whole cache
+    /// per step and layer ([`crate::KvCache::reserve`]).
+    KvInPlace,
 }
 
 impl FusedOp {
     /// Every fused operation.
-    pub const ALL: [FusedOp; 7] = [
+    pub const ALL: [FusedOp; 8] = [
         FusedOp::RmsNorm,
         FusedOp::Swiglu,
         FusedOp::AttentionSoftmax,
@@ -36,6 +40,7 @@ impl FusedOp {
         FusedOp::Rotary,
         FusedOp::AdamW,
         FusedOp::PrefixCache,
+        FusedOp::KvInPlace,
     ];
 
     /// The operation's name in `SRLM_FUSED`.
@@ -48,6 +53,7 @@ impl FusedOp {
             FusedOp::Rotary => "rotary",
             FusedOp::AdamW => "adamw",
             FusedOp::PrefixCache => "prefix_cache",
+            FusedOp::KvInPlace => "kv_in_place",
         }
     }
 

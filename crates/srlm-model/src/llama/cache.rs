@@ -2,11 +2,19 @@
 
 use burn::tensor::Tensor;
 
-/// The keys and values of one layer, `[batch, kv_heads, past, head_dim]`.
+/// The keys and values of one layer, `[batch, kv_heads, capacity, head_dim]`, of which the first
+/// `filled` positions are written; the rest is zeros, room reserved for decoding.
 #[derive(Debug, Clone)]
 pub(crate) struct LayerCache {
     pub(crate) keys: Tensor<4>,
     pub(crate) values: Tensor<4>,
+    pub(crate) filled: usize,
+}
+
+impl LayerCache {
+    fn capacity(&self) -> usize {
+        self.keys.dims()[2]
+    }
 }
 
 /// Keys and values of every layer for the positions decoded so far, for a whole batch.
@@ -14,6 +22,12 @@ pub(crate) struct LayerCache {
 /// Created empty with [`KvCache::new`], filled by the model's forward pass. All sequences of
 /// the batch share one cache length: shorter prompts are left-padded and their padding is
 /// masked out by the attention bias.
+///
+/// By default each step's keys and values are concatenated to the past ones (a copy of the
+/// whole cache per step and layer). After [`KvCache::reserve`], steps are written in place into
+/// the reserved room and attention reads the whole buffer, [`KvCache::capacity`] positions wide:
+/// the caller's attention bias must then be that wide, masking the unwritten positions
+/// ([`Llama::step_inputs_with_room`](crate::Llama::step_inputs_with_room)).
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     pub(crate) layers: Vec<Option<LayerCache>>,
@@ -29,11 +43,7 @@ impl KvCache {
 
     /// Positions held (0 when empty).
     pub fn len(&self) -> usize {
-        self.layers
-            .first()
-            .and_then(|l| l.as_ref())
-            .map(|l| l.keys.dims()[2])
-            .unwrap_or(0)
+        self.first().map(|l| l.filled).unwrap_or(0)
     }
 
     /// Whether nothing is cached yet.
@@ -41,7 +51,46 @@ impl KvCache {
         self.len() == 0
     }
 
-    /// Appends this step's keys and values to layer `index` and returns all of them.
+    /// Positions the buffers hold, written or reserved ([`KvCache::len`] until
+    /// [`KvCache::reserve`] adds room).
+    pub fn capacity(&self) -> usize {
+        self.first().map(LayerCache::capacity).unwrap_or(0)
+    }
+
+    /// Reserved positions not yet written.
+    pub fn room(&self) -> usize {
+        self.capacity() - self.len()
+    }
+
+    fn first(&self) -> Option<&LayerCache> {
+        self.layers.first().and_then(|l| l.as_ref())
+    }
+
+    /// Makes room for `extra` more positions after the written ones (one copy of the cache),
+    /// so the next steps are written in place. Does nothing to an empty cache.
+    pub fn reserve(&mut self, extra: usize) {
+        for layer in self.layers.iter_mut().flatten() {
+            let [b, h, _, d] = layer.keys.dims();
+            let device = layer.keys.device();
+            let filled = layer.filled;
+            let grow = |buffer: Tensor<4>| {
+                Tensor::cat(
+                    vec![
+                        buffer.slice([0..b, 0..h, 0..filled, 0..d]),
+                        Tensor::zeros([b, h, extra, d], &device),
+                    ],
+                    2,
+                )
+            };
+            layer.keys = grow(layer.keys.clone());
+            layer.values = grow(layer.values.clone());
+        }
+    }
+
+    /// Appends this step's keys and values to layer `index` and returns the layer's buffers:
+    /// written in place when the reserved room holds them (then the buffers are
+    /// [`KvCache::capacity`] wide, unwritten positions zero), otherwise concatenated (then
+    /// exactly the written positions).
     pub(crate) fn append(
         &mut self,
         index: usize,
@@ -49,18 +98,36 @@ impl KvCache {
         values: Tensor<4>,
     ) -> (Tensor<4>, Tensor<4>) {
         let slot = &mut self.layers[index];
-        let (keys, values) = match slot.take() {
-            Some(past) => (
-                Tensor::cat(vec![past.keys, keys], 2),
-                Tensor::cat(vec![past.values, values], 2),
-            ),
-            None => (keys, values),
+        let [b, h, t, d] = keys.dims();
+        let layer = match slot.take() {
+            Some(past) if past.capacity() - past.filled >= t => {
+                let at = past.filled..past.filled + t;
+                // The cache holds the only reference (the previous step's copies are
+                // dropped), so burn-flex writes into the buffer without copying it.
+                LayerCache {
+                    keys: past.keys.slice_assign([0..b, 0..h, at.clone(), 0..d], keys),
+                    values: past.values.slice_assign([0..b, 0..h, at, 0..d], values),
+                    filled: past.filled + t,
+                }
+            }
+            Some(past) => {
+                let filled = past.filled;
+                let written = |buffer: Tensor<4>| buffer.slice([0..b, 0..h, 0..filled, 0..d]);
+                LayerCache {
+                    keys: Tensor::cat(vec![written(past.keys), keys], 2),
+                    values: Tensor::cat(vec![written(past.values), values], 2),
+                    filled: filled + t,
+                }
+            }
+            None => LayerCache {
+                keys,
+                values,
+                filled: t,
+            },
         };
-        *slot = Some(LayerCache {
-            keys: keys.clone(),
-            values: values.clone(),
-        });
-        (keys, values)
+        let out = (layer.keys.clone(), layer.values.clone());
+        *slot = Some(layer);
+        out
     }
 
     /// Keeps the batch rows in `rows`, in that order (to drop finished sequences from a batch;

@@ -133,6 +133,25 @@ impl Llama {
         past_valid: Option<&[bool]>,
         past: usize,
     ) -> Result<(Tensor<2, Int>, Tensor<2, Int>, Tensor<4>)> {
+        self.step_inputs_with_room(batch, past_valid, past, past + batch.seq)
+    }
+
+    /// [`Llama::step_inputs`] for a cache with reserved room ([`KvCache::reserve`]): the bias
+    /// is `keys` positions wide (the cache's capacity), masking the positions after this step's
+    /// tokens, which attention reads but nothing has written yet.
+    pub fn step_inputs_with_room(
+        &self,
+        batch: &TokenBatch,
+        past_valid: Option<&[bool]>,
+        past: usize,
+        keys: usize,
+    ) -> Result<(Tensor<2, Int>, Tensor<2, Int>, Tensor<4>)> {
+        if keys < past + batch.seq {
+            return Err(ModelError::InvalidInput(format!(
+                "an attention bias of {keys} keys cannot hold {past} cached and {} new positions",
+                batch.seq
+            )));
+        }
         let device = self.device();
         let (b, t) = (batch.batch, batch.seq);
         if let Some(bad) = batch
@@ -145,7 +164,7 @@ impl Llama {
                 self.vocab_size()
             )));
         }
-        let mut key_valid = Vec::with_capacity(b * (past + t));
+        let mut key_valid = Vec::with_capacity(b * keys);
         let mut positions = Vec::with_capacity(b * t);
         for row in 0..b {
             let past_row = past_valid
@@ -159,6 +178,7 @@ impl Llama {
                 positions.push(if valid { count as i64 } else { 0 });
                 count += usize::from(valid);
             }
+            key_valid.resize((row + 1) * keys, false);
         }
         let longest = positions.iter().copied().max().unwrap_or(0) as usize;
         if longest >= self.max_positions() {
@@ -171,7 +191,7 @@ impl Llama {
         let tokens: Vec<i64> = batch.tokens.iter().map(|&id| id as i64).collect();
         let tokens = Tensor::from_data(TensorData::new(tokens, [b, t]), &device);
         let positions = Tensor::from_data(TensorData::new(positions, [b, t]), &device);
-        let bias = attention_bias(&key_valid, b, past, t, &device);
+        let bias = attention_bias_with_room(&key_valid, b, past, t, keys, &device);
         Ok((tokens, positions, bias))
     }
 }
@@ -186,7 +206,19 @@ pub fn attention_bias(
     seq: usize,
     device: &Device,
 ) -> Tensor<4> {
-    let keys = past + seq;
+    attention_bias_with_room(key_valid, batch, past, seq, past + seq, device)
+}
+
+/// [`attention_bias`] `keys` positions wide (`key_valid` row-major `[batch, keys]`): the keys
+/// after `past + seq` are masked, whatever `key_valid` says of them.
+pub fn attention_bias_with_room(
+    key_valid: &[bool],
+    batch: usize,
+    past: usize,
+    seq: usize,
+    keys: usize,
+    device: &Device,
+) -> Tensor<4> {
     let mut bias = vec![MASKED; batch * seq * keys];
     for row in 0..batch {
         for query in 0..seq {

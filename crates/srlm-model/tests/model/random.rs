@@ -377,3 +377,111 @@ fn a_prefix_shared_by_every_prompt_is_prefilled_once_with_the_same_result() {
         }
     }
 }
+
+#[test]
+fn kv_cache_written_in_place_equals_concatenation() {
+    use srlm_model::fused::{set_enabled, FusedOp};
+    for (name, config) in configs() {
+        let model = Llama::random(&config, &device(), 5).unwrap();
+        let seqs = prompts();
+        let full = TokenBatch::pad(&seqs, 0, srlm_model::Padding::Left).unwrap();
+        let (full_logits, [b, t, vocab]) = host(model.forward(&full).unwrap());
+        // Prefill all but the last two columns, reserve room, then feed the last two columns
+        // one at a time through the reserved cache, the bias as wide as its capacity.
+        let columns = |from: usize, to: usize| TokenBatch {
+            tokens: full
+                .tokens
+                .chunks(t)
+                .flat_map(|r| r[from..to].to_vec())
+                .collect(),
+            valid: full
+                .valid
+                .chunks(t)
+                .flat_map(|r| r[from..to].to_vec())
+                .collect(),
+            batch: b,
+            seq: to - from,
+        };
+        let mut cache = model.new_cache();
+        let head = columns(0, t - 2);
+        let (tokens, positions, bias) = model.step_inputs(&head, None, 0).unwrap();
+        drop(model.forward_hidden(tokens, positions, bias, Some(&mut cache)));
+        cache.reserve(7);
+        assert_eq!(
+            (cache.len(), cache.capacity(), cache.room()),
+            (t - 2, t + 5, 7)
+        );
+        let mut past_valid = head.valid.clone();
+        for col in t - 2..t {
+            let step = columns(col, col + 1);
+            let past = col;
+            let (tokens, positions, bias) = model
+                .step_inputs_with_room(&step, Some(&past_valid), past, cache.capacity())
+                .unwrap();
+            let hidden = model.forward_hidden(tokens, positions, bias, Some(&mut cache));
+            let (inc, _) = host(model.logits(hidden));
+            for row in 0..b {
+                let expected = &full_logits[(row * t + col) * vocab..(row * t + col + 1) * vocab];
+                let diff = max_abs_diff(&inc[row * vocab..(row + 1) * vocab], expected);
+                assert!(
+                    diff < 1e-4,
+                    "{name}: row {row} column {col} differs by {diff}"
+                );
+            }
+            past_valid = past_valid
+                .chunks(past)
+                .zip(step.valid.chunks(1))
+                .flat_map(|(p, s)| [p, s].concat())
+                .collect();
+        }
+        assert_eq!((cache.len(), cache.capacity()), (t, t + 5));
+        // A bias narrower than the cached and new positions is an error, not a panic.
+        assert!(model
+            .step_inputs_with_room(&columns(0, 1), Some(&past_valid), t, t)
+            .is_err());
+        // Whole generations past two growths of the room (64 positions each): first without a
+        // stop token (every row 150 tokens), then stopping at a token row 0 wrote at step 10
+        // (rows leave the batch at different steps): the same tokens either way.
+        for temperature in [0.0, 0.8] {
+            let mut gen = GenerationConfig {
+                max_new_tokens: 150,
+                stop_ids: vec![u32::MAX],
+                sampling: srlm_model::SamplingParams {
+                    temperature,
+                    ..Default::default()
+                },
+                seed: 9,
+            };
+            let long = srlm_model::generate_samples(&model, &seqs, 2, 0, &gen).unwrap();
+            assert!(long.iter().all(|g| g.token_ids.len() == 150), "{name}");
+            let stop = long[0].token_ids[10];
+            let mut runs = vec![long];
+            gen.stop_ids = vec![stop];
+            let stopped = srlm_model::generate_samples(&model, &seqs, 2, 0, &gen).unwrap();
+            assert!(stopped[0].token_ids.len() <= 11, "{name}");
+            runs.push(stopped);
+            let all_but: Vec<FusedOp> = FusedOp::ALL
+                .into_iter()
+                .filter(|op| *op != FusedOp::KvInPlace)
+                .collect();
+            set_enabled(&all_but);
+            let concatenated = [
+                srlm_model::generate_samples(&model, &seqs, 2, 0, &gen),
+                srlm_model::generate_samples(
+                    &model,
+                    &seqs,
+                    2,
+                    0,
+                    &GenerationConfig {
+                        stop_ids: vec![u32::MAX],
+                        ..gen.clone()
+                    },
+                ),
+            ];
+            set_enabled(&FusedOp::ALL);
+            let [stopped, long] = concatenated.map(Result::unwrap);
+            assert_eq!(runs[0], long, "{name}, temperature {temperature}");
+            assert_eq!(runs[1], stopped, "{name}, temperature {temperature}");
+        }
+    }
+}

@@ -99,16 +99,8 @@ pub fn compare(
     params: &GenerationConfig,
     seed: u64,
 ) -> Result<Matchup> {
-    if a.answers.len() != prompts.len() || b.answers.len() != prompts.len() {
-        return Err(EvalError::Input(format!(
-            "{} prompts but {} answers from {} and {} from {}",
-            prompts.len(),
-            a.answers.len(),
-            a.model,
-            b.answers.len(),
-            b.model
-        )));
-    }
+    check_lengths(prompts, a)?;
+    check_lengths(prompts, b)?;
     let items: Vec<PairItem> = prompts
         .iter()
         .zip(a.answers.iter().zip(&b.answers))
@@ -120,10 +112,40 @@ pub fn compare(
         .collect();
     let mut judge = judge;
     let outcomes = judge_pairs(&mut judge, &items, params)?;
-    let lengths: Vec<(&str, &str)> = items.iter().map(|i| (i.a.as_str(), i.b.as_str())).collect();
+    Ok(matchup(prompts, a, b, outcomes, seed))
+}
+
+/// A's matchup against B from each prompt's outcome: [`tally`] with the length-controlled win
+/// rate beside the raw one. `a`, `b` and `outcomes` are one per prompt.
+pub(crate) fn matchup(
+    prompts: &[EvalPrompt],
+    a: &Answers,
+    b: &Answers,
+    outcomes: Vec<PairOutcome>,
+    seed: u64,
+) -> Matchup {
+    let lengths: Vec<(&str, &str)> = a
+        .answers
+        .iter()
+        .zip(&b.answers)
+        .map(|(x, y)| (x.as_str(), y.as_str()))
+        .collect();
     let controlled = length_controlled(&outcomes, &lengths, seed);
-    Ok(Matchup {
+    Matchup {
         length_controlled: controlled,
         ..tally(&a.model, &b.model, prompts, outcomes, seed)
-    })
+    }
+}
+
+/// An error unless `answers` has one answer per prompt.
+pub(crate) fn check_lengths(prompts: &[EvalPrompt], answers: &Answers) -> Result<()> {
+    if answers.answers.len() == prompts.len() {
+        return Ok(());
+    }
+    Err(EvalError::Input(format!(
+        "{} prompts but {} answers from {}",
+        prompts.len(),
+        answers.answers.len(),
+        answers.model
+    )))
 }

@@ -10,8 +10,7 @@ use srlm_judge::{Judge, JudgeItem, PairOutcome};
 
 use crate::error::{EvalError, Result};
 use crate::evaluate::PairJudge;
-use crate::head_to_head::{tally, Answers, Matchup};
-use crate::length_control::length_controlled;
+use crate::head_to_head::{check_lengths, matchup, Answers, Matchup};
 
 /// How the fixed judge decides a head-to-head.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,27 +132,5 @@ pub fn compare_scored(
         .zip(&b_scores.scores)
         .map(|(&x, &y)| pointwise_outcome(x, y))
         .collect();
-    let lengths: Vec<(&str, &str)> = a
-        .answers
-        .iter()
-        .zip(&b.answers)
-        .map(|(x, y)| (x.as_str(), y.as_str()))
-        .collect();
-    let controlled = length_controlled(&outcomes, &lengths, seed);
-    Ok(Matchup {
-        length_controlled: controlled,
-        ..tally(&a.model, &b.model, prompts, outcomes, seed)
-    })
-}
-
-fn check_lengths(prompts: &[EvalPrompt], answers: &Answers) -> Result<()> {
-    if answers.answers.len() == prompts.len() {
-        return Ok(());
-    }
-    Err(EvalError::Input(format!(
-        "{} prompts but {} answers from {}",
-        prompts.len(),
-        answers.answers.len(),
-        answers.model
-    )))
+    Ok(matchup(prompts, a, b, outcomes, seed))
 }

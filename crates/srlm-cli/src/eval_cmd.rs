@@ -43,7 +43,7 @@ pub(crate) struct EvalArgs {
     #[arg(long, default_value_t = 8)]
     prompts: usize,
     /// How many held-out prompts each model answers against the seed's reference answer
-    /// (judged in both orders by the head-to-head judge); 0 skips it.
+    /// (judged by the head-to-head judge, by --pair-method); 0 skips it.
     #[arg(long, default_value_t = 8)]
     reference_prompts: usize,
     /// Most new tokens per answer.

@@ -36,7 +36,7 @@ pub struct EvalOptions {
     /// How many (spread over categories); 0 skips the head-to-heads.
     pub max_eval_prompts: usize,
     /// Held-out prompts whose seed reference answer (the ladder's `original` rung) each model
-    /// answers against, judged in both orders by the head-to-head judge: a yardstick that does
+    /// answers against, judged by the head-to-head judge and method: a yardstick that does
     /// not move between iterations. 0 skips it.
     #[serde(default)]
     pub reference_prompts: usize,

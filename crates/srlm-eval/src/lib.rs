@@ -7,11 +7,15 @@
 //!   match %, Spearman, Kendall τ against the reference scores, and the parse rate
 //!   ([`judge_quality`]).
 //! - **Head-to-head** between iterations on evaluation prompts (MT-Bench's first turns by
-//!   default): each pair of answers judged in both orders, a disagreement a tie; win / tie /
-//!   loss with 95 % percentile-bootstrap intervals, per category ([`compare`], [`win_tie_loss`]),
-//!   and the length-controlled win rate beside the raw one ([`length_controlled`]).
+//!   default), decided by one fixed judge: each answer scored alone with the judge prompt, the
+//!   higher score winning ([`compare_scored`], the default for a local judge), or each pair
+//!   judged in both orders with MT-Bench's pairwise prompt, a disagreement a tie ([`compare`]);
+//!   win / tie / loss with 95 % percentile-bootstrap intervals, per category
+//!   ([`win_tie_loss`]), and the length-controlled win rate beside the raw one
+//!   ([`length_controlled`]).
 //! - **Against the reference**: each model's answer to held-out prompts against the seed's
-//!   reference answer, in both orders — a yardstick that does not move ([`reference_answers`]).
+//!   reference answer, by the same judge and method — a yardstick that does not move
+//!   ([`reference_answers`]).
 //! - **Per iteration** from the run folder: candidate lengths, self-judging parse rate and score
 //!   histogram, pairs kept, chosen/rejected lengths; DPO curves ([`iteration_stats`],
 //!   [`dpo_curves`]).

@@ -16,20 +16,21 @@ pub struct Share {
     pub high: f64,
 }
 
-/// Win / tie / loss of A against B. Shares are over the prompts the judge gave a verdict on in
-/// both orders; the others are counted in `unparsed`, apart.
+/// Win / tie / loss of A against B. Shares are over the prompts the judge gave a verdict on (in
+/// both orders, pairwise; a score to both answers, pointwise); the others are counted in
+/// `unparsed`, apart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WinTieLoss {
-    /// Prompts with a verdict in both orders (the shares' denominator).
+    /// Prompts with a verdict (the shares' denominator).
     pub n: usize,
-    /// Prompts where the judge gave no verdict in at least one order.
+    /// Prompts where the judge gave no verdict (in at least one order, or no score to an answer).
     #[serde(default)]
     pub unparsed: usize,
-    /// A better in both orders.
+    /// A better (in both orders, pairwise).
     pub wins: usize,
     /// Tied, or the two orders disagreed.
     pub ties: usize,
-    /// B better in both orders.
+    /// B better (in both orders, pairwise).
     pub losses: usize,
     /// Share of wins.
     pub win: Share,

@@ -7,9 +7,9 @@ use burn::backend::Flex;
 use burn::tensor::{Shape, TensorData};
 
 use super::kernels::{self, RowBroadcast};
-use super::linear_log_probs;
 use super::ops::{FusedBackward, FusedOps};
 use super::AdamWStep;
+use super::{attention, linear_log_probs};
 
 /// `tensor` laid out contiguously: itself (a reference count) when it is, a copy when it is a
 /// strided view.
@@ -92,6 +92,16 @@ impl FusedOps for Flex {
         )
     }
 
+    fn fused_attention(
+        q: FlexTensor,
+        k: FlexTensor,
+        v: FlexTensor,
+        bias: FlexTensor,
+        scale: f32,
+    ) -> FlexTensor {
+        attention::forward_tensors(q, k, v, bias, scale).0
+    }
+
     fn fused_rotary(x: FlexTensor, cos: FlexTensor, sin: FlexTensor) -> FlexTensor {
         let (x, cos, sin) = (contiguous(&x), contiguous(&cos), contiguous(&sin));
         let dims = shape(&x);
@@ -124,6 +134,29 @@ impl FusedOps for Flex {
 }
 
 impl FusedBackward for Flex {
+    fn attention_with_lse(
+        q: FlexTensor,
+        k: FlexTensor,
+        v: FlexTensor,
+        bias: FlexTensor,
+        scale: f32,
+    ) -> (FlexTensor, FlexTensor) {
+        attention::forward_tensors(q, k, v, bias, scale)
+    }
+
+    fn attention_backward(
+        q: FlexTensor,
+        k: FlexTensor,
+        v: FlexTensor,
+        bias: FlexTensor,
+        out: FlexTensor,
+        lse: FlexTensor,
+        grad: FlexTensor,
+        scale: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        attention::backward_tensors(q, k, v, bias, out, lse, grad, scale)
+    }
+
     fn rotary_backward(
         grad: FloatTensor<Self>,
         cos: FloatTensor<Self>,

@@ -23,6 +23,8 @@
 //! ```
 
 #[cfg(feature = "flex")]
+mod attention;
+#[cfg(feature = "flex")]
 mod autodiff;
 #[cfg(feature = "flex")]
 mod flex;
@@ -88,6 +90,36 @@ pub fn attention_softmax(scores: Tensor<4>, bias: Tensor<4>, scale: f64) -> Tens
         );
     }
     reference::attention_softmax(scores, bias, scale)
+}
+
+/// `softmax(scale · q·kᵀ + bias) · v`: `q` `[batch, heads, rows, dim]`, `k` and `v` `[batch,
+/// heads, keys, dim]`, `bias` `[batch, 1, rows, keys]` (broadcast over the heads) or `[batch,
+/// heads, rows, keys]`, a constant (no gradient). Fused, the scores are computed tile by tile
+/// and never held for the whole sequence, forward or backward (the backward pass recomputes
+/// them from each query's `log Σ exp`).
+pub fn attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    bias: Tensor<4>,
+    scale: f64,
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if runs_fused(
+        FusedOp::Attention,
+        &q.device(),
+        &[q.dtype(), k.dtype(), v.dtype(), bias.dtype()],
+    ) && attention_fits(&q.dims(), &k.dims(), &v.dims(), &bias.dims())
+    {
+        return Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_attention(
+            q.into_dispatch(),
+            k.into_dispatch(),
+            v.into_dispatch(),
+            bias.into_dispatch(),
+            scale as f32,
+        ));
+    }
+    reference::attention(q, k, v, bias, scale)
 }
 
 /// Each row's target log-probability under the output projection: `log_softmax(hidden ·
@@ -196,6 +228,12 @@ pub fn adamw_update(
 #[cfg(feature = "flex")]
 fn bias_fits(scores: &[usize; 4], bias: &[usize; 4]) -> bool {
     bias[0] == scores[0] && (bias[1] == 1 || bias[1] == scores[1]) && bias[2..] == scores[2..]
+}
+
+/// Whether `q`, `k`, `v` and `bias` have the shapes [`attention`] takes.
+#[cfg(feature = "flex")]
+fn attention_fits(q: &[usize; 4], k: &[usize; 4], v: &[usize; 4], bias: &[usize; 4]) -> bool {
+    k == v && k[..2] == q[..2] && k[3] == q[3] && bias_fits(&[q[0], q[1], q[2], k[2]], bias)
 }
 
 /// Whether `op` runs fused for tensors on `device` with these element types.

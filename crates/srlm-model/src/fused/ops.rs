@@ -31,6 +31,18 @@ pub trait FusedOps: Backend {
         scale: f32,
     ) -> FloatTensor<Self>;
 
+    /// `softmax(scale · q·kᵀ + bias) · v`: `q` `[batch, heads, rows, dim]`, `k` and `v`
+    /// `[batch, heads, keys, dim]`, `bias` `[batch, 1, rows, keys]` (shared by the heads) or
+    /// `[batch, heads, rows, keys]`, a constant. The `[rows, keys]` scores of a head are never
+    /// held whole.
+    fn fused_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        scale: f32,
+    ) -> FloatTensor<Self>;
+
     /// `log_softmax(hidden · weightᵀ)[i, targets[i]]` for each row `i` of `hidden` (`[rows,
     /// hidden]`), `weight` `[vocab, hidden]`: each row's target log-probability, `[rows]`,
     /// without the `[rows, vocab]` logits ever being held whole.
@@ -90,6 +102,30 @@ pub trait FusedBackward: FusedOps {
         grad: FloatTensor<Self>,
         scale: f32,
     ) -> FloatTensor<Self>;
+
+    /// [`FusedOps::fused_attention`] and each query's `log Σ exp` of its scores, `[batch,
+    /// heads, rows]`.
+    fn attention_with_lse(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        scale: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `(dq, dk, dv)` from the forward's inputs, output and `log Σ exp`, and the output's
+    /// gradient; the probabilities are recomputed tile by tile.
+    #[allow(clippy::too_many_arguments)]
+    fn attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        out: FloatTensor<Self>,
+        lse: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        scale: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
     /// [`FusedOps::fused_linear_log_probs`] and each row's `log Σ exp(logits)`, `[rows]`.
     fn linear_log_probs_with_lse(

@@ -24,6 +24,17 @@ pub fn attention_softmax(scores: Tensor<4>, bias: Tensor<4>, scale: f64) -> Tens
     softmax(scores.mul_scalar(scale) + bias, 3)
 }
 
+/// `softmax(scale · q·kᵀ + bias) · v`, the scores and probabilities written out.
+pub fn attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    bias: Tensor<4>,
+    scale: f64,
+) -> Tensor<4> {
+    attention_softmax(q.matmul(k.swap_dims(2, 3)), bias, scale).matmul(v)
+}
+
 /// `log_softmax(hidden · weightᵀ)` at each row's target, with the `[rows, vocab]` logits
 /// written out.
 pub fn linear_log_probs(hidden: Tensor<2>, weight: Tensor<2>, targets: &[u32]) -> Tensor<1> {

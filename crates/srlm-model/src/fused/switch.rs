@@ -28,11 +28,14 @@ pub enum FusedOp {
     /// (`kv_in_place`; grown 64 positions at a time) instead of concatenating the whole cache
     /// per step and layer ([`crate::KvCache::reserve`]).
     KvInPlace,
+    /// [`crate::fused::attention`] (`attention`): training's attention without the scores of
+    /// the whole sequence held (inference uses the backend's own fused attention).
+    Attention,
 }
 
 impl FusedOp {
     /// Every fused operation.
-    pub const ALL: [FusedOp; 8] = [
+    pub const ALL: [FusedOp; 9] = [
         FusedOp::RmsNorm,
         FusedOp::Swiglu,
         FusedOp::AttentionSoftmax,
@@ -41,6 +44,7 @@ impl FusedOp {
         FusedOp::AdamW,
         FusedOp::PrefixCache,
         FusedOp::KvInPlace,
+        FusedOp::Attention,
     ];
 
     /// The operation's name in `SRLM_FUSED`.
@@ -54,6 +58,7 @@ impl FusedOp {
             FusedOp::AdamW => "adamw",
             FusedOp::PrefixCache => "prefix_cache",
             FusedOp::KvInPlace => "kv_in_place",
+            FusedOp::Attention => "attention",
         }
     }
 

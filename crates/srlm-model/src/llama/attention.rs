@@ -114,10 +114,14 @@ impl Attention {
         // against a bias repeated the same way (see `StepContext::grouped`).
         let q = q.reshape([b, kvh, (h / kvh) * t, d]);
         let scale = 1.0 / (d as f64).sqrt();
-        let out = if q.is_autodiff() {
+        let out = if q.is_autodiff() && self.dropout.prob == 0.0 {
             // Training: burn's fused attention has no backward of its own (autodiff decomposes
-            // it) and no dropout, so the scores are written out; the scale, bias and softmax
-            // are one fused pass each way.
+            // it), so attention runs as one operation with its own backward pass, the scores
+            // recomputed tile by tile instead of kept (on flex; composed elsewhere).
+            crate::fused::attention(q, k, v, ctx.bias.clone(), scale)
+        } else if q.is_autodiff() {
+            // Training with dropout on the probabilities: they are written out; the scale,
+            // bias and softmax are one fused pass each way.
             let scores = q.matmul(k.swap_dims(2, 3));
             let probs = crate::fused::attention_softmax(scores, ctx.bias.clone(), scale);
             let probs = self.dropout.forward(probs);

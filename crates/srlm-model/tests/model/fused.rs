@@ -263,3 +263,38 @@ fn adamw_update_equals_the_composed_update() {
         assert_eq!(value.into_data(), before);
     }
 }
+
+#[test]
+fn attention_equals_the_written_out_attention_in_value_and_gradient() {
+    let device = device();
+    let mut rng = SmallRng::seed_from_u64(11);
+    // (batch, key/value heads, query heads per key/value head, sequence, head dim): tiles of
+    // 64 queries, partial last tiles, one query, GQA ratios 1 and 3, odd head dims.
+    for (batch, kv_heads, groups, seq, dim) in [
+        (1, 1, 1, 1, 1),
+        (2, 3, 1, 9, 5),
+        (3, 2, 3, 13, 8),
+        (2, 3, 3, 64, 64),
+        (1, 2, 1, 150, 7),
+    ] {
+        let padding: Vec<usize> = (0..batch).map(|_| rng.random_range(0..seq)).collect();
+        let bias = causal_padded_bias(&padding, groups, seq, &device);
+        let q = random([batch, kv_heads, groups * seq, dim], &device).mul_scalar(2.0);
+        let k = random([batch, kv_heads, seq, dim], &device);
+        let v = random([batch, kv_heads, seq, dim], &device);
+        let scale = 1.0 / (dim as f64).sqrt();
+        let bias_fused = bias.clone();
+        let what = format!("attention b{batch} kvh{kv_heads} g{groups} t{seq} d{dim}");
+        assert_same(
+            &what,
+            [q.clone(), k.clone(), v.clone()],
+            move |[q, k, v]| fused::attention(q, k, v, bias_fused.clone(), scale),
+            move |[q, k, v]| reference::attention(q, k, v, bias.clone(), scale),
+        );
+        // A bias with one block per head (no broadcast), without autodiff, gives the same.
+        let full = causal_padded_bias(&padding, groups, seq, &device).repeat_dim(1, kv_heads);
+        let want = reference::attention(q.clone(), k.clone(), v.clone(), full.clone(), scale);
+        let got = fused::attention(q, k, v, full, scale);
+        assert!(relative_error(flat(got), flat(want)) < 1e-5, "{what}");
+    }
+}

@@ -1,0 +1,423 @@
+//! Attention forward and backward on flex without the scores of the whole sequence ever held
+//! (the recomputation of FlashAttention): the forward pass keeps only the output and each
+//! query's `log Σ exp`, and the backward pass recomputes the probabilities tile by tile.
+//!
+//! A tile is [`TILE_ROWS`] queries of one (batch, head) against all of that head's keys:
+//! `TILE_ROWS × keys` f32 scores (256 KiB at 1,024 keys, within a core's L2), so each row's
+//! softmax is exact in one pass and needs no online rescaling. The four products per tile are
+//! single-threaded `gemm` calls; rayon runs the tiles in parallel. Grouped-query attention is
+//! the caller's stacking of a key/value head's query heads along the rows (see
+//! `llama::attention`): keys and values are never repeated.
+
+use burn::backend::flex::FlexTensor;
+use pulp::Arch;
+use rayon::prelude::*;
+
+use super::flex::{contiguous, tensor, values};
+use super::kernels::exp;
+
+/// Queries per tile.
+const TILE_ROWS: usize = 64;
+
+/// The shapes of one attention: `q` `[batch, heads, rows, dim]`, `k` and `v` `[batch, heads,
+/// keys, dim]`, the bias `[batch, bias_heads, rows, keys]` with `bias_heads` 1 (shared by the
+/// heads) or `heads`; all row-major and contiguous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AttentionDims {
+    pub(crate) batch: usize,
+    pub(crate) heads: usize,
+    pub(crate) rows: usize,
+    pub(crate) keys: usize,
+    pub(crate) dim: usize,
+    pub(crate) bias_heads: usize,
+}
+
+impl AttentionDims {
+    /// Head `head` (`batch · heads` of them)'s keys, values and bias rows.
+    fn head<'a>(&self, head: usize, k: &'a [f32], v: &'a [f32], bias: &'a [f32]) -> HeadData<'a> {
+        let kv = self.keys * self.dim;
+        let bias_head = if self.bias_heads == 1 {
+            head / self.heads
+        } else {
+            head
+        };
+        let bias_len = self.rows * self.keys;
+        HeadData {
+            k: &k[head * kv..(head + 1) * kv],
+            v: &v[head * kv..(head + 1) * kv],
+            bias: &bias[bias_head * bias_len..(bias_head + 1) * bias_len],
+        }
+    }
+}
+
+struct HeadData<'a> {
+    k: &'a [f32],
+    v: &'a [f32],
+    bias: &'a [f32],
+}
+
+/// A strided `rows × cols` view of a slice: element `(i, j)` at `i · rs + j · cs`.
+#[derive(Clone, Copy)]
+struct Mat<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// `data` as a row-major `rows × cols` matrix.
+    fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert!(data.len() >= rows * cols, "matrix larger than its slice");
+        Mat {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    fn t(self) -> Self {
+        Mat {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+}
+
+/// `dst = [dst +] factor · lhs · rhs`, `dst` row-major `lhs.rows × rhs.cols`, on this thread.
+#[allow(unsafe_code)]
+fn matmul(dst: &mut [f32], accumulate: bool, factor: f32, lhs: Mat<'_>, rhs: Mat<'_>) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(rhs.rows, k, "inner dimensions differ");
+    assert_eq!(dst.len(), m * n, "destination of the wrong size");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst.fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: every index `gemm` reads, `(i, j) → i·rs + j·cs` for `i < rows`, `j < cols`, is
+    // within its slice: `Mat::row_major` checked `rows · cols ≤ len` and `t` only swaps the
+    // roles; `dst` holds exactly `m × n` elements, row-major. `gemm` reads `dst` only when
+    // `accumulate`, and the slices do not overlap (`dst` is borrowed mutably).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            1.0,
+            factor,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// `softmax(scale · s + bias)` of each row of `scores` in place, and each row's `log Σ exp`.
+fn softmax_rows(scores: &mut [f32], bias: &[f32], keys: usize, scale: f32, lse: &mut [f32]) {
+    Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for ((row, bias), lse) in scores
+                .chunks_exact_mut(keys)
+                .zip(bias.chunks_exact(keys))
+                .zip(lse.iter_mut())
+            {
+                let mut max = f32::NEG_INFINITY;
+                for (s, &b) in row.iter_mut().zip(bias) {
+                    *s = scale * *s + b;
+                    max = max.max(*s);
+                }
+                let mut sum = 0.0f32;
+                for s in row.iter_mut() {
+                    *s = exp(*s - max);
+                    sum += *s;
+                }
+                let norm = 1.0 / sum;
+                for s in row.iter_mut() {
+                    *s *= norm;
+                }
+                *lse = max + sum.ln();
+            }
+        },
+    )
+}
+
+/// The probabilities again from the scores `scale · s + bias` and each row's `log Σ exp`.
+fn probabilities(scores: &mut [f32], bias: &[f32], keys: usize, scale: f32, lse: &[f32]) {
+    Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for ((row, bias), &lse) in scores
+                .chunks_exact_mut(keys)
+                .zip(bias.chunks_exact(keys))
+                .zip(lse)
+            {
+                for (s, &b) in row.iter_mut().zip(bias) {
+                    *s = exp(scale * *s + b - lse);
+                }
+            }
+        },
+    )
+}
+
+/// `dS = scale · P ∘ (dP − Σⱼ dOᵢⱼ·Oᵢⱼ)` in place of `dP`, row by row.
+fn score_grads(
+    d_p: &mut [f32],
+    p: &[f32],
+    d_o: &[f32],
+    o: &[f32],
+    keys: usize,
+    dim: usize,
+    scale: f32,
+) {
+    Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for (((d_p, p), d_o), o) in d_p
+                .chunks_exact_mut(keys)
+                .zip(p.chunks_exact(keys))
+                .zip(d_o.chunks_exact(dim))
+                .zip(o.chunks_exact(dim))
+            {
+                let dot: f32 = d_o.iter().zip(o).map(|(a, b)| a * b).sum();
+                for (d, &p) in d_p.iter_mut().zip(p) {
+                    *d = scale * p * (*d - dot);
+                }
+            }
+        },
+    )
+}
+
+/// `(softmax(scale · q·kᵀ + bias) · v, log Σ exp of each query's scores)`: `[batch, heads,
+/// rows, dim]` and `[batch, heads, rows]`.
+pub(crate) fn forward(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    bias: &[f32],
+    dims: AttentionDims,
+    scale: f32,
+) -> (Vec<f32>, Vec<f32>) {
+    let AttentionDims {
+        rows, keys, dim, ..
+    } = dims;
+    let heads = dims.batch * dims.heads;
+    let mut out = vec![0.0f32; heads * rows * dim];
+    let mut lse = vec![0.0f32; heads * rows];
+    if rows == 0 || dim == 0 {
+        return (out, lse);
+    }
+    out.par_chunks_mut(rows * dim)
+        .zip(lse.par_chunks_mut(rows))
+        .enumerate()
+        .for_each(|(head, (out, lse))| {
+            let data = dims.head(head, k, v, bias);
+            let q = &q[head * rows * dim..(head + 1) * rows * dim];
+            out.par_chunks_mut(TILE_ROWS * dim)
+                .zip(lse.par_chunks_mut(TILE_ROWS))
+                .enumerate()
+                .for_each(|(tile, (out, lse))| {
+                    let (first, n) = (tile * TILE_ROWS, lse.len());
+                    let q = Mat::row_major(&q[first * dim..(first + n) * dim], n, dim);
+                    let bias = &data.bias[first * keys..(first + n) * keys];
+                    let mut p = vec![0.0f32; n * keys];
+                    matmul(&mut p, false, 1.0, q, Mat::row_major(data.k, keys, dim).t());
+                    softmax_rows(&mut p, bias, keys, scale, lse);
+                    let p = Mat::row_major(&p, n, keys);
+                    matmul(out, false, 1.0, p, Mat::row_major(data.v, keys, dim));
+                });
+        });
+    (out, lse)
+}
+
+/// The forward pass's saved tensors and the output's gradient, as slices.
+pub(crate) struct AttentionSaved<'a> {
+    pub(crate) q: &'a [f32],
+    pub(crate) k: &'a [f32],
+    pub(crate) v: &'a [f32],
+    pub(crate) bias: &'a [f32],
+    pub(crate) out: &'a [f32],
+    pub(crate) lse: &'a [f32],
+    pub(crate) grad: &'a [f32],
+}
+
+/// `(dq, dk, dv)` of [`forward`], the probabilities recomputed tile by tile: per tile
+/// `dV += Pᵀ·dO`, `dS = scale · P ∘ (dO·Vᵀ − rowsum(dO ∘ O))`, `dQ = dS·K`, `dK += dSᵀ·Q`.
+/// A head's tiles run in parallel, each summing into its own `dK`, `dV` partials.
+pub(crate) fn backward(
+    saved: &AttentionSaved<'_>,
+    dims: AttentionDims,
+    scale: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let AttentionDims {
+        rows, keys, dim, ..
+    } = dims;
+    let heads = dims.batch * dims.heads;
+    let mut d_q = vec![0.0f32; heads * rows * dim];
+    let mut d_k = vec![0.0f32; heads * keys * dim];
+    let mut d_v = vec![0.0f32; heads * keys * dim];
+    if rows == 0 || dim == 0 || keys == 0 {
+        return (d_q, d_k, d_v);
+    }
+    let head_len = rows * dim;
+    d_q.par_chunks_mut(head_len)
+        .zip(d_k.par_chunks_mut(keys * dim))
+        .zip(d_v.par_chunks_mut(keys * dim))
+        .enumerate()
+        .for_each(|(head, ((d_q, d_k), d_v))| {
+            let data = dims.head(head, saved.k, saved.v, saved.bias);
+            let range = head * head_len..(head + 1) * head_len;
+            let (q, out, grad) = (
+                &saved.q[range.clone()],
+                &saved.out[range.clone()],
+                &saved.grad[range],
+            );
+            let lse = &saved.lse[head * rows..(head + 1) * rows];
+            let zeros = || (vec![0.0f32; keys * dim], vec![0.0f32; keys * dim]);
+            let (dk, dv) = d_q
+                .par_chunks_mut(TILE_ROWS * dim)
+                .enumerate()
+                .fold(zeros, |(mut dk, mut dv), (tile, d_q)| {
+                    let (first, n) = (tile * TILE_ROWS, d_q.len() / dim);
+                    let span = first * dim..(first + n) * dim;
+                    let q_t = Mat::row_major(&q[span.clone()], n, dim);
+                    let d_o = &grad[span.clone()];
+                    let k_m = Mat::row_major(data.k, keys, dim);
+                    let v_m = Mat::row_major(data.v, keys, dim);
+                    let mut p = vec![0.0f32; n * keys];
+                    matmul(&mut p, false, 1.0, q_t, k_m.t());
+                    let bias = &data.bias[first * keys..(first + n) * keys];
+                    probabilities(&mut p, bias, keys, scale, &lse[first..first + n]);
+                    let d_o_m = Mat::row_major(d_o, n, dim);
+                    matmul(&mut dv, true, 1.0, Mat::row_major(&p, n, keys).t(), d_o_m);
+                    let mut d_s = vec![0.0f32; n * keys];
+                    matmul(&mut d_s, false, 1.0, d_o_m, v_m.t());
+                    score_grads(&mut d_s, &p, d_o, &out[span], keys, dim, scale);
+                    let d_s = Mat::row_major(&d_s, n, keys);
+                    matmul(d_q, false, 1.0, d_s, k_m);
+                    matmul(&mut dk, true, 1.0, d_s.t(), q_t);
+                    (dk, dv)
+                })
+                .reduce(zeros, |(mut a_k, mut a_v), (b_k, b_v)| {
+                    a_k.iter_mut().zip(&b_k).for_each(|(a, b)| *a += b);
+                    a_v.iter_mut().zip(&b_v).for_each(|(a, b)| *a += b);
+                    (a_k, a_v)
+                });
+            d_k.copy_from_slice(&dk);
+            d_v.copy_from_slice(&dv);
+        });
+    (d_q, d_k, d_v)
+}
+
+/// The dimensions of `q` `[batch, heads, rows, dim]`, `k` `[batch, heads, keys, dim]` and
+/// `bias` `[batch, 1 | heads, rows, keys]`.
+fn dims_of(q: &FlexTensor, k: &FlexTensor, bias: &FlexTensor) -> AttentionDims {
+    let (q, k, bias) = (
+        q.layout().shape(),
+        k.layout().shape(),
+        bias.layout().shape(),
+    );
+    AttentionDims {
+        batch: q[0],
+        heads: q[1],
+        rows: q[2],
+        keys: k[2],
+        dim: q[3],
+        bias_heads: bias[1],
+    }
+}
+
+/// [`forward`] on tensors: `(out [batch, heads, rows, dim], lse [batch, heads, rows])`.
+pub(super) fn forward_tensors(
+    q: FlexTensor,
+    k: FlexTensor,
+    v: FlexTensor,
+    bias: FlexTensor,
+    scale: f32,
+) -> (FlexTensor, FlexTensor) {
+    let (q, k, v, bias) = (
+        contiguous(&q),
+        contiguous(&k),
+        contiguous(&v),
+        contiguous(&bias),
+    );
+    let dims = dims_of(&q, &k, &bias);
+    let (out, lse) = forward(
+        values(&q),
+        values(&k),
+        values(&v),
+        values(&bias),
+        dims,
+        scale,
+    );
+    let AttentionDims {
+        batch,
+        heads,
+        rows,
+        dim,
+        ..
+    } = dims;
+    (
+        tensor(out, [batch, heads, rows, dim].into()),
+        tensor(lse, [batch, heads, rows].into()),
+    )
+}
+
+/// [`backward`] on tensors: `(dq, dk, dv)` in the shapes of `q`, `k` and `v`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward_tensors(
+    q: FlexTensor,
+    k: FlexTensor,
+    v: FlexTensor,
+    bias: FlexTensor,
+    out: FlexTensor,
+    lse: FlexTensor,
+    grad: FlexTensor,
+    scale: f32,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let (q, k, v, bias) = (
+        contiguous(&q),
+        contiguous(&k),
+        contiguous(&v),
+        contiguous(&bias),
+    );
+    let (out, lse, grad) = (contiguous(&out), contiguous(&lse), contiguous(&grad));
+    let dims = dims_of(&q, &k, &bias);
+    let saved = AttentionSaved {
+        q: values(&q),
+        k: values(&k),
+        v: values(&v),
+        bias: values(&bias),
+        out: values(&out),
+        lse: values(&lse),
+        grad: values(&grad),
+    };
+    let (d_q, d_k, d_v) = backward(&saved, dims, scale);
+    (
+        tensor(d_q, q.layout().shape().clone()),
+        tensor(d_k, k.layout().shape().clone()),
+        tensor(d_v, v.layout().shape().clone()),
+    )
+}

@@ -14,7 +14,7 @@ use pulp::Arch;
 use rayon::prelude::*;
 
 use super::flex::{contiguous, tensor, values};
-use super::kernels::exp;
+use super::kernels::{exp, softmax_row};
 
 /// Queries per tile.
 const TILE_ROWS: usize = 64;
@@ -144,21 +144,7 @@ fn softmax_rows(scores: &mut [f32], bias: &[f32], keys: usize, scale: f32, lse: 
                 .zip(bias.chunks_exact(keys))
                 .zip(lse.iter_mut())
             {
-                let mut max = f32::NEG_INFINITY;
-                for (s, &b) in row.iter_mut().zip(bias) {
-                    *s = scale * *s + b;
-                    max = max.max(*s);
-                }
-                let mut sum = 0.0f32;
-                for s in row.iter_mut() {
-                    *s = exp(*s - max);
-                    sum += *s;
-                }
-                let norm = 1.0 / sum;
-                for s in row.iter_mut() {
-                    *s *= norm;
-                }
-                *lse = max + sum.ln();
+                *lse = softmax_row(row, bias, scale);
             }
         },
     )

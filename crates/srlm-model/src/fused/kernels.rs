@@ -197,6 +197,27 @@ pub(crate) fn swiglu_backward(gate: &[f32], up: &[f32], grad: &[f32]) -> (Vec<f3
     (d_gate, d_up)
 }
 
+/// `row ← softmax(scale · row + bias)` in place; returns the row's `log Σ exp(scale · row +
+/// bias)`. Inlined into its callers' vectorised loops.
+#[inline(always)]
+pub(crate) fn softmax_row(row: &mut [f32], bias: &[f32], scale: f32) -> f32 {
+    let mut max = f32::NEG_INFINITY;
+    for (s, &b) in row.iter_mut().zip(bias) {
+        *s = scale * *s + b;
+        max = max.max(*s);
+    }
+    let mut sum = 0.0f32;
+    for s in row.iter_mut() {
+        *s = exp(*s - max);
+        sum += *s;
+    }
+    let norm = 1.0 / sum;
+    for s in row.iter_mut() {
+        *s *= norm;
+    }
+    max + sum.ln()
+}
+
 /// Softmax over rows of `layout.width` of `scale · scores + bias`: score row `i` reads bias row
 /// `RowBroadcast::broadcast_row(i)` — a `[batch, 1, group, width]` bias broadcast over
 /// `heads` (with `heads = 1`, one bias row per score row).
@@ -225,21 +246,8 @@ pub(crate) fn softmax_forward(
                         .enumerate()
                     {
                         let b = layout.broadcast_row(first_row + i);
-                        let b = &bias[b * width..(b + 1) * width];
-                        let mut max = f32::NEG_INFINITY;
-                        for ((p, &s), &b) in p.iter_mut().zip(s).zip(b) {
-                            *p = scale * s + b;
-                            max = max.max(*p);
-                        }
-                        let mut sum = 0.0f32;
-                        for p in p.iter_mut() {
-                            *p = exp(*p - max);
-                            sum += *p;
-                        }
-                        let norm = 1.0 / sum;
-                        for p in p.iter_mut() {
-                            *p *= norm;
-                        }
+                        p.copy_from_slice(s);
+                        softmax_row(p, &bias[b * width..(b + 1) * width], scale);
                     }
                 },
             )

@@ -21,7 +21,7 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value = "runs/default")]
     out: PathBuf,
     /// Defaults: `default` (two iterations on SmolLM2 in about an hour on 2 CPU cores), `demo` (~320
-    /// EFT examples, 136 prompts an iteration: hours on 2 CPU cores, resumable), `quick` (a few
+    /// EFT examples, 150 prompts an iteration: hours on 2 CPU cores, resumable), `quick` (a few
     /// minutes, for smoke tests) or `paper` (the paper's sizes; a GPU and a server).
     #[arg(long, value_enum, default_value = "default")]
     size: Size,

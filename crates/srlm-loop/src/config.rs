@@ -380,17 +380,17 @@ impl RunConfig {
 
     /// A size whose numbers can show an effect, with intervals: ~320 EFT examples in SFT (114
     /// natural anchors: ~2.8 records each, as the seed model's answers cut at the token limit
-    /// are left out), 64 held-out natural sets (≥ 200 ordered pairs for judge quality), 136
-    /// prompts an iteration (≥ 100 pairs: ~80 % of prompts give one, the rest have fewer than
-    /// two finished candidates or tie) and DPO batches of 8 (≥ 10 optimizer steps an
-    /// iteration). Hours on a 2-core CPU (docs/self-rewarding-loop.md has the measured stage
+    /// are left out), 64 held-out natural sets (≥ 200 ordered pairs for judge quality), 150
+    /// prompts an iteration (≥ 100 pairs: 70 % of prompts gave one in the demo run of
+    /// 2026-12-03, 95 of 136; the rest had fewer than two finished candidates or tied) and DPO
+    /// batches of 8 (≥ 10 optimizer steps an iteration). Hours on a 2-core CPU (docs/self-rewarding-loop.md has the measured stage
     /// times); it resumes.
     pub fn demo() -> Self {
         let mut c = RunConfig::default();
         c.data.ift_examples = 64;
         c.data.eft_examples = 340;
         c.data.natural.held_out_prompts = 64;
-        c.instruct.prompts = 136;
+        c.instruct.prompts = 150;
         c.dpo.train.batch_size = 8;
         c
     }

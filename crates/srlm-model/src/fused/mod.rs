@@ -96,7 +96,8 @@ pub fn attention_softmax(scores: Tensor<4>, bias: Tensor<4>, scale: f64) -> Tens
 /// heads, keys, dim]`, `bias` `[batch, 1, rows, keys]` (broadcast over the heads) or `[batch,
 /// heads, rows, keys]`, a constant (no gradient). Fused, the scores are computed tile by tile
 /// and never held for the whole sequence, forward or backward (the backward pass recomputes
-/// them from each query's `log Σ exp`).
+/// them from each query's `log Σ exp`). Otherwise the scores are written out and go through
+/// [`attention_softmax`].
 pub fn attention(
     q: Tensor<4>,
     k: Tensor<4>,
@@ -119,7 +120,8 @@ pub fn attention(
             scale as f32,
         ));
     }
-    reference::attention(q, k, v, bias, scale)
+    // Off or not on flex: the scores written out, through the attention softmax (fused or not).
+    attention_softmax(q.matmul(k.swap_dims(2, 3)), bias, scale).matmul(v)
 }
 
 /// Each row's target log-probability under the output projection: `log_softmax(hidden ·

@@ -3,6 +3,7 @@
 mod bench_cmd;
 mod data_cmd;
 mod eval_cmd;
+mod heap;
 mod http_args;
 mod run_cmd;
 mod train_cmd;
@@ -16,6 +17,9 @@ use srlm::judge::{
     ScoreParser,
 };
 use srlm::model::{parse_device, GenerationConfig, LanguageModel, SamplingParams};
+
+#[global_allocator]
+static ALLOCATOR: heap::CountingAllocator = heap::CountingAllocator;
 
 /// A handful of pairs of clearly different quality, for a first look at a judge.
 const DEMO_PAIRS: [(&str, &str); 6] = [

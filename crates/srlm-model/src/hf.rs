@@ -180,24 +180,54 @@ impl TokenizerConfig {
     }
 }
 
+/// One `f32` tensor of a [`WeightMap`] as safetensors sees it: its bytes borrowed where the
+/// machine is little-endian (safetensors' byte order), so writing copies nothing.
+struct F32View<'a> {
+    shape: &'a [usize],
+    data: &'a [f32],
+}
+
+impl safetensors::View for F32View<'_> {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+
+    fn shape(&self) -> &[usize] {
+        self.shape
+    }
+
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        #[cfg(target_endian = "little")]
+        {
+            std::borrow::Cow::Borrowed(bytemuck::cast_slice(self.data))
+        }
+        #[cfg(not(target_endian = "little"))]
+        {
+            std::borrow::Cow::Owned(self.data.iter().flat_map(|v| v.to_le_bytes()).collect())
+        }
+    }
+
+    fn data_len(&self) -> usize {
+        std::mem::size_of_val(self.data)
+    }
+}
+
 /// Serialises `weights` as one `f32` safetensors file with the `{"format": "pt"}` metadata
-/// transformers expects.
+/// transformers expects, streamed to disk from the weights' own buffers (no copy of the model
+/// in memory), atomically.
 pub fn write_safetensors(path: &Path, weights: &WeightMap) -> Result<()> {
     let mut views = Vec::with_capacity(weights.tensors.len());
-    let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = weights
-        .tensors
-        .iter()
-        .map(|(name, t)| {
-            (
-                name.clone(),
-                t.shape.clone(),
-                t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            )
-        })
-        .collect();
-    for (name, shape, bytes) in &buffers {
-        let view = TensorView::new(Dtype::F32, shape.clone(), bytes)
-            .map_err(|e| st_err(path, format!("`{name}`: {e}")))?;
+    for (name, t) in &weights.tensors {
+        if t.shape.iter().product::<usize>() != t.data.len() {
+            return Err(st_err(
+                path,
+                format!("`{name}`: shape {:?} but {} values", t.shape, t.data.len()),
+            ));
+        }
+        let view = F32View {
+            shape: &t.shape,
+            data: &t.data,
+        };
         views.push((name.clone(), view));
     }
     let metadata = Some(
@@ -205,6 +235,7 @@ pub fn write_safetensors(path: &Path, weights: &WeightMap) -> Result<()> {
             .into_iter()
             .collect(),
     );
-    let bytes = safetensors::serialize(views, metadata).map_err(|e| st_err(path, e.to_string()))?;
-    crate::atomic::write_atomic(path, &bytes)
+    crate::atomic::write_atomic_with(path, |tmp| {
+        safetensors::serialize_to_file(views, metadata, tmp).map_err(std::io::Error::other)
+    })
 }

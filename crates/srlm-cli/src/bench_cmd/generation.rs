@@ -91,6 +91,7 @@ pub(crate) fn measure(
                 batch,
                 tokens_per_s: median(rates),
                 peak_rss_mib: peak_rss_mib(),
+                peak_heap_mib: Some(crate::heap::peak_heap_mib()),
                 phases: None,
                 fused: srlm::model::fused::enabled_ops(),
             });

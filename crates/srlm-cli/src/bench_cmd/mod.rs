@@ -27,6 +27,10 @@ pub(crate) struct Record {
     pub tokens_per_s: f64,
     /// Peak resident memory of the process that measured it, MiB.
     pub peak_rss_mib: f64,
+    /// srlm only: the most heap memory that process held at once, MiB (`VmHWM` also counts
+    /// memory the allocator kept after it was freed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_heap_mib: Option<f64>,
     /// Training only: median seconds of the forward, backward and optimizer phases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phases: Option<[f64; 3]>,
@@ -288,9 +292,9 @@ pub(crate) fn table(
                 Some(t) => (
                     format!("{:.1}", t.tokens_per_s),
                     format!("{:.2}", r.tokens_per_s / t.tokens_per_s),
-                    format!("{:.0} / {:.0}", r.peak_rss_mib, t.peak_rss_mib),
+                    format!("{} / {:.0}", peak(r), t.peak_rss_mib),
                 ),
-                None => ("–".into(), "–".into(), format!("{:.0} / –", r.peak_rss_mib)),
+                None => ("–".into(), "–".into(), format!("{} / –", peak(r))),
             };
             out.push_str(&format!(
                 "| {} | {} | {:.1} | {rate} | {ratio} | {peak} |\n",
@@ -300,11 +304,11 @@ pub(crate) fn table(
             ));
         } else {
             out.push_str(&format!(
-                "| {} | {} | {:.1} | {:.0} |\n",
+                "| {} | {} | {:.1} | {} |\n",
                 label(r, shape),
                 r.batch,
                 r.tokens_per_s,
-                r.peak_rss_mib
+                peak(r)
             ));
         }
     }
@@ -321,6 +325,14 @@ pub(crate) fn table(
         }
     }
     out
+}
+
+/// A record's peak memory: resident, and the live heap's in parentheses when measured.
+fn peak(r: &Record) -> String {
+    match r.peak_heap_mib {
+        Some(heap) => format!("{:.0} (heap {heap:.0})", r.peak_rss_mib),
+        None => format!("{:.0}", r.peak_rss_mib),
+    }
 }
 
 /// Peak resident set size of this process in MiB (Linux `VmHWM`; NaN elsewhere).
@@ -350,6 +362,7 @@ mod tests {
             batch,
             tokens_per_s: rate,
             peak_rss_mib: 100.0,
+            peak_heap_mib: None,
             phases: None,
             fused: String::new(),
         }

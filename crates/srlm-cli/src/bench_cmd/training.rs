@@ -155,6 +155,7 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
         batch: BATCH,
         tokens_per_s: first.num_tokens as f64 / seconds,
         peak_rss_mib: peak_rss_mib(),
+        peak_heap_mib: Some(crate::heap::peak_heap_mib()),
         phases: Some([
             phase(|m| m.time.forward) + reference_seconds,
             phase(|m| m.time.backward),

@@ -212,7 +212,7 @@ pub(crate) fn forward(
     let heads = dims.batch * dims.heads;
     let mut out = vec![0.0f32; heads * rows * dim];
     let mut lse = vec![0.0f32; heads * rows];
-    if rows == 0 || dim == 0 {
+    if rows == 0 || dim == 0 || keys == 0 {
         return (out, lse);
     }
     out.par_chunks_mut(rows * dim)

@@ -696,6 +696,8 @@ fn bench_measures_each_work_in_its_own_process_and_keeps_every_record() {
         let rate = r["tokens_per_s"].as_f64().unwrap();
         assert!(rate.is_finite() && rate > 0.0, "{r}");
         assert!(r["peak_rss_mib"].as_f64().unwrap() > 0.0, "{r}");
+        // The counting allocator saw the model's weights at least.
+        assert!(r["peak_heap_mib"].as_f64().unwrap() > 0.0, "{r}");
         // The measuring processes ran with the fused operations asked for.
         assert_eq!(r["fused"], "rms_norm,swiglu", "{r}");
         let training = matches!(r["work"].as_str(), Some("sft" | "sft-eft" | "dpo"));

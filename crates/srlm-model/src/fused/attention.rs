@@ -19,6 +19,9 @@ use super::kernels::{exp, softmax_row};
 /// Queries per tile.
 const TILE_ROWS: usize = 64;
 
+/// Tiles whose `dK`, `dV` contributions the backward pass sums into one partial (in order).
+const TILES_PER_PARTIAL: usize = 4;
+
 /// The shapes of one attention: `q` `[batch, heads, rows, dim]`, `k` and `v` `[batch, heads,
 /// keys, dim]`, the bias `[batch, bias_heads, rows, keys]` with `bias_heads` 1 (shared by the
 /// heads) or `heads`; all row-major and contiguous.
@@ -251,7 +254,8 @@ pub(crate) struct AttentionSaved<'a> {
 
 /// `(dq, dk, dv)` of [`forward`], the probabilities recomputed tile by tile: per tile
 /// `dV += Pᵀ·dO`, `dS = scale · P ∘ (dO·Vᵀ − rowsum(dO ∘ O))`, `dQ = dS·K`, `dK += dSᵀ·Q`.
-/// A head's tiles run in parallel, each summing into its own `dK`, `dV` partials.
+/// A head's groups of tiles run in parallel, each summing into its own `dK`, `dV` partials,
+/// which are then added in a fixed order (deterministic).
 pub(crate) fn backward(
     saved: &AttentionSaved<'_>,
     dims: AttentionDims,
@@ -281,38 +285,43 @@ pub(crate) fn backward(
                 &saved.grad[range],
             );
             let lse = &saved.lse[head * rows..(head + 1) * rows];
-            let zeros = || (vec![0.0f32; keys * dim], vec![0.0f32; keys * dim]);
-            let (dk, dv) = d_q
-                .par_chunks_mut(TILE_ROWS * dim)
+            // Each group of tiles sums into its own partials in tile order, and the partials
+            // are summed in group order: the result does not depend on how rayon schedules
+            // the groups (runs are reproducible bit for bit).
+            let partials: Vec<(Vec<f32>, Vec<f32>)> = d_q
+                .par_chunks_mut(TILES_PER_PARTIAL * TILE_ROWS * dim)
                 .enumerate()
-                .fold(zeros, |(mut dk, mut dv), (tile, d_q)| {
-                    let (first, n) = (tile * TILE_ROWS, d_q.len() / dim);
-                    let span = first * dim..(first + n) * dim;
-                    let q_t = Mat::row_major(&q[span.clone()], n, dim);
-                    let d_o = &grad[span.clone()];
-                    let k_m = Mat::row_major(data.k, keys, dim);
-                    let v_m = Mat::row_major(data.v, keys, dim);
-                    let mut p = vec![0.0f32; n * keys];
-                    matmul(&mut p, false, 1.0, q_t, k_m.t());
-                    let bias = &data.bias[first * keys..(first + n) * keys];
-                    probabilities(&mut p, bias, keys, scale, &lse[first..first + n]);
-                    let d_o_m = Mat::row_major(d_o, n, dim);
-                    matmul(&mut dv, true, 1.0, Mat::row_major(&p, n, keys).t(), d_o_m);
-                    let mut d_s = vec![0.0f32; n * keys];
-                    matmul(&mut d_s, false, 1.0, d_o_m, v_m.t());
-                    score_grads(&mut d_s, &p, d_o, &out[span], keys, dim, scale);
-                    let d_s = Mat::row_major(&d_s, n, keys);
-                    matmul(d_q, false, 1.0, d_s, k_m);
-                    matmul(&mut dk, true, 1.0, d_s.t(), q_t);
+                .map(|(group, d_q)| {
+                    let mut dk = vec![0.0f32; keys * dim];
+                    let mut dv = vec![0.0f32; keys * dim];
+                    for (i, d_q) in d_q.chunks_mut(TILE_ROWS * dim).enumerate() {
+                        let tile = group * TILES_PER_PARTIAL + i;
+                        let (first, n) = (tile * TILE_ROWS, d_q.len() / dim);
+                        let span = first * dim..(first + n) * dim;
+                        let q_t = Mat::row_major(&q[span.clone()], n, dim);
+                        let d_o = &grad[span.clone()];
+                        let k_m = Mat::row_major(data.k, keys, dim);
+                        let v_m = Mat::row_major(data.v, keys, dim);
+                        let mut p = vec![0.0f32; n * keys];
+                        matmul(&mut p, false, 1.0, q_t, k_m.t());
+                        let bias = &data.bias[first * keys..(first + n) * keys];
+                        probabilities(&mut p, bias, keys, scale, &lse[first..first + n]);
+                        let d_o_m = Mat::row_major(d_o, n, dim);
+                        matmul(&mut dv, true, 1.0, Mat::row_major(&p, n, keys).t(), d_o_m);
+                        let mut d_s = vec![0.0f32; n * keys];
+                        matmul(&mut d_s, false, 1.0, d_o_m, v_m.t());
+                        score_grads(&mut d_s, &p, d_o, &out[span], keys, dim, scale);
+                        let d_s = Mat::row_major(&d_s, n, keys);
+                        matmul(d_q, false, 1.0, d_s, k_m);
+                        matmul(&mut dk, true, 1.0, d_s.t(), q_t);
+                    }
                     (dk, dv)
                 })
-                .reduce(zeros, |(mut a_k, mut a_v), (b_k, b_v)| {
-                    a_k.iter_mut().zip(&b_k).for_each(|(a, b)| *a += b);
-                    a_v.iter_mut().zip(&b_v).for_each(|(a, b)| *a += b);
-                    (a_k, a_v)
-                });
-            d_k.copy_from_slice(&dk);
-            d_v.copy_from_slice(&dv);
+                .collect();
+            for (dk, dv) in &partials {
+                d_k.iter_mut().zip(dk).for_each(|(a, b)| *a += b);
+                d_v.iter_mut().zip(dv).for_each(|(a, b)| *a += b);
+            }
         });
     (d_q, d_k, d_v)
 }

@@ -298,3 +298,28 @@ fn attention_equals_the_written_out_attention_in_value_and_gradient() {
         assert!(relative_error(flat(got), flat(want)) < 1e-5, "{what}");
     }
 }
+
+#[test]
+fn attention_gradients_are_the_same_bit_for_bit_run_after_run() {
+    let device = device();
+    let (batch, kv_heads, rows, seq, dim) = (2, 3, 3 * 100, 100, 16);
+    let bias = causal_padded_bias(&[0, 7], 3, seq, &device);
+    let inputs = [
+        random([batch, kv_heads, rows, dim], &device),
+        random([batch, kv_heads, seq, dim], &device),
+        random([batch, kv_heads, seq, dim], &device),
+    ];
+    let grads = || {
+        let ad = device.clone().autodiff();
+        let [q, k, v] = inputs
+            .clone()
+            .map(|t| Tensor::<4>::from_data(t.into_data(), &ad).require_grad());
+        let out = fused::attention(q.clone(), k.clone(), v.clone(), bias.clone(), 0.25);
+        let g = out.sum().backward();
+        [q, k, v].map(|t| t.grad(&g).unwrap().try_into_vec_as::<f32>().unwrap())
+    };
+    let first = grads();
+    for _ in 0..3 {
+        assert!(grads() == first, "the gradients changed between runs");
+    }
+}

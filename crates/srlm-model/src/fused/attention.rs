@@ -227,14 +227,16 @@ pub(crate) fn forward(
             out.par_chunks_mut(TILE_ROWS * dim)
                 .zip(lse.par_chunks_mut(TILE_ROWS))
                 .enumerate()
-                .for_each(|(tile, (out, lse))| {
+                // One scores buffer per rayon job, reused by its tiles (`matmul` overwrites it).
+                .for_each_init(Vec::new, |scores, (tile, (out, lse))| {
                     let (first, n) = (tile * TILE_ROWS, lse.len());
                     let q = Mat::row_major(&q[first * dim..(first + n) * dim], n, dim);
                     let bias = &data.bias[first * keys..(first + n) * keys];
-                    let mut p = vec![0.0f32; n * keys];
-                    matmul(&mut p, false, 1.0, q, Mat::row_major(data.k, keys, dim).t());
-                    softmax_rows(&mut p, bias, keys, scale, lse);
-                    let p = Mat::row_major(&p, n, keys);
+                    scores.resize(TILE_ROWS * keys, 0.0);
+                    let p = &mut scores[..n * keys];
+                    matmul(p, false, 1.0, q, Mat::row_major(data.k, keys, dim).t());
+                    softmax_rows(p, bias, keys, scale, lse);
+                    let p = Mat::row_major(p, n, keys);
                     matmul(out, false, 1.0, p, Mat::row_major(data.v, keys, dim));
                 });
         });
@@ -294,6 +296,9 @@ pub(crate) fn backward(
                 .map(|(group, d_q)| {
                     let mut dk = vec![0.0f32; keys * dim];
                     let mut dv = vec![0.0f32; keys * dim];
+                    // The group's tiles reuse two buffers (`matmul` overwrites them).
+                    let mut p_buffer = vec![0.0f32; TILE_ROWS * keys];
+                    let mut d_s_buffer = vec![0.0f32; TILE_ROWS * keys];
                     for (i, d_q) in d_q.chunks_mut(TILE_ROWS * dim).enumerate() {
                         let tile = group * TILES_PER_PARTIAL + i;
                         let (first, n) = (tile * TILE_ROWS, d_q.len() / dim);
@@ -302,16 +307,17 @@ pub(crate) fn backward(
                         let d_o = &grad[span.clone()];
                         let k_m = Mat::row_major(data.k, keys, dim);
                         let v_m = Mat::row_major(data.v, keys, dim);
-                        let mut p = vec![0.0f32; n * keys];
-                        matmul(&mut p, false, 1.0, q_t, k_m.t());
+                        let p = &mut p_buffer[..n * keys];
+                        matmul(p, false, 1.0, q_t, k_m.t());
                         let bias = &data.bias[first * keys..(first + n) * keys];
-                        probabilities(&mut p, bias, keys, scale, &lse[first..first + n]);
+                        probabilities(p, bias, keys, scale, &lse[first..first + n]);
+                        let p: &[f32] = p;
                         let d_o_m = Mat::row_major(d_o, n, dim);
-                        matmul(&mut dv, true, 1.0, Mat::row_major(&p, n, keys).t(), d_o_m);
-                        let mut d_s = vec![0.0f32; n * keys];
-                        matmul(&mut d_s, false, 1.0, d_o_m, v_m.t());
-                        score_grads(&mut d_s, &p, d_o, &out[span], keys, dim, scale);
-                        let d_s = Mat::row_major(&d_s, n, keys);
+                        matmul(&mut dv, true, 1.0, Mat::row_major(p, n, keys).t(), d_o_m);
+                        let d_s = &mut d_s_buffer[..n * keys];
+                        matmul(d_s, false, 1.0, d_o_m, v_m.t());
+                        score_grads(d_s, p, d_o, &out[span], keys, dim, scale);
+                        let d_s = Mat::row_major(d_s, n, keys);
                         matmul(d_q, false, 1.0, d_s, k_m);
                         matmul(&mut dk, true, 1.0, d_s.t(), q_t);
                     }

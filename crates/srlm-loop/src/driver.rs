@@ -3,7 +3,6 @@
 //! the trainer's checkpoints) when it was interrupted.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use srlm_data::{EftRecord, IftRecord, PreferenceRecord};
 use srlm_model::{parse_device, LanguageModel};
@@ -16,6 +15,7 @@ use crate::generator::{GeneratorSource, Role, SpecGenerators};
 use crate::observer::Observer;
 use crate::records::{CandidateSet, GeneratedInstruction, JudgedSet, NewPrompt};
 use crate::run_dir::{RunDir, StageSummary};
+use crate::stage_clock::{Clocked, StageClock};
 use crate::stages::{self, run_units, unit_seed};
 
 /// Stage numbers in unit seeds.
@@ -65,14 +65,14 @@ impl SelfRewardingRun {
         &self,
         observer: &mut dyn Observer,
         (iteration, stage): (usize, &str),
-        started: Instant,
+        clock: StageClock,
         resumed: bool,
         stats: serde_json::Value,
     ) -> Result<()> {
         let summary = StageSummary {
             iteration,
             stage: stage.to_string(),
-            wall_s: started.elapsed().as_secs_f64(),
+            wall_s: clock.finish()?,
             resumed,
             stats,
         };
@@ -136,7 +136,7 @@ impl SelfRewardingRun {
         let seed = self.config.run.seed;
         let plan = stages::data::plan(&self.config.data, seed)?;
         let answers = self.seed_answer_stage(&plan.anchors(), observer, source)?;
-        let started = Instant::now();
+        let clock = StageClock::start(&self.dir, 0, "data")?;
         observer.stage_started(0, "data", 1, 0);
         let data = stages::data::prepare(&self.config.data, seed, plan, &answers)?;
         self.dir
@@ -147,7 +147,7 @@ impl SelfRewardingRun {
             .write_records(&self.dir.data("eft-held-out.jsonl"), &data.eft_held_out)?;
         // Written last: its presence marks the stage finished.
         self.dir.write_records(&done, &data.seed_prompts)?;
-        self.finish_stage(observer, (0, "data"), started, false, data.stats)
+        self.finish_stage(observer, (0, "data"), clock, false, data.stats)
     }
 
     /// The seed model's greedy and sampled answers to the natural EFT builder's anchor prompts
@@ -165,18 +165,23 @@ impl SelfRewardingRun {
         if output.exists() {
             return self.dir.read_records(&output);
         }
-        let started = Instant::now();
+        let clock = StageClock::start(&self.dir, 0, "seed-answers")?;
         let config = &self.config.data.natural;
         let m0 = LanguageModel::load(&self.config.model.path, &self.device()?)?;
         let chunks: Vec<&[String]> = anchors.chunks(self.config.run.generation_batch).collect();
         let journal = self.dir.data("seed-answers.journal");
         let mut generator = source.generator(Role::Candidates, &GeneratorSpec::Current, &m0)?;
+        let mut clocked = Clocked {
+            inner: observer,
+            clock: &clock,
+            dir: &self.dir,
+        };
         let (units, resumed) = run_units(
             &journal,
             0,
             "seed-answers",
             chunks.len(),
-            observer,
+            &mut clocked,
             |u, _| {
                 let seed = unit_seed(self.config.run.seed, 0, SEED_ANSWERS, u);
                 let unit =
@@ -189,7 +194,7 @@ impl SelfRewardingRun {
         self.dir.write_records(&output, &answers)?;
         remove_file(&journal)?;
         let stats = stages::seed_answers::stats(&answers, config.max_tokens);
-        self.finish_stage(observer, (0, "seed-answers"), started, resumed, stats)?;
+        self.finish_stage(observer, (0, "seed-answers"), clock, resumed, stats)?;
         Ok(answers)
     }
 
@@ -197,13 +202,18 @@ impl SelfRewardingRun {
         if self.dir.model(1).exists() {
             return Ok(());
         }
-        let started = Instant::now();
+        let clock = StageClock::start(&self.dir, 0, "sft")?;
         let m0 = LanguageModel::load(&self.config.model.path, &self.device()?)?;
         let ift: Vec<IftRecord> = self.dir.read_records(&self.dir.data("sft-ift.jsonl"))?;
         let eft: Vec<EftRecord> = self.dir.read_records(&self.dir.data("sft-eft.jsonl"))?;
         let workdir = self.dir.workdir("sft")?;
         let encoder = srlm_data::Encoder::new(&m0, self.config.data.max_len)?
             .with_judge_template(self.config.judge.judge_template()?);
+        let mut clocked = Clocked {
+            inner: observer,
+            clock: &clock,
+            dir: &self.dir,
+        };
         let trained = stages::train::sft(
             &m0,
             &ift,
@@ -211,17 +221,11 @@ impl SelfRewardingRun {
             &encoder,
             &self.config.sft,
             &workdir,
-            observer,
+            &mut clocked,
         )?;
         self.dir.save_model(1, &trained.model)?;
         remove_checkpoints(&workdir)?;
-        self.finish_stage(
-            observer,
-            (0, "sft"),
-            started,
-            trained.resumed,
-            trained.stats,
-        )
+        self.finish_stage(observer, (0, "sft"), clock, trained.resumed, trained.stats)
     }
 
     fn iteration(
@@ -265,7 +269,7 @@ impl SelfRewardingRun {
         if output.exists() {
             return self.dir.read_records(&output);
         }
-        let started = Instant::now();
+        let clock = StageClock::start(&self.dir, t, "instruct")?;
         let config = &self.config.instruct;
         let seed_prompts: Vec<String> = self
             .dir
@@ -293,7 +297,7 @@ impl SelfRewardingRun {
                 });
             }
             self.dir.write_records(&output, &prompts)?;
-            self.finish_stage(observer, (t, "instruct"), started, false, stats)?;
+            self.finish_stage(observer, (t, "instruct"), clock, false, stats)?;
             return Ok(prompts);
         }
         let mut state = stages::instruct::InstructState::new(config, &seed_prompts, &earlier);
@@ -308,12 +312,17 @@ impl SelfRewardingRun {
         let journal = self.dir.iteration(t, "prompts.journal");
         let mut replayed = 0;
         let mut generator = source.generator(Role::Instruct, &config.generator, mt)?;
+        let mut clocked = Clocked {
+            inner: observer,
+            clock: &clock,
+            dir: &self.dir,
+        };
         let (generations, resumed) = run_units(
             &journal,
             t,
             "instruct",
             units,
-            observer,
+            &mut clocked,
             |u, done: &[Vec<GeneratedInstruction>]| {
                 for unit in &done[replayed..] {
                     state.replay(unit);
@@ -338,7 +347,7 @@ impl SelfRewardingRun {
             .write_records(&self.dir.iteration(t, "prompts-all.jsonl"), &all)?;
         self.dir.write_records(&output, &prompts)?;
         remove_file(&journal)?;
-        self.finish_stage(observer, (t, "instruct"), started, resumed, stats)?;
+        self.finish_stage(observer, (t, "instruct"), clock, resumed, stats)?;
         Ok(prompts)
     }
 
@@ -354,18 +363,29 @@ impl SelfRewardingRun {
         if output.exists() {
             return self.dir.read_records(&output);
         }
-        let started = Instant::now();
+        let clock = StageClock::start(&self.dir, t, "candidates")?;
         let config = &self.config.candidates;
         let chunks: Vec<&[NewPrompt]> = prompts.chunks(config.batch).collect();
         let journal = self.dir.iteration(t, "candidates.journal");
         let mut generator = source.generator(Role::Candidates, &config.generator, mt)?;
-        let (units, resumed) =
-            run_units(&journal, t, "candidates", chunks.len(), observer, |u, _| {
+        let mut clocked = Clocked {
+            inner: observer,
+            clock: &clock,
+            dir: &self.dir,
+        };
+        let (units, resumed) = run_units(
+            &journal,
+            t,
+            "candidates",
+            chunks.len(),
+            &mut clocked,
+            |u, _| {
                 let seed = unit_seed(self.config.run.seed, t, CANDIDATES, u);
                 let sets =
                     stages::candidates::generate_unit(chunks[u], generator.as_mut(), config, seed)?;
                 Ok(Some((sets, String::new())))
-            })?;
+            },
+        )?;
         drop(generator);
         let sets: Vec<CandidateSet> = units.into_iter().flatten().collect();
         self.dir.write_records(&output, &sets)?;
@@ -373,7 +393,7 @@ impl SelfRewardingRun {
         self.finish_stage(
             observer,
             (t, "candidates"),
-            started,
+            clock,
             resumed,
             stages::candidates::stats(&sets),
         )?;
@@ -393,17 +413,23 @@ impl SelfRewardingRun {
         if output.exists() {
             return self.dir.read_records(&output);
         }
-        let started = Instant::now();
+        let clock = StageClock::start(&self.dir, t, "judge")?;
         let config = &self.config.judge;
         let chunks: Vec<&[CandidateSet]> = candidates.chunks(config.batch).collect();
         let journal = self.dir.iteration(t, "judgements.journal");
         let mut judge = judges.judge(t, config, mt, source)?;
-        let (units, resumed) = run_units(&journal, t, "judge", chunks.len(), observer, |u, _| {
-            let seed = unit_seed(self.config.run.seed, t, JUDGE, u);
-            let sets =
-                stages::judging::judge_unit(chunks[u], judge.as_mut(), seed, config.judge_cut)?;
-            Ok(Some((sets, String::new())))
-        })?;
+        let mut clocked = Clocked {
+            inner: observer,
+            clock: &clock,
+            dir: &self.dir,
+        };
+        let (units, resumed) =
+            run_units(&journal, t, "judge", chunks.len(), &mut clocked, |u, _| {
+                let seed = unit_seed(self.config.run.seed, t, JUDGE, u);
+                let sets =
+                    stages::judging::judge_unit(chunks[u], judge.as_mut(), seed, config.judge_cut)?;
+                Ok(Some((sets, String::new())))
+            })?;
         drop(judge);
         let sets: Vec<JudgedSet> = units.into_iter().flatten().collect();
         self.dir.write_records(&output, &sets)?;
@@ -411,7 +437,7 @@ impl SelfRewardingRun {
         self.finish_stage(
             observer,
             (t, "judge"),
-            started,
+            clock,
             resumed,
             stages::judging::stats(&sets),
         )?;
@@ -428,12 +454,12 @@ impl SelfRewardingRun {
         if output.exists() {
             return self.dir.read_records(&output);
         }
-        let started = Instant::now();
+        let clock = StageClock::start(&self.dir, t, "pairs")?;
         observer.stage_started(t, "pairs", 1, 0);
         let (pairs, report) = stages::pairs::build_pairs(judged, t, &self.config.pairs);
         self.dir.write_records(&output, &pairs)?;
         let stats = serde_json::to_value(&report).unwrap_or_default();
-        self.finish_stage(observer, (t, "pairs"), started, false, stats)?;
+        self.finish_stage(observer, (t, "pairs"), clock, false, stats)?;
         Ok(pairs)
     }
 
@@ -444,7 +470,7 @@ impl SelfRewardingRun {
         pairs: &[PreferenceRecord],
         observer: &mut dyn Observer,
     ) -> Result<()> {
-        let started = Instant::now();
+        let clock = StageClock::start(&self.dir, t, "dpo")?;
         if pairs.is_empty() {
             tracing::warn!(
                 iteration = t,
@@ -454,7 +480,7 @@ impl SelfRewardingRun {
             );
             self.dir.save_model(t + 1, mt)?;
             let stats = serde_json::json!({"pairs": 0, "skipped": "no preference pairs"});
-            return self.finish_stage(observer, (t, "dpo"), started, false, stats);
+            return self.finish_stage(observer, (t, "dpo"), clock, false, stats);
         }
         let workdir = self.dir.workdir(&format!("iter{t}/dpo"))?;
         let (train_pairs, held_out) = stages::train::hold_out_pairs(
@@ -462,6 +488,11 @@ impl SelfRewardingRun {
             self.config.dpo.held_out_pairs,
             self.config.run.seed.wrapping_add(t as u64),
         );
+        let mut clocked = Clocked {
+            inner: observer,
+            clock: &clock,
+            dir: &self.dir,
+        };
         let trained = stages::train::dpo(
             mt,
             &train_pairs,
@@ -471,17 +502,11 @@ impl SelfRewardingRun {
             &self.config.dpo.train,
             &workdir,
             t,
-            observer,
+            &mut clocked,
         )?;
         self.dir.save_model(t + 1, &trained.model)?;
         remove_checkpoints(&workdir)?;
-        self.finish_stage(
-            observer,
-            (t, "dpo"),
-            started,
-            trained.resumed,
-            trained.stats,
-        )
+        self.finish_stage(observer, (t, "dpo"), clock, trained.resumed, trained.stats)
     }
 }
 

@@ -43,6 +43,7 @@ mod observer;
 mod records;
 mod rouge;
 mod run_dir;
+mod stage_clock;
 pub mod stages;
 
 pub use config::{

@@ -11,6 +11,7 @@
 //! RUN/iterT/dpo/              DPO checkpoints, metrics, reference log-prob cache → RUN/M{T+1}/
 //! RUN/summaries/*.json        one summary per finished stage
 //! RUN/metrics.jsonl           every stage summary, in order (rebuilt from summaries/)
+//! RUN/clock/*.json            seconds an unfinished stage has run so far (across invocations)
 //! RUN/run.log                 the log
 //! ```
 //!
@@ -34,7 +35,8 @@ pub struct StageSummary {
     pub iteration: usize,
     /// The stage (`data`, `sft`, `instruct`, `candidates`, `judge`, `pairs`, `dpo`).
     pub stage: String,
-    /// Seconds of the invocation that finished it.
+    /// Seconds spent in the stage over every invocation that worked on it (an interrupted one
+    /// counts up to its last finished unit of work).
     pub wall_s: f64,
     /// Whether earlier invocations had done part of it.
     pub resumed: bool,

@@ -296,6 +296,80 @@ fn stopped_runs_resume_to_the_uninterrupted_outputs() {
     );
 }
 
+/// Stops at a stage's first unit after `pause` seconds in it.
+struct SlowStop {
+    iteration: usize,
+    stage: &'static str,
+    pause: std::time::Duration,
+}
+
+impl srlm_loop::Observer for SlowStop {
+    fn unit_finished(
+        &mut self,
+        iteration: usize,
+        stage: &str,
+        _done: usize,
+        _: &str,
+    ) -> std::ops::ControlFlow<()> {
+        if iteration == self.iteration && stage == self.stage {
+            std::thread::sleep(self.pause);
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+}
+
+#[test]
+fn a_resumed_stage_reports_the_seconds_of_every_invocation() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny_config(&tiny_model(tmp.path()), &seed_file());
+    let root = tmp.path().join("run");
+    let pause = std::time::Duration::from_millis(700);
+    // A journaled generation stage and a training stage, each stopped after its first unit.
+    for (iteration, stage) in [(1, "judge"), (1, "dpo")] {
+        let err = SelfRewardingRun::open(&root, config.clone())
+            .unwrap()
+            .execute_with(
+                &mut SlowStop {
+                    iteration,
+                    stage,
+                    pause,
+                },
+                &mut Scripted::default(),
+                &mut configured_judges(&config),
+            )
+            .unwrap_err();
+        assert!(matches!(err, LoopError::Stopped { .. }), "{stage}: {err}");
+    }
+    SelfRewardingRun::open(&root, config.clone())
+        .unwrap()
+        .execute_with(
+            &mut LogObserver,
+            &mut Scripted::default(),
+            &mut configured_judges(&config),
+        )
+        .unwrap();
+    let summaries: Vec<srlm_loop::StageSummary> = records(&root.join("metrics.jsonl"));
+    for stage in ["judge", "dpo"] {
+        let s = summaries
+            .iter()
+            .find(|s| s.iteration == 1 && s.stage == stage)
+            .unwrap();
+        assert!(s.resumed, "{stage}");
+        assert!(
+            s.wall_s >= pause.as_secs_f64(),
+            "{stage}: {} s, though the first invocation spent {pause:?} in it",
+            s.wall_s
+        );
+    }
+    // Every clock went with its stage's summary.
+    let clocks = root.join("clock");
+    let left = std::fs::read_dir(&clocks).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "clock files left in {}", clocks.display());
+}
+
 #[test]
 fn local_tiny_model_runs_every_stage() {
     let _serial = serial();

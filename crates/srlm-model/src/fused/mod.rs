@@ -6,7 +6,11 @@
 //! one pass backward, threaded and vectorised, as a burn backend extension
 //! (`#[backend_extension]`): [`FusedOps`] for the flex backend and for autodiff over it.
 //!
-//! On any other backend (wgpu, cuda, burn's `cpu`), for tensors that are not `f32`, and for an
+//! On burn's CubeCL backend (wgpu, cuda, burn's `cpu`) the same extension runs tensor
+//! operations that burn's fusion compiles into kernels, with the same hand-written backward
+//! passes (`portable.rs`): autodiff keeps one node per operation, attention recomputes its
+//! probabilities instead of keeping them, and the output projection's log-probs never hold the
+//! `[rows, vocab]` logits. For tensors that are not `f32`, on any other backend, and for an
 //! operation turned off (see [`set_enabled`]), each function computes the composed burn
 //! operations of [`reference`] instead — the definition every fused kernel is tested against.
 //!
@@ -24,30 +28,34 @@
 
 #[cfg(feature = "flex")]
 mod attention;
-#[cfg(feature = "flex")]
+#[cfg(fused_extension)]
 mod autodiff;
+#[cfg(fused_cube)]
+mod cube;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
 mod kernels;
 #[cfg(feature = "flex")]
 mod linear_log_probs;
-#[cfg(feature = "flex")]
+#[cfg(fused_extension)]
 mod ops;
+#[cfg(any(test, fused_cube))]
+mod portable;
 pub mod reference;
 mod switch;
 
-#[cfg(feature = "flex")]
+#[cfg(fused_extension)]
 pub use ops::{FusedBackward, FusedOps};
 pub use switch::{enabled, enabled_ops, parse_fused_ops, set_enabled, FusedOp, ENV_VAR};
 
-#[cfg(feature = "flex")]
+#[cfg(fused_extension)]
 use burn::tensor::DType;
 use burn::tensor::{Device, Tensor};
 
 /// `x · weight / √(mean(x²) + ε)` over the last dimension (Hugging Face's `LlamaRMSNorm`).
 pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: Tensor<1>, eps: f64) -> Tensor<D> {
-    #[cfg(feature = "flex")]
+    #[cfg(fused_extension)]
     if runs_fused(FusedOp::RmsNorm, &x.device(), &[x.dtype(), weight.dtype()]) {
         return Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_rms_norm(
             x.into_dispatch(),
@@ -60,7 +68,7 @@ pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: Tensor<1>, eps: f64) -> Te
 
 /// `silu(gate) · up`, element-wise: the SwiGLU feed-forward's gating.
 pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
-    #[cfg(feature = "flex")]
+    #[cfg(fused_extension)]
     if runs_fused(FusedOp::Swiglu, &gate.device(), &[gate.dtype(), up.dtype()]) {
         return Tensor::from_dispatch(<burn::backend::Dispatch as FusedOps>::fused_swiglu(
             gate.into_dispatch(),
@@ -74,7 +82,7 @@ pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
 /// `[batch, heads, queries, keys]`, `bias` `[batch, 1, queries, keys]` (broadcast over the
 /// heads) or the scores' shape. The bias is a constant (it gets no gradient).
 pub fn attention_softmax(scores: Tensor<4>, bias: Tensor<4>, scale: f64) -> Tensor<4> {
-    #[cfg(feature = "flex")]
+    #[cfg(fused_extension)]
     if runs_fused(
         FusedOp::AttentionSoftmax,
         &scores.device(),
@@ -105,7 +113,7 @@ pub fn attention(
     bias: Tensor<4>,
     scale: f64,
 ) -> Tensor<4> {
-    #[cfg(feature = "flex")]
+    #[cfg(fused_extension)]
     if runs_fused(
         FusedOp::Attention,
         &q.device(),
@@ -129,7 +137,7 @@ pub fn attention(
 /// embedding's layout), `[rows]`. Fused, the `[rows, vocab]` logits are never held whole
 /// (chunks of 4,096 ids, an online log-sum-exp, recomputed in the backward pass).
 pub fn linear_log_probs(hidden: Tensor<2>, weight: Tensor<2>, targets: &[u32]) -> Tensor<1> {
-    #[cfg(feature = "flex")]
+    #[cfg(fused_extension)]
     if runs_fused(
         FusedOp::LinearLogProbs,
         &hidden.device(),
@@ -152,7 +160,7 @@ pub fn linear_log_probs(hidden: Tensor<2>, weight: Tensor<2>, targets: &[u32]) -
 /// seq, head_dim]`, `cos` and `sin` `[batch, 1, seq, head_dim]` (broadcast over the heads;
 /// constants, no gradient).
 pub fn rotary(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
-    #[cfg(feature = "flex")]
+    #[cfg(fused_extension)]
     if runs_fused(
         FusedOp::Rotary,
         &x.device(),
@@ -199,7 +207,7 @@ pub fn adamw_update(
     v: Tensor<1>,
     step: &AdamWStep,
 ) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
-    #[cfg(feature = "flex")]
+    #[cfg(fused_extension)]
     if runs_fused(
         FusedOp::AdamW,
         &value.device(),
@@ -227,21 +235,34 @@ pub fn adamw_update(
 
 /// Whether a `[batch, 1 | heads, rows, width]` operand fits `[batch, heads, rows, width]`: its
 /// shape, or one head broadcast.
-#[cfg(feature = "flex")]
+#[cfg(fused_extension)]
 fn bias_fits(scores: &[usize; 4], bias: &[usize; 4]) -> bool {
     bias[0] == scores[0] && (bias[1] == 1 || bias[1] == scores[1]) && bias[2..] == scores[2..]
 }
 
 /// Whether `q`, `k`, `v` and `bias` have the shapes [`attention`] takes.
-#[cfg(feature = "flex")]
+#[cfg(fused_extension)]
 fn attention_fits(q: &[usize; 4], k: &[usize; 4], v: &[usize; 4], bias: &[usize; 4]) -> bool {
     k == v && k[..2] == q[..2] && k[3] == q[3] && bias_fits(&[q[0], q[1], q[2], k[2]], bias)
 }
 
 /// Whether `op` runs fused for tensors on `device` with these element types.
-#[cfg(feature = "flex")]
+#[cfg(fused_extension)]
 fn runs_fused(op: FusedOp, device: &Device, dtypes: &[DType]) -> bool {
-    enabled(op) && is_flex(device) && dtypes.iter().all(|d| *d == DType::F32)
+    enabled(op) && (is_flex(device) || is_cube(device)) && dtypes.iter().all(|d| *d == DType::F32)
+}
+
+/// Whether `device` is one of burn's CubeCL backends (wgpu, cuda, `cpu`), with or without
+/// autodiff.
+pub fn is_cube(device: &Device) -> bool {
+    use burn::backend::DispatchDevice;
+    #[allow(unreachable_patterns)]
+    match device.as_dispatch() {
+        #[cfg(fused_cube)]
+        DispatchDevice::Cube(_) => true,
+        DispatchDevice::Autodiff(inner) => is_cube(&Device::new((**inner).clone())),
+        _ => false,
+    }
 }
 
 /// Whether `device` is the flex backend, with or without autodiff.

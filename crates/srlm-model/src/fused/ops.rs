@@ -6,11 +6,12 @@ use burn::backend::{backend_extension, Backend};
 
 use super::AdamWStep;
 
-/// The fused forward operations, implemented for [`Flex`](burn::backend::Flex) (the kernels in
-/// `kernels.rs`) and for `Autodiff<B>` over any backend with [`FusedBackward`] (a hand-written
-/// backward pass). Called through burn's `Dispatch` by the wrappers in [`crate::fused`], which
-/// send only tensors on those backends here.
-#[backend_extension(Flex, Autodiff)]
+/// The fused forward operations, implemented for `Flex` (the kernels in `kernels.rs`), for
+/// burn's CubeCL backend `Cube` (wgpu, cuda, `cpu`: the tensor operations of `portable.rs`,
+/// compiled by burn's fusion) and for `Autodiff<B>` over any backend with [`FusedBackward`] (a
+/// hand-written backward pass). Called through burn's `Dispatch` by the wrappers in
+/// [`crate::fused`], which send only tensors on those backends here.
+#[backend_extension(Flex: cfg(feature = "flex"), Cube: cfg(fused_cube), Autodiff)]
 pub trait FusedOps: Backend {
     /// `x · w / √(mean(x²) + ε)` over the last dimension; `weight` has that dimension's size.
     fn fused_rms_norm(

@@ -177,10 +177,12 @@ fn fused_operation_names_parse_and_unknown_names_are_errors() {
 }
 
 #[test]
-fn the_fused_path_is_taken_on_flex_only() {
+fn the_fused_path_knows_its_backends() {
     let flex = Device::flex();
     assert!(fused::is_flex(&flex));
     assert!(fused::is_flex(&flex.clone().autodiff()));
+    assert!(!fused::is_cube(&flex));
+    assert!(!fused::is_cube(&flex.autodiff()));
 }
 
 #[test]

@@ -183,6 +183,13 @@ fn the_fused_path_knows_its_backends() {
     assert!(fused::is_flex(&flex.clone().autodiff()));
     assert!(!fused::is_cube(&flex));
     assert!(!fused::is_cube(&flex.autodiff()));
+    // The device these tests run on: a CubeCL one takes the extension's CubeCL implementation.
+    let name = std::env::var("SRLM_TEST_DEVICE").unwrap_or_default();
+    let cube = ["cubecl-cpu", "wgpu", "cuda"]
+        .iter()
+        .any(|kind| name.starts_with(kind));
+    assert_eq!(fused::is_cube(&device()), cube, "SRLM_TEST_DEVICE={name}");
+    assert_eq!(fused::is_cube(&device().autodiff()), cube);
 }
 
 #[test]

@@ -34,6 +34,21 @@ pub fn batch_by_tokens(lengths: &[usize], budget: usize, max_rows: usize) -> Vec
     groups
 }
 
+/// The items ordered by length (shortest first; ties in their given order), then grouped as
+/// [`batch_by_tokens`] groups them: how one optimizer step's items are split into
+/// micro-batches. Similar lengths share a group, so less of each group is padding and its
+/// attention (quadratic in the padded length) costs less; the step's gradient is the same sum
+/// over its items, in another order. Returns indices into `lengths`.
+pub fn batch_by_length(lengths: &[usize], budget: usize, max_rows: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| lengths[i]);
+    let sorted: Vec<usize> = order.iter().map(|&i| lengths[i]).collect();
+    batch_by_tokens(&sorted, budget, max_rows)
+        .into_iter()
+        .map(|group| group.into_iter().map(|k| order[k]).collect())
+        .collect()
+}
+
 /// A right-padded SFT batch.
 #[cfg(feature = "model")]
 pub fn sft_batch(examples: &[&EncodedExample], pad_id: u32) -> Result<ResponseBatch> {

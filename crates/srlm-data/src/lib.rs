@@ -14,7 +14,7 @@
 //!   ([`split`]).
 //! - EFT builders ([`eft`]): the paper's (human ranks + a judge model) and a label-free
 //!   known-quality ladder.
-//! - Training input ([`Encoder`], [`batch_by_tokens`], [`sft_batch`], [`preference_batch`]):
+//! - Training input ([`Encoder`], [`batch_by_tokens`], [`batch_by_length`], [`sft_batch`], [`preference_batch`]):
 //!   chat-template rendering, a loss mask over the response and its end-of-turn token only,
 //!   truncation with counts, right-padded batches under a token budget.
 //!
@@ -64,7 +64,7 @@ mod records;
 mod source;
 pub mod split;
 
-pub use batch::batch_by_tokens;
+pub use batch::{batch_by_length, batch_by_tokens};
 #[cfg(feature = "model")]
 pub use batch::{preference_batch, sft_batch};
 #[cfg(feature = "model")]

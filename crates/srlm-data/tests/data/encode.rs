@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use srlm_data::eft::Rung;
 use srlm_data::{
-    batch_by_tokens, preference_batch, sft_batch, EftRecord, Encoder, IftRecord, PreferenceRecord,
+    batch_by_length, batch_by_tokens, preference_batch, sft_batch, EftRecord, Encoder, IftRecord,
+    PreferenceRecord,
 };
 use srlm_judge::{JudgeTemplate, DEFAULT_JUDGE_MAX_TOKENS};
 use srlm_model::{device_from_env, LanguageModel, ResponseBatch};
@@ -271,4 +272,35 @@ fn token_budget_batches_respect_budget_rows_and_order() {
     let flat: Vec<usize> = groups.concat();
     assert_eq!(flat, (0..lengths.len()).collect::<Vec<_>>());
     assert!(batch_by_tokens(&[], 10, 2).is_empty());
+}
+
+#[test]
+fn length_ordered_micro_batches_pad_less_and_keep_every_item_once() {
+    // A step's items in shuffled order: long and short mixed.
+    let lengths = [1000, 100, 900, 120, 640, 700, 90, 610];
+    let padded = |groups: &[Vec<usize>]| -> usize {
+        groups
+            .iter()
+            .map(|g| g.len() * g.iter().map(|&i| lengths[i]).max().unwrap())
+            .sum()
+    };
+    let in_order = batch_by_tokens(&lengths, 2048, usize::MAX);
+    let by_length = batch_by_length(&lengths, 2048, usize::MAX);
+    assert_eq!(
+        by_length,
+        vec![vec![6, 1, 3], vec![7, 4], vec![5, 2], vec![0]],
+        "shortest first, grouped under the budget"
+    );
+    // 360 + 1,280 + 1,800 + 1,000 padded tokens, against 2,000 + 1,800 + 1,400 + 1,220 for the
+    // given order ([1000, 100], [900, 120], [640, 700], [90, 610]): four micro-batches either way.
+    assert_eq!(padded(&by_length), 4440);
+    assert_eq!(padded(&in_order), 6420);
+    assert_eq!(in_order.len(), 4);
+    let mut all: Vec<usize> = by_length.concat();
+    all.sort_unstable();
+    assert_eq!(all, (0..lengths.len()).collect::<Vec<_>>());
+    for g in &by_length {
+        let longest = g.iter().map(|&i| lengths[i]).max().unwrap();
+        assert!(g.len() == 1 || longest * g.len() <= 2048, "{g:?}");
+    }
 }

@@ -9,7 +9,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use srlm_data::batch_by_tokens;
+use srlm_data::batch_by_length;
 use srlm_generation::seed::derive_seed;
 use srlm_model::{burn, read_f32, Llama, LlamaConfig};
 
@@ -243,7 +243,8 @@ impl<'a, O: Objective> Trainer<'a, O> {
         let mut loss_value = 0.0f64;
         let mut stats = O::Stats::default();
         let mut time = StepTime::default();
-        let groups = batch_by_tokens(&lengths, self.config.micro_batch_tokens, usize::MAX);
+        // Micro-batches of similar lengths: less padding, the same gradient (a sum over items).
+        let groups = batch_by_length(&lengths, self.config.micro_batch_tokens, usize::MAX);
         for (micro, group) in groups.into_iter().enumerate() {
             let micro_seed = derive_seed(self.config.seed, &[step as u64, micro as u64 + 1]);
             self.device.seed(micro_seed);

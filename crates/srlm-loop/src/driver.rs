@@ -15,7 +15,7 @@ use crate::generator::{GeneratorSource, Role, SpecGenerators};
 use crate::observer::Observer;
 use crate::records::{CandidateSet, GeneratedInstruction, JudgedSet, NewPrompt};
 use crate::run_dir::{RunDir, StageSummary};
-use crate::stage_clock::{Clocked, StageClock};
+use crate::stage_clock::StageClock;
 use crate::stages::{self, run_units, unit_seed};
 
 /// Stage numbers in unit seeds.
@@ -171,11 +171,7 @@ impl SelfRewardingRun {
         let chunks: Vec<&[String]> = anchors.chunks(self.config.run.generation_batch).collect();
         let journal = self.dir.data("seed-answers.journal");
         let mut generator = source.generator(Role::Candidates, &GeneratorSpec::Current, &m0)?;
-        let mut clocked = Clocked {
-            inner: observer,
-            clock: &clock,
-            dir: &self.dir,
-        };
+        let mut clocked = clock.observing(observer);
         let (units, resumed) = run_units(
             &journal,
             0,
@@ -209,11 +205,7 @@ impl SelfRewardingRun {
         let workdir = self.dir.workdir("sft")?;
         let encoder = srlm_data::Encoder::new(&m0, self.config.data.max_len)?
             .with_judge_template(self.config.judge.judge_template()?);
-        let mut clocked = Clocked {
-            inner: observer,
-            clock: &clock,
-            dir: &self.dir,
-        };
+        let mut clocked = clock.observing(observer);
         let trained = stages::train::sft(
             &m0,
             &ift,
@@ -312,11 +304,7 @@ impl SelfRewardingRun {
         let journal = self.dir.iteration(t, "prompts.journal");
         let mut replayed = 0;
         let mut generator = source.generator(Role::Instruct, &config.generator, mt)?;
-        let mut clocked = Clocked {
-            inner: observer,
-            clock: &clock,
-            dir: &self.dir,
-        };
+        let mut clocked = clock.observing(observer);
         let (generations, resumed) = run_units(
             &journal,
             t,
@@ -368,11 +356,7 @@ impl SelfRewardingRun {
         let chunks: Vec<&[NewPrompt]> = prompts.chunks(config.batch).collect();
         let journal = self.dir.iteration(t, "candidates.journal");
         let mut generator = source.generator(Role::Candidates, &config.generator, mt)?;
-        let mut clocked = Clocked {
-            inner: observer,
-            clock: &clock,
-            dir: &self.dir,
-        };
+        let mut clocked = clock.observing(observer);
         let (units, resumed) = run_units(
             &journal,
             t,
@@ -418,11 +402,7 @@ impl SelfRewardingRun {
         let chunks: Vec<&[CandidateSet]> = candidates.chunks(config.batch).collect();
         let journal = self.dir.iteration(t, "judgements.journal");
         let mut judge = judges.judge(t, config, mt, source)?;
-        let mut clocked = Clocked {
-            inner: observer,
-            clock: &clock,
-            dir: &self.dir,
-        };
+        let mut clocked = clock.observing(observer);
         let (units, resumed) =
             run_units(&journal, t, "judge", chunks.len(), &mut clocked, |u, _| {
                 let seed = unit_seed(self.config.run.seed, t, JUDGE, u);
@@ -488,11 +468,7 @@ impl SelfRewardingRun {
             self.config.dpo.held_out_pairs,
             self.config.run.seed.wrapping_add(t as u64),
         );
-        let mut clocked = Clocked {
-            inner: observer,
-            clock: &clock,
-            dir: &self.dir,
-        };
+        let mut clocked = clock.observing(observer);
         let trained = stages::train::dpo(
             mt,
             &train_pairs,

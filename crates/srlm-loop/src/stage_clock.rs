@@ -24,6 +24,7 @@ struct SavedClock {
 /// Seconds spent in one stage, over every invocation that worked on it.
 #[derive(Debug)]
 pub(crate) struct StageClock {
+    dir: RunDir,
     path: PathBuf,
     earlier_s: f64,
     started: Instant,
@@ -50,6 +51,7 @@ impl StageClock {
             Err(e) => return Err(LoopError::io(&path, e)),
         };
         Ok(StageClock {
+            dir: dir.clone(),
             path,
             earlier_s,
             started: Instant::now(),
@@ -62,7 +64,7 @@ impl StageClock {
     }
 
     /// Saves the seconds so far, for the next invocation if this one is interrupted.
-    pub(crate) fn save(&self, dir: &RunDir) -> Result<()> {
+    pub(crate) fn save(&self) -> Result<()> {
         let json = serde_json::to_string(&SavedClock {
             seconds: self.seconds(),
         })
@@ -71,7 +73,15 @@ impl StageClock {
             line: 0,
             reason: e.to_string(),
         })?;
-        dir.write_text(&self.path, &json)
+        self.dir.write_text(&self.path, &json)
+    }
+
+    /// `observer`, with this clock saved after every unit it sees finish.
+    pub(crate) fn observing<'a>(&'a self, observer: &'a mut dyn Observer) -> Clocked<'a> {
+        Clocked {
+            inner: observer,
+            clock: self,
+        }
     }
 
     /// Stops the clock: its file goes, and the total is returned.
@@ -84,11 +94,11 @@ impl StageClock {
     }
 }
 
-/// Passes events to `inner` and saves `clock` after every finished unit.
+/// Passes events to `inner` and saves `clock` after every finished unit
+/// ([`StageClock::observing`]).
 pub(crate) struct Clocked<'a> {
-    pub(crate) inner: &'a mut dyn Observer,
-    pub(crate) clock: &'a StageClock,
-    pub(crate) dir: &'a RunDir,
+    inner: &'a mut dyn Observer,
+    clock: &'a StageClock,
 }
 
 impl Observer for Clocked<'_> {
@@ -104,7 +114,7 @@ impl Observer for Clocked<'_> {
         message: &str,
     ) -> ControlFlow<()> {
         let flow = self.inner.unit_finished(iteration, stage, done, message);
-        if let Err(e) = self.clock.save(self.dir) {
+        if let Err(e) = self.clock.save() {
             // The clock is a report, not an output: a failed save costs only its accuracy.
             tracing::warn!(stage, error = %e, "could not save the stage's clock");
         }
@@ -127,7 +137,7 @@ mod tests {
         let dir = RunDir::open(tmp.path(), &config).unwrap();
         let first = StageClock::start(&dir, 1, "judge").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(60));
-        first.save(&dir).unwrap();
+        first.save().unwrap();
         drop(first);
         let second = StageClock::start(&dir, 1, "judge").unwrap();
         assert!(second.seconds() >= 0.06, "{}", second.seconds());

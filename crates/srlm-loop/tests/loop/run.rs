@@ -9,7 +9,7 @@ use srlm_data::{read_jsonl, BadLines, EftRecord, IftRecord, PreferenceRecord};
 use srlm_loop::stages::train::HeldOutDpo;
 use srlm_loop::{
     CandidateSet, FilterConfig, GeneratedInstruction, JudgeMethod, JudgedSet, LogObserver,
-    LoopError, NewPrompt, PromptSource, RougePool, SelfRewardingRun,
+    LoopError, NewPrompt, Observer, PromptSource, RougePool, SelfRewardingRun,
 };
 use srlm_model::{read_safetensors, WeightMap};
 
@@ -296,27 +296,25 @@ fn stopped_runs_resume_to_the_uninterrupted_outputs() {
     );
 }
 
-/// Stops at a stage's first unit after `pause` seconds in it.
+/// [`StopAt`], spending `pause` in the unit it stops at.
 struct SlowStop {
-    iteration: usize,
-    stage: &'static str,
+    stop: StopAt,
     pause: std::time::Duration,
 }
 
-impl srlm_loop::Observer for SlowStop {
+impl Observer for SlowStop {
     fn unit_finished(
         &mut self,
         iteration: usize,
         stage: &str,
-        _done: usize,
-        _: &str,
+        done: usize,
+        message: &str,
     ) -> std::ops::ControlFlow<()> {
-        if iteration == self.iteration && stage == self.stage {
+        let flow = self.stop.unit_finished(iteration, stage, done, message);
+        if flow.is_break() {
             std::thread::sleep(self.pause);
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(())
         }
+        flow
     }
 }
 
@@ -333,8 +331,11 @@ fn a_resumed_stage_reports_the_seconds_of_every_invocation() {
             .unwrap()
             .execute_with(
                 &mut SlowStop {
-                    iteration,
-                    stage,
+                    stop: StopAt {
+                        iteration,
+                        stage,
+                        units: 1,
+                    },
                     pause,
                 },
                 &mut Scripted::default(),

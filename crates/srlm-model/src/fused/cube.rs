@@ -73,7 +73,11 @@ impl FusedOps for Cube {
         bias: FloatTensor<Self>,
         scale: f32,
     ) -> FloatTensor<Self> {
-        lower(portable::attention_softmax(lift(scores), lift(bias), scale))
+        lower(reference::attention_softmax(
+            lift(scores),
+            lift(bias),
+            f64::from(scale),
+        ))
     }
 
     fn fused_attention(

@@ -255,24 +255,28 @@ fn runs_fused(op: FusedOp, device: &Device, dtypes: &[DType]) -> bool {
 /// Whether `device` is one of burn's CubeCL backends (wgpu, cuda, `cpu`), with or without
 /// autodiff.
 pub fn is_cube(device: &Device) -> bool {
-    use burn::backend::DispatchDevice;
     #[allow(unreachable_patterns)]
-    match device.as_dispatch() {
+    match concrete(device.as_dispatch()) {
         #[cfg(fused_cube)]
-        DispatchDevice::Cube(_) => true,
-        DispatchDevice::Autodiff(inner) => is_cube(&Device::new((**inner).clone())),
+        burn::backend::DispatchDevice::Cube(_) => true,
         _ => false,
     }
 }
 
 /// Whether `device` is the flex backend, with or without autodiff.
 pub fn is_flex(device: &Device) -> bool {
-    use burn::backend::DispatchDevice;
     #[allow(unreachable_patterns)]
-    match device.as_dispatch() {
+    match concrete(device.as_dispatch()) {
         #[cfg(feature = "flex")]
-        DispatchDevice::Flex(_) => true,
-        DispatchDevice::Autodiff(inner) => is_flex(&Device::new((**inner).clone())),
+        burn::backend::DispatchDevice::Flex(_) => true,
         _ => false,
+    }
+}
+
+/// The backend's own device under any autodiff wrapping.
+fn concrete(device: &burn::backend::DispatchDevice) -> &burn::backend::DispatchDevice {
+    match device {
+        burn::backend::DispatchDevice::Autodiff(inner) => concrete(inner),
+        other => other,
     }
 }

@@ -12,8 +12,10 @@
 //! Every function takes and returns tensors without autodiff; the crate's tests hold each to the
 //! gradients burn-autodiff computes through the reference on the flex backend.
 
-use burn::tensor::activation::{sigmoid, silu, softmax};
+use burn::tensor::activation::{sigmoid, silu};
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
+
+use crate::logprob::log_sum_exp;
 
 /// Vocabulary ids per chunk of [`linear_log_probs_with_lse`] and its backward pass.
 pub(crate) const VOCAB_CHUNK: usize = 8192;
@@ -81,7 +83,8 @@ pub(crate) fn attention_with_lse(
     scale: f32,
 ) -> (Tensor<4>, Tensor<4>) {
     let z = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale) + bias;
-    let lse = log_sum_exp_last(z.clone());
+    let [b, h, rows, keys] = z.dims();
+    let lse = log_sum_exp(z.clone().reshape([b * h, rows, keys])).reshape([b, h, rows, 1]);
     let probs = (z - lse.clone()).exp();
     (probs.matmul(v), lse)
 }
@@ -111,12 +114,6 @@ pub(crate) fn attention_backward(
     let d_q = d_scores.clone().matmul(k);
     let d_k = d_scores.swap_dims(2, 3).matmul(q);
     (d_q, d_k, d_v)
-}
-
-/// `log Σ exp` over the last dimension, kept as a dimension of size 1.
-fn log_sum_exp_last(z: Tensor<4>) -> Tensor<4> {
-    let max = z.clone().max_dim(3);
-    (z - max.clone()).exp().sum_dim(3).log() + max
 }
 
 /// Each row's target log-probability under `hidden · weightᵀ` (`hidden` `[rows, dim]`,
@@ -209,11 +206,6 @@ pub(crate) fn rotary_backward(grad: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -
     let u1 = u.clone().slice([0..b, 0..h, 0..t, 0..half]);
     let u2 = u.slice([0..b, 0..h, 0..t, half..d]);
     grad * cos + Tensor::cat(vec![u2, u1.neg()], 3)
-}
-
-/// `softmax(scale · scores + bias)`, as [`super::reference::attention_softmax`].
-pub(crate) fn attention_softmax(scores: Tensor<4>, bias: Tensor<4>, scale: f32) -> Tensor<4> {
-    softmax(scores.mul_scalar(scale) + bias, 3)
 }
 
 #[cfg(test)]
@@ -325,7 +317,7 @@ mod tests {
         let p = reference::attention_softmax(sa.clone(), on(&bias, &ad), 0.37);
         let gp = random([b, h, rows, keys], &plain());
         let grads = (p.clone() * on(&gp, &ad)).sum().backward();
-        let probs = attention_softmax(scores, bias, scale);
+        let probs = reference::attention_softmax(scores, bias, f64::from(scale));
         assert_close(probs.clone(), p.inner(), "probs");
         let d_s = attention_softmax_backward(probs, gp, scale);
         assert_close(d_s, sa.grad(&grads).unwrap(), "dscores");

@@ -13,7 +13,7 @@ use crate::config::{GeneratorSpec, PromptSource, RunConfig};
 use crate::error::{LoopError, Result};
 use crate::generator::{GeneratorSource, Role, SpecGenerators};
 use crate::observer::Observer;
-use crate::records::{CandidateSet, GeneratedInstruction, JudgedSet, NewPrompt};
+use crate::records::{CandidateSet, GeneratedInstruction, JudgedSet, NewPrompt, SeedPrompt};
 use crate::run_dir::{RunDir, StageSummary};
 use crate::stage_clock::StageClock;
 use crate::stages::{self, run_units, unit_seed};
@@ -263,7 +263,7 @@ impl SelfRewardingRun {
         }
         let clock = StageClock::start(&self.dir, t, "instruct")?;
         let config = &self.config.instruct;
-        let seed_prompts: Vec<String> = self
+        let seed_prompts: Vec<SeedPrompt> = self
             .dir
             .read_records(&self.dir.data("seed-prompts.jsonl"))?;
         let earlier = self.earlier_prompts(t)?;
@@ -274,14 +274,14 @@ impl SelfRewardingRun {
                 .chain(eft.iter().map(|r| r.prompt.as_str()))
                 .chain(earlier.iter().map(String::as_str))
                 .collect();
-            let (prompts, stats) = stages::seed_prompts::draw_unused(
-                t,
-                &seed_prompts,
-                &used,
-                &config.filter,
-                config.prompts,
-                unit_seed(self.config.run.seed, t, INSTRUCT, 0),
-            );
+            let rules = stages::seed_prompts::DrawRules {
+                filter: &config.filter,
+                max_answer_words: config.max_seed_answer_words,
+                count: config.prompts,
+                seed: unit_seed(self.config.run.seed, t, INSTRUCT, 0),
+            };
+            let (prompts, stats) =
+                stages::seed_prompts::draw_unused(t, &seed_prompts, &used, rules)?;
             if prompts.is_empty() {
                 return Err(LoopError::Empty {
                     stage: "instruct".into(),
@@ -292,6 +292,7 @@ impl SelfRewardingRun {
             self.finish_stage(observer, (t, "instruct"), clock, false, stats)?;
             return Ok(prompts);
         }
+        let seed_prompts: Vec<String> = seed_prompts.into_iter().map(|p| p.prompt).collect();
         let mut state = stages::instruct::InstructState::new(config, &seed_prompts, &earlier);
         if state.shot_pool() == 0 {
             return Err(LoopError::Empty {

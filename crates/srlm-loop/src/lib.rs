@@ -58,6 +58,8 @@ pub use generator::{GeneratorSource, Role, SpecGenerators};
 pub use journal::Journal;
 pub use judge_source::{ConfiguredJudges, JudgeSource};
 pub use observer::{LogObserver, Observer};
-pub use records::{CandidateSet, GeneratedInstruction, JudgedResponse, JudgedSet, NewPrompt};
+pub use records::{
+    CandidateSet, GeneratedInstruction, JudgedResponse, JudgedSet, NewPrompt, SeedPrompt,
+};
 pub use rouge::{lcs_len, rouge_l, rouge_l_tokens, rouge_tokens, RougePool};
 pub use run_dir::{RunDir, StageSummary};

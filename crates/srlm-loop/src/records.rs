@@ -14,6 +14,49 @@ pub struct NewPrompt {
     pub prompt: String,
 }
 
+/// A seed prompt the loop may draw (`data/seed-prompts.jsonl`): the prompt and the length of its
+/// seed answer, which the seed prompt source can filter on (`instruct.max_seed_answer_words`).
+/// Reads a bare JSON string too (run folders written before the answer length was recorded);
+/// its length is then unknown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "SeedPromptLine")]
+pub struct SeedPrompt {
+    /// The prompt.
+    pub prompt: String,
+    /// Words in the seed's answer to it (whitespace-separated), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_words: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SeedPromptLine {
+    Prompt(String),
+    Record {
+        prompt: String,
+        #[serde(default)]
+        answer_words: Option<usize>,
+    },
+}
+
+impl From<SeedPromptLine> for SeedPrompt {
+    fn from(line: SeedPromptLine) -> Self {
+        match line {
+            SeedPromptLine::Prompt(prompt) => SeedPrompt {
+                prompt,
+                answer_words: None,
+            },
+            SeedPromptLine::Record {
+                prompt,
+                answer_words,
+            } => SeedPrompt {
+                prompt,
+                answer_words,
+            },
+        }
+    }
+}
+
 /// One generation of the self-instruction stage, kept or not (`iterT/prompts-all.jsonl`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GeneratedInstruction {

@@ -64,6 +64,7 @@ impl RunConfig {
             ..TrainConfig::paper_dpo()
         };
         c.instruct.source = PromptSource::SelfInstruct;
+        c.instruct.max_seed_answer_words = None;
         c.instruct.prompts = 4000;
         c.instruct.max_generations = 40_000;
         c.instruct.max_tokens = 256;
@@ -77,9 +78,10 @@ impl RunConfig {
 
     /// A size whose numbers can show an effect, with intervals: ~320 EFT examples in SFT (114
     /// natural anchors: ~2.8 records each, as the seed model's answers cut at the token limit
-    /// are left out), 64 held-out natural sets (≥ 200 ordered pairs for judge quality), 150
-    /// prompts an iteration (≥ 100 pairs: 70 % of prompts gave one in the demo run of
-    /// 2026-12-03, 95 of 136; the rest had fewer than two finished candidates or tied) and DPO
+    /// are left out), 64 held-out natural sets (≥ 200 ordered pairs for judge quality), 140
+    /// prompts an iteration (≥ 100 pairs: in the demo run of 2026-12-03, 95 of 136 prompts
+    /// gave one — the rest had fewer than two finished candidates or tied — and 79 % of those
+    /// whose seed answer had at most `instruct.max_seed_answer_words` = 200 words) and DPO
     /// batches of 8 (≥ 10 optimizer steps an iteration). Hours on a 2-core CPU
     /// (docs/self-rewarding-loop.md has the measured stage times); it resumes.
     pub fn demo() -> Self {
@@ -87,7 +89,7 @@ impl RunConfig {
         c.data.ift_examples = 64;
         c.data.eft_examples = 340;
         c.data.natural.held_out_prompts = 64;
-        c.instruct.prompts = 150;
+        c.instruct.prompts = 140;
         c.dpo.train.batch_size = 8;
         c
     }
@@ -182,6 +184,12 @@ impl RunConfig {
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be at least 1"));
         }
+        if self.instruct.max_seed_answer_words == Some(0) {
+            return Err(
+                "instruct.max_seed_answer_words must be at least 1 (leave it out for no limit)"
+                    .into(),
+            );
+        }
         if !(0.0..1.0).contains(&self.dpo.held_out_pairs) {
             return Err(format!(
                 "dpo.held_out_pairs must be in [0, 1), got {}",
@@ -241,6 +249,7 @@ fn is_tagged(table: &toml::Table) -> bool {
 /// Settings absent from the defaults (optional ones) that a file may set.
 const OPTIONAL_KEYS: &[&str] = &[
     "data.eft",
+    "instruct.max_seed_answer_words",
     "judge.template",
     "judge.score_pattern",
     "sft.max_steps",
@@ -315,6 +324,9 @@ impl Default for RunConfig {
                 // ≥ 20 pairs an iteration: in the 2026-12-03 default run 79 % then 67 % of
                 // prompts gave a pair (the rest had < 2 finished candidates, or tied).
                 prompts: 32,
+                // Prompts whose seed answer is short enough to be answered within
+                // `candidates.max_tokens` more often (see the field's docs).
+                max_seed_answer_words: Some(200),
                 max_generations: 24,
                 batch: 8,
                 shots_seed: 6,

@@ -152,6 +152,12 @@ pub struct InstructSection {
     pub source: PromptSource,
     /// Prompts to keep per iteration.
     pub prompts: usize,
+    /// The seed prompt source leaves out prompts whose seed answer is longer than this many
+    /// words (`None`: no limit). At small sizes the candidates' token cap cuts long answers and
+    /// a cut candidate never enters a pair: in the demo run of 2026-12-03, prompts whose seed
+    /// answer ran past 200 words gave a pair 56 % of the time, the rest 79 %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seed_answer_words: Option<usize>,
     /// Most generations per iteration (the stage stops here even when short of `prompts`).
     pub max_generations: usize,
     /// Generations per unit of work (one journal entry).

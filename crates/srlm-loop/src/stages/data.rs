@@ -16,6 +16,7 @@ use srlm_data::{read_jsonl, BadLines, EftRecord, IftRecord};
 
 use crate::config::{DataSection, EftBuilder};
 use crate::error::{LoopError, Result};
+use crate::records::SeedPrompt;
 
 /// What the data stage produces.
 #[derive(Debug, Clone, Default)]
@@ -26,8 +27,9 @@ pub struct PreparedData {
     pub sft_eft: Vec<EftRecord>,
     /// Held-out EFT records (the judge's evaluation sets; `origin` tells their kind).
     pub eft_held_out: Vec<EftRecord>,
-    /// Every training-side seed prompt (few-shot examples and the ROUGE-L pool).
-    pub seed_prompts: Vec<String>,
+    /// Every training-side seed prompt with its answer's length (few-shot examples, the
+    /// ROUGE-L pool and the seed prompt source).
+    pub seed_prompts: Vec<SeedPrompt>,
     /// Counts.
     pub stats: serde_json::Value,
 }
@@ -196,7 +198,13 @@ pub fn prepare(
             ),
         });
     }
-    let seed_prompts: Vec<String> = ift_train.iter().map(|r| r.prompt.clone()).collect();
+    let seed_prompts: Vec<SeedPrompt> = ift_train
+        .iter()
+        .map(|r| SeedPrompt {
+            prompt: r.prompt.clone(),
+            answer_words: Some(r.response.split_whitespace().count()),
+        })
+        .collect();
     let sft_ift = draw(
         ift_train,
         config.ift_examples,

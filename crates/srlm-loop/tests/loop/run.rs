@@ -9,7 +9,7 @@ use srlm_data::{read_jsonl, BadLines, EftRecord, IftRecord, PreferenceRecord};
 use srlm_loop::stages::train::HeldOutDpo;
 use srlm_loop::{
     CandidateSet, FilterConfig, GeneratedInstruction, JudgeMethod, JudgedSet, LogObserver,
-    LoopError, NewPrompt, Observer, PromptSource, RougePool, SelfRewardingRun,
+    LoopError, NewPrompt, Observer, PromptSource, RougePool, SeedPrompt, SelfRewardingRun,
 };
 use srlm_model::{read_safetensors, WeightMap};
 
@@ -109,8 +109,8 @@ fn scripted_run_writes_every_file_and_counts_add_up() {
 
     let filter = FilterConfig::default();
     let mut known = RougePool::new();
-    for p in records::<String>(&root.join("data/seed-prompts.jsonl")) {
-        known.push(&p);
+    for p in records::<SeedPrompt>(&root.join("data/seed-prompts.jsonl")) {
+        known.push(&p.prompt);
     }
     for t in 1..=2 {
         let dir = root.join(format!("iter{t}"));
@@ -425,8 +425,9 @@ fn local_tiny_model_runs_every_stage() {
 }
 
 /// The seed prompt source gives each iteration seed prompts no stage used before (not SFT's,
-/// not the judge's held-out ones, not an earlier iteration's); DPO holds pairs out and
-/// evaluates them before (the policy is the reference: loss ln 2) and after its update.
+/// not the judge's held-out ones, not an earlier iteration's, none whose seed answer is over the
+/// limit); DPO holds pairs out and evaluates them before (the policy is the reference: loss ln 2)
+/// and after its update.
 #[test]
 fn seed_prompts_are_unused_and_dpo_evaluates_held_out_pairs() {
     let _serial = serial();
@@ -434,6 +435,8 @@ fn seed_prompts_are_unused_and_dpo_evaluates_held_out_pairs() {
     let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
     config.instruct.source = PromptSource::Seed;
     config.instruct.prompts = 8;
+    // Below the fixture seed's longest answers (50–110 words), so the limit leaves some out.
+    config.instruct.max_seed_answer_words = Some(80);
     config.dpo.held_out_pairs = 0.25;
     let root = tmp.path().join("run");
     let outcome = SelfRewardingRun::open(&root, config.clone())
@@ -444,9 +447,18 @@ fn seed_prompts_are_unused_and_dpo_evaluates_held_out_pairs() {
             &mut configured_judges(&config),
         )
         .unwrap();
-    let seed: Vec<String> = records(&root.join("data/seed-prompts.jsonl"));
+    let seed: Vec<SeedPrompt> = records(&root.join("data/seed-prompts.jsonl"));
+    let limit = config.instruct.max_seed_answer_words.unwrap();
+    assert!(
+        seed.iter().any(|p| p.answer_words.unwrap() > limit),
+        "the seed has no answer over {limit} words: the limit is not exercised"
+    );
+    let answer_words: std::collections::HashMap<String, usize> = seed
+        .iter()
+        .map(|p| (normalize_prompt(&p.prompt), p.answer_words.unwrap()))
+        .collect();
     let seed: std::collections::HashSet<String> =
-        seed.iter().map(|p| normalize_prompt(p)).collect();
+        seed.iter().map(|p| normalize_prompt(&p.prompt)).collect();
     let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
     for r in records::<IftRecord>(&root.join("data/sft-ift.jsonl")) {
         used.insert(normalize_prompt(&r.prompt));
@@ -466,6 +478,7 @@ fn seed_prompts_are_unused_and_dpo_evaluates_held_out_pairs() {
         for p in &prompts {
             let key = normalize_prompt(&p.prompt);
             assert!(seed.contains(&key), "{} is not a seed prompt", p.prompt);
+            assert!(answer_words[&key] <= limit, "{}'s answer is long", p.prompt);
             assert!(!held_out.contains(&key), "{} is held out", p.prompt);
             assert!(used.insert(key), "{} was used before", p.prompt);
         }

@@ -1,5 +1,5 @@
 //! [`FusedOps`] and [`FusedBackward`] for burn-flex: each operation reads its inputs' buffers
-//! (made contiguous first when they are views) and runs a kernel of `kernels.rs`.
+//! (made contiguous first when they are views) and runs a kernel of `kernels/`.
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;

@@ -6,7 +6,7 @@ use burn::backend::{backend_extension, Backend};
 
 use super::AdamWStep;
 
-/// The fused forward operations, implemented for `Flex` (the kernels in `kernels.rs`), for
+/// The fused forward operations, implemented for `Flex` (the kernels in `kernels/`), for
 /// burn's CubeCL backend `Cube` (wgpu, cuda, `cpu`: the tensor operations of `portable.rs`,
 /// compiled by burn's fusion) and for `Autodiff<B>` over any backend with [`FusedBackward`] (a
 /// hand-written backward pass). Called through burn's `Dispatch` by the wrappers in

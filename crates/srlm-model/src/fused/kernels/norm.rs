@@ -1,0 +1,97 @@
+//! RMSNorm, forward and backward.
+
+use pulp::Arch;
+use rayon::prelude::*;
+
+use super::rows_per_task;
+
+/// RMSNorm forward: `y = x · r · w` per row of `width`, with `r = 1 / √(mean(x²) + ε)`.
+/// Returns `y` and `r` (one per row, kept for the backward pass).
+pub(crate) fn rms_norm_forward(x: &[f32], weight: &[f32], eps: f32) -> (Vec<f32>, Vec<f32>) {
+    let width = weight.len();
+    let rows = x.len() / width.max(1);
+    let mut y = vec![0.0; x.len()];
+    let mut inv = vec![0.0; rows];
+    let chunk = rows_per_task(rows, width);
+    y.par_chunks_mut(chunk * width)
+        .zip(inv.par_chunks_mut(chunk))
+        .zip(x.par_chunks(chunk * width))
+        .for_each(|((y, inv), x)| {
+            Arch::new().dispatch(
+                #[inline(always)]
+                || {
+                    for ((y, inv), x) in y
+                        .chunks_exact_mut(width)
+                        .zip(inv.iter_mut())
+                        .zip(x.chunks_exact(width))
+                    {
+                        let squares: f32 = x.iter().map(|v| v * v).sum();
+                        let r = 1.0 / (squares / width as f32 + eps).sqrt();
+                        *inv = r;
+                        for ((y, &x), &w) in y.iter_mut().zip(x).zip(weight) {
+                            *y = x * r * w;
+                        }
+                    }
+                },
+            )
+        });
+    (y, inv)
+}
+
+/// RMSNorm backward: with `u = g · w`, `dx = r·u − x · r³ · Σ(u·x) / width` per row and
+/// `dw = Σ_rows g · x · r`.
+pub(crate) fn rms_norm_backward(
+    x: &[f32],
+    weight: &[f32],
+    inv: &[f32],
+    grad: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let width = weight.len();
+    let rows = inv.len();
+    let mut dx = vec![0.0; x.len()];
+    let chunk = rows_per_task(rows, width);
+    let dw = dx
+        .par_chunks_mut(chunk * width)
+        .zip(x.par_chunks(chunk * width))
+        .zip(grad.par_chunks(chunk * width))
+        .zip(inv.par_chunks(chunk))
+        .map(|(((dx, x), g), inv)| {
+            let mut dw = vec![0.0f32; width];
+            Arch::new().dispatch(
+                #[inline(always)]
+                || {
+                    for (((dx, x), g), &r) in dx
+                        .chunks_exact_mut(width)
+                        .zip(x.chunks_exact(width))
+                        .zip(g.chunks_exact(width))
+                        .zip(inv)
+                    {
+                        let dot: f32 = g
+                            .iter()
+                            .zip(weight)
+                            .zip(x)
+                            .map(|((g, w), x)| g * w * x)
+                            .sum();
+                        let coefficient = r * r * r * dot / width as f32;
+                        for ((((dx, &x), &g), &w), dw) in
+                            dx.iter_mut().zip(x).zip(g).zip(weight).zip(dw.iter_mut())
+                        {
+                            *dx = r * g * w - x * coefficient;
+                            *dw += g * x * r;
+                        }
+                    }
+                },
+            );
+            dw
+        })
+        .reduce(
+            || vec![0.0f32; width],
+            |mut a, b| {
+                for (a, b) in a.iter_mut().zip(&b) {
+                    *a += b;
+                }
+                a
+            },
+        );
+    (dx, dw)
+}

@@ -1,0 +1,59 @@
+//! SwiGLU's gating, forward and backward.
+
+use pulp::Arch;
+use rayon::prelude::*;
+
+use super::{sigmoid, MIN_PARALLEL_ELEMENTS};
+
+/// SwiGLU forward: `silu(gate) · up = gate · σ(gate) · up`, element-wise.
+pub(crate) fn swiglu_forward(gate: &[f32], up: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; gate.len()];
+    let chunk = MIN_PARALLEL_ELEMENTS;
+    out.par_chunks_mut(chunk)
+        .zip(gate.par_chunks(chunk))
+        .zip(up.par_chunks(chunk))
+        .for_each(|((out, gate), up)| {
+            Arch::new().dispatch(
+                #[inline(always)]
+                || {
+                    for ((out, &g), &u) in out.iter_mut().zip(gate).zip(up) {
+                        *out = g * sigmoid(g) * u;
+                    }
+                },
+            )
+        });
+    out
+}
+
+/// SwiGLU backward: with `s = σ(gate)`, `d_up = grad · gate · s` and
+/// `d_gate = grad · up · s · (1 + gate · (1 − s))`.
+pub(crate) fn swiglu_backward(gate: &[f32], up: &[f32], grad: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let mut d_gate = vec![0.0; gate.len()];
+    let mut d_up = vec![0.0; gate.len()];
+    let chunk = MIN_PARALLEL_ELEMENTS;
+    d_gate
+        .par_chunks_mut(chunk)
+        .zip(d_up.par_chunks_mut(chunk))
+        .zip(gate.par_chunks(chunk))
+        .zip(up.par_chunks(chunk))
+        .zip(grad.par_chunks(chunk))
+        .for_each(|((((d_gate, d_up), gate), up), grad)| {
+            Arch::new().dispatch(
+                #[inline(always)]
+                || {
+                    for ((((dg, du), &g), &u), &dy) in d_gate
+                        .iter_mut()
+                        .zip(d_up.iter_mut())
+                        .zip(gate)
+                        .zip(up)
+                        .zip(grad)
+                    {
+                        let s = sigmoid(g);
+                        *du = dy * g * s;
+                        *dg = dy * u * s * (1.0 + g * (1.0 - s));
+                    }
+                },
+            )
+        });
+    (d_gate, d_up)
+}

@@ -321,8 +321,9 @@ impl Default for RunConfig {
             sft,
             instruct: InstructSection {
                 source: PromptSource::Seed,
-                // ≥ 20 pairs an iteration: in the 2026-12-03 default run 79 % then 67 % of
-                // prompts gave a pair (the rest had < 2 finished candidates, or tied).
+                // ≥ 20 pairs an iteration: 25 and 28 of 32 prompts gave a pair in the default
+                // run of 2026-12-04 with the seed-answer limit below (20 and 25 without it; the
+                // rest had < 2 finished candidates, or tied).
                 prompts: 32,
                 // Prompts whose seed answer is short enough to be answered within
                 // `candidates.max_tokens` more often (see the field's docs).

@@ -44,7 +44,7 @@ impl SelfRewardingRun {
         };
         self.dir.write_records(&output, &prompts)?;
         // Self-instruction's journal goes once its output is written (the seed source has none).
-        remove_file(&self.dir.iteration(t, "prompts.journal"))?;
+        remove_file(&self.instruct_journal(t))?;
         self.finish_stage(observer, (t, "instruct"), clock, resumed, stats)?;
         Ok(prompts)
     }
@@ -81,8 +81,13 @@ impl SelfRewardingRun {
         Ok((prompts, stats))
     }
 
+    /// Where self-instruction journals iteration `t`'s generations.
+    fn instruct_journal(&self, t: usize) -> std::path::PathBuf {
+        self.dir.iteration(t, "prompts.journal")
+    }
+
     /// Self-instruction: the generator writes tasks few-shot, journaled per batch
-    /// (`prompts.journal`); the kept ones, whether the stage resumed, and its counts
+    /// ([`Self::instruct_journal`]); the kept ones, whether the stage resumed, and its counts
     /// (`prompts-all.jsonl` written here).
     fn self_instruct(
         &self,
@@ -103,7 +108,7 @@ impl SelfRewardingRun {
             });
         }
         let units = config.max_generations.div_ceil(config.batch);
-        let journal = self.dir.iteration(t, "prompts.journal");
+        let journal = self.instruct_journal(t);
         let mut replayed = 0;
         let mut generator = source.generator(Role::Instruct, &config.generator, mt)?;
         let (generations, resumed) = run_units(

@@ -736,6 +736,78 @@ fn bench_measures_each_work_in_its_own_process_and_keeps_every_record() {
 }
 
 #[test]
+fn bench_answers_samples_four_answers_per_question_with_either_batching() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny();
+    let questions = data_fixture("mt_bench.jsonl");
+    for fused in ["default", "all"] {
+        let json = dir.path().join(format!("answers-{fused}.jsonl"));
+        let (ok, stdout, stderr) = srlm(&[
+            "bench",
+            "--model",
+            model.to_str().unwrap(),
+            "--work",
+            "answers",
+            "--batches",
+            "3",
+            "--new-tokens",
+            "6",
+            "--questions",
+            "2",
+            "--questions-file",
+            &questions,
+            "--reps",
+            "1",
+            "--fused",
+            fused,
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(ok, "{stderr}");
+        let record: Value =
+            serde_json::from_str(std::fs::read_to_string(&json).unwrap().trim()).unwrap();
+        assert_eq!(record["work"], "answers");
+        assert_eq!(record["batch"], 3);
+        assert!(record["tokens_per_s"].as_f64().unwrap() > 0.0, "{record}");
+        let continuous = record["fused"]
+            .as_str()
+            .unwrap()
+            .contains("continuous_batching");
+        assert_eq!(continuous, fused == "all", "{record}");
+        assert!(
+            stdout.contains("| answers: 4 sampled per question, ≤ 6 tokens | 3 |"),
+            "{stdout}"
+        );
+    }
+    // More questions than the file holds, or no file: errors naming it.
+    let (ok, _, stderr) = srlm(&[
+        "bench",
+        "--model",
+        model.to_str().unwrap(),
+        "--work",
+        "answers",
+        "--questions",
+        "50",
+        "--questions-file",
+        &questions,
+    ]);
+    assert!(
+        !ok && stderr.contains("mt_bench.jsonl holds 3 questions, 50 asked"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = srlm(&[
+        "bench",
+        "--model",
+        model.to_str().unwrap(),
+        "--work",
+        "answers",
+        "--questions-file",
+        "nowhere.jsonl",
+    ]);
+    assert!(!ok && stderr.contains("nowhere.jsonl"), "{stderr}");
+}
+
+#[test]
 fn device_on_the_command_line_overrides_the_run_configuration() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("run.toml");

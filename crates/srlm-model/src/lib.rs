@@ -79,7 +79,10 @@ pub use config::{LlamaConfig, RopeScaling, TokenIds};
 pub use device::{device_from_env, parse_device};
 pub use device_sampling::sample_on_device;
 pub use error::{ModelError, Result};
-pub use generate::{generate, generate_samples, FinishReason, Generation, GenerationConfig};
+pub use generate::{
+    generate, generate_continuous, generate_samples, ContinuousBatching, FinishReason, Generation,
+    GenerationConfig,
+};
 pub use hf::{read_safetensors, safetensors_files, write_safetensors, TokenizerConfig};
 pub use llama::{
     attention_bias, attention_bias_with_room, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm,

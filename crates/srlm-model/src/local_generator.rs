@@ -4,15 +4,17 @@
 use srlm_generation::{Completion, GenerationConfig, GenerationError, TextGenerator};
 
 use crate::error::Result;
-use crate::generate::FinishReason;
+use crate::fused::{enabled, FusedOp};
+use crate::generate::{ContinuousBatching, FinishReason};
 use crate::model::LanguageModel;
 
 impl LanguageModel {
     /// `n` completions of each user prompt (chat template applied), at most `batch_size`
     /// sequences per forward pass: text in, text out. Each prompt is prefilled once and its `n`
-    /// samples decoded from copies of its cache; sequence `k` of a chunk starting at prompt `p`
-    /// draws from stream `k` of seed `config.seed + p·n`, so a prompt's samples do not depend
-    /// on the batch size.
+    /// samples decoded from copies of its cache; sequence `k` of a chunk of `batch_size / n`
+    /// prompts starting at prompt `p` draws from stream `k` of seed `config.seed + p·n`. With
+    /// [`FusedOp::ContinuousBatching`] on (`SRLM_FUSED=all`; off by default) prompts join the
+    /// batch as sequences finish ([`crate::generate_continuous`]), drawing from the same streams.
     pub fn complete(
         &self,
         prompts: &[String],
@@ -28,25 +30,34 @@ impl LanguageModel {
             return Ok(prompts.iter().map(|_| Vec::new()).collect());
         }
         let per_chunk = (batch_size.max(1) / n).max(1);
-        let mut out: Vec<Vec<Completion>> = Vec::with_capacity(prompts.len());
-        for (chunk_index, chunk) in encoded.chunks(per_chunk).enumerate() {
-            let chunk_config = GenerationConfig {
-                seed: config
-                    .seed
-                    .wrapping_add((chunk_index * per_chunk * n) as u64),
-                ..config.clone()
+        let generations = if enabled(FusedOp::ContinuousBatching) {
+            let batching = ContinuousBatching {
+                rows: batch_size.max(1),
             };
-            let generations = self.generate_samples(chunk, n, &chunk_config)?;
-            for samples in generations.chunks(n) {
-                let mut completions = Vec::with_capacity(n);
-                for generation in samples {
-                    completions.push(Completion {
-                        text: self.tokenizer.decode(&generation.token_ids, true)?,
-                        truncated: generation.finish == FinishReason::Length,
-                    });
-                }
-                out.push(completions);
+            self.generate_continuous(&encoded, n, config, batching)?
+        } else {
+            let mut all = Vec::with_capacity(encoded.len() * n);
+            for (chunk_index, chunk) in encoded.chunks(per_chunk).enumerate() {
+                let chunk_config = GenerationConfig {
+                    seed: config
+                        .seed
+                        .wrapping_add((chunk_index * per_chunk * n) as u64),
+                    ..config.clone()
+                };
+                all.extend(self.generate_samples(chunk, n, &chunk_config)?);
             }
+            all
+        };
+        let mut out: Vec<Vec<Completion>> = Vec::with_capacity(prompts.len());
+        for samples in generations.chunks(n) {
+            let mut completions = Vec::with_capacity(n);
+            for generation in samples {
+                completions.push(Completion {
+                    text: self.tokenizer.decode(&generation.token_ids, true)?,
+                    truncated: generation.finish == FinishReason::Length,
+                });
+            }
+            out.push(completions);
         }
         Ok(out)
     }

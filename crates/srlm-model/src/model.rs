@@ -220,6 +220,29 @@ impl LanguageModel {
         crate::generate::generate_samples(&self.model, prompts, samples, self.pad_id, &config)
     }
 
+    /// [`LanguageModel::generate_samples`] with at most `batching.rows` sequences decoding at
+    /// once, prompts joining as others finish ([`generate_continuous`](crate::generate_continuous)).
+    pub fn generate_continuous(
+        &self,
+        prompts: &[Vec<u32>],
+        samples: usize,
+        config: &GenerationConfig,
+        batching: crate::ContinuousBatching,
+    ) -> Result<Vec<Generation>> {
+        let mut config = config.clone();
+        if config.stop_ids.is_empty() {
+            config.stop_ids = self.end_of_turn_ids.clone();
+        }
+        crate::generate::generate_continuous(
+            &self.model,
+            prompts,
+            samples,
+            self.pad_id,
+            &config,
+            batching,
+        )
+    }
+
     /// Summed log-probabilities of `(prompt, response)` texts, response tokens and the
     /// end-of-turn token included, in one batched forward pass.
     pub fn logprobs(&self, pairs: &[(&str, &str)]) -> Result<Vec<ResponseLogprob>> {

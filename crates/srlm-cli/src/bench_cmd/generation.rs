@@ -15,7 +15,7 @@ use srlm::model::{
     TokenBatch,
 };
 
-use super::{median, peak_rss_mib, Record};
+use super::{median, Record};
 
 /// Prompt tokens per row.
 pub(crate) const PROMPT: usize = 128;
@@ -86,15 +86,7 @@ pub(crate) fn measure(
             }
         }
         for (work, rates) in [("prefill", prefill), ("decode", decode)] {
-            records.push(Record {
-                work: work.into(),
-                batch,
-                tokens_per_s: median(rates),
-                peak_rss_mib: peak_rss_mib(),
-                peak_heap_mib: Some(crate::heap::peak_heap_mib()),
-                phases: None,
-                fused: srlm::model::fused::enabled_ops(),
-            });
+            records.push(Record::generation(work, batch, median(rates)));
         }
     }
     Ok(records)

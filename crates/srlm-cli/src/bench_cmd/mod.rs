@@ -5,6 +5,7 @@
 //! so that the peak resident memory it reports (`VmHWM` / `ru_maxrss`) is that work's alone.
 //! Each child prints one JSON [`Record`] per measurement; the parent prints a markdown table.
 
+mod answers;
 mod generation;
 mod torch;
 mod training;
@@ -39,6 +40,22 @@ pub(crate) struct Record {
     pub fused: String,
 }
 
+impl Record {
+    /// A generation record of this process: `tokens_per_s` at `batch` rows, with this
+    /// process's peak memory and fused operations.
+    pub(crate) fn generation(work: &str, batch: usize, tokens_per_s: f64) -> Self {
+        Record {
+            work: work.into(),
+            batch,
+            tokens_per_s,
+            peak_rss_mib: peak_rss_mib(),
+            peak_heap_mib: Some(crate::heap::peak_heap_mib()),
+            phases: None,
+            fused: srlm::model::fused::enabled_ops(),
+        }
+    }
+}
+
 /// Where a piece of work is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Work {
@@ -53,6 +70,9 @@ pub(crate) enum Work {
     Dpo,
     /// One DPO step with the reference model kept in memory and run every step.
     DpoRef,
+    /// The loop's candidate stage: 4 sampled answers to each of `--questions` MT-Bench
+    /// questions, up to `--new-tokens` each, `--batches` sequences per forward pass (srlm only).
+    Answers,
 }
 
 impl Work {
@@ -63,6 +83,7 @@ impl Work {
             Work::SftEft => "sft-eft",
             Work::Dpo => "dpo",
             Work::DpoRef => "dpo-ref",
+            Work::Answers => "answers",
         }
     }
 }
@@ -92,6 +113,12 @@ pub(crate) struct BenchArgs {
         default_value = "generation,sft,sft-eft,dpo,dpo-ref"
     )]
     work: Vec<Work>,
+    /// `--work answers`: how many questions (4 answers each).
+    #[arg(long, default_value_t = 24)]
+    questions: usize,
+    /// `--work answers`: MT-Bench's question.jsonl (the first turns of the first `--questions`).
+    #[arg(long, default_value = "assets/data/mt_bench.jsonl")]
+    questions_file: PathBuf,
     /// Also run the PyTorch reference (`python3 tools/bench/torch_bench.py`) on the same work.
     #[arg(long)]
     torch: bool,
@@ -159,6 +186,13 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
                 (args.prompt_tokens, args.new_tokens),
                 args.reps,
             )?,
+            Work::Answers => answers::measure(
+                &args.model,
+                device,
+                &args.batches,
+                (&args.questions_file, args.questions, args.new_tokens),
+                args.reps,
+            )?,
             Work::Sft | Work::SftEft | Work::Dpo | Work::DpoRef => {
                 vec![training::measure(*work, &args.model, device, args.reps)?]
             }
@@ -182,6 +216,10 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
         let mut command = Command::new(&exe);
         command.args(["--device", device, "bench", "--child"]);
         command.args(args.work_flags(work));
+        if work == Work::Answers {
+            command.arg("--questions").arg(args.questions.to_string());
+            command.arg("--questions-file").arg(&args.questions_file);
+        }
         if let Some(fused) = &args.fused {
             command.env(srlm::model::fused::ENV_VAR, fused);
         }
@@ -189,7 +227,9 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
             command,
             &format!("srlm bench ({})", work.name()),
         )?);
-        if args.torch {
+        if args.torch && work == Work::Answers {
+            tracing::warn!("no PyTorch counterpart of --work answers: srlm only");
+        } else if args.torch {
             tracing::info!(work = work.name(), "measuring PyTorch");
             let command = torch::command(&args, work, threads);
             theirs.extend(child_records(
@@ -262,6 +302,7 @@ fn label(r: &Record, (prompt, new): (usize, usize)) -> String {
         "sft-eft" => "SFT step 4 × (448 + 96), EFT shape".into(),
         "dpo" => "DPO step 4 pairs × 2 × 256 (reference cached)".into(),
         "dpo-ref" => "DPO step, reference in memory".into(),
+        "answers" => format!("answers: 4 sampled per question, ≤ {new} tokens"),
         other => other.into(),
     }
 }

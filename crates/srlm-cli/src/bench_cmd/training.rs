@@ -141,7 +141,7 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
             drop(kept);
             steps
         }
-        Work::Generation => bail!("generation is not a training step"),
+        Work::Generation | Work::Answers => bail!("generation is not a training step"),
     };
     // The first step is the warm-up.
     let measured = &steps[1.min(steps.len())..];

@@ -1,6 +1,7 @@
-//! Which fused operations run: all by default; the `SRLM_FUSED` environment variable
-//! (`all`, `none`, or a comma-separated list of operation names) or [`set_enabled`] choose
-//! others — to measure one fused operation alone, or to rule one out when chasing a bug.
+//! Which fused operations run: [`FusedOp::DEFAULT`] (every one but continuous batching) unless
+//! the `SRLM_FUSED` environment variable (`default`, `all`, `none`, or a comma-separated list
+//! of operation names) or [`set_enabled`] choose others — to measure one fused operation
+//! alone, or to rule one out when chasing a bug.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -31,11 +32,19 @@ pub enum FusedOp {
     /// [`crate::fused::attention`] (`attention`): training's attention without the scores of
     /// the whole sequence held (inference uses the backend's own fused attention).
     Attention,
+    /// [`LanguageModel::complete`](crate::LanguageModel::complete) keeps its batch full,
+    /// prompts joining as sequences finish (`continuous_batching`; [`crate::generate_continuous`])
+    /// instead of decoding fixed chunks of prompts until each chunk's longest answer ends. Not
+    /// in [`FusedOp::DEFAULT`]: on the flex CPU backend decode at 48 rows is bound by compute,
+    /// not by reading the weights, so the fixed chunks' tail costs little while the masked
+    /// rows and cache copies of joining cost more — measured 0.74–0.81x the tokens/s of fixed
+    /// chunks on the loop's candidate shape (docs/performance.md).
+    ContinuousBatching,
 }
 
 impl FusedOp {
     /// Every fused operation.
-    pub const ALL: [FusedOp; 9] = [
+    pub const ALL: [FusedOp; 10] = [
         FusedOp::RmsNorm,
         FusedOp::Swiglu,
         FusedOp::AttentionSoftmax,
@@ -45,7 +54,20 @@ impl FusedOp {
         FusedOp::PrefixCache,
         FusedOp::KvInPlace,
         FusedOp::Attention,
+        FusedOp::ContinuousBatching,
     ];
+
+    /// What runs unless `SRLM_FUSED` or [`set_enabled`] say otherwise: every operation but
+    /// [`FusedOp::ContinuousBatching`] (the last of [`FusedOp::ALL`]).
+    pub const DEFAULT: [FusedOp; 9] = {
+        let mut ops = [FusedOp::RmsNorm; 9];
+        let mut i = 0;
+        while i < ops.len() {
+            ops[i] = FusedOp::ALL[i];
+            i += 1;
+        }
+        ops
+    };
 
     /// The operation's name in `SRLM_FUSED`.
     pub fn name(self) -> &'static str {
@@ -59,6 +81,7 @@ impl FusedOp {
             FusedOp::PrefixCache => "prefix_cache",
             FusedOp::KvInPlace => "kv_in_place",
             FusedOp::Attention => "attention",
+            FusedOp::ContinuousBatching => "continuous_batching",
         }
     }
 
@@ -75,10 +98,11 @@ const INITIALISED: u32 = 1 << 31;
 
 static STATE: AtomicU32 = AtomicU32::new(0);
 
-/// Parses `all`, `none`, or a comma-separated list of operation names.
+/// Parses `default` (or nothing), `all`, `none`, or a comma-separated list of operation names.
 pub fn parse_fused_ops(text: &str) -> Result<Vec<FusedOp>> {
     match text.trim() {
-        "all" | "" => return Ok(FusedOp::ALL.to_vec()),
+        "default" | "" => return Ok(FusedOp::DEFAULT.to_vec()),
+        "all" => return Ok(FusedOp::ALL.to_vec()),
         "none" => return Ok(Vec::new()),
         _ => {}
     }
@@ -91,8 +115,8 @@ pub fn parse_fused_ops(text: &str) -> Result<Vec<FusedOp>> {
                 .find(|op| op.name() == name)
                 .ok_or_else(|| {
                     ModelError::InvalidInput(format!(
-                        "unknown fused operation `{name}` in {ENV_VAR} (expected all, none, or \
-                         a list of: {})",
+                        "unknown fused operation `{name}` in {ENV_VAR} (expected default, all, \
+                         none, or a list of: {})",
                         names(&FusedOp::ALL)
                     ))
                 })
@@ -117,10 +141,10 @@ fn state() -> u32 {
     }
     let ops = match std::env::var(ENV_VAR) {
         Ok(text) => parse_fused_ops(&text).unwrap_or_else(|error| {
-            tracing::warn!("{error}; every fused operation stays on");
-            FusedOp::ALL.to_vec()
+            tracing::warn!("{error}; the default fused operations stay on");
+            FusedOp::DEFAULT.to_vec()
         }),
-        Err(_) => FusedOp::ALL.to_vec(),
+        Err(_) => FusedOp::DEFAULT.to_vec(),
     };
     set_enabled(&ops);
     STATE.load(Ordering::Relaxed)

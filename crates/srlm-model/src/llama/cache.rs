@@ -130,6 +130,71 @@ impl KvCache {
         out
     }
 
+    /// Puts `extra` positions before the cached ones (zeros, for the caller to mask as not real
+    /// tokens): one copy of the cache. Does nothing to an empty cache.
+    pub fn pad_left(&mut self, extra: usize) {
+        if extra == 0 {
+            return;
+        }
+        for layer in self.layers.iter_mut().flatten() {
+            let [b, h, _, d] = layer.keys.dims();
+            let device = layer.keys.device();
+            let pad = |buffer: Tensor<4>| {
+                Tensor::cat(vec![Tensor::zeros([b, h, extra, d], &device), buffer], 2)
+            };
+            layer.keys = pad(layer.keys.clone());
+            layer.values = pad(layer.values.clone());
+            layer.filled += extra;
+        }
+    }
+
+    /// Drops the first `count` cached positions of every row (at most [`KvCache::len`]), keeping
+    /// at least one position of room: one copy of the cache into fresh buffers (a sliced view
+    /// would make every later in-place write copy the whole buffer).
+    pub fn drop_left(&mut self, count: usize) {
+        for layer in self.layers.iter_mut().flatten() {
+            let [b, h, capacity, d] = layer.keys.dims();
+            let count = count.min(layer.filled);
+            let room = (capacity - layer.filled).max(1);
+            let device = layer.keys.device();
+            let keep = |buffer: Tensor<4>| {
+                Tensor::cat(
+                    vec![
+                        buffer.slice([0..b, 0..h, count..layer.filled, 0..d]),
+                        Tensor::zeros([b, h, room, d], &device),
+                    ],
+                    2,
+                )
+            };
+            layer.keys = keep(layer.keys.clone());
+            layer.values = keep(layer.values.clone());
+            layer.filled -= count;
+        }
+    }
+
+    /// Appends the rows of `other` after this cache's rows. Both must hold the same number of
+    /// positions ([`KvCache::len`]; see [`KvCache::pad_left`]); the one with less room gets more,
+    /// so both keep the larger capacity. An empty cache takes `other` as it is.
+    pub fn append_rows(&mut self, mut other: KvCache) {
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        debug_assert_eq!(self.len(), other.len(), "caches of different lengths");
+        let (ours, theirs) = (self.capacity(), other.capacity());
+        if ours < theirs {
+            self.reserve(theirs - self.len());
+        } else if theirs < ours {
+            other.reserve(ours - other.len());
+        }
+        for (mine, other) in self.layers.iter_mut().zip(other.layers) {
+            if let (Some(mine), Some(other)) = (mine.as_mut(), other) {
+                mine.keys = Tensor::cat(vec![mine.keys.clone(), other.keys], 0);
+                mine.values = Tensor::cat(vec![mine.values.clone(), other.values], 0);
+            }
+        }
+    }
+
     /// Keeps the batch rows in `rows`, in that order (to drop finished sequences from a batch;
     /// a repeated row is copied, to start several samples from one prefill).
     pub fn retain_rows(&mut self, rows: &[usize], device: &burn::tensor::Device) {

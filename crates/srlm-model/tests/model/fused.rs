@@ -164,6 +164,17 @@ fn attention_softmax_equals_the_composed_softmax_with_masks_and_shared_heads() {
 fn fused_operation_names_parse_and_unknown_names_are_errors() {
     use srlm_model::fused::{parse_fused_ops, FusedOp};
     assert_eq!(parse_fused_ops("all").unwrap(), FusedOp::ALL.to_vec());
+    // The default leaves out continuous batching only (slower on the CPU backend).
+    assert_eq!(
+        parse_fused_ops("default").unwrap(),
+        FusedOp::DEFAULT.to_vec()
+    );
+    assert_eq!(parse_fused_ops("").unwrap(), FusedOp::DEFAULT.to_vec());
+    let left_out: Vec<FusedOp> = FusedOp::ALL
+        .into_iter()
+        .filter(|op| !FusedOp::DEFAULT.contains(op))
+        .collect();
+    assert_eq!(left_out, vec![FusedOp::ContinuousBatching]);
     assert!(parse_fused_ops("none").unwrap().is_empty());
     assert_eq!(
         parse_fused_ops("swiglu, rms_norm").unwrap(),

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is the report
 
 mod common;
+mod continuous;
 mod device_sampling;
 mod errors;
 mod fixtures;

@@ -460,7 +460,7 @@ fn kv_cache_written_in_place_equals_concatenation() {
             let stopped = srlm_model::generate_samples(&model, &seqs, 2, 0, &gen).unwrap();
             assert!(stopped[0].token_ids.len() <= 11, "{name}");
             runs.push(stopped);
-            let all_but: Vec<FusedOp> = FusedOp::ALL
+            let all_but: Vec<FusedOp> = FusedOp::DEFAULT
                 .into_iter()
                 .filter(|op| *op != FusedOp::KvInPlace)
                 .collect();
@@ -478,7 +478,7 @@ fn kv_cache_written_in_place_equals_concatenation() {
                     },
                 ),
             ];
-            set_enabled(&FusedOp::ALL);
+            set_enabled(&FusedOp::DEFAULT);
             let [stopped, long] = concatenated.map(Result::unwrap);
             assert_eq!(runs[0], long, "{name}, temperature {temperature}");
             assert_eq!(runs[1], stopped, "{name}, temperature {temperature}");

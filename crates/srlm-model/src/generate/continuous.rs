@@ -146,6 +146,87 @@ impl Batch {
     }
 }
 
+impl Batch {
+    /// Each live row's next token from `hidden`, drawn from its request's stream in `rngs`
+    /// (finished rows get `pad_id` and draw nothing).
+    fn next_tokens(
+        &self,
+        model: &Llama,
+        hidden: burn::tensor::Tensor<3>,
+        rngs: &mut [StdRng],
+        config: &GenerationConfig,
+        pad_id: u32,
+    ) -> Result<Vec<u32>> {
+        let mut streams: Vec<Option<&mut StdRng>> = rngs.iter_mut().map(Some).collect();
+        let mut by_row: Vec<Option<&mut StdRng>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                if r.finished {
+                    None
+                } else {
+                    streams[r.request].take()
+                }
+            })
+            .collect();
+        next_tokens(model, hidden, &mut by_row, config, pad_id)
+    }
+
+    /// Appends each live row's token to its request's output, finishing the rows that drew a
+    /// stop token or reached their limit.
+    fn record(&mut self, ids: &[u32], outputs: &mut [Generation], config: &GenerationConfig) {
+        for (row, &id) in self.rows.iter_mut().zip(ids) {
+            if row.finished {
+                continue;
+            }
+            let out = &mut outputs[row.request];
+            out.token_ids.push(id);
+            if config.stop_ids.contains(&id) {
+                out.finish = FinishReason::Stop;
+                row.finished = true;
+            } else if out.token_ids.len() >= row.limit {
+                row.finished = true;
+            }
+        }
+    }
+
+    /// One decoding step over every row: each live row's last token joins its sequence (a
+    /// finished row's is masked), and the new hidden states are kept for the next tokens.
+    fn decode(&mut self, model: &Llama, outputs: &[Generation], pad_id: u32) -> Result<()> {
+        let taken = |r: &Row| outputs[r.request].token_ids.len();
+        let room = self
+            .rows
+            .iter()
+            .filter(|r| !r.finished)
+            .map(|r| r.limit - taken(r))
+            .max()
+            .unwrap_or(1);
+        let next: Vec<u32> = self
+            .rows
+            .iter()
+            .map(|r| {
+                outputs[r.request]
+                    .token_ids
+                    .last()
+                    .copied()
+                    .unwrap_or(pad_id)
+            })
+            .collect();
+        let real: Vec<bool> = self.rows.iter().map(|r| !r.finished).collect();
+        let mut valid: Vec<Vec<bool>> = self
+            .rows
+            .iter_mut()
+            .map(|r| std::mem::take(&mut r.valid))
+            .collect();
+        let hidden = decode_step(model, &mut self.cache, &mut valid, next, &real, room)?;
+        for (row, v) in self.rows.iter_mut().zip(valid) {
+            row.valid = v;
+        }
+        self.hidden = Some(hidden);
+        Ok(())
+    }
+}
+
 impl Row {
     fn placeholder() -> Self {
         Row {
@@ -208,36 +289,9 @@ pub fn generate_continuous(
         let Some(hidden) = batch.hidden.take() else {
             break;
         };
-        let ids = {
-            let mut streams: Vec<Option<&mut StdRng>> = rngs.iter_mut().map(Some).collect();
-            let mut by_row: Vec<Option<&mut StdRng>> = batch
-                .rows
-                .iter()
-                .map(|r| {
-                    if r.finished {
-                        None
-                    } else {
-                        streams[r.request].take()
-                    }
-                })
-                .collect();
-            next_tokens(model, hidden, &mut by_row, config, pad_id)?
-        };
-        for (row, &id) in batch.rows.iter_mut().zip(&ids) {
-            if row.finished {
-                continue;
-            }
-            let out = &mut outputs[row.request];
-            out.token_ids.push(id);
-            if config.stop_ids.contains(&id) {
-                out.finish = FinishReason::Stop;
-                row.finished = true;
-            } else if out.token_ids.len() >= row.limit {
-                row.finished = true;
-            }
-        }
-        let live = batch.live();
-        if live == 0 {
+        let ids = batch.next_tokens(model, hidden, &mut rngs, config, pad_id)?;
+        batch.record(&ids, &mut outputs, config);
+        if batch.live() == 0 {
             batch = Batch::empty(model);
             if waiting.is_empty() {
                 break;
@@ -246,39 +300,10 @@ pub fn generate_continuous(
         }
         // Finished rows stay (their tokens ignored) until enough have gathered to be worth a
         // copy of the cache, or prompts are waiting for their rows.
-        let finished = batch.rows.len() - live;
-        if finished * 4 >= batch.rows.len() {
+        if (batch.rows.len() - batch.live()) * 4 >= batch.rows.len() {
             batch.drop_finished(model);
         }
-        let room = batch
-            .rows
-            .iter()
-            .filter(|r| !r.finished)
-            .map(|r| r.limit - outputs[r.request].token_ids.len())
-            .max()
-            .unwrap_or(1);
-        let next: Vec<u32> = batch
-            .rows
-            .iter()
-            .map(|r| {
-                outputs[r.request]
-                    .token_ids
-                    .last()
-                    .copied()
-                    .unwrap_or(pad_id)
-            })
-            .collect();
-        let mut valid: Vec<Vec<bool>> = batch
-            .rows
-            .iter_mut()
-            .map(|r| std::mem::take(&mut r.valid))
-            .collect();
-        let real: Vec<bool> = batch.rows.iter().map(|r| !r.finished).collect();
-        let hidden = decode_step(model, &mut batch.cache, &mut valid, next, &real, room)?;
-        for (row, v) in batch.rows.iter_mut().zip(valid) {
-            row.valid = v;
-        }
-        batch.hidden = Some(hidden);
+        batch.decode(model, &outputs, pad_id)?;
     }
     Ok(outputs)
 }

@@ -198,10 +198,7 @@ impl LanguageModel {
         prompts: &[Vec<u32>],
         config: &GenerationConfig,
     ) -> Result<Vec<Generation>> {
-        let mut config = config.clone();
-        if config.stop_ids.is_empty() {
-            config.stop_ids = self.end_of_turn_ids.clone();
-        }
+        let config = self.stopping_at_end_of_turn(config);
         generate(&self.model, prompts, self.pad_id, &config)
     }
 
@@ -213,10 +210,7 @@ impl LanguageModel {
         samples: usize,
         config: &GenerationConfig,
     ) -> Result<Vec<Generation>> {
-        let mut config = config.clone();
-        if config.stop_ids.is_empty() {
-            config.stop_ids = self.end_of_turn_ids.clone();
-        }
+        let config = self.stopping_at_end_of_turn(config);
         crate::generate::generate_samples(&self.model, prompts, samples, self.pad_id, &config)
     }
 
@@ -229,10 +223,7 @@ impl LanguageModel {
         config: &GenerationConfig,
         batching: crate::ContinuousBatching,
     ) -> Result<Vec<Generation>> {
-        let mut config = config.clone();
-        if config.stop_ids.is_empty() {
-            config.stop_ids = self.end_of_turn_ids.clone();
-        }
+        let config = self.stopping_at_end_of_turn(config);
         crate::generate::generate_continuous(
             &self.model,
             prompts,
@@ -241,6 +232,15 @@ impl LanguageModel {
             &config,
             batching,
         )
+    }
+
+    /// `config` with the model's end-of-turn ids as its stop ids when it names none.
+    fn stopping_at_end_of_turn(&self, config: &GenerationConfig) -> GenerationConfig {
+        let mut config = config.clone();
+        if config.stop_ids.is_empty() {
+            config.stop_ids = self.end_of_turn_ids.clone();
+        }
+        config
     }
 
     /// Summed log-probabilities of `(prompt, response)` texts, response tokens and the

@@ -6,11 +6,11 @@
 use rand::rngs::StdRng;
 
 use super::{
-    check_request, decode_step, next_tokens, prefill_rows, row_index, token_limit, FinishReason,
-    Generation, GenerationConfig,
+    check_request, decode_step, next_tokens, prefill_rows, token_limit, FinishReason, Generation,
+    GenerationConfig,
 };
 use crate::error::Result;
-use crate::llama::{KvCache, Llama};
+use crate::llama::{row_index, KvCache, Llama};
 use crate::sampling::sequence_rng;
 
 /// How [`generate_continuous`] fills its batch.
@@ -77,11 +77,7 @@ impl Batch {
             .hidden
             .take()
             .map(|h| h.select(0, row_index(&keep, &device)));
-        let mut rows = std::mem::take(&mut self.rows);
-        self.rows = keep
-            .iter()
-            .map(|&r| std::mem::replace(&mut rows[r], Row::placeholder()))
-            .collect();
+        self.rows.retain(|r| !r.finished);
     }
 
     fn empty(model: &Llama) -> Self {
@@ -105,19 +101,8 @@ impl Batch {
             return;
         }
         let (ours, theirs) = (self.cache.len(), cache.len());
-        if theirs > ours {
-            self.cache.pad_left(theirs - ours);
-            for row in &mut self.rows {
-                row.valid
-                    .splice(0..0, std::iter::repeat_n(false, theirs - ours));
-            }
-        } else if ours > theirs {
-            cache.pad_left(ours - theirs);
-            for row in &mut rows {
-                row.valid
-                    .splice(0..0, std::iter::repeat_n(false, ours - theirs));
-            }
-        }
+        pad_left(&mut self.cache, &mut self.rows, theirs.saturating_sub(ours));
+        pad_left(&mut cache, &mut rows, ours.saturating_sub(theirs));
         self.cache.append_rows(cache);
         self.hidden = Some(match self.hidden.take() {
             Some(h) => burn::tensor::Tensor::cat(vec![h, hidden], 0),
@@ -157,19 +142,12 @@ impl Batch {
         config: &GenerationConfig,
         pad_id: u32,
     ) -> Result<Vec<u32>> {
-        let mut streams: Vec<Option<&mut StdRng>> = rngs.iter_mut().map(Some).collect();
-        let mut by_row: Vec<Option<&mut StdRng>> = self
+        let requests: Vec<Option<usize>> = self
             .rows
             .iter()
-            .map(|r| {
-                if r.finished {
-                    None
-                } else {
-                    streams[r.request].take()
-                }
-            })
+            .map(|r| (!r.finished).then_some(r.request))
             .collect();
-        next_tokens(model, hidden, &mut by_row, config, pad_id)
+        next_tokens(model, hidden, &requests, rngs, config, pad_id)
     }
 
     /// Appends each live row's token to its request's output, finishing the rows that drew a
@@ -227,14 +205,14 @@ impl Batch {
     }
 }
 
-impl Row {
-    fn placeholder() -> Self {
-        Row {
-            request: 0,
-            valid: Vec::new(),
-            limit: 0,
-            finished: true,
-        }
+/// Puts `extra` masked positions before every row of `cache` (see [`KvCache::pad_left`]).
+fn pad_left(cache: &mut KvCache, rows: &mut [Row], extra: usize) {
+    if extra == 0 {
+        return;
+    }
+    cache.pad_left(extra);
+    for row in rows {
+        row.valid.splice(0..0, std::iter::repeat_n(false, extra));
     }
 }
 

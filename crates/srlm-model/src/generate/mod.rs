@@ -2,6 +2,7 @@
 //! decoding step per new token; finished sequences leave the batch. Tokens are chosen on the
 //! host on burn-flex and on the device elsewhere (see [`sample_on_device`]).
 
+use rand::rngs::StdRng;
 use rand::Rng;
 
 mod continuous;
@@ -12,7 +13,7 @@ use crate::batch::{Padding, TokenBatch};
 use crate::device_sampling::sample_on_device;
 use crate::error::{ModelError, Result};
 use crate::fused::{enabled, FusedOp};
-use crate::llama::Llama;
+use crate::llama::{row_index, Llama};
 use crate::sampling::{sample, sequence_rng};
 use crate::weights::read_f32;
 
@@ -163,30 +164,23 @@ pub(crate) fn prefill_rows(
     Ok((last.select(0, row_index(&rows, &device)), valid))
 }
 
-/// `rows` as an index tensor for `select`.
-pub(crate) fn row_index(
-    rows: &[usize],
-    device: &burn::tensor::Device,
-) -> burn::tensor::Tensor<1, burn::tensor::Int> {
-    burn::tensor::Tensor::from_data(
-        burn::tensor::TensorData::new(
-            rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
-            [rows.len()],
-        ),
-        device,
-    )
-}
-
 /// The next token of every row of `hidden` (`[rows, 1, d]`, each row's last hidden state):
-/// `streams[r]` is row `r`'s random stream, `None` for a row whose token is not wanted (it
-/// gets `pad_id` and draws nothing).
+/// `requests[r]` is the request row `r` answers, whose stream in `rngs` it draws from; `None`
+/// for a row whose token is not wanted (it gets `pad_id` and draws nothing).
 pub(crate) fn next_tokens(
     model: &Llama,
     hidden: burn::tensor::Tensor<3>,
-    streams: &mut [Option<&mut rand::rngs::StdRng>],
+    requests: &[Option<usize>],
+    rngs: &mut [StdRng],
     config: &GenerationConfig,
     pad_id: u32,
 ) -> Result<Vec<u32>> {
+    // Each row's own stream, taken out of `rngs` (a request has one row at most).
+    let mut all: Vec<Option<&mut StdRng>> = rngs.iter_mut().map(Some).collect();
+    let mut streams: Vec<Option<&mut StdRng>> = requests
+        .iter()
+        .map(|request| request.and_then(|r| all[r].take()))
+        .collect();
     let b = hidden.dims()[0];
     let logits = model.logits(hidden);
     let vocab = logits.dims()[2];
@@ -329,16 +323,8 @@ pub fn generate_samples(
         .collect();
     let steps = limits.iter().copied().max().unwrap_or(0);
     for step in 0..steps {
-        let ids = {
-            let mut streams: Vec<Option<&mut rand::rngs::StdRng>> =
-                rngs.iter_mut().map(Some).collect();
-            let mut by_row: Vec<Option<&mut rand::rngs::StdRng>> = Vec::with_capacity(active.len());
-            // Rows in `active` order: take each request's stream out of the list.
-            for &request in &active {
-                by_row.push(streams[request].take());
-            }
-            next_tokens(model, hidden, &mut by_row, config, pad_id)?
-        };
+        let requests: Vec<Option<usize>> = active.iter().copied().map(Some).collect();
+        let ids = next_tokens(model, hidden, &requests, &mut rngs, config, pad_id)?;
         let mut next = Vec::with_capacity(active.len());
         let mut keep = Vec::with_capacity(active.len());
         for (row, &request) in active.iter().enumerate() {

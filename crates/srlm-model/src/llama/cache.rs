@@ -198,16 +198,24 @@ impl KvCache {
     /// Keeps the batch rows in `rows`, in that order (to drop finished sequences from a batch;
     /// a repeated row is copied, to start several samples from one prefill).
     pub fn retain_rows(&mut self, rows: &[usize], device: &burn::tensor::Device) {
-        let index = Tensor::<1, burn::tensor::Int>::from_data(
-            burn::tensor::TensorData::new(
-                rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
-                [rows.len()],
-            ),
-            device,
-        );
+        let index = row_index(rows, device);
         for layer in self.layers.iter_mut().flatten() {
             layer.keys = layer.keys.clone().select(0, index.clone());
             layer.values = layer.values.clone().select(0, index.clone());
         }
     }
+}
+
+/// `rows` as an index tensor for `select` along the batch dimension.
+pub(crate) fn row_index(
+    rows: &[usize],
+    device: &burn::tensor::Device,
+) -> Tensor<1, burn::tensor::Int> {
+    Tensor::from_data(
+        burn::tensor::TensorData::new(
+            rows.iter().map(|&r| r as i64).collect::<Vec<_>>(),
+            [rows.len()],
+        ),
+        device,
+    )
 }

@@ -13,6 +13,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 pub use attention::Attention;
 pub use block::DecoderLayer;
+pub(crate) use cache::row_index;
 pub use cache::KvCache;
 pub use mlp::Mlp;
 pub use norm::RmsNorm;

@@ -95,14 +95,30 @@ fn cubecl_cpu() -> Result<Device> {
     Err(missing("cubecl-cpu", "cpu"))
 }
 
+/// Checks that wgpu reaches a GPU: without one, wgpu falls back to OpenGL on a software
+/// rasterizer (Mesa's llvmpipe), whose device wgpu-hal 30 panics on in a polling thread ("Could
+/// not lock adapter context"), leaving the process hung (seen on this project's GPU-less
+/// machine).
 #[cfg(feature = "wgpu")]
 fn wgpu(index: usize) -> Result<Device> {
-    use burn::tensor::DeviceKind;
-    Ok(Device::wgpu(if index == 0 {
+    use burn::tensor::{DeviceKind, DeviceType};
+    if Device::enumerate(DeviceType::Wgpu).is_empty() {
+        return Err(ModelError::Device(
+            "`wgpu`: no adapter found (no Vulkan, Metal, DX12 or OpenGL driver); use `--device cpu`".into(),
+        ));
+    }
+    let device = Device::wgpu(if index == 0 {
         DeviceKind::DefaultDevice
     } else {
         DeviceKind::DiscreteGpu(index)
-    }))
+    });
+    match device.identity() {
+        Some(identity) if identity.physical.is_none() => Err(ModelError::Device(format!(
+            "`wgpu`: the adapter wgpu found, `{}`, is a software rasterizer, not a GPU (no Vulkan, Metal or DX12 GPU driver); use `--device cpu`",
+            identity.name
+        ))),
+        _ => Ok(device),
+    }
 }
 #[cfg(not(feature = "wgpu"))]
 fn wgpu(_index: usize) -> Result<Device> {

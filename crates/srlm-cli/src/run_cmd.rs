@@ -20,7 +20,7 @@ pub(crate) struct RunArgs {
     /// The run folder (created, or continued when it exists).
     #[arg(long, default_value = "runs/default")]
     out: PathBuf,
-    /// Defaults: `default` (two iterations on SmolLM2 in under an hour on 2 CPU cores), `demo` (~320
+    /// Defaults: `default` (two iterations on SmolLM2 in about half an hour on 2 CPU cores), `demo` (~320
     /// EFT examples, 140 prompts an iteration: hours on 2 CPU cores, resumable), `quick` (a few
     /// minutes, for smoke tests) or `paper` (the paper's sizes; a GPU and a server).
     #[arg(long, value_enum, default_value = "default")]

@@ -266,8 +266,8 @@ const OPTIONAL_KEYS: &[&str] = &[
 
 impl Default for RunConfig {
     /// The embedded default: the paper's hyper-parameters at a size that runs two iterations on
-    /// SmolLM2-135M-Instruct on a 2-core CPU in well under an hour (33.2 minutes measured on
-    /// 2026-12-04: docs/example-report/default-2026-12-04c/).
+    /// SmolLM2-135M-Instruct on a 2-core CPU in well under an hour (35.2 minutes measured on
+    /// 2026-12-04: docs/example-report/default-2026-12-04d/).
     fn default() -> Self {
         // A few optimizer steps instead of the paper's hundreds: peak learning rates scaled up
         // (SFT 1e-4, DPO 5e-6) so that they move the model at all, and no dropout — SmolLM2 was
@@ -305,8 +305,8 @@ impl Default for RunConfig {
                 seed: "assets/data/sharegpt.json".into(),
                 eft: None,
                 ift_examples: 16,
-                // M1 parsed 96.8 % of its judgements after 48 (8 steps with the IFT examples,
-                // 6.2 minutes) and 99.3 % after 59 (10 steps, 8.4 minutes) in the default runs
+                // M1 parsed 97.1 % of its judgements after 48 (8 steps with the IFT examples,
+                // 5.7 minutes) and 99.3 % after 59 (10 steps, 8.4 minutes) in the default runs
                 // of 2026-12-04.
                 eft_examples: 48,
                 held_out_fraction: 0.05,
@@ -324,10 +324,11 @@ impl Default for RunConfig {
             sft,
             instruct: InstructSection {
                 source: PromptSource::Seed,
-                // ≥ 20 pairs an iteration within ~45 minutes: 21 and 22 of 28 prompts gave a
-                // pair in the default run of 2026-12-04 (33.2 minutes); 25 and 28 of 32 in the
-                // run before it (49.8 minutes). The rest had < 2 finished candidates, or tied.
-                prompts: 28,
+                // ≥ 20 pairs an iteration within ~45 minutes: 23 and 23 of 32 prompts gave a
+                // pair in the default run of 2026-12-04 (35.2 minutes), 21 and 22 of 28 in the
+                // same run at 28 prompts (33.2 minutes). The rest had < 2 finished candidates,
+                // or tied.
+                prompts: 32,
                 // Prompts whose seed answer is short enough to be answered within
                 // `candidates.max_tokens` more often (see the field's docs).
                 max_seed_answer_words: Some(200),

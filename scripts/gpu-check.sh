@@ -9,15 +9,29 @@
 # in all); SmolLM2 (98 MB) does not travel, so its tests are built as ignored and the pipeline runs
 # on a random model of SmolLM2's shapes with the tiny fixture's tokenizer.
 #
-# Vulkan loader libraries for a bare GPU machine (once, here; wgpu needs them, cuda does not):
-#   mkdir -p .gl && (cd .gl && apt-get download libvulkan1)
+# Vulkan loader libraries for a bare GPU machine (once, here; wgpu needs them, cuda does not).
+# NVIDIA's Vulkan driver is `libGLX_nvidia.so.0`, which needs glvnd's `libGLdispatch.so.0`:
+# without libglvnd0 wgpu finds no adapter (seen on an H200, 2026-12-04).
+#   mkdir -p .gl && (cd .gl && apt-get download libvulkan1 libglvnd0 libegl1 libopengl0 libgl1 \
+#     libglx0 libgles2)
 # Run (on the GPU machine, from the repository root, with .gpu and .gl carried):
-#   bash scripts/gpu-check.sh run      # per backend: parity tests, srlm bench, a --quick loop
-#   BACKENDS=cuda REPS=5 bash scripts/gpu-check.sh run
-# It ends with one table: tests passed/failed, tokens/s, MFU of the training steps
-# (6 × parameters × tokens / s against the FP32 peak) and decode weight bandwidth against the
-# memory peak. Peaks come from the GPU's name (H100, H200, A100) or PEAK_TFLOPS / PEAK_GBPS.
-# Results (JSON lines, logs) go to $OUT (or .gpu/out).
+#   bash scripts/gpu-check.sh run      # per backend: parity tests, srlm bench (with PyTorch
+#                                      #   on the same GPU beside it), a --quick loop
+#   BACKENDS=cuda REPS=5 BUDGET_S=300 bash scripts/gpu-check.sh run
+# The tests run with CUBECL_AUTOTUNE_LEVEL=minimal (autotuning every new matmul shape of a test
+# costs minutes) and --nocapture (a failure's message is printed when it happens, so a step cut
+# by its timeout still says why). On cuda, f32 matmuls run in TF32 (cubek-matmul's accelerated
+# kernels on a GPU that has it), and the tests compare at that precision there.
+# Order: every backend's tests (cuda, then wgpu), then the benches, the loops last. A lent machine's
+# time is short, so every step runs under `timeout` within BUDGET_S seconds for the whole run
+# (default 470): a step that would start past it is skipped and says so, and what finished is
+# kept. srlm bench runs one work per process, each to its own JSON-lines file, and PyTorch
+# (`tools/bench/torch_bench.py --model random:smollm2 --device cuda`, the machine's python3) runs
+# beside the first backend only (TORCH_WITH, default cuda; `none` to skip it).
+# It ends with one table: tests passed/failed, tokens/s against PyTorch's on the same GPU, MFU of
+# the training steps (6 × parameters × tokens / s against the FP32 peak) and decode weight
+# bandwidth against the memory peak. Peaks come from the GPU's name (H100, H200, A100) or
+# PEAK_TFLOPS / PEAK_GBPS. Results (JSON lines, logs, summary.md) go to $OUT (or .gpu/out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -90,25 +104,63 @@ peaks() {
 
 # "passed failed" of a libtest log.
 counts() {
+  [[ -f "$1" ]] || {
+    printf "0 0"
+    return
+  }
   awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
        END { printf "%d %d", p, f }' "$1"
 }
 
-run_backend() {
+# `capped CAP COMMAND...`: COMMAND under `timeout`, for at most CAP seconds and never past the
+# run's budget; a step with under 10 s left is skipped (status 124, as a timeout).
+capped() {
+  local cap=$1 left
+  shift
+  left=$((BUDGET_S - (SECONDS - RUN_START)))
+  ((left < cap)) && cap=$left
+  if ((cap < 10)); then
+    echo "skipped, the budget of ${BUDGET_S} s is spent: $*"
+    return 124
+  fi
+  local status=0
+  timeout -k 5 "$cap" "$@" || status=$?
+  ((status == 124)) && echo "timed out after $cap s: $*"
+  return "$status"
+}
+
+tests_backend() {
   local dev=$1 out=$2
-  echo "== $dev: parity and training tests =="
+  echo "== $dev: parity and training tests ($((SECONDS - RUN_START)) s) =="
+  # The three suites at once (the GPU is shared; the test binaries are independent).
+  # The SmolLM2 tests need the model file, which does not travel.
+  local name
   for name in model dpo loop; do
-    # The SmolLM2 SFT-step parity test needs the model file, which does not travel.
-    SRLM_TEST_DEVICE=$dev .gpu/$name-tests --test-threads 1 --skip smollm2 >"$out/$dev-$name-tests.log" 2>&1 || true
-    echo "$name: $(counts "$out/$dev-$name-tests.log") (passed failed)"
-    grep -E '^test .* FAILED$|panicked' "$out/$dev-$name-tests.log" | head -5 || true
+    SRLM_TEST_DEVICE=$dev CUBECL_AUTOTUNE_LEVEL=minimal capped "${TEST_CAP_S:-170}" \
+      .gpu/$name-tests --test-threads 6 --skip smollm2 --nocapture >"$out/$dev-$name-tests.log" 2>&1 &
   done
-  echo "== $dev: srlm bench, SmolLM2-135M shapes, random weights =="
-  .gpu/srlm --device "$dev" bench --model random:smollm2 --work generation,sft,dpo \
-    --batches 1,8,32 --reps "${REPS:-3}" --json "$out/$dev-bench.jsonl" ||
-    echo "BENCH $dev FAILED"
-  echo "== $dev: srlm run --quick on a random SmolLM2-shaped model =="
-  if .gpu/srlm --device "$dev" run --quick --out "$out/$dev-run" \
+  wait || true
+  for name in model dpo loop; do
+    echo "$name: $(counts "$out/$dev-$name-tests.log") (passed failed)"
+    grep -E '^test .* FAILED$|panicked|timed out|skipped' "$out/$dev-$name-tests.log" | head -5 || true
+  done
+}
+
+bench_backend() {
+  local dev=$1 out=$2 work torch=()
+  [[ "${TORCH_WITH:-cuda}" == "$dev" ]] && torch=(--torch --torch-device "${TORCH_DEVICE:-cuda}")
+  for work in generation sft dpo; do
+    echo "== $dev: srlm bench --work $work${torch:+ --torch}, SmolLM2-135M shapes, random weights ($((SECONDS - RUN_START)) s) =="
+    capped "${BENCH_CAP_S:-120}" .gpu/srlm --device "$dev" bench --model random:smollm2 --work "$work" \
+      --batches 1,8,32 --reps "${REPS:-3}" "${torch[@]}" --json "$out/$dev-bench-$work.jsonl" ||
+      echo "BENCH $dev $work FAILED"
+  done
+}
+
+loop_backend() {
+  local dev=$1 out=$2
+  echo "== $dev: srlm run --quick on a random SmolLM2-shaped model ($((SECONDS - RUN_START)) s) =="
+  if capped "${LOOP_CAP_S:-90}" .gpu/srlm --device "$dev" run --quick --out "$out/$dev-run" \
     --set model.path="$out/random-smollm2" --set data.seed=tests/fixtures/loop/seed.jsonl \
     >"$out/$dev-run.log" 2>&1; then
     echo "loop: ok ($(tail -1 "$out/$dev-run.log"))"
@@ -120,33 +172,72 @@ run_backend() {
 
 summary() {
   local out=$1
-  echo
-  echo "| backend | tests passed/failed | work | batch | tokens/s | MFU (FP32) | decode weight GB/s (of peak) |"
-  echo "|---|---|---|---|---|---|---|"
-  for dev in "${backends[@]}"; do
-    local p=0 f=0
-    for name in model dpo loop; do
-      read -r tp tf < <(counts "$out/$dev-$name-tests.log")
-      p=$((p + tp)) f=$((f + tf))
-    done
-    [[ -f "$out/$dev-bench.jsonl" ]] || continue
-    awk -v dev="$dev" -v tests="$p/$f" -v params="$PARAMS" -v tflops="${PEAK_TFLOPS:-0}" \
-      -v gbps="${PEAK_GBPS:-0}" '
-      function field(name,   m) { if (match($0, "\"" name "\":[^,}]*")) { m = substr($0, RSTART, RLENGTH); sub(/^[^:]*:/, "", m); gsub(/"/, "", m); return m } return "" }
-      {
-        work = field("work"); batch = field("batch"); tps = field("tokens_per_s") + 0
-        mfu = "-"; bw = "-"
-        if ((work == "sft" || work ~ /^dpo/) && tflops > 0) mfu = sprintf("%.1f %%", 100 * 6 * params * tps / (tflops * 1e12))
-        if (work == "decode") {
-          g = tps / batch * params * 4 / 1e9
-          bw = (gbps > 0) ? sprintf("%.0f (%.1f %%)", g, 100 * g / gbps) : sprintf("%.0f", g)
-        }
-        printf "| %s | %s | %s | %s | %.1f | %s | %s |\n", dev, tests, work, batch, tps, mfu, bw
-      }' "$out/$dev-bench.jsonl"
-  done
+  python3 - "$out" "$PARAMS" "${PEAK_TFLOPS:-0}" "${PEAK_GBPS:-0}" "${backends[@]}" <<'PY'
+import glob, json, os, re, sys
+
+out, params, tflops, gbps = sys.argv[1], int(sys.argv[2]), float(sys.argv[3] or 0), float(sys.argv[4] or 0)
+backends = sys.argv[5:]
+
+def counts(path):
+    p = f = 0
+    if os.path.exists(path):
+        for line in open(path, errors="replace"):
+            if line.startswith("test result:"):
+                p += int(re.search(r"(\d+) passed", line).group(1))
+                f += int(re.search(r"(\d+) failed", line).group(1))
+    return p, f
+
+records = {}
+for path in sorted(glob.glob(os.path.join(out, "*-bench-*.jsonl"))):
+    dev = os.path.basename(path).split("-bench-")[0]
+    for line in open(path):
+        r = json.loads(line)
+        side = dev if r.get("side", "srlm") == "srlm" else "torch"
+        records.setdefault(side, []).append(r)
+torch = {(r["work"], r["batch"]): r["tokens_per_s"] for r in records.get("torch", [])}
+print("| backend | tests passed/failed | work | batch | tokens/s | PyTorch tokens/s | ratio | MFU (FP32) | decode weight GB/s (of peak) |")
+print("|---|---|---|---|---|---|---|---|---|")
+for dev in backends + ["torch"]:
+    if dev == "torch":
+        tests = "–"
+    else:
+        totals = [counts(os.path.join(out, f"{dev}-{n}-tests.log")) for n in ("model", "dpo", "loop")]
+        tests = f"{sum(p for p, _ in totals)}/{sum(f for _, f in totals)}"
+    rows = records.get(dev, [])
+    if not rows:
+        if dev != "torch":
+            print(f"| {dev} | {tests} | (no bench records) | | | | | | |")
+        continue
+    for r in rows:
+        work, batch, tps = r["work"], r["batch"], r["tokens_per_s"]
+        theirs = torch.get((work, batch))
+        mfu = bw = "-"
+        if (work.startswith("sft") or work.startswith("dpo")) and tflops > 0:
+            mfu = f"{100 * 6 * params * tps / (tflops * 1e12):.1f} %"
+        if work == "decode":
+            g = tps / batch * params * 4 / 1e9
+            bw = f"{g:.0f} ({100 * g / gbps:.1f} %)" if gbps > 0 else f"{g:.0f}"
+        pt = "-" if theirs is None or dev == "torch" else f"{theirs:.1f}"
+        ratio = "-" if theirs is None or dev == "torch" else f"{tps / theirs:.2f}"
+        name = "PyTorch eager" if dev == "torch" else dev
+        print(f"| {name} | {tests} | {work} | {batch} | {tps:.1f} | {pt} | {ratio} | {mfu} | {bw} |")
+PY
+}
+
+# Where the machine's CUDA libraries are, when the loader's cache does not list NVRTC (cubecl's
+# cudarc loads libcuda and libnvrtc at run time).
+cuda_libraries() {
+  if ! ldconfig -p | grep -q 'libnvrtc\.so'; then
+    local dirs
+    dirs=$(find /usr/local /opt /usr/lib -maxdepth 9 -name 'libnvrtc.so*' -printf '%h\n' 2>/dev/null | sort -u | paste -sd: || true)
+    [[ -n "$dirs" ]] && export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+  echo "NVRTC: $(ldconfig -p | grep -m1 -o 'libnvrtc\.so[^ ]*' || true) ${LD_LIBRARY_PATH:+(LD_LIBRARY_PATH=$LD_LIBRARY_PATH)}"
 }
 
 run() {
+  RUN_START=$SECONDS
+  BUDGET_S=${BUDGET_S:-470}
   if [[ -d .gl ]]; then
     for f in .gl/*.deb; do dpkg -x "$f" /; done
     ldconfig
@@ -154,17 +245,29 @@ run() {
   # The NVIDIA Vulkan driver's manifest, wherever this machine's driver installation put it
   # (unless VK_DRIVER_FILES names it).
   if [[ -z "${VK_DRIVER_FILES:-}" ]]; then
-    VK_DRIVER_FILES=$(find /usr /etc -maxdepth 6 -name nvidia_icd.json -path '*icd.d*' 2>/dev/null | head -1 || true)
+    VK_DRIVER_FILES=$(find /usr/local/nvidia /usr /etc -maxdepth 6 -name nvidia_icd.json -path '*icd.d*' 2>/dev/null | head -1 || true)
     [[ -n "$VK_DRIVER_FILES" ]] && export VK_DRIVER_FILES
   fi
+  if [[ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" && -f /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json ]]; then
+    export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+  fi
+  ldconfig -p | grep -q 'libGLdispatch\.so\.0' ||
+    echo "warning: no libGLdispatch.so.0 (glvnd): wgpu will find no NVIDIA adapter; carry .gl with libglvnd0"
+  echo "Vulkan driver manifest: ${VK_DRIVER_FILES:-none found}"
+  cuda_libraries
   export SRLM_FIXTURES="$PWD/tests/fixtures"
-  xz -dc .gpu/binaries.tar.xz | tar -xf - -C .gpu
+  [[ -x .gpu/srlm ]] || xz -dc .gpu/binaries.tar.xz | tar -xf - -C .gpu
   local out="${OUT:-.gpu/out}"
   mkdir -p "$out"
-  read -r -a backends <<<"${BACKENDS:-wgpu cuda}"
+  read -r -a backends <<<"${BACKENDS:-cuda wgpu}"
   peaks
+  echo "unpacked in $((SECONDS - RUN_START)) s"
   .gpu/srlm random-model --like tests/fixtures/tiny-llama3 --out "$out/random-smollm2"
-  for dev in "${backends[@]}"; do run_backend "$dev" "$out"; done
+  local dev
+  for dev in "${backends[@]}"; do tests_backend "$dev" "$out"; done
+  for dev in "${backends[@]}"; do bench_backend "$dev" "$out"; done
+  for dev in "${backends[@]}"; do loop_backend "$dev" "$out"; done
+  echo "done in $((SECONDS - RUN_START)) s"
   summary "$out" | tee "$out/summary.md"
 }
 

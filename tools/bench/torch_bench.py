@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """PyTorch reference for `srlm bench`: the same work, shapes and token ids, the same CPU threads.
 
-SmolLM2-135M-Instruct from the Q4_1 GGUF (dequantised to float32 by transformers), eager mode,
-`torch.set_num_threads(N)` (default: the machine's cores, as burn's flex thread pool uses):
+SmolLM2-135M-Instruct from the Q4_1 GGUF (dequantised to float32 by transformers), or
+`random:smollm2` (its shapes with random weights, as `srlm bench --model random:smollm2`; needs no
+GGUF and no `gguf` package), eager mode, float32, on `--device cpu` with
+`torch.set_num_threads(N)` (default: the machine's cores, as burn's flex thread pool uses) or on
+`--device cuda` (timed after `torch.cuda.synchronize()`; TF32 off, PyTorch's default for matmul):
 - generation: per batch size, prefill = one forward over batch × 128 tokens (last-position
   logits); decode = 32 greedy tokens after that prefill with the KV cache (no stop), over the
   decode time alone;
@@ -15,11 +18,12 @@ SmolLM2-135M-Instruct from the Q4_1 GGUF (dequantised to float32 by transformers
 - dpo-ref: the same with a second copy of the model kept as the reference and run (no grad)
   inside every step.
 Median of REPS after one warm-up. Peak memory: this process's ru_maxrss (run one work per
-process to get that work's peak; `srlm bench --torch` does).
+process to get that work's peak; `srlm bench --torch` does); on cuda, also the device's peak
+(`torch.cuda.max_memory_allocated`) as `peak_device_mib`.
 
     bash scripts/fetch-model.sh && pip install torch transformers gguf accelerate
     python3 tools/bench/torch_bench.py [--work generation|sft|sft-eft|dpo|dpo-ref] [--reps 3]
-        [--threads N] [--batches 1,4,16] [--json]
+        [--threads N] [--batches 1,4,16] [--device cpu|cuda] [--model GGUF|random:smollm2] [--json]
 """
 import argparse
 import copy
@@ -42,15 +46,25 @@ EFT_PROMPT, EFT_RESPONSE = 448, 96
 
 def ids(batch, n, salt, vocab):
     """The same ids as srlm's harness (`token_ids`)."""
-    return torch.tensor([[((i * 7919 + (b + salt) * 104729) % (vocab - 100)) + 50 for i in range(n)] for b in range(batch)])
+    return torch.tensor([[((i * 7919 + (b + salt) * 104729) % (vocab - 100)) + 50 for i in range(n)] for b in range(batch)], device=DEVICE)
+
+
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def timed(fn, reps):
     fn()
+    sync()
     out = []
     for _ in range(reps):
         t = time.perf_counter()
         fn()
+        sync()
         out.append(time.perf_counter() - t)
     return statistics.median(out)
 
@@ -60,6 +74,17 @@ def peak_mib():
 
 
 def load(model):
+    if model == "random:smollm2":
+        from transformers import LlamaConfig
+
+        # srlm's `LlamaConfig::smollm2_135m()`: SmolLM2-135M's shapes.
+        config = LlamaConfig(
+            vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+            num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=8192,
+            rms_norm_eps=1e-5, rope_theta=100000.0, tie_word_embeddings=True,
+        )
+        torch.manual_seed(0)
+        return AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     path = pathlib.Path(model)
     if not path.is_absolute():
         path = ROOT / path
@@ -136,19 +161,26 @@ def main():
     parser.add_argument("--batches", default="1,4,16")
     parser.add_argument("--prompt-tokens", type=int, default=PROMPT, help="prompt tokens per sequence (generation)")
     parser.add_argument("--new-tokens", type=int, default=NEW, help="new tokens per sequence (generation decode)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--json", action="store_true", help="one JSON record per line, for srlm bench")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
-    model = load(args.model)
+    model = load(args.model).to(DEVICE)
     vocab = model.config.vocab_size
     if args.work == "generation":
         records = generation(model, vocab, [int(b) for b in args.batches.split(",")], args.reps, args.prompt_tokens, args.new_tokens)
     else:
         records = training(model, vocab, args.work, args.reps)
     peak = peak_mib()
+    device_peak = torch.cuda.max_memory_allocated(DEVICE) / 1048576.0 if DEVICE.type == "cuda" else None
     if args.json:
         for work, batch, rate in records:
-            print(json.dumps({"work": work, "batch": batch, "tokens_per_s": rate, "peak_rss_mib": peak}))
+            record = {"work": work, "batch": batch, "tokens_per_s": rate, "peak_rss_mib": peak}
+            if device_peak is not None:
+                record["peak_device_mib"] = device_peak
+            print(json.dumps(record))
     else:
         print(f"| work | batch | PyTorch {torch.__version__} tokens/s (median of {args.reps}, {args.threads} threads) | peak MiB |")
         print("|---|---|---|---|")

@@ -128,6 +128,11 @@ pub(crate) struct BenchArgs {
     /// PyTorch threads (default: this machine's cores, as flex's thread pool uses).
     #[arg(long)]
     threads: Option<usize>,
+    /// PyTorch's device (`cpu`, `cuda`, `cuda:N`). Default: the GPU srlm runs on — `cuda[:N]`
+    /// for srlm's `cuda[:N]` and for `wgpu[:N]` (PyTorch has no wgpu; on a non-NVIDIA GPU give
+    /// this) — and `cpu` for srlm's CPU backends.
+    #[arg(long)]
+    torch_device: Option<String>,
     /// Also write every record as JSON lines here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -208,6 +213,10 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     if let Some(fused) = &args.fused {
         srlm::model::fused::parse_fused_ops(fused)?;
     }
+    let torch_device = args
+        .torch_device
+        .clone()
+        .unwrap_or_else(|| torch::default_device(device));
     let exe = std::env::current_exe().context("locating the srlm binary")?;
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
@@ -231,7 +240,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
             tracing::warn!("no PyTorch counterpart of --work answers: srlm only");
         } else if args.torch {
             tracing::info!(work = work.name(), "measuring PyTorch");
-            let command = torch::command(&args, work, threads);
+            let command = torch::command(&args, work, threads, &torch_device);
             theirs.extend(child_records(
                 command,
                 &format!("PyTorch ({})", work.name()),
@@ -256,8 +265,8 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
         table(
             &ours,
             &theirs,
-            args.torch,
-            threads,
+            args.torch
+                .then(|| torch::side_label(&torch_device, threads)),
             (args.prompt_tokens, args.new_tokens)
         )
     );
@@ -308,17 +317,17 @@ fn label(r: &Record, (prompt, new): (usize, usize)) -> String {
 }
 
 /// The markdown table: one row per srlm record, PyTorch's matching record beside it.
+/// `torch` is the PyTorch column's label (`2 threads`, `cuda`) when PyTorch ran.
 pub(crate) fn table(
     ours: &[Record],
     theirs: &[Record],
-    torch: bool,
-    threads: usize,
+    torch: Option<String>,
     shape: (usize, usize),
 ) -> String {
     let mut out = String::new();
-    if torch {
+    if let Some(side) = &torch {
         out.push_str(&format!(
-            "| work | batch | srlm tok/s | PyTorch tok/s ({threads} threads) | ratio | peak MiB srlm / PyTorch |\n"
+            "| work | batch | srlm tok/s | PyTorch tok/s ({side}) | ratio | peak MiB srlm / PyTorch |\n"
         ));
         out.push_str("|---|---|---|---|---|---|\n");
     } else {
@@ -328,7 +337,7 @@ pub(crate) fn table(
         let other = theirs
             .iter()
             .find(|t| t.work == r.work && t.batch == r.batch);
-        if torch {
+        if torch.is_some() {
             let (rate, ratio, peak) = match other {
                 Some(t) => (
                     format!("{:.1}", t.tokens_per_s),
@@ -413,7 +422,7 @@ mod tests {
     fn the_table_puts_each_record_beside_its_pytorch_match_with_the_ratio() {
         let ours = [record("decode", 4, 30.0), record("sft", 4, 50.0)];
         let theirs = [record("sft", 4, 100.0), record("decode", 4, 20.0)];
-        let text = table(&ours, &theirs, true, 2, (128, 32));
+        let text = table(&ours, &theirs, Some("2 threads".into()), (128, 32));
         assert!(
             text.contains("| decode 32 | 4 | 30.0 | 20.0 | 1.50 | 100 / 100 |"),
             "{text}"
@@ -422,7 +431,12 @@ mod tests {
             text.contains("| SFT step 4 × 256 | 4 | 50.0 | 100.0 | 0.50 |"),
             "{text}"
         );
-        let missing = table(&[record("prefill", 16, 10.0)], &theirs, true, 2, (128, 32));
+        let missing = table(
+            &[record("prefill", 16, 10.0)],
+            &theirs,
+            Some("2 threads".into()),
+            (128, 32),
+        );
         assert!(
             missing.contains("| prefill 128 | 16 | 10.0 | – | – |"),
             "{missing}"

@@ -8,6 +8,21 @@ pub(crate) fn device() -> Device {
     device_from_env("SRLM_TEST_DEVICE", "cpu").expect("test device")
 }
 
+/// The bound for a comparison whose computation includes matmuls: `f32_bound` on every device
+/// but cuda, `tf32_bound` on cuda. There cubek-matmul's accelerated kernels, which autotuning
+/// picks on GPUs with tensor cores, load f32 operands as TF32 (10-bit mantissa, unit roundoff
+/// 2⁻¹¹ ≈ 4.9e-4), as PyTorch does with `allow_tf32`. Seen on an H200 (2026-12-04): fused
+/// against composed ops 8.5e-5 and 2.3e-4 relative, tiny-model logits against transformers
+/// 3.0e-4 absolute, where wgpu and the CPU stay within f32's bounds.
+pub(crate) fn matmul_bound(f32_bound: f32, tf32_bound: f32) -> f32 {
+    let cuda = std::env::var("SRLM_TEST_DEVICE").is_ok_and(|d| d.starts_with("cuda"));
+    if cuda {
+        tf32_bound
+    } else {
+        f32_bound
+    }
+}
+
 /// `tests/fixtures`, or `SRLM_FIXTURES` (for a test binary run away from its source tree).
 pub(crate) fn fixtures() -> PathBuf {
     match std::env::var_os("SRLM_FIXTURES") {

@@ -39,7 +39,9 @@ fn sharded_hf_directory_logits_match_transformers() {
             .try_into_vec_as::<f32>()
             .unwrap();
         let diff = max_abs_diff(&got, &expected);
-        assert!(diff < 1e-4, "logits differ by {diff}");
+        // TF32 on cuda: ~5e-4 relative on logits of a few units.
+        let bound = crate::common::matmul_bound(1e-4, 5e-3);
+        assert!(diff < bound, "logits differ by {diff}");
     }
 }
 

@@ -1,9 +1,11 @@
 //! Token batches for training: examples grouped under a token budget, right-padded, with the
 //! loss mask of [`ResponseBatch`] (1 only where a position predicts a response token). Preference
-//! batches put every chosen row first and every rejected row after it, for one forward pass.
+//! batches put every chosen row first and every rejected row after it, for one forward pass; or,
+//! where each pair's two sides share their prompt, one row per pair with the prompt run once
+//! ([`shared_preference_batch`]).
 
 #[cfg(feature = "model")]
-use srlm_model::ResponseBatch;
+use srlm_model::{PromptResponses, ResponseBatch, SharedPromptBatch};
 
 #[cfg(feature = "model")]
 use crate::encoded::{EncodedExample, EncodedPair};
@@ -71,4 +73,29 @@ pub fn preference_batch(pairs: &[&EncodedPair], pad_id: u32) -> Result<ResponseB
         .chain(pairs.iter().map(|p| p.rejected.to_prompt_response()))
         .collect();
     Ok(ResponseBatch::new(&rows, pad_id)?)
+}
+
+/// A preference batch with each pair's prompt run once: row `i` is `prompt ++ chosen ++
+/// rejected` of pair `i` ([`SharedPromptBatch`]), scored in the order chosen₀, rejected₀,
+/// chosen₁, …. `None` when some pair's two sides have different prompts ([`preference_batch`]
+/// lays those out).
+#[cfg(feature = "model")]
+pub fn shared_preference_batch(
+    pairs: &[&EncodedPair],
+    pad_id: u32,
+) -> Result<Option<SharedPromptBatch>> {
+    if pairs.is_empty() {
+        return Err(DataError::InvalidConfig("an empty batch".into()));
+    }
+    if pairs.iter().any(|p| p.chosen.prompt != p.rejected.prompt) {
+        return Ok(None);
+    }
+    let groups: Vec<PromptResponses> = pairs
+        .iter()
+        .map(|p| PromptResponses {
+            prompt: p.chosen.prompt.clone(),
+            responses: vec![p.chosen.response.clone(), p.rejected.response.clone()],
+        })
+        .collect();
+    Ok(Some(SharedPromptBatch::new(&groups, pad_id)?))
 }

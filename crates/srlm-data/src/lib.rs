@@ -14,9 +14,10 @@
 //!   ([`split`]).
 //! - EFT builders ([`eft`]): the paper's (human ranks + a judge model) and a label-free
 //!   known-quality ladder.
-//! - Training input ([`Encoder`], [`batch_by_tokens`], [`batch_by_length`], [`sft_batch`], [`preference_batch`]):
-//!   chat-template rendering, a loss mask over the response and its end-of-turn token only,
-//!   truncation with counts, right-padded batches under a token budget.
+//! - Training input ([`Encoder`], [`batch_by_tokens`], [`batch_by_length`], [`sft_batch`],
+//!   [`preference_batch`], [`shared_preference_batch`]): chat-template rendering, a loss mask
+//!   over the response and its end-of-turn token only, truncation with counts, right-padded
+//!   batches under a token budget, a pair's shared prompt laid out once.
 //!
 //! Feature `model` (default) brings the encoder and the token batches, which need the model's
 //! tokenizer and chat template (`srlm-model`, and with it burn). Without it the crate builds
@@ -66,7 +67,7 @@ pub mod split;
 
 pub use batch::{batch_by_length, batch_by_tokens};
 #[cfg(feature = "model")]
-pub use batch::{preference_batch, sft_batch};
+pub use batch::{preference_batch, sft_batch, shared_preference_batch};
 #[cfg(feature = "model")]
 pub use encode::Encoder;
 pub use encoded::{EncodeReport, EncodedExample, EncodedPair};

@@ -71,8 +71,9 @@ mod trainer;
 pub use error::{Result, TrainError};
 pub use loss::{dpo_losses, rpo_term, sft_loss, DpoConfig, DpoLossType, DpoMetrics, PairLogps};
 pub use objective::{
-    BatchTotals, DpoLoss, DpoObjective, Objective, OrpoObjective, PairLoss, PairStats, PolicyPairs,
-    PreferenceObjective, SftMetrics, SftObjective, SftStats, SimpoObjective, StepStats,
+    pair_logprobs, BatchTotals, DpoLoss, DpoObjective, Objective, OrpoObjective, PairLoss,
+    PairStats, PolicyPairs, PreferenceObjective, SftMetrics, SftObjective, SftStats,
+    SimpoObjective, StepStats,
 };
 pub use optim::{clip_coefficient, global_grad_norm, scale_grads, AdamW, AdamWConfig};
 pub use recipes::{fine_tune, sft_objective, FineTuned, Reference, ReferenceObjective};

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use srlm_data::{batch_by_tokens, preference_batch, EncodedPair};
+use srlm_data::{batch_by_tokens, EncodedPair};
 use srlm_model::burn::module::Module;
-use srlm_model::{read_f32, response_logprobs, write_atomic, Llama, WeightMap};
+use srlm_model::{read_f32, write_atomic, Llama, WeightMap};
 
 use crate::error::{Result, TrainError};
+use crate::objective::pair_logprobs;
 
 /// Summed reference log-probs of each pair's chosen and rejected responses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,15 +152,14 @@ pub fn compute_reference_logps(
     let mut rejected = vec![0.0; pairs.len()];
     for group in batch_by_tokens(&lengths, batch_tokens, usize::MAX) {
         let refs: Vec<&EncodedPair> = group.iter().map(|&i| &pairs[i]).collect();
-        let batch = preference_batch(&refs, pad_id)?;
-        let values = read_f32(
-            response_logprobs(&reference, &batch)?,
-            "reference log-probs",
-        )?;
-        let n = group.len();
+        let (c, r) = pair_logprobs(&reference, &refs, pad_id)?;
+        let (c, r) = (
+            read_f32(c, "reference log-probs")?,
+            read_f32(r, "reference log-probs")?,
+        );
         for (k, &i) in group.iter().enumerate() {
-            chosen[i] = values[k];
-            rejected[i] = values[n + k];
+            chosen[i] = c[k];
+            rejected[i] = r[k];
         }
     }
     Ok(ReferenceLogps { chosen, rejected })

@@ -17,7 +17,8 @@
 //!   loop and the evaluation generate through.
 //! - [`generate()`]: batched sampling (greedy, temperature, top-k, top-p), seeded, stopping per
 //!   sequence at end of turn; [`sequence_logprobs`]: summed response log-probabilities in one
-//!   forward pass (what DPO needs).
+//!   forward pass (what DPO needs); [`shared_prompt_logprobs`]: several responses to one prompt
+//!   with the prompt run once (a DPO pair's two sides).
 //! - [`fused`]: RMSNorm, SwiGLU, rotary embeddings, the attention softmax, response log-probs
 //!   through the output projection and the AdamW update as fused operations with their own
 //!   backward pass (a burn backend extension for flex and autodiff over it), each beside the
@@ -30,7 +31,7 @@
 //! | `flex` (default) | `cpu`, `flex` | pure-Rust CPU backend |
 //! | `cpu` | `cubecl-cpu` (`cpu` when `flex` is off) | burn's CubeCL CPU runtime through LLVM, with fusion; run `scripts/setup-llvm.sh` once |
 //! | `wgpu` | `wgpu`, `wgpu:N` | Vulkan / Metal / DX12, with fusion and autotuning |
-//! | `cuda` | `cuda`, `cuda:N` | NVIDIA, with fusion and autotuning; run `scripts/setup-llvm.sh` once (LLVM from PyPI) |
+//! | `cuda` | `cuda`, `cuda:N` | NVIDIA, with fusion and autotuning; f32 matmuls run in TF32 on tensor-core GPUs (cubek-matmul's choice); run `scripts/setup-llvm.sh` once (LLVM from PyPI) |
 //!
 //! [`parse_device`] picks one at run time; [`device_from_env`] is how the tests pick theirs
 //! (`SRLM_TEST_DEVICE`).
@@ -69,6 +70,7 @@ mod logprob;
 mod model;
 mod rope;
 mod sampling;
+mod shared_prompt;
 mod tokenizer;
 mod weights;
 
@@ -95,6 +97,7 @@ pub use logprob::{
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;
 pub use sampling::{argmax, sample, sequence_rng, SamplingParams};
+pub use shared_prompt::{shared_prompt_logprobs, PromptResponses, SharedPromptBatch};
 pub use srlm_generation::{complete_checked, Completion, GenerationError, TextGenerator};
 pub use tokenizer::Tokenizer;
 pub use weights::{read_f32, HostTensor, WeightMap};

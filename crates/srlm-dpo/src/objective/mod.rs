@@ -25,7 +25,7 @@ use srlm_model::{burn, Llama};
 use crate::error::Result;
 
 pub use dpo::{DpoLoss, DpoObjective};
-pub use pairs::{PairLoss, PairStats, PolicyPairs, PreferenceObjective};
+pub use pairs::{pair_logprobs, PairLoss, PairStats, PolicyPairs, PreferenceObjective};
 pub use reference_free::{OrpoObjective, SimpoObjective};
 pub use sft::{SftMetrics, SftObjective, SftStats};
 

@@ -1,5 +1,5 @@
 //! What every preference objective shares: the pairs, the policy's summed log-probs of a
-//! micro-batch of them (chosen rows, then rejected rows, in one forward pass), the host values
+//! micro-batch of them (one forward pass, each pair's shared prompt run once), the host values
 //! reported — and the seam a new pair loss plugs into ([`PairLoss`]).
 
 use std::fmt::Debug;
@@ -7,8 +7,8 @@ use std::fmt::Debug;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use srlm_data::{preference_batch, EncodedPair};
-use srlm_model::{burn, read_f32, response_logprobs, Llama};
+use srlm_data::{preference_batch, shared_preference_batch, EncodedPair};
+use srlm_model::{burn, read_f32, response_logprobs, shared_prompt_logprobs, Llama};
 
 use super::{BatchTotals, Objective, StepStats};
 use crate::error::Result;
@@ -140,11 +140,7 @@ impl PolicyPairs {
         pad_id: u32,
     ) -> Result<Self> {
         let refs: Vec<&EncodedPair> = items.iter().map(|&i| &pairs[i]).collect();
-        let batch = preference_batch(&refs, pad_id)?;
-        let n = refs.len();
-        let summed = response_logprobs(model, &batch)?;
-        let chosen = summed.clone().narrow(0, 0, n);
-        let rejected = summed.narrow(0, n, n);
+        let (chosen, rejected) = pair_logprobs(model, &refs, pad_id)?;
         let chosen_tokens: Vec<f32> = refs
             .iter()
             .map(|p| p.chosen.response.len() as f32)
@@ -171,6 +167,28 @@ impl PolicyPairs {
             stats,
         })
     }
+}
+
+/// Summed log-probs of the chosen and of the rejected sides of `pairs`, `[n]` each, in one
+/// forward pass. Where every pair's sides share their prompt (as the loop's pairs do), each row
+/// is `prompt ++ chosen ++ rejected` and the prompt runs once ([`shared_preference_batch`]);
+/// otherwise the chosen rows, then the rejected rows ([`preference_batch`]). Both give the same
+/// values, up to the order of floating-point sums.
+pub fn pair_logprobs(
+    model: &Llama,
+    pairs: &[&EncodedPair],
+    pad_id: u32,
+) -> Result<(Tensor<1>, Tensor<1>)> {
+    let n = pairs.len();
+    if let Some(batch) = shared_preference_batch(pairs, pad_id)? {
+        let both = shared_prompt_logprobs(model, &batch)?.reshape([n, 2]);
+        return Ok((
+            both.clone().narrow(1, 0, 1).reshape([n]),
+            both.narrow(1, 1, 1).reshape([n]),
+        ));
+    }
+    let summed = response_logprobs(model, &preference_batch(pairs, pad_id)?)?;
+    Ok((summed.clone().narrow(0, 0, n), summed.narrow(0, n, n)))
 }
 
 /// A host column `[n]` as a tensor (a constant: no gradient flows into it).

@@ -9,4 +9,5 @@ mod errors;
 mod fixtures;
 mod fused;
 mod random;
+mod shared_prompt;
 mod smollm2;

@@ -174,24 +174,8 @@ impl SharedPromptBatch {
 pub fn shared_prompt_logprobs(model: &Llama, inputs: &SharedPromptBatch) -> Result<Tensor<1>> {
     let device = model.device();
     let (rows, seq) = (inputs.rows, inputs.seq);
-    if let Some(bad) = inputs
-        .tokens
-        .iter()
-        .find(|&&id| id as usize >= model.vocab_size())
-    {
-        return Err(ModelError::InvalidInput(format!(
-            "token id {bad} is outside the vocabulary (size {})",
-            model.vocab_size()
-        )));
-    }
-    let longest = inputs.positions.iter().copied().max().unwrap_or(0) as usize;
-    if longest >= model.max_positions() {
-        return Err(ModelError::InvalidInput(format!(
-            "a prompt and response of {} tokens exceed the model's {} positions",
-            longest + 1,
-            model.max_positions()
-        )));
-    }
+    model.check_tokens(&inputs.tokens)?;
+    model.check_positions(&inputs.positions)?;
     let tokens: Vec<i64> = inputs.tokens.iter().map(|&id| i64::from(id)).collect();
     let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [rows, seq]), &device);
     let positions = Tensor::<2, Int>::from_data(

@@ -155,16 +155,7 @@ impl Llama {
         }
         let device = self.device();
         let (b, t) = (batch.batch, batch.seq);
-        if let Some(bad) = batch
-            .tokens
-            .iter()
-            .find(|&&id| id as usize >= self.vocab_size())
-        {
-            return Err(ModelError::InvalidInput(format!(
-                "token id {bad} is outside the vocabulary (size {})",
-                self.vocab_size()
-            )));
-        }
+        self.check_tokens(&batch.tokens)?;
         let mut key_valid = Vec::with_capacity(b * keys);
         let mut positions = Vec::with_capacity(b * t);
         for row in 0..b {
@@ -181,6 +172,29 @@ impl Llama {
             }
             key_valid.resize((row + 1) * keys, false);
         }
+        self.check_positions(&positions)?;
+        let tokens: Vec<i64> = batch.tokens.iter().map(|&id| id as i64).collect();
+        let tokens = Tensor::from_data(TensorData::new(tokens, [b, t]), &device);
+        let positions = Tensor::from_data(TensorData::new(positions, [b, t]), &device);
+        let bias = attention_bias_with_room(&key_valid, b, past, t, keys, &device);
+        Ok((tokens, positions, bias))
+    }
+}
+
+impl Llama {
+    /// Fails on a token id outside the vocabulary.
+    pub(crate) fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
+        match tokens.iter().find(|&&id| id as usize >= self.vocab_size()) {
+            Some(bad) => Err(ModelError::InvalidInput(format!(
+                "token id {bad} is outside the vocabulary (size {})",
+                self.vocab_size()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Fails on a rotary position past the model's last.
+    pub(crate) fn check_positions(&self, positions: &[i64]) -> Result<()> {
         let longest = positions.iter().copied().max().unwrap_or(0) as usize;
         if longest >= self.max_positions() {
             return Err(ModelError::InvalidInput(format!(
@@ -189,11 +203,7 @@ impl Llama {
                 self.max_positions()
             )));
         }
-        let tokens: Vec<i64> = batch.tokens.iter().map(|&id| id as i64).collect();
-        let tokens = Tensor::from_data(TensorData::new(tokens, [b, t]), &device);
-        let positions = Tensor::from_data(TensorData::new(positions, [b, t]), &device);
-        let bias = attention_bias_with_room(&key_valid, b, past, t, keys, &device);
-        Ok((tokens, positions, bias))
+        Ok(())
     }
 }
 

@@ -72,11 +72,11 @@ impl SharedPromptBatch {
                 )));
             }
         }
-        let lengths: Vec<usize> = groups
+        let seq = groups
             .iter()
             .map(|g| g.prompt.len() + g.responses.iter().map(Vec::len).sum::<usize>())
-            .collect();
-        let seq = lengths.iter().copied().max().unwrap_or(0);
+            .max()
+            .unwrap_or(0);
         let rows = groups.len();
         let mut batch = SharedPromptBatch {
             tokens: vec![pad_id; rows * seq],

@@ -179,9 +179,7 @@ impl Llama {
         let bias = attention_bias_with_room(&key_valid, b, past, t, keys, &device);
         Ok((tokens, positions, bias))
     }
-}
 
-impl Llama {
     /// Fails on a token id outside the vocabulary.
     pub(crate) fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
         match tokens.iter().find(|&&id| id as usize >= self.vocab_size()) {

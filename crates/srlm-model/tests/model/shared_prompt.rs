@@ -51,13 +51,10 @@ fn configs() -> Vec<(&'static str, LlamaConfig)> {
     vec![("gqa-3-tied", gqa), ("mha-untied", mha)]
 }
 
+/// Largest difference relative to `b`'s largest magnitude.
 fn relative_gap(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
     let scale = b.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-6);
-    a.iter()
-        .zip(b)
-        .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
-        / scale
+    crate::common::max_abs_diff(a, b) / scale
 }
 
 #[test]

@@ -105,11 +105,11 @@ peaks() {
 # "passed failed" of a libtest log.
 counts() {
   [[ -f "$1" ]] || {
-    printf "0 0"
+    printf "0 0\n"
     return
   }
   awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-       END { printf "%d %d", p, f }' "$1"
+       END { printf "%d %d\n", p, f }' "$1"
 }
 
 # `capped CAP COMMAND...`: COMMAND under `timeout`, for at most CAP seconds and never past the
@@ -172,20 +172,22 @@ loop_backend() {
 
 summary() {
   local out=$1
-  python3 - "$out" "$PARAMS" "${PEAK_TFLOPS:-0}" "${PEAK_GBPS:-0}" "${backends[@]}" <<'PY'
-import glob, json, os, re, sys
+  # Each backend as `DEV=PASSED/FAILED` over its three suites (counts() above).
+  local dev name tests=()
+  for dev in "${backends[@]}"; do
+    local p=0 f=0 tp tf
+    for name in model dpo loop; do
+      read -r tp tf < <(counts "$out/$dev-$name-tests.log")
+      p=$((p + tp)) f=$((f + tf))
+    done
+    tests+=("$dev=$p/$f")
+  done
+  python3 - "$out" "$PARAMS" "${PEAK_TFLOPS:-0}" "${PEAK_GBPS:-0}" "${tests[@]}" <<'PY'
+import glob, json, os, sys
 
 out, params, tflops, gbps = sys.argv[1], int(sys.argv[2]), float(sys.argv[3] or 0), float(sys.argv[4] or 0)
-backends = sys.argv[5:]
-
-def counts(path):
-    p = f = 0
-    if os.path.exists(path):
-        for line in open(path, errors="replace"):
-            if line.startswith("test result:"):
-                p += int(re.search(r"(\d+) passed", line).group(1))
-                f += int(re.search(r"(\d+) failed", line).group(1))
-    return p, f
+tests_of = dict(arg.split("=", 1) for arg in sys.argv[5:])
+backends = list(tests_of)
 
 records = {}
 for path in sorted(glob.glob(os.path.join(out, "*-bench-*.jsonl"))):
@@ -198,11 +200,7 @@ torch = {(r["work"], r["batch"]): r["tokens_per_s"] for r in records.get("torch"
 print("| backend | tests passed/failed | work | batch | tokens/s | PyTorch tokens/s | ratio | MFU (FP32) | decode weight GB/s (of peak) |")
 print("|---|---|---|---|---|---|---|---|---|")
 for dev in backends + ["torch"]:
-    if dev == "torch":
-        tests = "–"
-    else:
-        totals = [counts(os.path.join(out, f"{dev}-{n}-tests.log")) for n in ("model", "dpo", "loop")]
-        tests = f"{sum(p for p, _ in totals)}/{sum(f for _, f in totals)}"
+    tests = tests_of.get(dev, "–")
     rows = records.get(dev, [])
     if not rows:
         if dev != "torch":

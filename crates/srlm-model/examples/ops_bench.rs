@@ -145,4 +145,50 @@ fn main() {
         s * 1e3,
         4.0 * (tokens * 49_152) as f64 / s / 1e9
     );
+    // srlm's fused kernels (`srlm_model::fused`) at the same shapes.
+    let g = rand(&[tokens, 1536]);
+    let s = time(
+        reps,
+        || srlm_model::fused::swiglu(g.clone(), h.clone()),
+        sync2,
+    );
+    println!(
+        "| fused swiglu | 1024×1536 | {:.2} | {:.1} GB/s |",
+        s * 1e3,
+        12.0 * (tokens * 1536) as f64 / s / 1e9
+    );
+    let w: Tensor<1> = Tensor::random([576], Distribution::Normal(1.0, 0.1), &device);
+    let s = time(
+        reps,
+        || srlm_model::fused::rms_norm(x.clone(), w.clone(), 1e-5),
+        sync2,
+    );
+    println!(
+        "| fused rms_norm | 1024×576 | {:.2} | {:.1} GB/s |",
+        s * 1e3,
+        8.0 * (tokens * 576) as f64 / s / 1e9
+    );
+    let bias: Tensor<4> = Tensor::zeros([4, 1, 256, 256], &device);
+    let s = time(
+        reps,
+        || srlm_model::fused::attention_softmax(scores.clone(), bias.clone(), 0.125),
+        sync4,
+    );
+    println!(
+        "| fused attention_softmax | 4×9×256×256 | {:.2} | {:.1} GB/s |",
+        s * 1e3,
+        2.0 * 4.0 * scores.shape().num_elements() as f64 / s / 1e9
+    );
+    let cos: Tensor<4> = Tensor::random([4, 1, 256, 64], Distribution::Normal(0.0, 1.0), &device);
+    let sin: Tensor<4> = Tensor::random([4, 1, 256, 64], Distribution::Normal(0.0, 1.0), &device);
+    let s = time(
+        reps,
+        || srlm_model::fused::rotary(q.clone(), cos.clone(), sin.clone()),
+        sync4,
+    );
+    println!(
+        "| fused rotary | 4×9×256×64 | {:.2} | {:.1} GB/s |",
+        s * 1e3,
+        2.0 * 4.0 * q.shape().num_elements() as f64 / s / 1e9
+    );
 }

@@ -10,11 +10,11 @@
 //! `llama::attention`): keys and values are never repeated.
 
 use burn::backend::flex::FlexTensor;
-use pulp::Arch;
+use pulp::{Arch, Simd};
 use rayon::prelude::*;
 
 use super::flex::{contiguous, tensor, values};
-use super::kernels::{exp, softmax_row};
+use super::kernels::{exp, softmax_row, sum_zip};
 
 /// Queries per tile.
 const TILE_ROWS: usize = 64;
@@ -138,41 +138,53 @@ fn matmul(dst: &mut [f32], accumulate: bool, factor: f32, lhs: Mat<'_>, rhs: Mat
 }
 
 /// `softmax(scale · s + bias)` of each row of `scores` in place, and each row's `log Σ exp`.
-fn softmax_rows(scores: &mut [f32], bias: &[f32], keys: usize, scale: f32, lse: &mut [f32]) {
-    Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for ((row, bias), lse) in scores
-                .chunks_exact_mut(keys)
-                .zip(bias.chunks_exact(keys))
-                .zip(lse.iter_mut())
-            {
-                *lse = softmax_row(row, bias, scale);
-            }
-        },
-    )
+#[pulp::with_simd(softmax_rows = Arch::new())]
+#[inline(always)]
+fn softmax_rows_with<S: Simd>(
+    _simd: S,
+    scores: &mut [f32],
+    bias: &[f32],
+    keys: usize,
+    scale: f32,
+    lse: &mut [f32],
+) {
+    for ((row, bias), lse) in scores
+        .chunks_exact_mut(keys)
+        .zip(bias.chunks_exact(keys))
+        .zip(lse.iter_mut())
+    {
+        *lse = softmax_row(row, bias, scale);
+    }
 }
 
 /// The probabilities again from the scores `scale · s + bias` and each row's `log Σ exp`.
-fn probabilities(scores: &mut [f32], bias: &[f32], keys: usize, scale: f32, lse: &[f32]) {
-    Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for ((row, bias), &lse) in scores
-                .chunks_exact_mut(keys)
-                .zip(bias.chunks_exact(keys))
-                .zip(lse)
-            {
-                for (s, &b) in row.iter_mut().zip(bias) {
-                    *s = exp(scale * *s + b - lse);
-                }
-            }
-        },
-    )
+#[pulp::with_simd(probabilities = Arch::new())]
+#[inline(always)]
+fn probabilities_with<S: Simd>(
+    _simd: S,
+    scores: &mut [f32],
+    bias: &[f32],
+    keys: usize,
+    scale: f32,
+    lse: &[f32],
+) {
+    for ((row, bias), &lse) in scores
+        .chunks_exact_mut(keys)
+        .zip(bias.chunks_exact(keys))
+        .zip(lse)
+    {
+        for (s, &b) in row.iter_mut().zip(bias) {
+            *s = exp(scale * *s + b - lse);
+        }
+    }
 }
 
 /// `dS = scale · P ∘ (dP − Σⱼ dOᵢⱼ·Oᵢⱼ)` in place of `dP`, row by row.
-fn score_grads(
+#[pulp::with_simd(score_grads = Arch::new())]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn score_grads_with<S: Simd>(
+    _simd: S,
     d_p: &mut [f32],
     p: &[f32],
     d_o: &[f32],
@@ -181,22 +193,17 @@ fn score_grads(
     dim: usize,
     scale: f32,
 ) {
-    Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (((d_p, p), d_o), o) in d_p
-                .chunks_exact_mut(keys)
-                .zip(p.chunks_exact(keys))
-                .zip(d_o.chunks_exact(dim))
-                .zip(o.chunks_exact(dim))
-            {
-                let dot: f32 = d_o.iter().zip(o).map(|(a, b)| a * b).sum();
-                for (d, &p) in d_p.iter_mut().zip(p) {
-                    *d = scale * p * (*d - dot);
-                }
-            }
-        },
-    )
+    for (((d_p, p), d_o), o) in d_p
+        .chunks_exact_mut(keys)
+        .zip(p.chunks_exact(keys))
+        .zip(d_o.chunks_exact(dim))
+        .zip(o.chunks_exact(dim))
+    {
+        let dot = sum_zip(d_o, o, |a, b| a * b);
+        for (d, &p) in d_p.iter_mut().zip(p) {
+            *d = scale * p * (*d - dot);
+        }
+    }
 }
 
 /// `(softmax(scale · q·kᵀ + bias) · v, log Σ exp of each query's scores)`: `[batch, heads,

@@ -1,9 +1,9 @@
 //! RMSNorm, forward and backward.
 
-use pulp::Arch;
+use pulp::{Arch, Simd};
 use rayon::prelude::*;
 
-use super::rows_per_task;
+use super::{rows_per_task, sum_map, sum_zip};
 
 /// RMSNorm forward: `y = x · r · w` per row of `width`, with `r = 1 / √(mean(x²) + ε)`.
 /// Returns `y` and `r` (one per row, kept for the backward pass).
@@ -16,26 +16,33 @@ pub(crate) fn rms_norm_forward(x: &[f32], weight: &[f32], eps: f32) -> (Vec<f32>
     y.par_chunks_mut(chunk * width)
         .zip(inv.par_chunks_mut(chunk))
         .zip(x.par_chunks(chunk * width))
-        .for_each(|((y, inv), x)| {
-            Arch::new().dispatch(
-                #[inline(always)]
-                || {
-                    for ((y, inv), x) in y
-                        .chunks_exact_mut(width)
-                        .zip(inv.iter_mut())
-                        .zip(x.chunks_exact(width))
-                    {
-                        let squares: f32 = x.iter().map(|v| v * v).sum();
-                        let r = 1.0 / (squares / width as f32 + eps).sqrt();
-                        *inv = r;
-                        for ((y, &x), &w) in y.iter_mut().zip(x).zip(weight) {
-                            *y = x * r * w;
-                        }
-                    }
-                },
-            )
-        });
+        .for_each(|((y, inv), x)| forward_rows(y, inv, x, weight, eps));
     (y, inv)
+}
+
+#[pulp::with_simd(forward_rows = Arch::new())]
+#[inline(always)]
+fn forward_rows_with<S: Simd>(
+    _simd: S,
+    y: &mut [f32],
+    inv: &mut [f32],
+    x: &[f32],
+    weight: &[f32],
+    eps: f32,
+) {
+    let width = weight.len();
+    for ((y, inv), x) in y
+        .chunks_exact_mut(width)
+        .zip(inv.iter_mut())
+        .zip(x.chunks_exact(width))
+    {
+        let squares = sum_map(x, |v| v * v);
+        let r = 1.0 / (squares / width as f32 + eps).sqrt();
+        *inv = r;
+        for ((y, &x), &w) in y.iter_mut().zip(x).zip(weight) {
+            *y = x * r * w;
+        }
+    }
 }
 
 /// RMSNorm backward: with `u = g · w`, `dx = r·u − x · r³ · Σ(u·x) / width` per row and
@@ -57,31 +64,7 @@ pub(crate) fn rms_norm_backward(
         .zip(inv.par_chunks(chunk))
         .map(|(((dx, x), g), inv)| {
             let mut dw = vec![0.0f32; width];
-            Arch::new().dispatch(
-                #[inline(always)]
-                || {
-                    for (((dx, x), g), &r) in dx
-                        .chunks_exact_mut(width)
-                        .zip(x.chunks_exact(width))
-                        .zip(g.chunks_exact(width))
-                        .zip(inv)
-                    {
-                        let dot: f32 = g
-                            .iter()
-                            .zip(weight)
-                            .zip(x)
-                            .map(|((g, w), x)| g * w * x)
-                            .sum();
-                        let coefficient = r * r * r * dot / width as f32;
-                        for ((((dx, &x), &g), &w), dw) in
-                            dx.iter_mut().zip(x).zip(g).zip(weight).zip(dw.iter_mut())
-                        {
-                            *dx = r * g * w - x * coefficient;
-                            *dw += g * x * r;
-                        }
-                    }
-                },
-            );
+            backward_rows(dx, &mut dw, x, g, inv, weight);
             dw
         })
         .reduce(
@@ -94,4 +77,35 @@ pub(crate) fn rms_norm_backward(
             },
         );
     (dx, dw)
+}
+
+#[pulp::with_simd(backward_rows = Arch::new())]
+#[inline(always)]
+fn backward_rows_with<S: Simd>(
+    _simd: S,
+    dx: &mut [f32],
+    dw: &mut [f32],
+    x: &[f32],
+    g: &[f32],
+    inv: &[f32],
+    weight: &[f32],
+) {
+    let width = weight.len();
+    for (((dx, x), g), &r) in dx
+        .chunks_exact_mut(width)
+        .zip(x.chunks_exact(width))
+        .zip(g.chunks_exact(width))
+        .zip(inv)
+    {
+        // `u = g · w` first, into `dx`, then `Σ u · x`.
+        for ((u, &g), &w) in dx.iter_mut().zip(g).zip(weight) {
+            *u = g * w;
+        }
+        let dot = sum_zip(dx, x, |u, x| u * x);
+        let coefficient = r * r * r * dot / width as f32;
+        for (((dx, &x), &g), dw) in dx.iter_mut().zip(x).zip(g).zip(dw.iter_mut()) {
+            *dx = r * *dx - x * coefficient;
+            *dw += g * x * r;
+        }
+    }
 }

@@ -202,6 +202,7 @@ fn load(path: &Path, device: &str) -> Result<LanguageModel> {
 
 #[allow(clippy::print_stdout)]
 fn main() -> Result<()> {
+    heap::keep_freed_memory();
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Run(_)) {
         run_cmd::init_tracing(None);

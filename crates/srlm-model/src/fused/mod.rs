@@ -47,7 +47,9 @@ mod switch;
 
 #[cfg(fused_extension)]
 pub use ops::{FusedBackward, FusedOps};
-pub use switch::{enabled, enabled_ops, parse_fused_ops, set_enabled, FusedOp, ENV_VAR};
+pub use switch::{
+    enabled, enabled_ops, parse_fused_ops, set_enabled, with_enabled, FusedOp, ENV_VAR,
+};
 
 #[cfg(fused_extension)]
 use burn::tensor::DType;

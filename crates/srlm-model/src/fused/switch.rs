@@ -1,8 +1,10 @@
 //! Which fused operations run: [`FusedOp::DEFAULT`] (every one but continuous batching) unless
 //! the `SRLM_FUSED` environment variable (`default`, `all`, `none`, or a comma-separated list
-//! of operation names) or [`set_enabled`] choose others — to measure one fused operation
-//! alone, or to rule one out when chasing a bug.
+//! of operation names), [`set_enabled`] (the whole process) or [`with_enabled`] (one thread,
+//! for a scope) choose others — to measure one fused operation alone, or to rule one out when
+//! chasing a bug.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::{ModelError, Result};
@@ -128,13 +130,54 @@ fn names(ops: &[FusedOp]) -> String {
     ops.iter().map(|op| op.name()).collect::<Vec<_>>().join(",")
 }
 
-/// Turns exactly these fused operations on (the others off), for the whole process.
+fn bits_of(ops: &[FusedOp]) -> u32 {
+    ops.iter().fold(INITIALISED, |bits, op| bits | op.bit())
+}
+
+/// Turns exactly these fused operations on (the others off), for the whole process — every
+/// thread, including computations already under way on other threads. To compare operations
+/// while other work runs (tests in parallel, a server), use [`with_enabled`].
 pub fn set_enabled(ops: &[FusedOp]) {
-    let bits = ops.iter().fold(INITIALISED, |bits, op| bits | op.bit());
-    STATE.store(bits, Ordering::Relaxed);
+    STATE.store(bits_of(ops), Ordering::Relaxed);
+}
+
+thread_local! {
+    /// [`with_enabled`]'s choice for this thread, over the process-wide one.
+    static SCOPED: Cell<Option<u32>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with exactly these fused operations on, on this thread only: other threads keep
+/// the process-wide choice, and this thread's returns when `f` does (or panics). The model's
+/// operations choose their implementation on the thread that calls them (the backend's worker
+/// threads only run what they were handed), so a forward pass, a backward pass or a
+/// generation called inside `f` runs entirely under this choice.
+///
+/// ```
+/// use srlm_model::fused::{enabled, with_enabled, FusedOp};
+///
+/// let before = enabled(FusedOp::Swiglu);
+/// let inside = with_enabled(&[FusedOp::RmsNorm], || {
+///     (enabled(FusedOp::RmsNorm), enabled(FusedOp::Swiglu))
+/// });
+/// assert_eq!(inside, (true, false));
+/// assert_eq!(enabled(FusedOp::Swiglu), before);
+/// ```
+pub fn with_enabled<T>(ops: &[FusedOp], f: impl FnOnce() -> T) -> T {
+    /// Puts the previous choice back, on return or unwind.
+    struct Restore(Option<u32>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SCOPED.with(|scoped| scoped.set(self.0));
+        }
+    }
+    let _restore = Restore(SCOPED.with(|scoped| scoped.replace(Some(bits_of(ops)))));
+    f()
 }
 
 fn state() -> u32 {
+    if let Some(bits) = SCOPED.with(Cell::get) {
+        return bits;
+    }
     let bits = STATE.load(Ordering::Relaxed);
     if bits & INITIALISED != 0 {
         return bits;

@@ -380,7 +380,7 @@ fn a_prefix_shared_by_every_prompt_is_prefilled_once_with_the_same_result() {
 
 #[test]
 fn kv_cache_written_in_place_equals_concatenation() {
-    use srlm_model::fused::{set_enabled, FusedOp};
+    use srlm_model::fused::{with_enabled, FusedOp};
     for (name, config) in configs() {
         let model = Llama::random(&config, &device(), 5).unwrap();
         let seqs = prompts();
@@ -464,21 +464,22 @@ fn kv_cache_written_in_place_equals_concatenation() {
                 .into_iter()
                 .filter(|op| *op != FusedOp::KvInPlace)
                 .collect();
-            set_enabled(&all_but);
-            let concatenated = [
-                srlm_model::generate_samples(&model, &seqs, 2, 0, &gen),
-                srlm_model::generate_samples(
-                    &model,
-                    &seqs,
-                    2,
-                    0,
-                    &GenerationConfig {
-                        stop_ids: vec![u32::MAX],
-                        ..gen.clone()
-                    },
-                ),
-            ];
-            set_enabled(&FusedOp::DEFAULT);
+            // On this thread only: the tests beside this one run on with the default set.
+            let concatenated = with_enabled(&all_but, || {
+                [
+                    srlm_model::generate_samples(&model, &seqs, 2, 0, &gen),
+                    srlm_model::generate_samples(
+                        &model,
+                        &seqs,
+                        2,
+                        0,
+                        &GenerationConfig {
+                            stop_ids: vec![u32::MAX],
+                            ..gen.clone()
+                        },
+                    ),
+                ]
+            });
             let [stopped, long] = concatenated.map(Result::unwrap);
             assert_eq!(runs[0], long, "{name}, temperature {temperature}");
             assert_eq!(runs[1], stopped, "{name}, temperature {temperature}");

@@ -5,11 +5,10 @@
 //! The rules are those of [`sample`](crate::sample), computed without sorting (burn's CubeCL
 //! backends sort on the host): the k-th largest logit and the nucleus threshold are found by
 //! bisection on values, and the draw is an inverse-CDF lookup over the kept probabilities in
-//! vocabulary order. Differences from the host path, by construction:
-//! - top-k keeps every token tied with the k-th largest logit (the host keeps exactly k);
-//! - one uniform draw per row picks the same *distribution* as the host path, but walks the
-//!   vocabulary in id order rather than in probability order, so a given seed can give another
-//!   token than on the host.
+//! vocabulary order, as the host path's. One difference from the host path, by construction:
+//! top-k keeps every token tied with the k-th largest logit (the host keeps exactly k). Else a
+//! draw gives the host's token, but where f32 sums on the device and f64 sums on the host put
+//! the draw on different sides of a boundary between two ids.
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Int, Tensor, TensorData};

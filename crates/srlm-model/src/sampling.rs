@@ -28,68 +28,79 @@ const NUCLEUS_START: usize = 64;
 
 /// Picks a token id from `logits` (one row, `vocab` long).
 ///
-/// Tokens are ranked by logit, higher first (equal logits: lower id first); the draw walks that
-/// ranking. Only the head of the ranking the draw can reach is sorted: the top-k tokens, or the
-/// smallest head holding the nucleus (`top_p`), found by partial selection — a full sort of a
-/// 49,152-token vocabulary per row per step was 8 % of a sampling stage's time.
+/// Temperature, then top-k and top-p over the tokens ranked by logit (higher first; equal
+/// logits: lower id first), then one uniform draw `u` from `rng`: the token is the first kept id,
+/// in **id order**, whose cumulative probability reaches `(1 − u)` of the kept mass — the
+/// inverse-CDF lookup [`sample_on_device`](crate::sample_on_device) makes, so both paths give
+/// the same token for the same draw wherever their kept sets agree. Walking ids rather than the
+/// ranking keeps the token from depending on the order of near-equal logits: two logits that
+/// tie to the last bit swap their rank when the batch around a row changes the rounding of its
+/// matrix products, and a rank walk would then hand the draw to the other token (a token flips
+/// only when the draw falls within rounding of a boundary between two ids).
+///
+/// Only what top-k and top-p need of the ranking is sorted, by partial selection — a full sort of
+/// a 49,152-token vocabulary per row per step was 8 % of a sampling stage's time.
 pub fn sample(logits: &[f32], params: &SamplingParams, rng: &mut StdRng) -> u32 {
     if params.temperature == 0.0 || logits.len() <= 1 {
         return argmax(logits) as u32;
     }
     let ranked = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]).then(a.cmp(b));
-    let mut order: Vec<usize> = (0..logits.len()).collect();
-    let pool = if params.top_k > 0 {
-        params.top_k.min(order.len())
-    } else {
-        order.len()
-    };
-    if pool < order.len() {
-        order.select_nth_unstable_by(pool, ranked);
-        order.truncate(pool);
+    let mut kept: Vec<usize> = (0..logits.len()).collect();
+    if params.top_k > 0 && params.top_k < kept.len() {
+        kept.select_nth_unstable_by(params.top_k, ranked);
+        kept.truncate(params.top_k);
     }
     let temperature = params.temperature;
-    let max = order
+    let max = kept
         .iter()
         .map(|&i| logits[i] / temperature)
         .fold(f32::NEG_INFINITY, f32::max);
     let weight = |i: usize| f64::from(logits[i] / temperature - max).exp();
+    if params.top_p < 1.0 {
+        let keep = nucleus(&mut kept, params.top_p, ranked, weight);
+        kept.truncate(keep);
+    }
+    kept.sort_unstable();
+    let weights: Vec<f64> = kept.iter().map(|&i| weight(i)).collect();
+    let target = (1.0 - rng.random::<f64>()) * weights.iter().sum::<f64>();
+    let mut cumulative = 0.0;
+    for (&id, w) in kept.iter().zip(&weights) {
+        cumulative += w;
+        if cumulative >= target {
+            return id as u32;
+        }
+    }
+    kept[kept.len() - 1] as u32
+}
+
+/// Sorts the head of `order` by `ranked` until it holds the nucleus — the fewest best-ranked
+/// tokens whose probability (by `weight`, normalised over `order`) reaches `top_p` — and
+/// returns its length.
+fn nucleus(
+    order: &mut [usize],
+    top_p: f32,
+    ranked: impl Fn(&usize, &usize) -> std::cmp::Ordering + Copy,
+    weight: impl Fn(usize) -> f64,
+) -> usize {
     let total: f64 = order.iter().map(|&i| weight(i)).sum();
-    // The head of the ranking the draw may reach, sorted.
-    let mut head = if params.top_p < 1.0 {
-        NUCLEUS_START.min(order.len())
-    } else {
-        order.len()
-    };
-    let keep = loop {
+    let mut head = NUCLEUS_START.min(order.len());
+    loop {
         if head < order.len() {
             order.select_nth_unstable_by(head, ranked);
         }
         order[..head].sort_unstable_by(ranked);
-        if params.top_p >= 1.0 {
-            break head;
-        }
         let mut cumulative = 0.0;
         let reached = order[..head].iter().position(|&i| {
             let before = cumulative;
             cumulative += weight(i) / total;
-            before >= f64::from(params.top_p)
+            before >= f64::from(top_p)
         });
         match reached {
-            Some(keep) => break keep.max(1),
-            None if head == order.len() => break head,
+            Some(keep) => return keep.max(1),
+            None if head == order.len() => return head,
             None => head = (head * 4).min(order.len()),
         }
-    };
-    let probs: Vec<f64> = order[..keep].iter().map(|&i| weight(i) / total).collect();
-    let kept: f64 = probs.iter().sum();
-    let mut r = rng.random::<f64>() * kept;
-    for (i, p) in probs.iter().enumerate() {
-        r -= p;
-        if r <= 0.0 {
-            return order[i] as u32;
-        }
     }
-    order[keep - 1] as u32
 }
 
 #[cfg(test)]
@@ -138,7 +149,7 @@ mod tests {
     }
 
     /// The rule written out: the whole vocabulary sorted (higher logit first, lower id on ties),
-    /// top-k, softmax, the nucleus, a draw walking the ranking.
+    /// top-k, softmax, the nucleus, then a draw over the kept ids in id order.
     fn sample_sorted(logits: &[f32], params: &SamplingParams, rng: &mut StdRng) -> u32 {
         let mut order: Vec<usize> = (0..logits.len()).collect();
         order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
@@ -164,15 +175,50 @@ mod tests {
             }
             probs.truncate(keep.max(1));
         }
-        let total: f64 = probs.iter().sum();
-        let mut r = rng.random::<f64>() * total;
-        for (i, p) in probs.iter().enumerate() {
-            r -= p;
-            if r <= 0.0 {
-                return order[i] as u32;
+        let mut kept: Vec<(usize, f64)> = order.iter().copied().zip(probs).collect();
+        kept.sort_by_key(|&(id, _)| id);
+        let total: f64 = kept.iter().map(|&(_, p)| p).sum();
+        let target = (1.0 - rng.random::<f64>()) * total;
+        let mut cumulative = 0.0;
+        for &(id, p) in &kept {
+            cumulative += p;
+            if cumulative >= target {
+                return id as u32;
             }
         }
-        order[probs.len() - 1] as u32
+        kept[kept.len() - 1].0 as u32
+    }
+
+    #[test]
+    fn logits_that_swap_rank_by_one_ulp_give_the_same_tokens() {
+        // Two tokens whose logits tie to the last bit: which ranks first depends on rounding
+        // (the batch around the row). The tokens drawn must not.
+        let mut source = sequence_rng(5, 0);
+        let mut logits: Vec<f32> = (0..500).map(|_| source.random::<f32>() * 3.0).collect();
+        let (i, j) = (40, 310);
+        logits[i] = 2.5;
+        let mut first = logits.clone();
+        first[j] = 2.5_f32.next_down();
+        let mut second = logits;
+        second[j] = 2.5_f32.next_up();
+        for params in [
+            SamplingParams::nucleus(0.9, 1.0),
+            SamplingParams::nucleus(0.7, 0.9),
+        ] {
+            let (mut a, mut b) = (sequence_rng(8, 1), sequence_rng(8, 1));
+            let drawn: Vec<(u32, u32)> = (0..2000)
+                .map(|_| {
+                    (
+                        sample(&first, &params, &mut a),
+                        sample(&second, &params, &mut b),
+                    )
+                })
+                .collect();
+            assert!(drawn
+                .iter()
+                .any(|&(x, _)| x as usize == i || x as usize == j));
+            assert!(drawn.iter().all(|(x, y)| x == y), "{params:?}");
+        }
     }
 
     #[test]

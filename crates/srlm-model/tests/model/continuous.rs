@@ -1,8 +1,19 @@
-//! Continuous batching against fixed chunks: the same sequences, whatever the batch size.
+//! Continuous batching against fixed chunks: the same sequences, whatever the batch size, up to
+//! float rounding.
+//!
+//! A row's logits are not bit-for-bit independent of its batch on flex: the `gemm` crate picks
+//! its kernel by the number of rows (a matrix-vector kernel for one row, an unpacked kernel
+//! for few rows against a column-major right operand), and the kernels sum in different
+//! orders — the last bit of a logit moves with the batch. So a sampled token can flip where
+//! the random draw falls within ~10⁻⁷ of the boundary between two ids (`sample` walks ids, not
+//! the ranking, so two logits that swap rank do not flip it), or, greedy, where two logits tie
+//! to ~10⁻⁷. The test demands equal sequences except where such a flip explains the first
+//! difference, checked against the draw the sequence's stream gives there.
 
+use rand::Rng;
 use srlm_model::{
-    generate_continuous, generate_samples, ContinuousBatching, Generation, GenerationConfig, Llama,
-    LlamaConfig, SamplingParams,
+    generate_continuous, generate_samples, sequence_rng, ContinuousBatching, Generation,
+    GenerationConfig, Llama, LlamaConfig, Padding, SamplingParams, TokenBatch,
 };
 
 use crate::common::device;
@@ -57,6 +68,101 @@ fn frequent_token(generations: &[Generation]) -> u32 {
         .unwrap()
 }
 
+/// One sequence of a run: request `index` (prompt `index / samples`, sample `index % samples`)
+/// of a run over `rows` rows.
+#[derive(Clone, Copy)]
+struct Request {
+    index: usize,
+    samples: usize,
+    rows: usize,
+}
+
+impl Request {
+    /// The random draw this sequence's token `step` takes: its stream is the one fixed chunks
+    /// give it (`ContinuousBatching`'s documented streams), one draw per sampled token.
+    fn draw(&self, seed: u64, step: usize) -> f64 {
+        let (prompt, sample) = (self.index / self.samples, self.index % self.samples);
+        let block = (self.rows / self.samples).max(1);
+        let start = prompt - prompt % block;
+        let seed = seed.wrapping_add((start * self.samples) as u64);
+        let mut rng = sequence_rng(seed, (prompt - start) * self.samples + sample);
+        (0..step).for_each(|_| {
+            rng.random::<f64>();
+        });
+        rng.random::<f64>()
+    }
+}
+
+/// Whether `got` and `expected` part (`Ok(true)`: only where rounding can flip a token; `Err`:
+/// anywhere else, or in their ends).
+fn same_up_to_rounding(
+    model: &Llama,
+    prompts: &[Vec<u32>],
+    request: Request,
+    gen: &GenerationConfig,
+    got: &Generation,
+    expected: &Generation,
+) -> Result<bool, String> {
+    if got == expected {
+        return Ok(false);
+    }
+    let (a, b) = (&got.token_ids, &expected.token_ids);
+    let Some(step) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return Err(format!(
+            "same tokens, different ends: {got:?} against {expected:?}"
+        ));
+    };
+    let mut context = prompts[request.index / request.samples].clone();
+    context.extend_from_slice(&a[..step]);
+    let batch = TokenBatch::pad(&[context], 0, Padding::Right).map_err(|e| e.to_string())?;
+    let logits = model.forward(&batch).map_err(|e| e.to_string())?;
+    let [_, seq, vocab] = logits.dims();
+    let logits = logits
+        .try_into_vec_as::<f32>()
+        .map_err(|e| format!("{e:?}"))?;
+    let logits = &logits[(seq - 1) * vocab..];
+    let (x, y) = (a[step] as usize, b[step] as usize);
+    let temperature = gen.sampling.temperature;
+    if temperature == 0.0 {
+        let gap = (logits[x] - logits[y]).abs();
+        return if gap < 1e-5 {
+            Ok(true)
+        } else {
+            Err(format!(
+                "step {step}: greedy {x} against {y}, logits {gap} apart"
+            ))
+        };
+    }
+    let (low, high) = (x.min(y), x.max(y));
+    let boundary = cumulative_through(logits, temperature, low);
+    let between = cumulative_through(logits, temperature, high - 1) - boundary;
+    if between > 1e-6 {
+        return Err(format!(
+            "step {step}: tokens {x} and {y} have {between} between them"
+        ));
+    }
+    // `sample` takes the first id whose cumulative probability reaches 1 − u.
+    let draw = 1.0 - request.draw(gen.seed, step);
+    if (draw - boundary).abs() < 1e-5 {
+        Ok(true)
+    } else {
+        Err(format!(
+            "step {step}: draw {draw} is far from the boundary {boundary} of {x} and {y}"
+        ))
+    }
+}
+
+/// `Σ softmax(logits / t)` over ids `0..=id` (sampling without top-k or top-p, as in this test).
+fn cumulative_through(logits: &[f32], temperature: f32, id: usize) -> f64 {
+    let scaled: Vec<f64> = logits
+        .iter()
+        .map(|&l| f64::from(l) / f64::from(temperature))
+        .collect();
+    let max = scaled.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let weights: Vec<f64> = scaled.iter().map(|s| (s - max).exp()).collect();
+    weights[..=id].iter().sum::<f64>() / weights.iter().sum::<f64>()
+}
+
 #[test]
 fn continuous_batching_gives_the_sequences_of_fixed_chunks() {
     let mut config = LlamaConfig::tiny(97, 48, 2, 6, 2);
@@ -84,10 +190,20 @@ fn continuous_batching_gives_the_sequences_of_fixed_chunks() {
             // batch at many different steps, and some must reach the position limit.
             let distinct: std::collections::BTreeSet<_> = lengths.iter().collect();
             assert!(distinct.len() >= 5, "lengths {lengths:?}");
-            assert_eq!(
-                got, expected,
-                "temperature {temperature}, {samples} samples, {rows} rows"
-            );
+            let case = format!("temperature {temperature}, {samples} samples, {rows} rows");
+            let flips = (0..got.len())
+                .filter(|&i| {
+                    let request = Request {
+                        index: i,
+                        samples,
+                        rows,
+                    };
+                    same_up_to_rounding(&model, &prompts, request, &gen, &got[i], &expected[i])
+                        .unwrap_or_else(|why| panic!("{case}: sequence {i}: {why}"))
+                })
+                .count();
+            // A flip needs a draw within ~10⁻⁷ of a boundary: rare, or something else is wrong.
+            assert!(flips * 10 <= got.len(), "{case}: {flips} sequences flipped");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Choosing tokens on the device against the host rules ([`srlm_model::sample`]): greedy, the
-//! top-k and nucleus cuts, and the drawn distribution. Evenly spaced uniform draws make the
-//! inverse-CDF counts exact: token j is drawn `N · p_j` times, ± 1.
+//! top-k and nucleus cuts, the drawn distribution, and the token one draw gives. Evenly spaced
+//! uniform draws make the inverse-CDF counts exact: token j is drawn `N · p_j` times, ± 1.
 
 use srlm_model::burn::tensor::{Tensor, TensorData};
 use srlm_model::{argmax, sample_on_device, SamplingParams};
@@ -130,4 +130,40 @@ fn wrong_number_of_draws_is_an_error() {
         err.to_string().contains("1 uniform draws for 2 rows"),
         "{err}"
     );
+}
+
+#[test]
+fn one_draw_gives_the_host_token() {
+    // Both paths look the draw up over the kept tokens in id order, so the same uniform picks
+    // the same token (top-k aside, where the device keeps every token tied with the k-th).
+    use srlm_model::burn::tensor::Distribution;
+    use srlm_model::{sample, sequence_rng};
+    let (rows, vocab) = (300, 257);
+    let scores: Tensor<2> =
+        Tensor::random([rows, vocab], Distribution::Normal(0.0, 2.0), &device());
+    let scores = scores.try_into_vec_as::<f32>().unwrap();
+    for p in [
+        params(1.0, 1.0, 0),
+        params(0.7, 0.9, 0),
+        params(1.3, 0.5, 0),
+    ] {
+        let mut streams: Vec<_> = (0..rows).map(|r| sequence_rng(4, r)).collect();
+        let uniforms: Vec<f64> = streams
+            .iter()
+            .map(|s| rand::Rng::random::<f64>(&mut s.clone()))
+            .collect();
+        let rows_logits: Vec<Vec<f32>> = scores.chunks(vocab).map(<[f32]>::to_vec).collect();
+        let on_device = sample_on_device(logits(&rows_logits), &p, &uniforms).unwrap();
+        let on_host: Vec<u32> = rows_logits
+            .iter()
+            .zip(&mut streams)
+            .map(|(row, stream)| sample(row, &p, stream))
+            .collect();
+        let differ = on_device
+            .iter()
+            .zip(&on_host)
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(differ, 0, "{p:?}: {differ} of {rows} rows");
+    }
 }

@@ -6,6 +6,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend};
 
@@ -156,6 +157,10 @@ impl<B: FusedBackward, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
     }
 
     /// The optimizer's update never records a graph: the new tensors are constants.
+    fn fused_few_rows_matmul(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
+        <Self as FloatTensorOps<Self>>::float_matmul(x, w)
+    }
+
     fn fused_adamw(
         value: FloatTensor<Self>,
         grad: FloatTensor<Self>,

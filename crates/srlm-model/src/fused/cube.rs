@@ -68,6 +68,10 @@ impl FusedOps for Cube {
         lower_as(reference::swiglu(gate, up), shape)
     }
 
+    fn fused_few_rows_matmul(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
+        lower(lift::<2>(x).matmul(lift::<2>(w)))
+    }
+
     fn fused_attention_softmax(
         scores: FloatTensor<Self>,
         bias: FloatTensor<Self>,

@@ -74,6 +74,15 @@ impl FusedOps for Flex {
         )
     }
 
+    fn fused_few_rows_matmul(x: FlexTensor, w: FlexTensor) -> FlexTensor {
+        let (x, w) = (contiguous(&x), contiguous(&w));
+        let ([rows, k], n) = ([shape(&x)[0], shape(&x)[1]], shape(&w)[1]);
+        tensor(
+            kernels::few_rows_matmul(values(&x), values(&w), rows, k, n),
+            Shape::from(vec![rows, n]),
+        )
+    }
+
     fn fused_linear_log_probs(
         hidden: FlexTensor,
         weight: FlexTensor,

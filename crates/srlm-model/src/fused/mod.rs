@@ -68,6 +68,33 @@ pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: Tensor<1>, eps: f64) -> Te
     reference::rms_norm(x, weight, eps)
 }
 
+/// Most rows [`few_rows_matmul`] streams the weight for; from 17 rows on `gemm`'s packed
+/// product is faster (docs/performance.md).
+pub const FEW_ROWS_MAX: usize = 16;
+
+/// `x · w` for `x` `[rows, in]` and `w` `[in, out]`. With 2 to [`FEW_ROWS_MAX`] rows on flex,
+/// outside autodiff (decoding a small batch), the weight is read once instead of packed by
+/// `gemm` on every call (`few_rows` in [`FusedOp`]); otherwise burn's matrix product.
+pub fn few_rows_matmul(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
+    #[cfg(fused_extension)]
+    {
+        let rows = x.dims()[0];
+        let few = (2..=FEW_ROWS_MAX).contains(&rows) && !x.is_autodiff() && !w.is_autodiff();
+        if few
+            && is_flex(&x.device())
+            && runs_fused(FusedOp::FewRows, &x.device(), &[x.dtype(), w.dtype()])
+        {
+            return Tensor::from_dispatch(
+                <burn::backend::Dispatch as FusedOps>::fused_few_rows_matmul(
+                    x.into_dispatch(),
+                    w.into_dispatch(),
+                ),
+            );
+        }
+    }
+    x.matmul(w)
+}
+
 /// `silu(gate) · up`, element-wise: the SwiGLU feed-forward's gating.
 pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
     #[cfg(fused_extension)]

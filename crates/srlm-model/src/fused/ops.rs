@@ -61,6 +61,11 @@ pub trait FusedOps: Backend {
         sin: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 
+    /// `x · w`, `x` `[rows, in]` with few rows, `w` `[in, out]`: on flex the weight is read
+    /// once (no packing). Under autodiff it is burn's tracked matrix product: the fused
+    /// kernel serves inference, where decoding multiplies a few rows by every weight.
+    fn fused_few_rows_matmul(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self>;
+
     /// AdamW's update of one flattened parameter: the new `(value, m, v)`. Not differentiable
     /// (an optimizer works on the parameters' inner tensors).
     fn fused_adamw(

@@ -34,6 +34,9 @@ pub enum FusedOp {
     /// [`crate::fused::attention`] (`attention`): training's attention without the scores of
     /// the whole sequence held (inference uses the backend's own fused attention).
     Attention,
+    /// [`crate::fused::few_rows_matmul`] (`few_rows`): the projections of 2–16 rows (decoding a
+    /// small batch) read each weight once instead of packing it.
+    FewRows,
     /// [`LanguageModel::complete`](crate::LanguageModel::complete) keeps its batch full,
     /// prompts joining as sequences finish (`continuous_batching`; [`crate::generate_continuous`])
     /// instead of decoding fixed chunks of prompts until each chunk's longest answer ends. Not
@@ -46,7 +49,7 @@ pub enum FusedOp {
 
 impl FusedOp {
     /// Every fused operation.
-    pub const ALL: [FusedOp; 10] = [
+    pub const ALL: [FusedOp; 11] = [
         FusedOp::RmsNorm,
         FusedOp::Swiglu,
         FusedOp::AttentionSoftmax,
@@ -56,13 +59,14 @@ impl FusedOp {
         FusedOp::PrefixCache,
         FusedOp::KvInPlace,
         FusedOp::Attention,
+        FusedOp::FewRows,
         FusedOp::ContinuousBatching,
     ];
 
     /// What runs unless `SRLM_FUSED` or [`set_enabled`] say otherwise: every operation but
     /// [`FusedOp::ContinuousBatching`] (the last of [`FusedOp::ALL`]).
-    pub const DEFAULT: [FusedOp; 9] = {
-        let mut ops = [FusedOp::RmsNorm; 9];
+    pub const DEFAULT: [FusedOp; 10] = {
+        let mut ops = [FusedOp::RmsNorm; 10];
         let mut i = 0;
         while i < ops.len() {
             ops[i] = FusedOp::ALL[i];
@@ -83,6 +87,7 @@ impl FusedOp {
             FusedOp::PrefixCache => "prefix_cache",
             FusedOp::KvInPlace => "kv_in_place",
             FusedOp::Attention => "attention",
+            FusedOp::FewRows => "few_rows",
             FusedOp::ContinuousBatching => "continuous_batching",
         }
     }

@@ -7,6 +7,7 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::Tensor;
 
 use super::cache::KvCache;
+use super::project::project;
 use crate::rope::apply_rotary;
 
 /// Self-attention with `heads` query heads sharing `kv_heads` key/value heads.
@@ -91,17 +92,13 @@ impl Attention {
     ) -> Tensor<3> {
         let [b, t, _] = x.dims();
         let (h, kvh, d) = (self.heads, self.kv_heads, self.head_dim);
-        let q = self
-            .q
-            .forward(x.clone())
+        let q = project(&self.q, x.clone())
             .reshape([b, t, h, d])
             .swap_dims(1, 2);
-        let k = self
-            .k
-            .forward(x.clone())
+        let k = project(&self.k, x.clone())
             .reshape([b, t, kvh, d])
             .swap_dims(1, 2);
-        let v = self.v.forward(x).reshape([b, t, kvh, d]).swap_dims(1, 2);
+        let v = project(&self.v, x).reshape([b, t, kvh, d]).swap_dims(1, 2);
         let q = apply_rotary(q, ctx.cos.clone(), ctx.sin.clone());
         let k = apply_rotary(k, ctx.cos.clone(), ctx.sin.clone());
         let (k, v) = match cache {
@@ -137,6 +134,6 @@ impl Attention {
             attention(q, k, v, None, Some(ctx.bias.clone()), options)
         };
         let out = out.reshape([b, h, t, d]);
-        self.o.forward(out.swap_dims(1, 2).reshape([b, t, h * d]))
+        project(&self.o, out.swap_dims(1, 2).reshape([b, t, h * d]))
     }
 }

@@ -4,6 +4,8 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::Tensor;
 
+use super::project::project;
+
 /// SwiGLU MLP.
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -18,7 +20,7 @@ pub struct Mlp {
 impl Mlp {
     /// Applies the block to `[batch, seq, hidden]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gated = crate::fused::swiglu(self.gate.forward(x.clone()), self.up.forward(x));
-        self.down.forward(gated)
+        let gated = crate::fused::swiglu(project(&self.gate, x.clone()), project(&self.up, x));
+        project(&self.down, gated)
     }
 }

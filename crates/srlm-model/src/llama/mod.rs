@@ -6,6 +6,7 @@ mod cache;
 mod load;
 mod mlp;
 mod norm;
+mod project;
 
 use burn::module::Module;
 use burn::nn::{Embedding, Linear};
@@ -92,7 +93,7 @@ impl Llama {
     /// Logits `[batch, seq, vocab]` from hidden states.
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
-            Some(head) => head.forward(hidden),
+            Some(head) => project::project(head, hidden),
             None => {
                 let [b, t, d] = hidden.dims();
                 let weight = self.embed.weight.val();

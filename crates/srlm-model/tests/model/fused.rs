@@ -344,3 +344,38 @@ fn attention_gradients_are_the_same_bit_for_bit_run_after_run() {
         assert!(grads() == first, "the gradients changed between runs");
     }
 }
+
+#[test]
+fn few_rows_matmul_equals_the_matrix_product() {
+    let device = device();
+    // Rows around the fused range (2–16), inner sizes with and without a remainder of 4, outer
+    // sizes below one task's band, not a multiple of 16, and over several bands.
+    for (k, n) in [
+        (1, 1),
+        (5, 3),
+        (37, 53),
+        (576, 192),
+        (130, 1000),
+        (64, 4099),
+    ] {
+        for rows in [1, 2, 3, 4, 7, 16, 17] {
+            let x: Tensor<2> = random([rows, k], &device);
+            let w: Tensor<2> = random([k, n], &device);
+            let error = relative_error(
+                flat(fused::few_rows_matmul(x.clone(), w.clone())),
+                flat(x.matmul(w)),
+            );
+            let bound = crate::common::matmul_bound(1e-5, 2e-3);
+            assert!(error < bound, "{rows}x{k} · {k}x{n}: error {error}");
+        }
+    }
+    // Under autodiff it is the tracked product: gradients reach both inputs.
+    let tracked = device.clone().autodiff();
+    let x: Tensor<2> = Tensor::from_data(random::<2>([3, 8], &device).into_data(), &tracked);
+    let w: Tensor<2> = Tensor::from_data(random::<2>([8, 5], &device).into_data(), &tracked);
+    let (x, w) = (x.require_grad(), w.require_grad());
+    let grads = fused::few_rows_matmul(x.clone(), w.clone())
+        .sum()
+        .backward();
+    assert!(x.grad(&grads).is_some() && w.grad(&grads).is_some());
+}

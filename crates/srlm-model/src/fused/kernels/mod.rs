@@ -10,12 +10,14 @@
 //! Every kernel takes row-major, contiguous data; the backend glue (`flex.rs`) makes it so.
 
 mod adamw;
+mod few_rows;
 mod norm;
 mod rotary;
 mod softmax;
 mod swiglu;
 
 pub(crate) use adamw::adamw_update;
+pub(crate) use few_rows::few_rows_matmul;
 pub(crate) use norm::{rms_norm_backward, rms_norm_forward};
 pub(crate) use rotary::{rotary_backward, rotary_forward};
 pub(crate) use softmax::{

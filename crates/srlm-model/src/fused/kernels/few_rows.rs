@@ -1,0 +1,91 @@
+//! `x · w` for a few rows (decoding a small batch): the weight streamed from memory once.
+//!
+//! For 2–16 rows `gemm` packs the whole weight matrix into its own layout on every call and
+//! then reads the packed copy: three passes over weights that do not fit in cache, where one
+//! would do. A decode step at batch 4 spent 3.7× the time of batch 1 in its projections
+//! (docs/performance.md). Here each rayon task owns a band of output columns and walks the
+//! weight's rows through it four at a time, adding `x[r, k] · w[k, band]` into every row's
+//! band of outputs (held in L1): the weight is read once, contiguously, and each of its loads
+//! feeds `rows` fused multiply-adds.
+
+use pulp::{Arch, Simd};
+use rayon::prelude::*;
+
+/// Output columns a task computes at once: `rows × BAND` outputs stay in L1 (16 KiB at 16
+/// rows) while the weight's rows stream past.
+const BAND: usize = 256;
+
+/// `x · w`: `x` `[rows, k]`, `w` `[k, n]`, both row-major; returns `[rows, n]` row-major. Sums
+/// over `k` in order, one fused multiply-add per term.
+pub(crate) fn few_rows_matmul(x: &[f32], w: &[f32], rows: usize, k: usize, n: usize) -> Vec<f32> {
+    let mut out = vec![0.0; rows * n];
+    if rows == 0 || n == 0 {
+        return out;
+    }
+    // Two tasks per thread, in whole SIMD registers of columns.
+    let tasks = rayon::current_num_threads().max(1) * 2;
+    let per_task = n.div_ceil(tasks).div_ceil(16) * 16;
+    let starts: Vec<usize> = (0..n).step_by(per_task).collect();
+    let bands: Vec<Vec<f32>> = starts
+        .par_iter()
+        .map(|&start| {
+            let end = (start + per_task).min(n);
+            let mut task = vec![0.0; rows * (end - start)];
+            let mut band = vec![0.0; rows * BAND];
+            let mut j = start;
+            while j < end {
+                let width = BAND.min(end - j);
+                let band = &mut band[..rows * width];
+                accumulate_band(band, x, w, (rows, k, n), (j, width));
+                for (r, values) in band.chunks_exact(width).enumerate() {
+                    let at = r * (end - start) + (j - start);
+                    task[at..at + width].copy_from_slice(values);
+                }
+                j += width;
+            }
+            task
+        })
+        .collect();
+    for (&start, task) in starts.iter().zip(&bands) {
+        let width = task.len() / rows;
+        for (r, values) in task.chunks_exact(width).enumerate() {
+            out[r * n + start..r * n + start + width].copy_from_slice(values);
+        }
+    }
+    out
+}
+
+/// `band[r, ·] = Σₖ x[r, k] · w[k, first..first + width]` for every row `r`.
+#[pulp::with_simd(accumulate_band = Arch::new())]
+#[inline(always)]
+fn accumulate_band_with<S: Simd>(
+    _simd: S,
+    band: &mut [f32],
+    x: &[f32],
+    w: &[f32],
+    (rows, k, n): (usize, usize, usize),
+    (first, width): (usize, usize),
+) {
+    band.fill(0.0);
+    let row = |kk: usize| &w[kk * n + first..kk * n + first + width];
+    let mut kk = 0;
+    while kk + 4 <= k {
+        let (w0, w1, w2, w3) = (row(kk), row(kk + 1), row(kk + 2), row(kk + 3));
+        for (r, out) in band.chunks_exact_mut(width).enumerate().take(rows) {
+            let a = &x[r * k + kk..r * k + kk + 4];
+            for ((((o, &p), &q), &s), &t) in out.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
+                *o = a[3].mul_add(t, a[2].mul_add(s, a[1].mul_add(q, a[0].mul_add(p, *o))));
+            }
+        }
+        kk += 4;
+    }
+    for kk in kk..k {
+        let w0 = row(kk);
+        for (r, out) in band.chunks_exact_mut(width).enumerate().take(rows) {
+            let a = x[r * k + kk];
+            for (o, &p) in out.iter_mut().zip(w0) {
+                *o = a.mul_add(p, *o);
+            }
+        }
+    }
+}

@@ -5,6 +5,8 @@
 //! scalar loop on one thread. The functions here compute each of them in one pass forward and
 //! one pass backward, threaded and vectorised, as a burn backend extension
 //! (`#[backend_extension]`): [`FusedOps`] for the flex backend and for autodiff over it.
+//! Inference has one more: [`few_rows_matmul`], a few rows by a weight read once (decoding a
+//! small batch), where `gemm` would pack the weight on every call.
 //!
 //! On burn's CubeCL backend (wgpu, cuda, burn's `cpu`) the same extension runs tensor
 //! operations that burn's fusion compiles into kernels, with the same hand-written backward

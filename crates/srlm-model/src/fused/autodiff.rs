@@ -161,6 +161,14 @@ impl<B: FusedBackward, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
         <Self as FloatTensorOps<Self>>::float_matmul(x, w)
     }
 
+    fn fused_few_rows_matmul_transposed(
+        x: FloatTensor<Self>,
+        e: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let e = <Self as FloatTensorOps<Self>>::float_transpose(e);
+        <Self as FloatTensorOps<Self>>::float_matmul(x, e)
+    }
+
     fn fused_adamw(
         value: FloatTensor<Self>,
         grad: FloatTensor<Self>,

@@ -72,6 +72,13 @@ impl FusedOps for Cube {
         lower(lift::<2>(x).matmul(lift::<2>(w)))
     }
 
+    fn fused_few_rows_matmul_transposed(
+        x: FloatTensor<Self>,
+        e: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        lower(lift::<2>(x).matmul(lift::<2>(e).transpose()))
+    }
+
     fn fused_attention_softmax(
         scores: FloatTensor<Self>,
         bias: FloatTensor<Self>,

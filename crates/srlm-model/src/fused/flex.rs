@@ -83,6 +83,15 @@ impl FusedOps for Flex {
         )
     }
 
+    fn fused_few_rows_matmul_transposed(x: FlexTensor, e: FlexTensor) -> FlexTensor {
+        let (x, e) = (contiguous(&x), contiguous(&e));
+        let ([rows, k], n) = ([shape(&x)[0], shape(&x)[1]], shape(&e)[0]);
+        tensor(
+            kernels::few_rows_matmul_transposed(values(&x), values(&e), rows, k, n),
+            Shape::from(vec![rows, n]),
+        )
+    }
+
     fn fused_linear_log_probs(
         hidden: FlexTensor,
         weight: FlexTensor,

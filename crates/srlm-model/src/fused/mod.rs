@@ -71,30 +71,55 @@ pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: Tensor<1>, eps: f64) -> Te
 }
 
 /// Most rows [`few_rows_matmul`] streams the weight for; from 17 rows on `gemm`'s packed
-/// product is faster (docs/performance.md).
+/// product is as fast (docs/performance.md).
 pub const FEW_ROWS_MAX: usize = 16;
+
+/// Most rows [`few_rows_matmul_transposed`] takes: its dot products lose to `gemm` at 16 rows
+/// and break even at 8 (docs/performance.md).
+pub const FEW_ROWS_TRANSPOSED_MAX: usize = 8;
 
 /// `x · w` for `x` `[rows, in]` and `w` `[in, out]`. With 2 to [`FEW_ROWS_MAX`] rows on flex,
 /// outside autodiff (decoding a small batch), the weight is read once instead of packed by
 /// `gemm` on every call (`few_rows` in [`FusedOp`]); otherwise burn's matrix product.
 pub fn few_rows_matmul(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
     #[cfg(fused_extension)]
-    {
-        let rows = x.dims()[0];
-        let few = (2..=FEW_ROWS_MAX).contains(&rows) && !x.is_autodiff() && !w.is_autodiff();
-        if few
-            && is_flex(&x.device())
-            && runs_fused(FusedOp::FewRows, &x.device(), &[x.dtype(), w.dtype()])
-        {
-            return Tensor::from_dispatch(
-                <burn::backend::Dispatch as FusedOps>::fused_few_rows_matmul(
-                    x.into_dispatch(),
-                    w.into_dispatch(),
-                ),
-            );
-        }
+    if runs_few_rows(&x, &w, FEW_ROWS_MAX) {
+        return Tensor::from_dispatch(
+            <burn::backend::Dispatch as FusedOps>::fused_few_rows_matmul(
+                x.into_dispatch(),
+                w.into_dispatch(),
+            ),
+        );
     }
     x.matmul(w)
+}
+
+/// `x · eᵀ` for `x` `[rows, in]` and `e` `[out, in]` (a tied output projection, `e` the
+/// embedding): as [`few_rows_matmul`], each row of `e` read once for 2 to
+/// [`FEW_ROWS_TRANSPOSED_MAX`] rows on flex outside autodiff.
+pub fn few_rows_matmul_transposed(x: Tensor<2>, e: Tensor<2>) -> Tensor<2> {
+    #[cfg(fused_extension)]
+    if runs_few_rows(&x, &e, FEW_ROWS_TRANSPOSED_MAX) {
+        return Tensor::from_dispatch(
+            <burn::backend::Dispatch as FusedOps>::fused_few_rows_matmul_transposed(
+                x.into_dispatch(),
+                e.into_dispatch(),
+            ),
+        );
+    }
+    x.matmul(e.transpose())
+}
+
+/// Whether the few-rows kernels take `x` times `w`: 2 to `max` rows, flex, no autodiff,
+/// `f32`, [`FusedOp::FewRows`] on.
+#[cfg(fused_extension)]
+fn runs_few_rows(x: &Tensor<2>, w: &Tensor<2>, max: usize) -> bool {
+    let rows = x.dims()[0];
+    (2..=max).contains(&rows)
+        && !x.is_autodiff()
+        && !w.is_autodiff()
+        && is_flex(&x.device())
+        && runs_fused(FusedOp::FewRows, &x.device(), &[x.dtype(), w.dtype()])
 }
 
 /// `silu(gate) · up`, element-wise: the SwiGLU feed-forward's gating.

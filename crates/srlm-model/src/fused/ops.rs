@@ -66,6 +66,13 @@ pub trait FusedOps: Backend {
     /// kernel serves inference, where decoding multiplies a few rows by every weight.
     fn fused_few_rows_matmul(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self>;
 
+    /// `x · eᵀ`, `x` `[rows, in]` with few rows, `e` `[out, in]` (a tied output projection):
+    /// as [`FusedOps::fused_few_rows_matmul`], each row of `e` read once.
+    fn fused_few_rows_matmul_transposed(
+        x: FloatTensor<Self>,
+        e: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
     /// AdamW's update of one flattened parameter: the new `(value, m, v)`. Not differentiable
     /// (an optimizer works on the parameters' inner tensors).
     fn fused_adamw(

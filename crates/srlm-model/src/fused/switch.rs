@@ -34,8 +34,9 @@ pub enum FusedOp {
     /// [`crate::fused::attention`] (`attention`): training's attention without the scores of
     /// the whole sequence held (inference uses the backend's own fused attention).
     Attention,
-    /// [`crate::fused::few_rows_matmul`] (`few_rows`): the projections of 2–16 rows (decoding a
-    /// small batch) read each weight once instead of packing it.
+    /// [`crate::fused::few_rows_matmul`] and [`crate::fused::few_rows_matmul_transposed`]
+    /// (`few_rows`): the projections of 2–16 rows and a tied head's 2–8 (decoding a small
+    /// batch) read each weight once instead of packing it.
     FewRows,
     /// [`LanguageModel::complete`](crate::LanguageModel::complete) keeps its batch full,
     /// prompts joining as sequences finish (`continuous_batching`; [`crate::generate_continuous`])

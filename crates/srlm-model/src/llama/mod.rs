@@ -98,9 +98,7 @@ impl Llama {
                 let [b, t, d] = hidden.dims();
                 let weight = self.embed.weight.val();
                 let vocab = weight.dims()[0];
-                hidden
-                    .reshape([b * t, d])
-                    .matmul(weight.transpose())
+                crate::fused::few_rows_matmul_transposed(hidden.reshape([b * t, d]), weight)
                     .reshape([b, t, vocab])
             }
         }

@@ -346,7 +346,7 @@ fn attention_gradients_are_the_same_bit_for_bit_run_after_run() {
 }
 
 #[test]
-fn few_rows_matmul_equals_the_matrix_product() {
+fn few_rows_matmuls_equal_the_matrix_product() {
     let device = device();
     // Rows around the fused range (2–16), inner sizes with and without a remainder of 4, outer
     // sizes below one task's band, not a multiple of 16, and over several bands.
@@ -361,12 +361,19 @@ fn few_rows_matmul_equals_the_matrix_product() {
         for rows in [1, 2, 3, 4, 7, 16, 17] {
             let x: Tensor<2> = random([rows, k], &device);
             let w: Tensor<2> = random([k, n], &device);
+            let bound = crate::common::matmul_bound(1e-5, 2e-3);
             let error = relative_error(
                 flat(fused::few_rows_matmul(x.clone(), w.clone())),
+                flat(x.clone().matmul(w.clone())),
+            );
+            assert!(error < bound, "{rows}x{k} · {k}x{n}: error {error}");
+            // The tied-head form: the weight given as `[n, k]` rows.
+            let e: Tensor<2> = Tensor::from_data(w.clone().transpose().into_data(), &device);
+            let error = relative_error(
+                flat(fused::few_rows_matmul_transposed(x.clone(), e)),
                 flat(x.matmul(w)),
             );
-            let bound = crate::common::matmul_bound(1e-5, 2e-3);
-            assert!(error < bound, "{rows}x{k} · {k}x{n}: error {error}");
+            assert!(error < bound, "{rows}x{k} · ({n}x{k})ᵀ: error {error}");
         }
     }
     // Under autodiff it is the tracked product: gradients reach both inputs.

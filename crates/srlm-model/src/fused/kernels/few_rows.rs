@@ -18,38 +18,52 @@ const BAND: usize = 256;
 /// `x · w`: `x` `[rows, k]`, `w` `[k, n]`, both row-major; returns `[rows, n]` row-major. Sums
 /// over `k` in order, one fused multiply-add per term.
 pub(crate) fn few_rows_matmul(x: &[f32], w: &[f32], rows: usize, k: usize, n: usize) -> Vec<f32> {
+    // Whole SIMD registers of columns per task.
+    let per_task = n.div_ceil(tasks()).div_ceil(16) * 16;
+    in_column_bands(rows, n, per_task, |start, end| {
+        let mut task = vec![0.0; rows * (end - start)];
+        let mut band = vec![0.0; rows * BAND];
+        let mut j = start;
+        while j < end {
+            let width = BAND.min(end - j);
+            let band = &mut band[..rows * width];
+            accumulate_band(band, x, w, (rows, k, n), (j, width));
+            for (r, values) in band.chunks_exact(width).enumerate() {
+                let at = r * (end - start) + (j - start);
+                task[at..at + width].copy_from_slice(values);
+            }
+            j += width;
+        }
+        task
+    })
+}
+
+/// Two rayon tasks per thread.
+fn tasks() -> usize {
+    rayon::current_num_threads().max(1) * 2
+}
+
+/// The `[rows, n]` outputs, computed on rayon in bands of `per_task` columns: `band(start, end)`
+/// returns the `[rows, end - start]` outputs of columns `start..end`.
+fn in_column_bands(
+    rows: usize,
+    n: usize,
+    per_task: usize,
+    band: impl Fn(usize, usize) -> Vec<f32> + Sync,
+) -> Vec<f32> {
     let mut out = vec![0.0; rows * n];
     if rows == 0 || n == 0 {
         return out;
     }
-    // Two tasks per thread, in whole SIMD registers of columns.
-    let tasks = rayon::current_num_threads().max(1) * 2;
-    let per_task = n.div_ceil(tasks).div_ceil(16) * 16;
-    let starts: Vec<usize> = (0..n).step_by(per_task).collect();
+    let starts: Vec<usize> = (0..n).step_by(per_task.max(1)).collect();
     let bands: Vec<Vec<f32>> = starts
         .par_iter()
-        .map(|&start| {
-            let end = (start + per_task).min(n);
-            let mut task = vec![0.0; rows * (end - start)];
-            let mut band = vec![0.0; rows * BAND];
-            let mut j = start;
-            while j < end {
-                let width = BAND.min(end - j);
-                let band = &mut band[..rows * width];
-                accumulate_band(band, x, w, (rows, k, n), (j, width));
-                for (r, values) in band.chunks_exact(width).enumerate() {
-                    let at = r * (end - start) + (j - start);
-                    task[at..at + width].copy_from_slice(values);
-                }
-                j += width;
-            }
-            task
-        })
+        .map(|&start| band(start, (start + per_task).min(n)))
         .collect();
-    for (&start, task) in starts.iter().zip(&bands) {
-        let width = task.len() / rows;
-        for (r, values) in task.chunks_exact(width).enumerate() {
-            out[r * n + start..r * n + start + width].copy_from_slice(values);
+    for (&start, values) in starts.iter().zip(&bands) {
+        let width = values.len() / rows;
+        for (r, row) in values.chunks_exact(width).enumerate() {
+            out[r * n + start..r * n + start + width].copy_from_slice(row);
         }
     }
     out
@@ -86,6 +100,38 @@ fn accumulate_band_with<S: Simd>(
             for (o, &p) in out.iter_mut().zip(w0) {
                 *o = a.mul_add(p, *o);
             }
+        }
+    }
+}
+
+/// `x · eᵀ`: `x` `[rows, k]`, `e` `[n, k]`, both row-major (a tied output projection: `e` is
+/// the embedding); returns `[rows, n]` row-major. Each of `e`'s rows is read once and dotted
+/// with every row of `x` (held in cache), in 16 partial sums.
+pub(crate) fn few_rows_matmul_transposed(
+    x: &[f32],
+    e: &[f32],
+    rows: usize,
+    k: usize,
+    n: usize,
+) -> Vec<f32> {
+    in_column_bands(rows, n, n.div_ceil(tasks()), |start, end| {
+        let mut band = vec![0.0; rows * (end - start)];
+        if k == 0 {
+            return band;
+        }
+        dot_rows(&mut band, x, &e[start * k..end * k], rows, k);
+        band
+    })
+}
+
+/// `band[r, v] = x[r, ·] · e[v, ·]` for the rows `v` of `e` (`band` `[rows, e.len() / k]`).
+#[pulp::with_simd(dot_rows = Arch::new())]
+#[inline(always)]
+fn dot_rows_with<S: Simd>(_simd: S, band: &mut [f32], x: &[f32], e: &[f32], rows: usize, k: usize) {
+    let width = e.len() / k.max(1);
+    for (v, e_row) in e.chunks_exact(k).enumerate() {
+        for (r, x_row) in x.chunks_exact(k).take(rows).enumerate() {
+            band[r * width + v] = super::sum_zip(x_row, e_row, |p, q| p * q);
         }
     }
 }

@@ -17,7 +17,7 @@ mod softmax;
 mod swiglu;
 
 pub(crate) use adamw::adamw_update;
-pub(crate) use few_rows::few_rows_matmul;
+pub(crate) use few_rows::{few_rows_matmul, few_rows_matmul_transposed};
 pub(crate) use norm::{rms_norm_backward, rms_norm_forward};
 pub(crate) use rotary::{rotary_backward, rotary_forward};
 pub(crate) use softmax::{

@@ -156,11 +156,12 @@ impl<B: FusedBackward, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
         }
     }
 
-    /// The optimizer's update never records a graph: the new tensors are constants.
+    /// Burn's tracked product: the few-rows kernel serves inference only.
     fn fused_few_rows_matmul(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
         <Self as FloatTensorOps<Self>>::float_matmul(x, w)
     }
 
+    /// Burn's tracked product with the transposed weight, as above.
     fn fused_few_rows_matmul_transposed(
         x: FloatTensor<Self>,
         e: FloatTensor<Self>,
@@ -169,6 +170,7 @@ impl<B: FusedBackward, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
         <Self as FloatTensorOps<Self>>::float_matmul(x, e)
     }
 
+    /// The optimizer's update never records a graph: the new tensors are constants.
     fn fused_adamw(
         value: FloatTensor<Self>,
         grad: FloatTensor<Self>,

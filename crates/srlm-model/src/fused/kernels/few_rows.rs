@@ -22,17 +22,14 @@ pub(crate) fn few_rows_matmul(x: &[f32], w: &[f32], rows: usize, k: usize, n: us
     let per_task = n.div_ceil(tasks()).div_ceil(16) * 16;
     in_column_bands(rows, n, per_task, |start, end| {
         let mut task = vec![0.0; rows * (end - start)];
-        let mut band = vec![0.0; rows * BAND];
-        let mut j = start;
-        while j < end {
+        for j in (start..end).step_by(BAND) {
             let width = BAND.min(end - j);
-            let band = &mut band[..rows * width];
-            accumulate_band(band, x, w, (rows, k, n), (j, width));
-            for (r, values) in band.chunks_exact(width).enumerate() {
-                let at = r * (end - start) + (j - start);
-                task[at..at + width].copy_from_slice(values);
-            }
-            j += width;
+            let band = Rows {
+                stride: end - start,
+                offset: j - start,
+                width,
+            };
+            accumulate_band(&mut task, band, x, w, (rows, k, n), j);
         }
         task
     })
@@ -69,25 +66,43 @@ fn in_column_bands(
     out
 }
 
-/// `band[r, ·] = Σₖ x[r, k] · w[k, first..first + width]` for every row `r`.
+/// Where a band's rows lie in a task's outputs: row `r` is `offset + r · stride ..` for
+/// `width` columns.
+#[derive(Clone, Copy)]
+struct Rows {
+    stride: usize,
+    offset: usize,
+    width: usize,
+}
+
+/// `out[r, band] += Σₖ x[r, k] · w[k, first..first + width]` for every row `r`, the band's
+/// rows laid out in `out` as `band` says (zeros from the caller: the sum is exactly the
+/// product).
 #[pulp::with_simd(accumulate_band = Arch::new())]
 #[inline(always)]
 fn accumulate_band_with<S: Simd>(
     _simd: S,
-    band: &mut [f32],
+    out: &mut [f32],
+    band: Rows,
     x: &[f32],
     w: &[f32],
     (rows, k, n): (usize, usize, usize),
-    (first, width): (usize, usize),
+    first: usize,
 ) {
-    band.fill(0.0);
+    let width = band.width;
+    // Row `r`'s outputs of this band.
+    let row_out = |r: usize| {
+        let at = r * band.stride + band.offset;
+        at..at + width
+    };
     let row = |kk: usize| &w[kk * n + first..kk * n + first + width];
     let mut kk = 0;
     while kk + 4 <= k {
         let (w0, w1, w2, w3) = (row(kk), row(kk + 1), row(kk + 2), row(kk + 3));
-        for (r, out) in band.chunks_exact_mut(width).enumerate().take(rows) {
+        for r in 0..rows {
             let a = &x[r * k + kk..r * k + kk + 4];
-            for ((((o, &p), &q), &s), &t) in out.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
+            let o = &mut out[row_out(r)];
+            for ((((o, &p), &q), &s), &t) in o.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
                 *o = a[3].mul_add(t, a[2].mul_add(s, a[1].mul_add(q, a[0].mul_add(p, *o))));
             }
         }
@@ -95,9 +110,9 @@ fn accumulate_band_with<S: Simd>(
     }
     for kk in kk..k {
         let w0 = row(kk);
-        for (r, out) in band.chunks_exact_mut(width).enumerate().take(rows) {
+        for r in 0..rows {
             let a = x[r * k + kk];
-            for (o, &p) in out.iter_mut().zip(w0) {
+            for (o, &p) in out[row_out(r)].iter_mut().zip(w0) {
                 *o = a.mul_add(p, *o);
             }
         }

@@ -7,6 +7,7 @@
 
 mod answers;
 mod generation;
+mod report;
 mod torch;
 mod training;
 
@@ -96,6 +97,12 @@ pub(crate) struct BenchArgs {
     /// Repetitions measured after one warm-up; medians are reported.
     #[arg(long, default_value_t = 3)]
     reps: usize,
+    /// Rounds: each work is measured this many times on each side, srlm and PyTorch back to
+    /// back (in turns: srlm first in odd rounds, PyTorch first in even ones). The table gives
+    /// each side's median over the rounds and the median of the rounds' paired ratios, which
+    /// a drift of the machine between rounds moves far less than the ratio of two runs.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Batch sizes for prefill and decode.
     #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
     batches: Vec<usize>,
@@ -173,11 +180,14 @@ impl BenchArgs {
 #[allow(clippy::print_stdout)]
 pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     if args.reps == 0
+        || args.rounds == 0
         || args.batches.contains(&0)
         || args.prompt_tokens == 0
         || args.new_tokens == 0
     {
-        bail!("--reps, --prompt-tokens, --new-tokens and every --batches value must be at least 1");
+        bail!(
+            "--reps, --rounds, --prompt-tokens, --new-tokens and every --batches value must be at least 1"
+        );
     }
     if args.child {
         let [work] = args.work.as_slice() else {
@@ -218,43 +228,41 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
         .clone()
         .unwrap_or_else(|| torch::default_device(device));
     let exe = std::env::current_exe().context("locating the srlm binary")?;
-    let mut ours = Vec::new();
-    let mut theirs = Vec::new();
+    // One list of records per round and side.
+    let mut ours = vec![Vec::new(); args.rounds];
+    let mut theirs = vec![Vec::new(); args.rounds];
+    let torch_runs = |work: Work| args.torch && work != Work::Answers;
     for &work in &args.work {
-        tracing::info!(work = work.name(), "measuring srlm");
-        let mut command = Command::new(&exe);
-        command.args(["--device", device, "bench", "--child"]);
-        command.args(args.work_flags(work));
-        if work == Work::Answers {
-            command.arg("--questions").arg(args.questions.to_string());
-            command.arg("--questions-file").arg(&args.questions_file);
-        }
-        if let Some(fused) = &args.fused {
-            command.env(srlm::model::fused::ENV_VAR, fused);
-        }
-        ours.extend(child_records(
-            command,
-            &format!("srlm bench ({})", work.name()),
-        )?);
-        if args.torch && work == Work::Answers {
+        if args.torch && !torch_runs(work) {
             tracing::warn!("no PyTorch counterpart of --work answers: srlm only");
-        } else if args.torch {
-            tracing::info!(work = work.name(), "measuring PyTorch");
-            let command = torch::command(&args, work, threads, &torch_device);
-            theirs.extend(child_records(
+        }
+        for round in 0..args.rounds {
+            let torch_first = round % 2 == 1;
+            if torch_first && torch_runs(work) {
+                theirs[round].extend(torch_records(&args, work, threads, &torch_device)?);
+            }
+            tracing::info!(work = work.name(), round = round + 1, "measuring srlm");
+            let command = srlm_child(&exe, &args, work, device);
+            ours[round].extend(child_records(
                 command,
-                &format!("PyTorch ({})", work.name()),
+                &format!("srlm bench ({})", work.name()),
             )?);
+            if !torch_first && torch_runs(work) {
+                theirs[round].extend(torch_records(&args, work, threads, &torch_device)?);
+            }
         }
     }
     if let Some(path) = &args.json {
         let mut text = String::new();
-        for (side, records) in [("srlm", &ours), ("torch", &theirs)] {
-            for r in records {
-                let mut value = serde_json::to_value(r)?;
-                value["side"] = side.into();
-                text.push_str(&value.to_string());
-                text.push('\n');
+        for (side, rounds) in [("srlm", &ours), ("torch", &theirs)] {
+            for (round, records) in rounds.iter().enumerate() {
+                for r in records {
+                    let mut value = serde_json::to_value(r)?;
+                    value["side"] = side.into();
+                    value["round"] = (round + 1).into();
+                    text.push_str(&value.to_string());
+                    text.push('\n');
+                }
             }
         }
         srlm::model::write_atomic(path, text.as_bytes())
@@ -262,20 +270,51 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     }
     print!(
         "{}",
-        table(
-            &ours,
-            &theirs,
+        report::table(
+            &report::rows(&ours, &theirs),
             args.torch
                 .then(|| torch::side_label(&torch_device, threads)),
+            args.rounds,
             (args.prompt_tokens, args.new_tokens)
         )
     );
-    let fused = ours.first().map_or("", |r| r.fused.as_str());
+    let fused = ours
+        .iter()
+        .flatten()
+        .next()
+        .map_or("", |r| r.fused.as_str());
     println!(
         "fused operations in srlm: {fused} ({} = all | none | a list)",
         srlm::model::fused::ENV_VAR
     );
     Ok(())
+}
+
+/// The child process that measures `work` on srlm's side.
+fn srlm_child(exe: &std::path::Path, args: &BenchArgs, work: Work, device: &str) -> Command {
+    let mut command = Command::new(exe);
+    command.args(["--device", device, "bench", "--child"]);
+    command.args(args.work_flags(work));
+    if work == Work::Answers {
+        command.arg("--questions").arg(args.questions.to_string());
+        command.arg("--questions-file").arg(&args.questions_file);
+    }
+    if let Some(fused) = &args.fused {
+        command.env(srlm::model::fused::ENV_VAR, fused);
+    }
+    command
+}
+
+/// PyTorch's records of `work`.
+fn torch_records(
+    args: &BenchArgs,
+    work: Work,
+    threads: usize,
+    device: &str,
+) -> Result<Vec<Record>> {
+    tracing::info!(work = work.name(), "measuring PyTorch");
+    let command = torch::command(args, work, threads, device);
+    child_records(command, &format!("PyTorch ({})", work.name()))
 }
 
 /// Runs `command`, relays its stderr on failure, and parses one [`Record`] per stdout line.
@@ -301,90 +340,6 @@ fn child_records(mut command: Command, what: &str) -> Result<Vec<Record>> {
         .collect()
 }
 
-/// A record's row label; `(prompt, new)` are the generation shape's token counts.
-fn label(r: &Record, (prompt, new): (usize, usize)) -> String {
-    match r.work.as_str() {
-        "prefill" => format!("prefill {prompt}"),
-        "decode" if prompt == generation::PROMPT => format!("decode {new}"),
-        "decode" => format!("decode {new} after {prompt}"),
-        "sft" => "SFT step 4 × 256".into(),
-        "sft-eft" => "SFT step 4 × (448 + 96), EFT shape".into(),
-        "dpo" => "DPO step 4 pairs × 2 × 256 (reference cached)".into(),
-        "dpo-ref" => "DPO step, reference in memory".into(),
-        "answers" => format!("answers: 4 sampled per question, ≤ {new} tokens"),
-        other => other.into(),
-    }
-}
-
-/// The markdown table: one row per srlm record, PyTorch's matching record beside it.
-/// `torch` is the PyTorch column's label (`2 threads`, `cuda`) when PyTorch ran.
-pub(crate) fn table(
-    ours: &[Record],
-    theirs: &[Record],
-    torch: Option<String>,
-    shape: (usize, usize),
-) -> String {
-    let mut out = String::new();
-    if let Some(side) = &torch {
-        out.push_str(&format!(
-            "| work | batch | srlm tok/s | PyTorch tok/s ({side}) | ratio | peak MiB srlm / PyTorch |\n"
-        ));
-        out.push_str("|---|---|---|---|---|---|\n");
-    } else {
-        out.push_str("| work | batch | srlm tok/s | peak MiB |\n|---|---|---|---|\n");
-    }
-    for r in ours {
-        let other = theirs
-            .iter()
-            .find(|t| t.work == r.work && t.batch == r.batch);
-        if torch.is_some() {
-            let (rate, ratio, peak) = match other {
-                Some(t) => (
-                    format!("{:.1}", t.tokens_per_s),
-                    format!("{:.2}", r.tokens_per_s / t.tokens_per_s),
-                    format!("{} / {:.0}", peak(r), t.peak_rss_mib),
-                ),
-                None => ("–".into(), "–".into(), format!("{} / –", peak(r))),
-            };
-            out.push_str(&format!(
-                "| {} | {} | {:.1} | {rate} | {ratio} | {peak} |\n",
-                label(r, shape),
-                r.batch,
-                r.tokens_per_s
-            ));
-        } else {
-            out.push_str(&format!(
-                "| {} | {} | {:.1} | {} |\n",
-                label(r, shape),
-                r.batch,
-                r.tokens_per_s,
-                peak(r)
-            ));
-        }
-    }
-    let phases: Vec<&Record> = ours.iter().filter(|r| r.phases.is_some()).collect();
-    if !phases.is_empty() {
-        out.push_str("\n| srlm step | forward s | backward s | optimizer s |\n|---|---|---|---|\n");
-        for r in phases {
-            if let Some([f, b, o]) = r.phases {
-                out.push_str(&format!(
-                    "| {} | {f:.2} | {b:.2} | {o:.2} |\n",
-                    label(r, shape)
-                ));
-            }
-        }
-    }
-    out
-}
-
-/// A record's peak memory: resident, and the live heap's in parentheses when measured.
-fn peak(r: &Record) -> String {
-    match r.peak_heap_mib {
-        Some(heap) => format!("{:.0} (heap {heap:.0})", r.peak_rss_mib),
-        None => format!("{:.0}", r.peak_rss_mib),
-    }
-}
-
 /// Peak resident set size of this process in MiB (Linux `VmHWM`; NaN elsewhere).
 pub(crate) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -405,43 +360,6 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(work: &str, batch: usize, rate: f64) -> Record {
-        Record {
-            work: work.into(),
-            batch,
-            tokens_per_s: rate,
-            peak_rss_mib: 100.0,
-            peak_heap_mib: None,
-            phases: None,
-            fused: String::new(),
-        }
-    }
-
-    #[test]
-    fn the_table_puts_each_record_beside_its_pytorch_match_with_the_ratio() {
-        let ours = [record("decode", 4, 30.0), record("sft", 4, 50.0)];
-        let theirs = [record("sft", 4, 100.0), record("decode", 4, 20.0)];
-        let text = table(&ours, &theirs, Some("2 threads".into()), (128, 32));
-        assert!(
-            text.contains("| decode 32 | 4 | 30.0 | 20.0 | 1.50 | 100 / 100 |"),
-            "{text}"
-        );
-        assert!(
-            text.contains("| SFT step 4 × 256 | 4 | 50.0 | 100.0 | 0.50 |"),
-            "{text}"
-        );
-        let missing = table(
-            &[record("prefill", 16, 10.0)],
-            &theirs,
-            Some("2 threads".into()),
-            (128, 32),
-        );
-        assert!(
-            missing.contains("| prefill 128 | 16 | 10.0 | – | – |"),
-            "{missing}"
-        );
-    }
 
     #[test]
     fn median_of_an_even_count_takes_the_upper_middle_and_of_none_is_nan() {

@@ -210,7 +210,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
     pub fn checkpoint_due(&self) -> bool {
         self.config
             .checkpoint_every
-            .is_some_and(|k| k > 0 && self.done % k == 0)
+            .is_some_and(|k| k > 0 && self.done.is_multiple_of(k))
             || self.is_finished()
     }
 

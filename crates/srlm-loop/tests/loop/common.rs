@@ -168,7 +168,7 @@ impl TextGenerator for ScriptedGenerator<'_> {
                                     .and_then(|r| r.split("</response>").next())
                                     .unwrap_or("");
                                 let score = response.split_whitespace().count() % 6;
-                                if j == 2 && h % 4 == 0 {
+                                if j == 2 && h.is_multiple_of(4) {
                                     "I cannot decide.".to_string()
                                 } else {
                                     format!("It answers the question.\nScore: {score}")

@@ -70,13 +70,15 @@ pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: Tensor<1>, eps: f64) -> Te
     reference::rms_norm(x, weight, eps)
 }
 
-/// Most rows [`few_rows_matmul`] streams the weight for; from 17 rows on `gemm`'s packed
-/// product is as fast (docs/performance.md).
-pub const FEW_ROWS_MAX: usize = 16;
+/// Most rows [`few_rows_matmul`] takes: its register tiles beat `gemm` (which packs the weight
+/// on every call) by 1.3–1.6× from 2 to 64 rows on SmolLM2's projections read from memory
+/// (docs/performance.md).
+pub const FEW_ROWS_MAX: usize = 64;
 
-/// Most rows [`few_rows_matmul_transposed`] takes: its dot products lose to `gemm` at 16 rows
-/// and break even at 8 (docs/performance.md).
-pub const FEW_ROWS_TRANSPOSED_MAX: usize = 8;
+/// Most rows [`few_rows_matmul_transposed`] takes: its register tiles beat `gemm` (which packs
+/// the 113 MB embedding on every call) by 1.1–2× from 2 to 64 rows on SmolLM2's head
+/// (docs/performance.md).
+pub const FEW_ROWS_TRANSPOSED_MAX: usize = 64;
 
 /// `x · w` for `x` `[rows, in]` and `w` `[in, out]`. With 2 to [`FEW_ROWS_MAX`] rows on flex,
 /// outside autodiff (decoding a small batch), the weight is read once instead of packed by
@@ -221,7 +223,7 @@ pub fn rotary(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
         FusedOp::Rotary,
         &x.device(),
         &[x.dtype(), cos.dtype(), sin.dtype()],
-    ) && x.dims()[3] % 2 == 0
+    ) && x.dims()[3].is_multiple_of(2)
         && bias_fits(&x.dims(), &cos.dims())
         && cos.dims() == sin.dims()
     {

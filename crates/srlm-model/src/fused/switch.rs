@@ -35,7 +35,7 @@ pub enum FusedOp {
     /// the whole sequence held (inference uses the backend's own fused attention).
     Attention,
     /// [`crate::fused::few_rows_matmul`] and [`crate::fused::few_rows_matmul_transposed`]
-    /// (`few_rows`): the projections of 2–16 rows and a tied head's 2–8 (decoding a small
+    /// (`few_rows`): the projections and a tied head of 2–64 rows (decoding a small
     /// batch) read each weight once instead of packing it.
     FewRows,
     /// [`LanguageModel::complete`](crate::LanguageModel::complete) keeps its batch full,

@@ -44,7 +44,7 @@ pub fn byte_size(type_id: u32, n: usize) -> Option<usize> {
         Q4_1 => (BLOCK, 20),
         _ => return None,
     };
-    (n % block == 0).then(|| n / block * bytes)
+    n.is_multiple_of(block).then(|| n / block * bytes)
 }
 
 fn f16_at(bytes: &[u8], at: usize) -> f32 {

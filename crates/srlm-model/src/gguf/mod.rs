@@ -285,7 +285,7 @@ pub fn hf_name(gguf: &str) -> Option<String> {
 pub fn unpermute_rows(t: HostTensor, heads: usize, name: &str) -> Result<HostTensor> {
     let rows = t.shape[0];
     let cols = t.data.len() / rows.max(1);
-    if heads == 0 || rows % heads != 0 || (rows / heads) % 2 != 0 {
+    if heads == 0 || !rows.is_multiple_of(heads) || !(rows / heads).is_multiple_of(2) {
         return Err(ModelError::ShapeMismatch {
             tensor: name.to_string(),
             expected: vec![heads, 2, rows / heads.max(1) / 2, cols],

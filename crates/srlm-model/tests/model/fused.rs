@@ -348,8 +348,9 @@ fn attention_gradients_are_the_same_bit_for_bit_run_after_run() {
 #[test]
 fn few_rows_matmuls_equal_the_matrix_product() {
     let device = device();
-    // Rows around the fused range (2–16), inner sizes with and without a remainder of 4, outer
-    // sizes below one task's band, not a multiple of 16, and over several bands.
+    // Rows in and around the fused range (2–64: register tiles of 4 rows and their remainders),
+    // inner sizes with and without a remainder of 4, outer sizes below one task's band, not a
+    // multiple of 16 (columns past the last whole register tile), and over several bands.
     for (k, n) in [
         (1, 1),
         (5, 3),
@@ -358,7 +359,7 @@ fn few_rows_matmuls_equal_the_matrix_product() {
         (130, 1000),
         (64, 4099),
     ] {
-        for rows in [1, 2, 3, 4, 7, 16, 17] {
+        for rows in [1, 2, 3, 4, 5, 7, 16, 17, 64, 65] {
             let x: Tensor<2> = random([rows, k], &device);
             let w: Tensor<2> = random([k, n], &device);
             let bound = crate::common::matmul_bound(1e-5, 2e-3);

@@ -1,25 +1,31 @@
 //! `x · w` for a few rows (decoding a small batch): the weight streamed from memory once.
 //!
-//! For 2–16 rows `gemm` packs the whole weight matrix into its own layout on every call and
+//! For a few rows `gemm` packs the whole weight matrix into its own layout on every call and
 //! then reads the packed copy: three passes over weights that do not fit in cache, where one
 //! would do. A decode step at batch 4 spent 3.7× the time of batch 1 in its projections
-//! (docs/performance.md). Here each rayon task owns a band of output columns and walks the
-//! weight's rows through it four at a time, adding `x[r, k] · w[k, band]` into every row's
-//! band of outputs (held in L1): the weight is read once, contiguously, and each of its loads
-//! feeds `rows` fused multiply-adds.
+//! (docs/performance.md). Here each rayon task owns a band of output columns. Within it, blocks
+//! of four vector registers of columns are multiplied against tiles of up to four rows with
+//! the outputs held in registers while the weight's rows go past (prefetched ahead: a band's
+//! row is a short piece of a long row, which the hardware's prefetchers do not follow); the
+//! band's last columns stream the weight's rows four at a time through every row's outputs.
+//! The weight is read from memory once.
+//!
+//! A tied output projection (`x · Eᵀ`, `E` the `[vocab, dim]` embedding) reads `E` by rows
+//! instead: four of them at a time, each tile of four input rows multiplied against them in
+//! registers (16 accumulators), the next four prefetched while these are used.
 
 use pulp::{Arch, Simd};
 use rayon::prelude::*;
 
-/// Output columns a task computes at once: `rows × BAND` outputs stay in L1 (16 KiB at 16
-/// rows) while the weight's rows stream past.
+/// Output columns a task computes at once (a band's block of the weight stays in L2 while
+/// the tiles of rows pass over it).
 const BAND: usize = 256;
 
 /// `x · w`: `x` `[rows, k]`, `w` `[k, n]`, both row-major; returns `[rows, n]` row-major. Sums
 /// over `k` in order, one fused multiply-add per term.
 pub(crate) fn few_rows_matmul(x: &[f32], w: &[f32], rows: usize, k: usize, n: usize) -> Vec<f32> {
-    // Whole SIMD registers of columns per task.
-    let per_task = n.div_ceil(tasks()).div_ceil(16) * 16;
+    // Whole register tiles of columns per task (64: four AVX-512 registers, eight AVX2 ones).
+    let per_task = n.div_ceil(tasks()).div_ceil(64) * 64;
     in_column_bands(rows, n, per_task, |start, end| {
         let mut task = vec![0.0; rows * (end - start)];
         for j in (start..end).step_by(BAND) {
@@ -75,13 +81,130 @@ struct Rows {
     width: usize,
 }
 
-/// `out[r, band] += Σₖ x[r, k] · w[k, first..first + width]` for every row `r`, the band's
-/// rows laid out in `out` as `band` says (zeros from the caller: the sum is exactly the
-/// product).
+/// How many of the weight's rows ahead [`accumulate_band`] prefetches.
+const AHEAD: usize = 16;
+
+/// Vector registers of columns per register tile of [`accumulate_band`].
+const TILE_COLUMNS: usize = 4;
+
+/// `out[r, band] += Σₖ x[r, k] · w[k, first..first + width]` for every row `r` (zeros from the
+/// caller: the sum is exactly the product). The band's columns in blocks of four vector
+/// registers, each block against tiles of up to four rows (two where the instruction set has 16
+/// vector registers) with the outputs in registers over all of `k` ([`column_tile`]); the
+/// columns past the last whole block through [`stream_band`].
 #[pulp::with_simd(accumulate_band = Arch::new())]
 #[inline(always)]
 fn accumulate_band_with<S: Simd>(
-    _simd: S,
+    simd: S,
+    out: &mut [f32],
+    band: Rows,
+    x: &[f32],
+    w: &[f32],
+    (rows, k, n): (usize, usize, usize),
+    first: usize,
+) {
+    let block = TILE_COLUMNS * S::F32_LANES;
+    let tiled = band.width / block * block;
+    let tile_rows = if S::F32_LANES >= 16 { 4 } else { 2 };
+    for column in (0..tiled).step_by(block) {
+        let mut r = 0;
+        while r < rows {
+            let tile = ColumnTile {
+                out: &mut *out,
+                at: r * band.stride + band.offset + column,
+                stride: band.stride,
+            };
+            let weights = ColumnBlock {
+                w,
+                n,
+                first: first + column,
+                prefetch: r == 0,
+            };
+            let x_rows = tile_rows.min(rows - r);
+            let x_row = |i: usize| &x[(r + i) * k..(r + i + 1) * k];
+            match x_rows {
+                4 => column_tile(
+                    simd,
+                    tile,
+                    [x_row(0), x_row(1), x_row(2), x_row(3)],
+                    weights,
+                ),
+                3 => column_tile(simd, tile, [x_row(0), x_row(1), x_row(2)], weights),
+                2 => column_tile(simd, tile, [x_row(0), x_row(1)], weights),
+                _ => column_tile(simd, tile, [x_row(0)], weights),
+            }
+            r += x_rows;
+        }
+    }
+    let rest = Rows {
+        offset: band.offset + tiled,
+        width: band.width - tiled,
+        ..band
+    };
+    stream_band(out, rest, x, w, (rows, k, n), first + tiled);
+}
+
+/// Where a register tile's outputs go: row `i` at `out[at + i · stride ..]`.
+struct ColumnTile<'a> {
+    out: &'a mut [f32],
+    at: usize,
+    stride: usize,
+}
+
+/// A block of the weight's columns: `w[·, first .. first + TILE_COLUMNS · lanes]` of the
+/// `[k, n]` weight, its rows [`AHEAD`] on prefetched when `prefetch` (the first tile of a
+/// block, which reads it from memory).
+#[derive(Clone, Copy)]
+struct ColumnBlock<'a> {
+    w: &'a [f32],
+    n: usize,
+    first: usize,
+    prefetch: bool,
+}
+
+/// `out[i, block] += x[i, ·] · w[·, block]` for the `R` rows `x`, the `R × TILE_COLUMNS`
+/// vectors of outputs held in registers while `k` runs: each step loads `TILE_COLUMNS` vectors
+/// of the weight and broadcasts `R` inputs for `R · TILE_COLUMNS` fused multiply-adds.
+#[inline(always)]
+fn column_tile<S: Simd, const R: usize>(
+    simd: S,
+    tile: ColumnTile<'_>,
+    x: [&[f32]; R],
+    block: ColumnBlock<'_>,
+) {
+    let lanes = S::F32_LANES;
+    let k = x.first().map_or(0, |row| row.len());
+    let mut acc = [[simd.splat_f32s(0.0); TILE_COLUMNS]; R];
+    for kk in 0..k {
+        let at = kk * block.n + block.first;
+        let (wv, _) = S::as_simd_f32s(&block.w[at..at + TILE_COLUMNS * lanes]);
+        if block.prefetch {
+            let ahead = block.w.as_ptr().wrapping_add(at + AHEAD * block.n);
+            for column in (0..TILE_COLUMNS * lanes).step_by(16) {
+                super::prefetch(ahead.wrapping_add(column));
+            }
+        }
+        for (acc_r, row) in acc.iter_mut().zip(&x) {
+            let xb = simd.splat_f32s(row[kk]);
+            for (a, &wc) in acc_r.iter_mut().zip(wv) {
+                *a = simd.mul_add_e_f32s(xb, wc, *a);
+            }
+        }
+    }
+    for (i, acc_r) in acc.iter().enumerate() {
+        let at = tile.at + i * tile.stride;
+        let (outs, _) = S::as_mut_simd_f32s(&mut tile.out[at..at + TILE_COLUMNS * lanes]);
+        for (o, &a) in outs.iter_mut().zip(acc_r) {
+            *o = simd.add_f32s(*o, a);
+        }
+    }
+}
+
+/// `out[r, band] += Σₖ x[r, k] · w[k, first..first + width]` for every row `r`, the band's
+/// rows laid out in `out` as `band` says, the weight's rows streamed four at a time through
+/// every row's outputs (held in L1).
+#[inline(always)]
+fn stream_band(
     out: &mut [f32],
     band: Rows,
     x: &[f32],
@@ -99,6 +222,14 @@ fn accumulate_band_with<S: Simd>(
     let mut kk = 0;
     while kk + 4 <= k {
         let (w0, w1, w2, w3) = (row(kk), row(kk + 1), row(kk + 2), row(kk + 3));
+        // The band's rows `AHEAD` on, on their way to L1 while these are used: a band's row
+        // is a short piece of a long one, which the hardware's prefetchers do not follow.
+        for ahead in (kk + AHEAD)..(kk + AHEAD + 4).min(k) {
+            let start = w.as_ptr().wrapping_add(ahead * n + first);
+            for column in (0..width).step_by(16) {
+                super::prefetch(start.wrapping_add(column));
+            }
+        }
         for r in 0..rows {
             let a = &x[r * k + kk..r * k + kk + 4];
             let o = &mut out[row_out(r)];
@@ -120,8 +251,8 @@ fn accumulate_band_with<S: Simd>(
 }
 
 /// `x · eᵀ`: `x` `[rows, k]`, `e` `[n, k]`, both row-major (a tied output projection: `e` is
-/// the embedding); returns `[rows, n]` row-major. Each of `e`'s rows is read once and dotted
-/// with every row of `x` (held in cache), in 16 partial sums.
+/// the embedding); returns `[rows, n]` row-major. Each of `e`'s rows is read from memory once;
+/// tiles of input rows × `e`'s rows are multiplied in registers (see [`dot_tile`]).
 pub(crate) fn few_rows_matmul_transposed(
     x: &[f32],
     e: &[f32],
@@ -139,14 +270,122 @@ pub(crate) fn few_rows_matmul_transposed(
     })
 }
 
-/// `band[r, v] = x[r, ·] · e[v, ·]` for the rows `v` of `e` (`band` `[rows, e.len() / k]`).
+/// `e`'s rows per register tile.
+const TILE_E: usize = 4;
+
+/// `band[r, v] = x[r, ·] · e[v, ·]` for the rows `v` of `e` (`band` `[rows, e.len() / k]`):
+/// `e`'s rows four at a time (read from memory once, then from L1), against tiles of up to
+/// four input rows (two where the instruction set has 16 vector registers).
 #[pulp::with_simd(dot_rows = Arch::new())]
 #[inline(always)]
-fn dot_rows_with<S: Simd>(_simd: S, band: &mut [f32], x: &[f32], e: &[f32], rows: usize, k: usize) {
-    let width = e.len() / k.max(1);
-    for (v, e_row) in e.chunks_exact(k).enumerate() {
-        for (r, x_row) in x.chunks_exact(k).take(rows).enumerate() {
-            band[r * width + v] = super::sum_zip(x_row, e_row, |p, q| p * q);
+fn dot_rows_with<S: Simd>(simd: S, band: &mut [f32], x: &[f32], e: &[f32], rows: usize, k: usize) {
+    let width = e.len() / k;
+    let tile_rows = if S::F32_LANES >= 16 { 4 } else { 2 };
+    let x_row = |r: usize| &x[r * k..(r + 1) * k];
+    let e_row = |v: usize| &e[v * k..(v + 1) * k];
+    let mut out = Tile {
+        band,
+        width,
+        r: 0,
+        v: 0,
+    };
+    while out.v < width {
+        let v = out.v;
+        let e_rows = TILE_E.min(width - v);
+        out.r = 0;
+        while out.r < rows {
+            let r = out.r;
+            let x_rows = tile_rows.min(rows - r);
+            if e_rows == TILE_E {
+                let es = [e_row(v), e_row(v + 1), e_row(v + 2), e_row(v + 3)];
+                let next = e.get((v + TILE_E) * k..).unwrap_or_default();
+                match x_rows {
+                    4 => out.put(dot_tile(
+                        simd,
+                        [x_row(r), x_row(r + 1), x_row(r + 2), x_row(r + 3)],
+                        es,
+                        next,
+                    )),
+                    3 => out.put(dot_tile(
+                        simd,
+                        [x_row(r), x_row(r + 1), x_row(r + 2)],
+                        es,
+                        next,
+                    )),
+                    2 => out.put(dot_tile(simd, [x_row(r), x_row(r + 1)], es, next)),
+                    _ => out.put(dot_tile(simd, [x_row(r)], es, next)),
+                }
+            } else {
+                for row in r..r + x_rows {
+                    for j in 0..e_rows {
+                        let [[dot]] = dot_tile(simd, [x_row(row)], [e_row(v + j)], &[]);
+                        out.band[row * width + v + j] = dot;
+                    }
+                }
+            }
+            out.r += x_rows;
+        }
+        out.v += e_rows;
+    }
+}
+
+/// Where a tile's dot products go: rows `r..` and columns `v..` of `band` (`width` columns).
+struct Tile<'a> {
+    band: &'a mut [f32],
+    width: usize,
+    r: usize,
+    v: usize,
+}
+
+impl Tile<'_> {
+    #[inline(always)]
+    fn put<const R: usize, const V: usize>(&mut self, dots: [[f32; V]; R]) {
+        for (i, row) in dots.iter().enumerate() {
+            let at = (self.r + i) * self.width + self.v;
+            self.band[at..at + V].copy_from_slice(row);
         }
     }
+}
+
+/// The `R × V` dot products of `x`'s rows with `e`'s rows (all of one length), each pair
+/// accumulated in one vector register: every step loads `R + V` vectors for `R · V` fused
+/// multiply-adds.
+#[inline(always)]
+fn dot_tile<S: Simd, const R: usize, const V: usize>(
+    simd: S,
+    x: [&[f32]; R],
+    e: [&[f32]; V],
+    next: &[f32],
+) -> [[f32; V]; R] {
+    let xs = x.map(|row| S::as_simd_f32s(row));
+    let es = e.map(|row| S::as_simd_f32s(row));
+    let steps = xs.first().map_or(0, |(head, _)| head.len());
+    // Every row has `steps` whole vectors: sliced so, the loop below has no bounds checks.
+    let x_heads = xs.map(|(head, _)| &head[..steps]);
+    let e_heads = es.map(|(head, _)| &head[..steps]);
+    // The next tile's rows, prefetched at the pace these are read (when there is one).
+    let ahead = next.len() >= V * steps * S::F32_LANES;
+    let mut acc = [[simd.splat_f32s(0.0); V]; R];
+    for i in 0..steps {
+        let ev: [S::f32s; V] = core::array::from_fn(|j| e_heads[j][i]);
+        if ahead {
+            for j in 0..V {
+                super::prefetch(next.as_ptr().wrapping_add((i * V + j) * S::F32_LANES));
+            }
+        }
+        for (acc_r, head) in acc.iter_mut().zip(&x_heads) {
+            let xv = head[i];
+            for (a, &ej) in acc_r.iter_mut().zip(&ev) {
+                *a = simd.mul_add_e_f32s(xv, ej, *a);
+            }
+        }
+    }
+    let mut dots = [[0.0; V]; R];
+    for (r, dots_r) in dots.iter_mut().enumerate() {
+        for (j, dot) in dots_r.iter_mut().enumerate() {
+            let tail: f32 = xs[r].1.iter().zip(es[j].1).map(|(&p, &q)| p * q).sum();
+            *dot = simd.reduce_sum_f32s(acc[r][j]) + tail;
+        }
+    }
+    dots
 }

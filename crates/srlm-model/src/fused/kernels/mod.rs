@@ -145,6 +145,23 @@ impl RowBroadcast {
     }
 }
 
+/// Asks the CPU to bring the cache line at `address` towards L1 ahead of its use: a hint, with
+/// no effect on any value. The address need not be valid (a prefetch never faults), so no
+/// bounds are checked; nothing happens off x86-64.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn prefetch(address: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: `_mm_prefetch` needs SSE, which every x86-64 CPU has, and it neither reads
+        // nor writes memory architecturally, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(address.cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

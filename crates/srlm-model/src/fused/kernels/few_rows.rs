@@ -81,6 +81,17 @@ struct Rows {
     width: usize,
 }
 
+/// Input rows per register tile of both kernels: four where the instruction set's vectors hold
+/// 16 floats (AVX-512, 32 vector registers), two otherwise (AVX2's 16 registers).
+#[inline(always)]
+fn rows_per_tile<S: Simd>() -> usize {
+    if S::F32_LANES >= 16 {
+        4
+    } else {
+        2
+    }
+}
+
 /// How many of the weight's rows ahead [`accumulate_band`] prefetches.
 const AHEAD: usize = 16;
 
@@ -89,8 +100,8 @@ const TILE_COLUMNS: usize = 4;
 
 /// `out[r, band] += Σₖ x[r, k] · w[k, first..first + width]` for every row `r` (zeros from the
 /// caller: the sum is exactly the product). The band's columns in blocks of four vector
-/// registers, each block against tiles of up to four rows (two where the instruction set has 16
-/// vector registers) with the outputs in registers over all of `k` ([`column_tile`]); the
+/// registers, each block against tiles of up to four rows ([`rows_per_tile`]) with the outputs
+/// in registers over all of `k` ([`column_tile`]); the
 /// columns past the last whole block through [`stream_band`].
 #[pulp::with_simd(accumulate_band = Arch::new())]
 #[inline(always)]
@@ -105,7 +116,7 @@ fn accumulate_band_with<S: Simd>(
 ) {
     let block = TILE_COLUMNS * S::F32_LANES;
     let tiled = band.width / block * block;
-    let tile_rows = if S::F32_LANES >= 16 { 4 } else { 2 };
+    let tile_rows = rows_per_tile::<S>();
     for column in (0..tiled).step_by(block) {
         let mut r = 0;
         while r < rows {
@@ -275,75 +286,76 @@ const TILE_E: usize = 4;
 
 /// `band[r, v] = x[r, ·] · e[v, ·]` for the rows `v` of `e` (`band` `[rows, e.len() / k]`):
 /// `e`'s rows four at a time (read from memory once, then from L1), against tiles of up to
-/// four input rows (two where the instruction set has 16 vector registers).
+/// four input rows ([`rows_per_tile`]).
 #[pulp::with_simd(dot_rows = Arch::new())]
 #[inline(always)]
 fn dot_rows_with<S: Simd>(simd: S, band: &mut [f32], x: &[f32], e: &[f32], rows: usize, k: usize) {
     let width = e.len() / k;
-    let tile_rows = if S::F32_LANES >= 16 { 4 } else { 2 };
+    let tile_rows = rows_per_tile::<S>();
     let x_row = |r: usize| &x[r * k..(r + 1) * k];
     let e_row = |v: usize| &e[v * k..(v + 1) * k];
-    let mut out = Tile {
-        band,
-        width,
-        r: 0,
-        v: 0,
-    };
-    while out.v < width {
-        let v = out.v;
-        let e_rows = TILE_E.min(width - v);
-        out.r = 0;
-        while out.r < rows {
-            let r = out.r;
+    for v in (0..width).step_by(TILE_E) {
+        if width - v < TILE_E {
+            // The last rows of `e`, one dot product at a time.
+            for r in 0..rows {
+                for j in v..width {
+                    let [[dot]] = dot_tile(simd, [x_row(r)], [e_row(j)], &[]);
+                    band[r * width + j] = dot;
+                }
+            }
+            continue;
+        }
+        let es = [e_row(v), e_row(v + 1), e_row(v + 2), e_row(v + 3)];
+        let following = e.get((v + TILE_E) * k..).unwrap_or_default();
+        let mut r = 0;
+        while r < rows {
             let x_rows = tile_rows.min(rows - r);
-            if e_rows == TILE_E {
-                let es = [e_row(v), e_row(v + 1), e_row(v + 2), e_row(v + 3)];
-                let next = e.get((v + TILE_E) * k..).unwrap_or_default();
-                match x_rows {
-                    4 => out.put(dot_tile(
+            let at = (r, v);
+            // The next rows of `e` are prefetched once, by the first tile (which reads these
+            // from memory); the other tiles find them in L1.
+            let next = if r == 0 { following } else { &[] };
+            match x_rows {
+                4 => put_dots(
+                    band,
+                    width,
+                    at,
+                    dot_tile(
                         simd,
                         [x_row(r), x_row(r + 1), x_row(r + 2), x_row(r + 3)],
                         es,
                         next,
-                    )),
-                    3 => out.put(dot_tile(
-                        simd,
-                        [x_row(r), x_row(r + 1), x_row(r + 2)],
-                        es,
-                        next,
-                    )),
-                    2 => out.put(dot_tile(simd, [x_row(r), x_row(r + 1)], es, next)),
-                    _ => out.put(dot_tile(simd, [x_row(r)], es, next)),
-                }
-            } else {
-                for row in r..r + x_rows {
-                    for j in 0..e_rows {
-                        let [[dot]] = dot_tile(simd, [x_row(row)], [e_row(v + j)], &[]);
-                        out.band[row * width + v + j] = dot;
-                    }
-                }
+                    ),
+                ),
+                3 => put_dots(
+                    band,
+                    width,
+                    at,
+                    dot_tile(simd, [x_row(r), x_row(r + 1), x_row(r + 2)], es, next),
+                ),
+                2 => put_dots(
+                    band,
+                    width,
+                    at,
+                    dot_tile(simd, [x_row(r), x_row(r + 1)], es, next),
+                ),
+                _ => put_dots(band, width, at, dot_tile(simd, [x_row(r)], es, next)),
             }
-            out.r += x_rows;
+            r += x_rows;
         }
-        out.v += e_rows;
     }
 }
 
-/// Where a tile's dot products go: rows `r..` and columns `v..` of `band` (`width` columns).
-struct Tile<'a> {
-    band: &'a mut [f32],
+/// Writes a tile's dot products into rows `r..` and columns `v..` of `band` (`width` columns).
+#[inline(always)]
+fn put_dots<const R: usize, const V: usize>(
+    band: &mut [f32],
     width: usize,
-    r: usize,
-    v: usize,
-}
-
-impl Tile<'_> {
-    #[inline(always)]
-    fn put<const R: usize, const V: usize>(&mut self, dots: [[f32; V]; R]) {
-        for (i, row) in dots.iter().enumerate() {
-            let at = (self.r + i) * self.width + self.v;
-            self.band[at..at + V].copy_from_slice(row);
-        }
+    (r, v): (usize, usize),
+    dots: [[f32; V]; R],
+) {
+    for (i, row) in dots.iter().enumerate() {
+        let at = (r + i) * width + v;
+        band[at..at + V].copy_from_slice(row);
     }
 }
 

@@ -15,9 +15,10 @@ mod norm;
 mod rotary;
 mod softmax;
 mod swiglu;
+mod tied_head;
 
 pub(crate) use adamw::adamw_update;
-pub(crate) use few_rows::{few_rows_matmul, few_rows_matmul_transposed};
+pub(crate) use few_rows::few_rows_matmul;
 pub(crate) use norm::{rms_norm_backward, rms_norm_forward};
 pub(crate) use rotary::{rotary_backward, rotary_forward};
 pub(crate) use softmax::{
@@ -25,6 +26,7 @@ pub(crate) use softmax::{
     LogSumExpRow,
 };
 pub(crate) use swiglu::{swiglu_backward, swiglu_forward};
+pub(crate) use tied_head::few_rows_matmul_transposed;
 
 /// Rows below which a kernel runs on the calling thread (a rayon task costs ~µs).
 const MIN_PARALLEL_ELEMENTS: usize = 1 << 14;

@@ -77,8 +77,9 @@ struct Rows {
     width: usize,
 }
 
-/// Input rows per register tile of both kernels (this one and the tied head's): four where the instruction set's vectors hold
-/// 16 floats (AVX-512, 32 vector registers), two otherwise (AVX2's 16 registers).
+/// Input rows per register tile of this kernel and the tied head's: four where the
+/// instruction set's vectors hold 16 floats (AVX-512, 32 vector registers), two otherwise
+/// (AVX2's 16 registers).
 #[inline(always)]
 pub(super) fn rows_per_tile<S: Simd>() -> usize {
     if S::F32_LANES >= 16 {

@@ -1,8 +1,8 @@
 //! `x · eᵀ` for a few rows, `E` the `[vocab, dim]` embedding (a tied output projection,
 //! decoding a small batch): each of `E`'s rows read from memory once. The rows of `E` are
-//! read four at a time, each tile of four input rows multiplied against them in registers (16
-//! accumulators), the next four prefetched while these are used. The tasks and their
-//! column bands are [`few_rows`](super::few_rows)'s.
+//! read four at a time, each tile of up to four input rows multiplied against them in
+//! registers (16 accumulators at four rows), the next four prefetched while these are used.
+//! The tasks and their column bands are [`few_rows`](super::few_rows)'s.
 
 use pulp::{Arch, Simd};
 

@@ -71,6 +71,10 @@ pub(crate) enum DataCommand {
     /// Builds EFT data.
     #[command(subcommand)]
     BuildEft(BuildEft),
+    /// Appends verifiable instructions (IFEval's kinds, drawn and seeded) to tasks: MT-Bench's
+    /// question file, evaluation prompts (`turns`) or IFT records (`prompt`). Writes IFEval's
+    /// JSON Lines format with each bare `task`, for `srlm eval --instructed`.
+    Instruct(crate::verifiable_cmd::InstructArgs),
 }
 
 #[derive(Subcommand)]
@@ -94,6 +98,10 @@ pub(crate) enum BuildEft {
         #[arg(long, default_value_t = 120)]
         max_prompt_words: usize,
     },
+    /// From the model's own answers to prompts with verifiable instructions (`srlm data
+    /// instruct`), ordered by the checks. Writes `eft-train.jsonl`, `eft-held-out.jsonl`,
+    /// `answers.jsonl` and `report.json` into DIR.
+    Verifiable(crate::verifiable_cmd::VerifiableArgs),
     /// The paper's way: judge human-ranked answers with a model, keep agreeing sets, thin the
     /// most common score.
     Ranked {
@@ -177,6 +185,7 @@ pub(crate) fn run(command: DataCommand, device: &str) -> Result<()> {
                 }
             }
         }
+        DataCommand::Instruct(args) => crate::verifiable_cmd::instruct(&args)?,
         DataCommand::Inspect {
             file,
             skip_bad_lines,
@@ -236,6 +245,9 @@ pub(crate) fn run(command: DataCommand, device: &str) -> Result<()> {
                 serde_json::to_string_pretty(&report)?.as_bytes(),
             )?;
             report
+        }
+        DataCommand::BuildEft(BuildEft::Verifiable(args)) => {
+            crate::verifiable_cmd::build_verifiable_eft(&args, device)?
         }
         DataCommand::BuildEft(BuildEft::Ranked {
             ranked,

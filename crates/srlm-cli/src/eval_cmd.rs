@@ -46,6 +46,17 @@ pub(crate) struct EvalArgs {
     /// (judged by the head-to-head judge, by --pair-method); 0 skips it.
     #[arg(long, default_value_t = 8)]
     reference_prompts: usize,
+    /// Prompts with verifiable instructions, in IFEval's JSON Lines format (`key`, `prompt`,
+    /// `instruction_id_list`, `kwargs`; srlm's `task` optional): each model answers them and
+    /// programs check the answers (`srlm data instruct` writes such a set).
+    #[arg(long)]
+    instructed: Option<PathBuf>,
+    /// How many of the instructed prompts (0: all).
+    #[arg(long, default_value_t = 0, requires = "instructed")]
+    instructed_prompts: usize,
+    /// Instruction kinds held out of training, marked apart in the report (comma-separated ids).
+    #[arg(long, value_delimiter = ',', requires = "instructed")]
+    held_out_kinds: Vec<String>,
     /// Most new tokens per answer.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
     max_tokens: u64,
@@ -143,6 +154,9 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
         http: args.http.settings()?,
         baseline: !args.no_baseline,
         seed: args.seed,
+        instructed_prompts: args.instructed.clone(),
+        max_instructed_prompts: args.instructed_prompts,
+        held_out_kinds: args.held_out_kinds.clone(),
         ..EvalOptions::default()
     };
     if let Some(json) = &args.from_json {

@@ -7,6 +7,7 @@ mod heap;
 mod http_args;
 mod run_cmd;
 mod train_cmd;
+mod verifiable_cmd;
 
 use std::path::{Path, PathBuf};
 

@@ -834,3 +834,111 @@ fn device_on_the_command_line_overrides_the_run_configuration() {
     assert!(ok, "{err}");
     assert_eq!(device_line(&out).as_deref(), Some("device = \"cpu\""));
 }
+
+#[test]
+fn instruct_build_verifiable_eft_and_eval_instruction_following() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = tmp.path().join("instructed.jsonl");
+    let (ok, stdout, stderr) = srlm(&[
+        "data",
+        "instruct",
+        "--tasks",
+        &data_fixture("mt_bench.jsonl"),
+        "--out",
+        set.to_str().unwrap(),
+        "--count",
+        "3",
+        "--seed",
+        "5",
+    ]);
+    assert!(ok, "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["prompts"], 3);
+    let lines: Vec<Value> = std::fs::read_to_string(&set)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for l in &lines {
+        // IFEval's fields, the task, and the prompt as the task with instruction text appended.
+        let task = l["task"].as_str().unwrap();
+        assert!(l["prompt"].as_str().unwrap().starts_with(task));
+        assert_eq!(
+            l["instruction_id_list"].as_array().unwrap().len(),
+            l["kwargs"].as_array().unwrap().len()
+        );
+    }
+    let (ok, _, stderr) = srlm(&[
+        "data",
+        "instruct",
+        "--tasks",
+        &data_fixture("mt_bench.jsonl"),
+        "--out",
+        set.to_str().unwrap(),
+        "--exclude-kinds",
+        "language:response_language",
+    ]);
+    assert!(!ok && stderr.contains("unknown instruction id"), "{stderr}");
+
+    let model = tiny_4k(tmp.path());
+    let eft = tmp.path().join("eft");
+    let (ok, stdout, stderr) = srlm(&[
+        "data",
+        "build-eft",
+        "verifiable",
+        "--instructed",
+        set.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out-dir",
+        eft.to_str().unwrap(),
+        "--answers",
+        "3",
+        "--max-new-tokens",
+        "6",
+        "--held-out",
+        "0",
+    ]);
+    assert!(ok, "{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    // Three prompts, three answers each, every one journaled whether kept or not.
+    assert_eq!(report["report"]["prompts"], 3);
+    assert_eq!(report["report"]["answers"], 9);
+    let answers = std::fs::read_to_string(eft.join("answers.jsonl")).unwrap();
+    assert_eq!(answers.lines().count(), 3);
+    let train = std::fs::read_to_string(eft.join("eft-train.jsonl")).unwrap();
+    assert_eq!(
+        train.lines().count() as u64,
+        report["train"].as_u64().unwrap()
+    );
+
+    let out = tmp.path().join("report");
+    let m = format!("tiny={}", model.display());
+    let (ok, _, stderr) = srlm(&[
+        "eval",
+        "--model",
+        &m,
+        "--instructed",
+        set.to_str().unwrap(),
+        "--prompts",
+        "0",
+        "--held-out-prompts",
+        "0",
+        "--reference-prompts",
+        "0",
+        "--max-tokens",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Instruction following, judged by no model"),
+        "{md}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["instruction_following"][0]["prompts"], 3);
+}

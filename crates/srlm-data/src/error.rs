@@ -47,6 +47,9 @@ pub enum DataError {
     /// Rendering a judge prompt or running a judge failed.
     #[error(transparent)]
     Judge(#[from] srlm_judge::JudgeError),
+    /// A prompt's verifiable instructions cannot be built.
+    #[error("verifiable instructions: {0}")]
+    Verifiable(#[from] srlm_verifiable::VerifiableError),
     /// The model failed.
     #[cfg(feature = "model")]
     #[error(transparent)]

@@ -15,6 +15,7 @@ use srlm_model::{parse_device, LanguageModel, LocalGenerator};
 use crate::contest::{pairwise, pointwise, Contest};
 use crate::error::{EvalError, Result};
 use crate::head_to_head::{answer, Answers};
+use crate::instruction_following::{compare_following, instruction_following, InstructedSet};
 use crate::judge_quality::{held_out_sets, judge_quality};
 use crate::judges::{journaled, ConfiguredEvalJudges, EvalJudges};
 use crate::pointwise::PairMethod;
@@ -63,6 +64,16 @@ pub struct EvalOptions {
     /// A folder where every answer and verdict is journaled as it is made, so a rerun after a
     /// crash redoes nothing finished (`None`: nothing is kept).
     pub journal: Option<PathBuf>,
+    /// Prompts with verifiable instructions (IFEval's JSON Lines format) that each model answers
+    /// greedily, checked by programs (`None`: no instruction-following section).
+    #[serde(default)]
+    pub instructed_prompts: Option<PathBuf>,
+    /// The first this many of them (0: all).
+    #[serde(default)]
+    pub max_instructed_prompts: usize,
+    /// Kinds held out of training, reported apart.
+    #[serde(default)]
+    pub held_out_kinds: Vec<String>,
 }
 
 impl Default for EvalOptions {
@@ -83,6 +94,9 @@ impl Default for EvalOptions {
             batch: 8,
             http: HttpSettings::default(),
             journal: None,
+            instructed_prompts: None,
+            max_instructed_prompts: 0,
+            held_out_kinds: Vec::new(),
         }
     }
 }
@@ -224,8 +238,16 @@ pub fn evaluate_models_with(
         Vec::new()
     };
     let (reference_prompts, references) = reference_answers(held_out, options.reference_prompts);
+    let instructed = match &options.instructed_prompts {
+        Some(path) => Some(InstructedSet::read(
+            path,
+            (options.max_instructed_prompts > 0).then_some(options.max_instructed_prompts),
+        )?),
+        None => None,
+    };
     let mut report = EvalReport {
         eval_prompts: prompts.len(),
+        held_out_kinds: options.held_out_kinds.clone(),
         ..EvalReport::default()
     };
     let answer_params = GenerationConfig::greedy(options.answer_max_tokens).with_seed(options.seed);
@@ -251,6 +273,16 @@ pub fn evaluate_models_with(
             let mut generator = journaled(Box::new(local), options, &format!("{name}-answers"))?;
             answers.push(answer(name, &mut generator, &prompts, &answer_params)?);
         }
+        if let Some(set) = &instructed {
+            let mut generator = journaled(Box::new(local), options, &format!("{name}-instructed"))?;
+            report.instruction_following.push(instruction_following(
+                name,
+                &mut generator,
+                set,
+                &answer_params,
+                options.seed,
+            )?);
+        }
         if !reference_prompts.is_empty() {
             let mut generator = journaled(
                 Box::new(local),
@@ -265,12 +297,18 @@ pub fn evaluate_models_with(
             )?);
         }
     }
+    let names: Vec<String> = models.iter().map(|(n, _)| n.clone()).collect();
+    let followed = &report.instruction_following;
+    report.following_comparisons = matchups(&names, options.baseline)
+        .into_iter()
+        .filter(|&(b, a)| a < followed.len() && b < followed.len())
+        .map(|(b, a)| compare_following(&followed[a], &followed[b], options.seed))
+        .collect::<Result<_>>()?;
     if prompts.is_empty() && reference_prompts.is_empty() {
         return Ok(report);
     }
     let (judge_name, judge) = judges.pair_judge(models, options)?;
     let method = options.pair_method.resolve(&options.pair_judge);
-    let names: Vec<String> = models.iter().map(|(n, _)| n.clone()).collect();
     let contest = Contest {
         prompts: &prompts,
         answers: &answers,

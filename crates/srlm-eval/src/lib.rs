@@ -35,7 +35,9 @@
 mod contest;
 mod error;
 mod evaluate;
+mod following_report;
 mod head_to_head;
+mod instruction_following;
 mod judge_quality;
 mod judges;
 mod length_control;
@@ -51,6 +53,10 @@ pub use evaluate::{
     reference_answers, spread_over_categories, EvalOptions, PairJudge,
 };
 pub use head_to_head::{answer, compare, tally, Answers, Matchup};
+pub use instruction_following::{
+    compare_following, instruction_following, summarise as summarise_following,
+    FollowingComparison, InstructedSet, InstructionFollowing, KindFollowing,
+};
 pub use judge_quality::{
     held_out_groups, held_out_sets, judge_quality, metric_intervals, reference_ranks, set_kind,
     HeldOutGroup, JudgeQuality, MetricIntervals,

@@ -7,7 +7,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EvalError, Result};
+use crate::following_report::following_section;
 use crate::head_to_head::Matchup;
+use crate::instruction_following::{FollowingComparison, InstructionFollowing};
 use crate::judge_quality::JudgeQuality;
 use crate::plot;
 use crate::pointwise::{AnswerScores, PairMethod};
@@ -41,6 +43,15 @@ pub struct EvalReport {
     pub iterations: Vec<IterationStats>,
     /// DPO curves from the run folder.
     pub dpo: Vec<DpoCurve>,
+    /// Each model's instruction following on the instructed prompts (checked by programs).
+    #[serde(default)]
+    pub instruction_following: Vec<InstructionFollowing>,
+    /// Paired differences in instruction following between models (B − A).
+    #[serde(default)]
+    pub following_comparisons: Vec<FollowingComparison>,
+    /// Instruction kinds held out of training.
+    #[serde(default)]
+    pub held_out_kinds: Vec<String>,
 }
 
 fn pct(s: &Share) -> String {
@@ -113,6 +124,12 @@ pub fn markdown(report: &EvalReport) -> String {
         }
         md.push_str("\n![judge quality](judge_quality.svg) ([PNG](judge_quality.png))\n\n");
     }
+    following_section(
+        &mut md,
+        &report.instruction_following,
+        &report.following_comparisons,
+        &report.held_out_kinds,
+    );
     if !report.head_to_head.is_empty() {
         md.push_str("## Head-to-head\n\n");
         let judge = report.head_to_head_judge.as_deref().unwrap_or("the judge");

@@ -44,3 +44,4 @@ pub use srlm_generation as generation;
 pub use srlm_judge as judge;
 pub use srlm_loop as run;
 pub use srlm_model as model;
+pub use srlm_verifiable as verifiable;

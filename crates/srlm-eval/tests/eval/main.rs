@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod following;
 mod length_control;
 mod report;
 mod run;

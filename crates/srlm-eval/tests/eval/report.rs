@@ -249,6 +249,7 @@ fn report_files_tables_and_plots() {
         }],
         iterations: iteration_stats(&dir).unwrap(),
         dpo: dpo_curves(&dir).unwrap(),
+        ..Default::default()
     };
     let out = tmp.path().join("report");
     write_report(&out, &report).unwrap();

@@ -37,17 +37,21 @@
 //! # Ok::<(), srlm_verifiable::VerifiableError>(())
 //! ```
 
+mod conflicts;
+mod description;
 mod error;
 mod explain;
 mod follow;
 mod instruction;
 mod kinds;
+mod kwargs;
 mod python;
 mod python_json;
 mod record;
 mod relation;
 mod sample;
 
+pub use conflicts::conflicts;
 pub use error::VerifiableError;
 pub use explain::Verdict;
 pub use follow::{follow, follow_all, loose_variants, Following};
@@ -56,4 +60,4 @@ pub use kinds::case::detected_english;
 pub use kinds::length::count_words;
 pub use record::InstructedPrompt;
 pub use relation::Relation;
-pub use sample::{conflicts, instructed_prompt, InstructionSampler, SamplerConfig};
+pub use sample::{instructed_prompt, InstructionSampler, SamplerConfig};

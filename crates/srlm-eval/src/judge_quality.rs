@@ -6,6 +6,7 @@
 //! [`held_out_sets`] keeps them apart, so each is measured on its own.
 
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use srlm_data::EftRecord;
@@ -157,6 +158,37 @@ pub struct JudgeQuality {
     pub parse: ParseStats,
     /// Parsed samples / samples.
     pub parse_rate: f64,
+    /// The chance floor of the pairwise accuracy over judged pairs: its mean when each prompt's
+    /// scores are shuffled among its responses ([`chance_pairwise_accuracy`]) — what this
+    /// judge's own score distribution, ties and unscored answers included, earns without reading
+    /// the answers. `None` in reports older than it or with no judged pair.
+    #[serde(default)]
+    pub chance_pairwise_accuracy: Option<f64>,
+}
+
+/// Permutations behind [`chance_pairwise_accuracy`].
+pub const CHANCE_PERMUTATIONS: usize = 1000;
+
+/// The pairwise accuracy (judged pairs) a judge gets when its scores are shuffled within each
+/// prompt, averaged over [`CHANCE_PERMUTATIONS`] shuffles (`seed`): the floor that an accuracy
+/// must clear to say the judge read the answers. With three sampled judgements averaged and ties
+/// counted as wrong, it is well under 0.5.
+pub fn chance_pairwise_accuracy(groups: &[RankedGroup], seed: u64) -> Option<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut shuffled: Vec<RankedGroup> = groups.to_vec();
+    let mut sum = 0.0;
+    let mut counted = 0usize;
+    for _ in 0..CHANCE_PERMUTATIONS {
+        for (s, g) in shuffled.iter_mut().zip(groups) {
+            s.scores.clone_from(&g.scores);
+            s.scores.shuffle(&mut rng);
+        }
+        if let Some(acc) = judge_metrics(&shuffled, 5.0).pairwise_accuracy {
+            sum += acc;
+            counted += 1;
+        }
+    }
+    (counted > 0).then(|| sum / counted as f64)
 }
 
 /// The reference ranks of a group: 0 for the highest reference score, equal scores tie.
@@ -218,6 +250,7 @@ pub fn judge_quality(
         set: set.to_string(),
         metrics: judge_metrics(&ranked, 5.0),
         intervals: metric_intervals(&ranked, 5.0, seed),
+        chance_pairwise_accuracy: chance_pairwise_accuracy(&ranked, seed),
         parse_rate: parse.parse_rate(),
         parse,
     })

@@ -58,8 +58,8 @@ pub use instruction_following::{
     FollowingComparison, InstructedSet, InstructionFollowing, KindFollowing,
 };
 pub use judge_quality::{
-    held_out_groups, held_out_sets, judge_quality, metric_intervals, reference_ranks, set_kind,
-    HeldOutGroup, JudgeQuality, MetricIntervals,
+    chance_pairwise_accuracy, held_out_groups, held_out_sets, judge_quality, metric_intervals,
+    reference_ranks, set_kind, HeldOutGroup, JudgeQuality, MetricIntervals, CHANCE_PERMUTATIONS,
 };
 pub use judges::{ConfiguredEvalJudges, EvalJudges};
 pub use length_control::{

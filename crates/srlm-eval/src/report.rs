@@ -97,17 +97,19 @@ pub fn markdown(report: &EvalReport) -> String {
     if !report.judge.is_empty() {
         md.push_str("## Judge quality on held-out EFT\n\n");
         md.push_str("Each model judges the held-out responses with the paper's prompt; its scores are compared with the reference scores (Yuan et al., 2024, Table 4). One row per model and held-out set: `natural` (the reference answer, a sentence-end cut of it, the seed model's own answers, a neighbouring prompt's answer — the kind of answers the loop's candidates are) and `ladder` (damaged reference answers). Brackets: 95 % percentile-bootstrap intervals over prompts. *All pairs* counts a pair the judge left unscored as wrong; the pairwise accuracy beside it is over judged pairs only.\n\n");
-        md.push_str("| model | set | pairwise acc. (judged pairs) | all pairs (unjudged) | 5-best % | exact match % | Spearman | Kendall τ (groups with a correlation) | parse rate | judgements cut | groups |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+        md.push_str("*Chance*: the pairwise accuracy the same judge gets with its scores shuffled among each prompt's responses (its own score distribution, ties counted wrong, without reading the answers): the floor an accuracy must clear.\n\n");
+        md.push_str("| model | set | pairwise acc. (judged pairs) | chance | all pairs (unjudged) | 5-best % | exact match % | Spearman | Kendall τ (groups with a correlation) | parse rate | judgements cut | groups |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for r in &report.judge {
             let m = &r.metrics;
             let i = &r.intervals;
             let _ = writeln!(
                 md,
-                "| {} | {} | {} ({}) | {} ({}) | {} | {} | {} | {} ({}) | {:.3} ({}/{}) | {:.3} | {} |",
+                "| {} | {} | {} ({}) | {} | {} ({}) | {} | {} | {} | {} ({}) | {:.3} ({}/{}) | {:.3} | {} |",
                 r.model,
                 if r.set.is_empty() { "-" } else { r.set.as_str() },
                 bracketed(m.pairwise_accuracy, i.pairwise_accuracy, 1.0, 3, "no judged pair"),
                 m.pairs,
+                metric(r.chance_pairwise_accuracy, 3, "no judged pair"),
                 bracketed(m.pairwise_accuracy_all, i.pairwise_accuracy_all, 1.0, 3, "no pair"),
                 m.unjudged_pairs,
                 bracketed(m.five_best_pct, i.five_best, 100.0, 1, "no response scored 5"),

@@ -177,6 +177,7 @@ fn report_files_tables_and_plots() {
                     ..Default::default()
                 },
                 parse_rate: 0.25,
+                chance_pairwise_accuracy: None,
             },
             JudgeQuality {
                 model: "M1".into(),
@@ -209,6 +210,7 @@ fn report_files_tables_and_plots() {
                     ..Default::default()
                 },
                 parse_rate: 0.75,
+                chance_pairwise_accuracy: Some(0.375),
             },
         ],
         head_to_head_judge: Some("M1".into()),
@@ -272,13 +274,13 @@ fn report_files_tables_and_plots() {
     assert_eq!(md, markdown(&report));
     assert!(
         md.contains(
-            "| M1 | natural | 0.750 [0.500, 0.875] (8) | 0.600 (2) | 50.0 | 50.0 | 0.600 | 0.500 (3) | 0.750 (9/12) | 0.167 | 4 |"
+            "| M1 | natural | 0.750 [0.500, 0.875] (8) | 0.375 | 0.600 (2) | 50.0 | 50.0 | 0.600 | 0.500 (3) | 0.750 (9/12) | 0.167 | 4 |"
         ),
         "{md}"
     );
     // A model with nothing to count shows n/a and why, never 0.000.
     assert!(
-        md.contains("| M0 | natural | n/a (no judged pair) (0) | n/a (no pair) (0) | n/a (no response scored 5) | n/a (no fully judged group) | n/a (no group with two judged) | n/a (no group with two judged) (0) | 0.250 (3/12) | 0.000 | 4 |"),
+        md.contains("| M0 | natural | n/a (no judged pair) (0) | n/a (no judged pair) | n/a (no pair) (0) | n/a (no response scored 5) | n/a (no fully judged group) | n/a (no group with two judged) | n/a (no group with two judged) (0) | 0.250 (3/12) | 0.000 | 4 |"),
         "{md}"
     );
     let w = &report.head_to_head[0].overall;

@@ -383,3 +383,26 @@ fn pointwise_head_to_head_compares_each_answers_own_score() {
         PairMethod::Pairwise
     );
 }
+
+/// The chance floor: each prompt's scores shuffled among its responses. Counted by hand over the
+/// equally likely placements (1,000 shuffles leave a few hundredths of noise).
+#[test]
+fn chance_floor_is_the_accuracy_of_shuffled_scores() {
+    use srlm_eval::chance_pairwise_accuracy;
+    use srlm_judge::RankedGroup;
+    let group = |ranks: &[f64], scores: &[f64]| RankedGroup {
+        ranks: ranks.to_vec(),
+        scores: scores.iter().map(|&s| Some(s)).collect(),
+    };
+    // Two answers, two scores: right in half the placements.
+    let two = chance_pairwise_accuracy(&[group(&[0.0, 1.0], &[2.0, 1.0])], 0).unwrap();
+    assert!((two - 0.5).abs() < 0.05, "{two}");
+    // Scores 2, 2, 1 over three ranked answers: the 1 last gives 2/3 pairs right (the 2s tie,
+    // which counts wrong), in the middle 1/3, first 0 -> mean 1/3, well under 0.5.
+    let tied = chance_pairwise_accuracy(&[group(&[0.0, 1.0, 2.0], &[2.0, 2.0, 1.0])], 0).unwrap();
+    assert!((tied - 1.0 / 3.0).abs() < 0.05, "{tied}");
+    // Equal scores everywhere: every pair a tie, the floor 0.
+    let flat = chance_pairwise_accuracy(&[group(&[0.0, 1.0], &[3.0, 3.0])], 0).unwrap();
+    assert_eq!(flat, 0.0);
+    assert_eq!(chance_pairwise_accuracy(&[], 0), None);
+}

@@ -4,19 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::instruction_following::{FollowingComparison, InstructionFollowing};
-use crate::win_rate::Share;
-
-fn pct(s: &Share) -> String {
-    if !s.value.is_finite() {
-        return "n/a (nothing checked)".into();
-    }
-    format!(
-        "{:.1} % [{:.1}, {:.1}]",
-        100.0 * s.value,
-        100.0 * s.low,
-        100.0 * s.high
-    )
-}
+use crate::win_rate::{pct, Share};
 
 fn signed_pct(s: &Share) -> String {
     if !s.value.is_finite() {

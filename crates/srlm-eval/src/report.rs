@@ -14,7 +14,7 @@ use crate::judge_quality::JudgeQuality;
 use crate::plot;
 use crate::pointwise::{AnswerScores, PairMethod};
 use crate::run_stats::{DpoCurve, IterationStats};
-use crate::win_rate::Share;
+use crate::win_rate::{pct, Share};
 
 /// Everything the evaluation measured.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -52,15 +52,6 @@ pub struct EvalReport {
     /// Instruction kinds held out of training.
     #[serde(default)]
     pub held_out_kinds: Vec<String>,
-}
-
-fn pct(s: &Share) -> String {
-    format!(
-        "{:.1} % [{:.1}, {:.1}]",
-        100.0 * s.value,
-        100.0 * s.low,
-        100.0 * s.high
-    )
 }
 
 /// A metric with `decimals` digits, or `n/a` with the reason it has nothing to count.

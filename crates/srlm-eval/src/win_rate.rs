@@ -40,6 +40,19 @@ pub struct WinTieLoss {
     pub loss: Share,
 }
 
+/// A share as a percentage with its interval, or `n/a` when there was nothing to count.
+pub(crate) fn pct(s: &Share) -> String {
+    if !s.value.is_finite() {
+        return "n/a (nothing counted)".into();
+    }
+    format!(
+        "{:.1} % [{:.1}, {:.1}]",
+        100.0 * s.value,
+        100.0 * s.low,
+        100.0 * s.high
+    )
+}
+
 /// Bootstrap resamples used for the intervals.
 pub const BOOTSTRAP_RESAMPLES: usize = 2000;
 

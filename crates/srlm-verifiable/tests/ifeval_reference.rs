@@ -72,7 +72,7 @@ fn strict_and_loose_verdicts_are_googles_on_every_case() {
     // Per kind: cases, strict-true, loose-true, disagreements.
     let mut per_kind: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     let mut disagreements = Vec::new();
-    let mut undetectable = Vec::new();
+    let mut english = Vec::new();
     for &(ti, ii, strict, loose) in &reference.cases {
         let text = &reference.texts[ti];
         let ours = follow(&instructions[ii], &text.text);
@@ -80,43 +80,33 @@ fn strict_and_loose_verdicts_are_googles_on_every_case() {
         counts[0] += 1;
         counts[1] += usize::from(strict);
         counts[2] += usize::from(loose);
-        let english_kind = matches!(
-            instructions[ii],
-            Instruction::AllCapitals | Instruction::AllLowercase
-        );
-        // langdetect guesses a language for two words ("ok": Slovak); whatlang says it cannot.
-        // Only there may the English checks differ (docs/verifiable-instructions.md).
-        // The variants whose case the instruction accepts are those it asks the language of.
-        let cased = |v: &str| match instructions[ii] {
-            Instruction::AllCapitals => {
-                v.chars().any(char::is_uppercase) && !v.chars().any(char::is_lowercase)
-            }
-            _ => v.chars().any(char::is_lowercase) && !v.chars().any(char::is_uppercase),
-        };
-        let too_short = || {
-            loose_variants(&text.text)
-                .iter()
-                .filter(|v| cased(v))
-                .all(|v| detected_english(v).is_none())
-        };
-        if (ours.strict != strict || ours.loose != loose) && english_kind && too_short() {
-            undetectable.push(format!(
-                "{} on {} {:?}",
-                instructions[ii].id(),
-                text.source,
-                text.text.chars().take(80).collect::<String>()
-            ));
+        if ours.strict == strict && ours.loose == loose {
             continue;
         }
-        if ours.strict != strict || ours.loose != loose {
-            counts[3] += 1;
-            disagreements.push(format!(
-                "{} {:?} on {} {:?}: Google strict {strict} loose {loose}, srlm {ours:?}",
-                instructions[ii].id(),
-                reference.instructions[ii].kwargs,
-                text.source,
-                text.text.chars().take(120).collect::<String>(),
-            ));
+        counts[3] += 1;
+        let line = format!(
+            "{} {:?} on {} {:?}: Google strict {strict} loose {loose}, srlm {ours:?}",
+            instructions[ii].id(),
+            reference.instructions[ii].kwargs,
+            text.source,
+            text.text.chars().take(100).collect::<String>(),
+        );
+        // The English checks ask another language detector than Google's (whatlang, not
+        // langdetect): they are held to a share of their cases, every other kind to every case
+        // (docs/verifiable-instructions.md).
+        match instructions[ii] {
+            Instruction::AllCapitals | Instruction::AllLowercase => {
+                let reliable = loose_variants(&text.text)
+                    .iter()
+                    .any(|v| detected_english(v).is_some());
+                let why = if reliable {
+                    "whatlang sure"
+                } else {
+                    "too short for whatlang"
+                };
+                english.push(format!("[{why}] {line}"));
+            }
+            _ => disagreements.push(line),
         }
     }
     for (kind, [n, s, l, d]) in &per_kind {
@@ -125,14 +115,19 @@ fn strict_and_loose_verdicts_are_googles_on_every_case() {
     let english_cases =
         per_kind["change_case:english_capital"][0] + per_kind["change_case:english_lowercase"][0];
     eprintln!(
-        "English checks on text too short for a reliable guess, where langdetect differs: {} of {english_cases}\n{}",
-        undetectable.len(),
-        undetectable.join("\n")
+        "English checks where whatlang and langdetect differ: {} of {english_cases}\n{}",
+        english.len(),
+        english.join("\n")
     );
     assert!(
-        undetectable.len() * 20 <= english_cases,
-        "{} of {english_cases} English-check cases differ on short text: over 5 %",
-        undetectable.len()
+        english.len() * 20 <= english_cases,
+        "{} of {english_cases} English-check cases differ: over 5 %",
+        english.len()
+    );
+    let texts = reference.texts.len();
+    assert!(
+        texts >= 500,
+        "{texts} responses: the fixture should hold at least 500"
     );
     // Every ported kind is exercised, with both verdicts.
     for id in INSTRUCTION_IDS {

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The session's measurement, sized to the time left: M0's instruction following (MT-Bench, 80
-# prompts), verifiable EFT from M0's answers to 120 ShareGPT prompts, M0 as a judge of the
-# held-out verifiable pairs; then M1 = M0 + SFT on it, judged and checked the same way.
+# The measurements of docs/verifiable-report/README.md, from the repository root's fetched assets
+# (scripts/fetch-model.sh, scripts/fetch-data.sh) and the release build: M0's instruction
+# following (80 instructed MT-Bench prompts), verifiable EFT from M0's answers to 120 ShareGPT
+# prompts, M0 as a judge of the held-out verifiable pairs; then M1 = M0 + SFT on that EFT, judged
+# and checked the same way. Every stage journals or writes whole files; a rerun resumes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 srlm=target/release/srlm
 m0=assets/SmolLM2-135M-Instruct.Q4_1.gguf
 d=runs/verifiable
+mkdir -p $d
 date
+[[ -f $d/ift.jsonl ]] || $srlm data import sharegpt assets/data/sharegpt.json --out $d/ift.jsonl
+$srlm data instruct --tasks assets/data/mt_bench.jsonl --out $d/mtbench-instructed.jsonl --min-words 30 --max-words 200 --seed 1
+$srlm data instruct --tasks $d/ift.jsonl --out $d/sharegpt-instructed.jsonl --count 200 --max-task-words 40 --min-words 30 --max-words 200 --seed 2
 $srlm eval --model M0=$m0 --instructed $d/mtbench-instructed.jsonl --held-out-prompts 0 --prompts 0 --reference-prompts 0 --max-tokens 256 --out $d/eval-if-m0
 date
 head -n 120 $d/sharegpt-instructed.jsonl > $d/sharegpt-instructed-120.jsonl

@@ -2,7 +2,8 @@
 //! generation prompt included, exactly as at generation time), the response tokenised on its own
 //! and followed by the end-of-turn token. The loss mask covers the response and that token only.
 //! Too-long examples are cut at the response's end; one whose prompt alone leaves no room for a
-//! response token is dropped. Both are counted.
+//! response token is dropped. An EFT example is never cut: its judgement ends in the score, so
+//! one that does not fit whole is dropped. All are counted.
 
 use srlm_judge::JudgeTemplate;
 use srlm_model::{LanguageModel, PromptResponse};
@@ -96,12 +97,15 @@ impl<'m> Encoder<'m> {
     }
 
     /// An EFT record: the judge prompt (holding its prompt and response) as the user turn, the
-    /// judgement as the target.
+    /// judgement as the target. `None` when it does not fit whole: a cut judgement would lose
+    /// its `Score: N`, the one thing EFT teaches.
     pub fn eft(&self, record: &EftRecord) -> Result<Option<EncodedExample>> {
         let judge_prompt = self
             .judge_template
             .render(&record.prompt, &record.response)?;
-        Ok(self.encode(&judge_prompt, &record.judgement)?)
+        Ok(self
+            .encode(&judge_prompt, &record.judgement)?
+            .filter(|e| !e.truncated))
     }
 
     /// A preference pair; `None` when either side must be dropped.
@@ -126,6 +130,7 @@ impl<'m> Encoder<'m> {
             .map(|r| self.ift(r).map_err(DataError::from))
             .chain(eft.iter().map(|r| self.eft(r)));
         for (index, example) in encoded.enumerate() {
+            let is_eft = index >= ift.len();
             let example = example.map_err(|e| match e {
                 DataError::Model(source) => DataError::Encode { index, source },
                 other => other,
@@ -137,11 +142,26 @@ impl<'m> Encoder<'m> {
                     report.response_tokens += e.response.len();
                     out.push(e);
                 }
-                None => report.dropped += 1,
+                None => {
+                    report.dropped += 1;
+                    // The prompt alone fits (or it would be dropped as an IFT example is):
+                    // the judgement is what does not.
+                    if is_eft && self.eft_prompt_fits(&eft[index - ift.len()])? {
+                        report.eft_cut += 1;
+                    }
+                }
             }
         }
         log_report("sft", &report);
         Ok((out, report))
+    }
+
+    /// Whether an EFT record's judge prompt leaves room for at least one judgement token.
+    fn eft_prompt_fits(&self, record: &EftRecord) -> Result<bool> {
+        let judge_prompt = self
+            .judge_template
+            .render(&record.prompt, &record.response)?;
+        Ok(self.model.encode_prompt(&judge_prompt, false)?.len() < self.max_len)
     }
 
     /// Encodes a preference set, counting cuts (either side) and drops.
@@ -176,6 +196,7 @@ fn log_report(set: &str, report: &EncodeReport) {
             set,
             truncated = report.truncated,
             dropped = report.dropped,
+            eft_judgement_would_be_cut = report.eft_cut,
             encoded = report.encoded,
             "examples cut or dropped at the maximum length"
         );

@@ -54,8 +54,12 @@ pub struct EncodeReport {
     pub encoded: usize,
     /// Of those, cut at the maximum length.
     pub truncated: usize,
-    /// Dropped: the prompt alone reaches the maximum length.
+    /// Dropped: the prompt alone reaches the maximum length, or (EFT) the judgement would be cut.
     pub dropped: usize,
+    /// Of the dropped, EFT examples left out whole because their judgement would be cut at the
+    /// maximum length, losing its `Score: N` (an EFT target is never trained on cut).
+    #[serde(default)]
+    pub eft_cut: usize,
     /// Response tokens (the loss's tokens) over all encoded examples.
     pub response_tokens: usize,
 }

@@ -213,6 +213,53 @@ fn truncation_cuts_the_response_end_and_drops_prompts_that_fill_the_budget() {
 }
 
 #[test]
+fn an_eft_target_is_never_cut_it_is_dropped_and_counted() {
+    let lm = tiny();
+    let eft = EftRecord {
+        prompt: "2+2?".into(),
+        response: "4".into(),
+        judgement: "The answer is correct, direct and complete; nothing is missing.\nScore: 4"
+            .into(),
+        score: 4.0,
+        origin: None,
+    };
+    // A short judge template: the paper's alone fills the tiny model's 128 positions.
+    let short = || JudgeTemplate::new("Judge: {{ prompt }} / {{ response }}").unwrap();
+    let encoder = |max_len: usize| {
+        Encoder::new(&lm, max_len)
+            .unwrap()
+            .with_judge_template(short())
+    };
+    let full = encoder(128).eft(&eft).unwrap().unwrap();
+    assert!(!full.truncated);
+    // Room for half the judgement: an IFT example would be cut there; the EFT one is dropped,
+    // since its cut would take the score with it.
+    let half = encoder(full.prompt.len() + full.response.len() / 2);
+    assert_eq!(half.eft(&eft).unwrap(), None);
+    let ift = IftRecord {
+        prompt: "Hi".into(),
+        response: eft.judgement.repeat(40),
+        source: None,
+    };
+    let (kept, report) = half.sft_set(&[ift], std::slice::from_ref(&eft)).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].truncated, "the IFT example is cut, not dropped");
+    assert_eq!(
+        (
+            report.encoded,
+            report.truncated,
+            report.dropped,
+            report.eft_cut
+        ),
+        (1, 1, 1, 1)
+    );
+    // A judge prompt that fills the budget alone is dropped as any prompt is, not as a cut.
+    let tight = encoder(full.prompt.len());
+    let (_, report) = tight.sft_set(&[], &[eft]).unwrap();
+    assert_eq!((report.dropped, report.eft_cut), (1, 0));
+}
+
+#[test]
 fn preference_batch_puts_chosen_rows_then_rejected_rows() {
     let lm = tiny();
     let encoder = Encoder::new(&lm, 4096).unwrap();

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use srlm::data::{read_jsonl, BadLines};
-use srlm::eval::{evaluate_models, evaluate_run, write_report, EvalOptions, PairJudge, PairMethod};
+use srlm::eval::{
+    evaluate_models, evaluate_run_on, write_report, EvalOptions, PairJudge, PairMethod,
+};
 use srlm::run::GeneratorSpec;
 
 use crate::http_args::HttpArgs;
@@ -128,7 +130,7 @@ fn named(spec: &str) -> Result<(String, PathBuf)> {
 }
 
 #[allow(clippy::print_stdout)]
-pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
+pub(crate) fn eval(args: EvalArgs, device: Option<&str>) -> Result<()> {
     let pair_judge = match (&args.judge_model, &args.judge_url) {
         (Some(path), _) => PairJudge::External(GeneratorSpec::Local { path: path.clone() }),
         (None, Some(url)) => PairJudge::External(GeneratorSpec::OpenAi(srlm::judge::Endpoint {
@@ -185,7 +187,10 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
     options.journal = Some(journal);
     let report = match &args.run {
         Some(run) => {
-            evaluate_run(run, &options).with_context(|| format!("evaluating {}", run.display()))?
+            // --device overrides the run configuration's `run.device`.
+            let device = device.map(srlm::model::parse_device).transpose()?;
+            evaluate_run_on(run, device.as_ref(), &options)
+                .with_context(|| format!("evaluating {}", run.display()))?
         }
         None => {
             let models = args
@@ -200,7 +205,7 @@ pub(crate) fn eval(args: EvalArgs, device: &str) -> Result<()> {
             evaluate_models(
                 &models,
                 &held_out,
-                &srlm::model::parse_device(device)?,
+                &srlm::model::parse_device(device.unwrap_or("cpu"))?,
                 &options,
             )?
         }

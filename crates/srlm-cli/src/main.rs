@@ -212,7 +212,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Run(args) => run_cmd::run(args, cli.device.as_deref())?,
         Command::Bench(args) => bench_cmd::bench(args, &device)?,
-        Command::Eval(args) => eval_cmd::eval(args, &device)?,
+        Command::Eval(args) => eval_cmd::eval(args, cli.device.as_deref())?,
         Command::Generate {
             model,
             prompt,

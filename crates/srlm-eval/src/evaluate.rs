@@ -181,8 +181,19 @@ pub fn matchups(names: &[String], baseline: bool) -> Vec<(usize, usize)> {
 }
 
 /// Evaluates the run in `run_dir`: its models (M0 from its config when `options.baseline`, then
-/// `M1/`, `M2/`, …), its held-out EFT set, and its per-iteration statistics.
+/// `M1/`, `M2/`, …), its held-out EFT set, and its per-iteration statistics, on the device of the
+/// run's configuration (`run.device`).
 pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport> {
+    evaluate_run_on(run_dir, None, options)
+}
+
+/// [`evaluate_run`] on `device` when given, instead of the run configuration's `run.device`
+/// (a run trained on a GPU evaluated on a CPU, or the reverse).
+pub fn evaluate_run_on(
+    run_dir: &Path,
+    device: Option<&Device>,
+    options: &EvalOptions,
+) -> Result<EvalReport> {
     let (dir, config) = RunDir::existing(run_dir)?;
     let mut models: Vec<(String, PathBuf)> = Vec::new();
     if options.baseline {
@@ -194,7 +205,10 @@ pub fn evaluate_run(run_dir: &Path, options: &EvalOptions) -> Result<EvalReport>
     } else {
         Vec::new()
     };
-    let device = parse_device(&config.run.device)?;
+    let device = match device {
+        Some(device) => device.clone(),
+        None => parse_device(&config.run.device)?,
+    };
     let mut report = evaluate_models(&models, &held_out, &device, options)?;
     report.iterations = iteration_stats(&dir)?;
     report.dpo = dpo_curves(&dir)?;

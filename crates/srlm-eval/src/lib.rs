@@ -49,8 +49,8 @@ mod win_rate;
 
 pub use error::{EvalError, Result};
 pub use evaluate::{
-    evaluate_models, evaluate_models_with, evaluate_run, matchups, read_eval_prompts,
-    reference_answers, spread_over_categories, EvalOptions, PairJudge,
+    evaluate_models, evaluate_models_with, evaluate_run, evaluate_run_on, matchups,
+    read_eval_prompts, reference_answers, spread_over_categories, EvalOptions, PairJudge,
 };
 pub use head_to_head::{answer, compare, tally, Answers, Matchup};
 pub use instruction_following::{

@@ -115,3 +115,31 @@ fn evaluates_every_model_and_matchup_of_a_run() {
     let err = evaluate_run(&tmp.path().join("nowhere"), &options).unwrap_err();
     assert!(err.to_string().contains("config.toml"), "{err}");
 }
+
+/// A run configured for a device this build cannot use is evaluated on the device given.
+#[test]
+fn a_run_is_evaluated_on_the_device_given_over_its_configured_one() {
+    let tiny = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/tiny-llama3");
+    let tmp = tempfile::tempdir().unwrap();
+    let device = device_from_env("SRLM_TEST_DEVICE", "cpu").unwrap();
+    let lm = LanguageModel::load(&tiny, &device).unwrap();
+    let mut config = RunConfig::quick();
+    config.model.path = tiny;
+    config.run.device = "wgpu:97".into();
+    let dir = RunDir::open(&tmp.path().join("run"), &config).unwrap();
+    dir.save_model(1, &lm).unwrap();
+    let options = EvalOptions {
+        held_out_prompts: 0,
+        max_eval_prompts: 0,
+        reference_prompts: 0,
+        ..EvalOptions::default()
+    };
+    let run = tmp.path().join("run");
+    assert!(
+        evaluate_run(&run, &options).is_err(),
+        "wgpu:97 is not a device here"
+    );
+    let report = srlm_eval::evaluate_run_on(&run, Some(&device), &options).unwrap();
+    assert!(report.judge.is_empty() && report.head_to_head.is_empty());
+}

@@ -1,6 +1,7 @@
 //! `srlm data instruct` (tasks with verifiable instructions appended, in IFEval's format) and
 //! `srlm data build-eft verifiable` (EFT from the model's own answers, ordered by the checks).
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -9,7 +10,7 @@ use serde_json::{json, Value};
 use srlm::data::eft::{build_verifiable, VerifiableAnswers};
 use srlm::data::split::split_by_prompt;
 use srlm::data::{read_jsonl, write_jsonl, BadLines, IftRecord, SetKind};
-use srlm::eval::read_eval_prompts;
+use srlm::eval::{read_eval_prompts, InstructedSet};
 use srlm::judge::{complete_checked, GenerationConfig, LocalGenerator};
 use srlm::verifiable::{InstructedPrompt, InstructionSampler, SamplerConfig, INSTRUCTION_IDS};
 
@@ -102,7 +103,7 @@ fn read_tasks(args: &InstructArgs) -> Result<Vec<String>> {
             path.display()
         ),
     };
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut tasks: Vec<String> = Vec::new();
     for task in all {
         if args.count > 0 && tasks.len() == args.count {
@@ -110,12 +111,11 @@ fn read_tasks(args: &InstructArgs) -> Result<Vec<String>> {
         }
         let words = task.split_whitespace().count();
         if task.trim().is_empty()
-            || seen.contains(&task)
             || (args.max_task_words > 0 && words > args.max_task_words)
+            || !seen.insert(task.clone())
         {
             continue;
         }
-        seen.push(task.clone());
         if seen.len() > args.skip {
             tasks.push(task);
         }
@@ -167,15 +167,6 @@ pub(crate) fn build_verifiable_eft(args: &VerifiableArgs, device: &str) -> Resul
     if !(0.0..1.0).contains(&args.held_out) {
         bail!("--held-out {}: a share in [0, 1)", args.held_out);
     }
-    let (prompts, _) = read_jsonl::<InstructedPrompt>(&args.instructed, BadLines::Fail)?;
-    for p in &prompts {
-        p.instructions()
-            .with_context(|| format!("{}", args.instructed.display()))?;
-    }
-    let device = srlm::model::parse_device(device)?;
-    let lm = srlm::model::LanguageModel::load(&args.model, &device)
-        .with_context(|| format!("loading {}", args.model.display()))?;
-    let mut generator = LocalGenerator::new(&lm, args.batch_size);
     if !(args.temperature > 0.0 && args.top_p > 0.0 && args.top_p <= 1.0) {
         bail!(
             "--temperature {} --top-p {}: sampling needs a positive temperature and top-p in (0, 1]",
@@ -183,6 +174,12 @@ pub(crate) fn build_verifiable_eft(args: &VerifiableArgs, device: &str) -> Resul
             args.top_p
         );
     }
+    // Read and every prompt's instructions checked before the model loads.
+    let prompts = InstructedSet::read(&args.instructed, None)?.prompts;
+    let device = srlm::model::parse_device(device)?;
+    let lm = srlm::model::LanguageModel::load(&args.model, &device)
+        .with_context(|| format!("loading {}", args.model.display()))?;
+    let mut generator = LocalGenerator::new(&lm, args.batch_size);
     let params = GenerationConfig::sampled(args.temperature, args.top_p, args.max_new_tokens)
         .with_seed(args.seed);
     let texts: Vec<String> = prompts.iter().map(|p| p.prompt.clone()).collect();

@@ -100,12 +100,16 @@ impl<'m> Encoder<'m> {
     /// judgement as the target. `None` when it does not fit whole: a cut judgement would lose
     /// its `Score: N`, the one thing EFT teaches.
     pub fn eft(&self, record: &EftRecord) -> Result<Option<EncodedExample>> {
+        Ok(self.eft_maybe_cut(record)?.filter(|e| !e.truncated))
+    }
+
+    /// An EFT record encoded as any example is, cut or not (`None`: the judge prompt alone fills
+    /// the budget); [`Encoder::eft`] and [`Encoder::sft_set`] drop the cut ones.
+    fn eft_maybe_cut(&self, record: &EftRecord) -> Result<Option<EncodedExample>> {
         let judge_prompt = self
             .judge_template
             .render(&record.prompt, &record.response)?;
-        Ok(self
-            .encode(&judge_prompt, &record.judgement)?
-            .filter(|e| !e.truncated))
+        Ok(self.encode(&judge_prompt, &record.judgement)?)
     }
 
     /// A preference pair; `None` when either side must be dropped.
@@ -128,40 +132,30 @@ impl<'m> Encoder<'m> {
         let encoded = ift
             .iter()
             .map(|r| self.ift(r).map_err(DataError::from))
-            .chain(eft.iter().map(|r| self.eft(r)));
+            .chain(eft.iter().map(|r| self.eft_maybe_cut(r)));
         for (index, example) in encoded.enumerate() {
-            let is_eft = index >= ift.len();
             let example = example.map_err(|e| match e {
                 DataError::Model(source) => DataError::Encode { index, source },
                 other => other,
             })?;
             match example {
+                // An EFT example that would be cut is left out whole: its judgement ends in the
+                // score.
+                Some(e) if e.truncated && index >= ift.len() => {
+                    report.dropped += 1;
+                    report.eft_cut += 1;
+                }
                 Some(e) => {
                     report.encoded += 1;
                     report.truncated += usize::from(e.truncated);
                     report.response_tokens += e.response.len();
                     out.push(e);
                 }
-                None => {
-                    report.dropped += 1;
-                    // The prompt alone fits (or it would be dropped as an IFT example is):
-                    // the judgement is what does not.
-                    if is_eft && self.eft_prompt_fits(&eft[index - ift.len()])? {
-                        report.eft_cut += 1;
-                    }
-                }
+                None => report.dropped += 1,
             }
         }
         log_report("sft", &report);
         Ok((out, report))
-    }
-
-    /// Whether an EFT record's judge prompt leaves room for at least one judgement token.
-    fn eft_prompt_fits(&self, record: &EftRecord) -> Result<bool> {
-        let judge_prompt = self
-            .judge_template
-            .render(&record.prompt, &record.response)?;
-        Ok(self.model.encode_prompt(&judge_prompt, false)?.len() < self.max_len)
     }
 
     /// Encodes a preference set, counting cuts (either side) and drops.

@@ -66,6 +66,12 @@ pub fn verifiable_score(followed: usize, total: usize) -> u8 {
 /// The target judgement of `response`: one sentence per instruction saying what was asked and
 /// what the response does, the count followed, then `Score: N`. Returns the score and the text.
 pub fn verifiable_judgement(instructions: &[Instruction], response: &str) -> (u8, String) {
+    let (_, score, text) = judged(instructions, response);
+    (score, text)
+}
+
+/// The judgement with the count of instructions followed, each instruction checked once.
+fn judged(instructions: &[Instruction], response: &str) -> (usize, u8, String) {
     let verdicts: Vec<_> = instructions.iter().map(|i| i.explain(response)).collect();
     let followed = verdicts.iter().filter(|v| v.followed).count();
     let score = verifiable_score(followed, instructions.len());
@@ -83,7 +89,7 @@ pub fn verifiable_judgement(instructions: &[Instruction], response: &str) -> (u8
     };
     text.push_str(&summary);
     text.push_str(&format!("\nScore: {score}"));
-    (score, text)
+    (followed, score, text)
 }
 
 /// EFT records from the model's checked answers: for every prompt with at least two finished
@@ -103,8 +109,7 @@ pub fn build_verifiable(sets: &[VerifiableAnswers]) -> Result<(Vec<EftRecord>, V
         let judged: Vec<(usize, u8, String, &String)> = finished
             .iter()
             .map(|answer| {
-                let followed = instructions.iter().filter(|i| i.check(answer)).count();
-                let (score, text) = verifiable_judgement(&instructions, answer);
+                let (followed, score, text) = judged(&instructions, answer);
                 (followed, score, text, *answer)
             })
             .collect();

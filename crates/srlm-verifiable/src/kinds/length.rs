@@ -64,10 +64,7 @@ pub(crate) fn nth_paragraph_first_word(
     response: &str,
 ) -> bool {
     let parts: Vec<&str> = response.split("\n\n").collect();
-    let count = parts
-        .iter()
-        .filter(|p| !python::strip(p).is_empty())
-        .count();
+    let count = blank_line_paragraphs(response);
     if nth == 0 || nth > count {
         return false;
     }

@@ -144,6 +144,8 @@ impl<'m> Encoder<'m> {
                 Some(e) if e.truncated && index >= ift.len() => {
                     report.dropped += 1;
                     report.eft_cut += 1;
+                    let kind = eft[index - ift.len()].kind().unwrap_or("given");
+                    *report.eft_cut_by_kind.entry(kind.to_string()).or_default() += 1;
                 }
                 Some(e) => {
                     report.encoded += 1;

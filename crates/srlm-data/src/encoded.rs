@@ -60,6 +60,10 @@ pub struct EncodeReport {
     /// maximum length, losing its `Score: N` (an EFT target is never trained on cut).
     #[serde(default)]
     pub eft_cut: usize,
+    /// `eft_cut` per kind of EFT set (the record's `origin` up to its first `:`, `natural`,
+    /// `ladder`, `verifiable`; `given` without one).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub eft_cut_by_kind: std::collections::BTreeMap<String, usize>,
     /// Response tokens (the loss's tokens) over all encoded examples.
     pub response_tokens: usize,
 }

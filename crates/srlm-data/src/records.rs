@@ -40,6 +40,17 @@ pub struct EftRecord {
     pub origin: Option<String>,
 }
 
+impl EftRecord {
+    /// The kind of set the record belongs to: its `origin` up to the first `:` (`natural`,
+    /// `ladder`, `verifiable`, `ranked`); `None` without one.
+    pub fn kind(&self) -> Option<&str> {
+        self.origin
+            .as_deref()
+            .and_then(|o| o.split(':').next())
+            .filter(|k| !k.is_empty())
+    }
+}
+
 /// AI-feedback preference pair, with TRL's field names (`prompt`, `chosen`, `rejected`) so a
 /// file goes straight into TRL, plus the self-rewarding extras.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -27,12 +27,7 @@ pub struct HeldOutGroup {
 /// The kind of a held-out record: its `origin` up to the first `:` (`natural`, `ladder`,
 /// `ranked`), or `given` for records without one.
 pub fn set_kind(record: &EftRecord) -> &str {
-    record
-        .origin
-        .as_deref()
-        .and_then(|o| o.split(':').next())
-        .filter(|k| !k.is_empty())
-        .unwrap_or("given")
+    record.kind().unwrap_or("given")
 }
 
 /// The held-out records split by kind ([`set_kind`], first appearance order), each grouped by

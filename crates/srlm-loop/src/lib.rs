@@ -49,7 +49,7 @@ pub mod stages;
 pub use config::{
     CandidateSection, DataSection, DpoSection, EftBuilder, GeneratorSpec, InstructSection,
     JudgeMethod, JudgeSection, MinParsed, ModelSection, NaturalSection, PairSection, PromptSource,
-    RunConfig, RunSection,
+    RunConfig, RunSection, VerifiableSection,
 };
 pub use driver::{RunOutcome, SelfRewardingRun};
 pub use error::{LoopError, Result};

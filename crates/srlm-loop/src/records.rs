@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use srlm_judge::{Completion, Judgement};
+use srlm_verifiable::InstructedPrompt;
 
 use crate::filter::Rejection;
 
@@ -10,8 +11,22 @@ use crate::filter::Rejection;
 pub struct NewPrompt {
     /// `iterT-NNNN`.
     pub id: String,
-    /// The prompt.
+    /// The prompt (with its instructions' texts appended when `instructed`).
     pub prompt: String,
+    /// The verifiable instructions appended to the task (`instruct.instructed_share`), in
+    /// IFEval's form: the checks that grade the candidates, never the judge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructed: Option<InstructedPrompt>,
+}
+
+impl NewPrompt {
+    /// The task without instructions: what a seed prompt is compared against.
+    pub fn task(&self) -> &str {
+        self.instructed
+            .as_ref()
+            .and_then(|i| i.task.as_deref())
+            .unwrap_or(&self.prompt)
+    }
 }
 
 /// A seed prompt the loop may draw (`data/seed-prompts.jsonl`): the prompt and the length of its

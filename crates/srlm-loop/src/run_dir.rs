@@ -53,6 +53,7 @@ pub struct RunDir {
 /// The order of stages within an iteration, for `metrics.jsonl`.
 const STAGE_ORDER: &[&str] = &[
     "seed-answers",
+    "verifiable-answers",
     "data",
     "sft",
     "instruct",
@@ -149,6 +150,13 @@ impl RunDir {
     /// `data/NAME`.
     pub fn data(&self, name: &str) -> PathBuf {
         self.root.join("data").join(name)
+    }
+
+    /// `data/instructed-eval.jsonl`: held-out seed prompts with verifiable instructions of every
+    /// kind, for `srlm eval`'s instruction-following section (written when
+    /// `data.verifiable.eval_prompts` > 0).
+    pub fn instructed_eval(&self) -> PathBuf {
+        self.data("instructed-eval.jsonl")
     }
 
     /// `iterT/NAME`.

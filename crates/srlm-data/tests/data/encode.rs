@@ -241,7 +241,11 @@ fn an_eft_target_is_never_cut_it_is_dropped_and_counted() {
         response: eft.judgement.repeat(40),
         source: None,
     };
-    let (kept, report) = half.sft_set(&[ift], std::slice::from_ref(&eft)).unwrap();
+    let verifiable = EftRecord {
+        origin: Some("verifiable:1/2".into()),
+        ..eft.clone()
+    };
+    let (kept, report) = half.sft_set(&[ift], &[eft.clone(), verifiable]).unwrap();
     assert_eq!(kept.len(), 1);
     assert!(kept[0].truncated, "the IFT example is cut, not dropped");
     assert_eq!(
@@ -251,8 +255,14 @@ fn an_eft_target_is_never_cut_it_is_dropped_and_counted() {
             report.dropped,
             report.eft_cut
         ),
-        (1, 1, 1, 1)
+        (1, 1, 2, 2)
     );
+    let by_kind: Vec<(&str, usize)> = report
+        .eft_cut_by_kind
+        .iter()
+        .map(|(k, n)| (k.as_str(), *n))
+        .collect();
+    assert_eq!(by_kind, [("given", 1), ("verifiable", 1)]);
     // A judge prompt that fills the budget alone is dropped as any prompt is, not as a cut.
     let tight = encoder(full.prompt.len());
     let (_, report) = tight.sft_set(&[], &[eft]).unwrap();

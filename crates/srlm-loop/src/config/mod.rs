@@ -12,13 +12,14 @@ use crate::error::{LoopError, Result};
 use crate::filter::FilterConfig;
 
 mod sections;
+mod verifiable;
 
 use sections::default_held_out_pairs;
 
 pub use sections::{
     CandidateSection, DataSection, DpoSection, EftBuilder, GeneratorSpec, InstructSection,
     JudgeMethod, JudgeSection, MinParsed, ModelSection, NaturalSection, PairSection, PromptSource,
-    RunSection,
+    RunSection, VerifiableSection,
 };
 
 /// The whole run.
@@ -196,6 +197,13 @@ impl RunConfig {
                 self.dpo.held_out_pairs
             ));
         }
+        self.data.verifiable.validate()?;
+        if !(0.0..=1.0).contains(&self.instruct.instructed_share) {
+            return Err(format!(
+                "instruct.instructed_share must be in [0, 1], got {}",
+                self.instruct.instructed_share
+            ));
+        }
         if self.candidates.n < 2 {
             return Err("candidates.n must be at least 2 to form a pair".into());
         }
@@ -320,6 +328,7 @@ impl Default for RunConfig {
                 },
                 eft_builder: EftBuilder::Natural,
                 natural: NaturalSection::default(),
+                verifiable: VerifiableSection::default(),
             },
             sft,
             instruct: InstructSection {
@@ -341,6 +350,7 @@ impl Default for RunConfig {
                 max_tokens: 64,
                 generator: GeneratorSpec::Current,
                 filter: FilterConfig::default(),
+                instructed_share: 0.0,
             },
             candidates: CandidateSection {
                 n: 4,

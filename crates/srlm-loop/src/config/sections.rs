@@ -11,6 +11,8 @@ use srlm_judge::Endpoint;
 use crate::error::{LoopError, Result};
 use crate::filter::FilterConfig;
 
+pub use super::verifiable::VerifiableSection;
+
 /// Which model generates: the current model Mt, another local model, or a server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -78,6 +80,10 @@ pub struct DataSection {
     /// The natural builder's settings and the seed model's answers it needs.
     #[serde(default)]
     pub natural: NaturalSection,
+    /// Verifiable instructions: EFT ordered by programs over the seed model's own answers
+    /// (mixed in at `share`), held-out own-vs-own judge sets and instructed evaluation prompts.
+    #[serde(default)]
+    pub verifiable: VerifiableSection,
 }
 
 /// Which label-free EFT builder makes the SFT set's judge examples.
@@ -176,6 +182,11 @@ pub struct InstructSection {
     pub generator: GeneratorSpec,
     /// The filters.
     pub filter: FilterConfig,
+    /// Share of each iteration's prompts given one to three verifiable instructions (drawn as
+    /// `data.verifiable` says, its held-out kinds left out). The self-judge still chooses the
+    /// pairs; the checks only measure how often its choice follows more instructions. 0: none.
+    #[serde(default)]
+    pub instructed_share: f64,
 }
 
 /// `[candidates]`.

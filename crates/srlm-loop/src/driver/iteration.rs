@@ -3,7 +3,9 @@
 use srlm_data::{EftRecord, IftRecord, PreferenceRecord};
 use srlm_model::LanguageModel;
 
-use super::{remove_checkpoints, remove_file, SelfRewardingRun, CANDIDATES, INSTRUCT, JUDGE};
+use super::{
+    remove_checkpoints, remove_file, SelfRewardingRun, CANDIDATES, INSTRUCT, INSTRUCTED, JUDGE,
+};
 use crate::config::PromptSource;
 use crate::error::{LoopError, Result};
 use crate::generator::{GeneratorSource, Role};
@@ -30,7 +32,7 @@ impl SelfRewardingRun {
             .dir
             .read_records(&self.dir.data("seed-prompts.jsonl"))?;
         let earlier = self.earlier_prompts(t)?;
-        let (prompts, resumed, stats) = match self.config.instruct.source {
+        let (prompts, resumed, mut stats) = match self.config.instruct.source {
             PromptSource::Seed => {
                 let (prompts, stats) = self.unused_seed_prompts(t, &seed_prompts, &earlier)?;
                 (prompts, false, stats)
@@ -41,6 +43,22 @@ impl SelfRewardingRun {
                 let mut clocked = clock.observing(observer);
                 self.self_instruct(t, mt, &seed_prompts, &earlier, &mut clocked, source)?
             }
+        };
+        let share = self.config.instruct.instructed_share;
+        let prompts = if share > 0.0 {
+            let seed = |u| unit_seed(self.config.run.seed, t, INSTRUCTED, u);
+            let mut sampler = self
+                .config
+                .data
+                .verifiable
+                .training_sampler(seed(0))
+                .map_err(|reason| LoopError::Config { path: None, reason })?;
+            let (prompts, counts) =
+                stages::instructed::instruct_share(prompts, share, &mut sampler, seed(1));
+            stats["instructed"] = counts;
+            prompts
+        } else {
+            prompts
         };
         self.dir.write_records(&output, &prompts)?;
         // Self-instruction's journal goes once its output is written (the seed source has none).
@@ -230,6 +248,7 @@ impl SelfRewardingRun {
     pub(super) fn pair_stage(
         &self,
         t: usize,
+        prompts: &[NewPrompt],
         judged: &[JudgedSet],
         observer: &mut dyn Observer,
     ) -> Result<Vec<PreferenceRecord>> {
@@ -241,7 +260,11 @@ impl SelfRewardingRun {
         observer.stage_started(t, "pairs", 1, 0);
         let (pairs, report) = stages::pairs::build_pairs(judged, t, &self.config.pairs);
         self.dir.write_records(&output, &pairs)?;
-        let stats = serde_json::to_value(&report).unwrap_or_default();
+        let mut stats = serde_json::to_value(&report).unwrap_or_default();
+        if let Some(check) = stages::instructed::check_self_reward(prompts, judged, &pairs)? {
+            log_self_reward(t, &check);
+            stats["self_reward_check"] = serde_json::to_value(&check).unwrap_or_default();
+        }
         self.finish_stage(observer, (t, "pairs"), clock, false, stats)?;
         Ok(pairs)
     }
@@ -287,4 +310,18 @@ impl SelfRewardingRun {
         remove_checkpoints(&workdir)?;
         self.finish_stage(observer, (t, "dpo"), clock, trained.resumed, trained.stats)
     }
+}
+
+/// One line of what the checks say of the self-judge's pairs.
+fn log_self_reward(t: usize, check: &stages::instructed::SelfRewardCheck) {
+    let more = &check.chosen_follows_more;
+    tracing::info!(
+        iteration = t,
+        instructed_pairs = check.pairs,
+        differ = more.of,
+        chosen_follows_more = more.hits,
+        rate = more.rate.unwrap_or(f64::NAN),
+        chance = 0.5,
+        "self-reward against the checks"
+    );
 }

@@ -23,6 +23,8 @@ const INSTRUCT: u64 = 1;
 const CANDIDATES: u64 = 2;
 const JUDGE: u64 = 3;
 const SEED_ANSWERS: u64 = 4;
+const VERIFIABLE_ANSWERS: u64 = 5;
+const INSTRUCTED: u64 = 6;
 
 /// A self-rewarding run in a folder.
 #[derive(Debug)]
@@ -138,18 +140,19 @@ impl SelfRewardingRun {
         let prompts = self.instruct_stage(t, &mt, observer, source)?;
         let candidates = self.candidate_stage(t, &mt, &prompts, observer, source)?;
         let judged = self.judge_stage(t, &mt, &candidates, observer, source, judges)?;
-        let pairs = self.pair_stage(t, &judged, observer)?;
+        let pairs = self.pair_stage(t, &prompts, &judged, observer)?;
         self.dpo_stage(t, &mt, &pairs, observer)
     }
 
-    /// Prompts kept in iterations before `t`.
+    /// Prompts kept in iterations before `t` (their tasks, without instructions).
     fn earlier_prompts(&self, t: usize) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for s in 1..t {
             let kept: Vec<NewPrompt> = self
                 .dir
                 .read_records(&self.dir.iteration(s, "prompts.jsonl"))?;
-            out.extend(kept.into_iter().map(|p| p.prompt));
+            // The task: an instructed prompt's seed prompt is used too.
+            out.extend(kept.iter().map(|p| p.task().to_string()));
         }
         Ok(out)
     }

@@ -1,10 +1,12 @@
 //! The stages before the first iteration: the seed model's answers and the data sets, then SFT
 //! (→ M1).
 
+use srlm_data::eft::VerifiableAnswers;
 use srlm_data::{EftRecord, IftRecord};
 use srlm_model::LanguageModel;
+use srlm_verifiable::InstructedPrompt;
 
-use super::{remove_checkpoints, remove_file, SelfRewardingRun, SEED_ANSWERS};
+use super::{remove_checkpoints, remove_file, SelfRewardingRun, SEED_ANSWERS, VERIFIABLE_ANSWERS};
 use crate::config::GeneratorSpec;
 use crate::error::Result;
 use crate::generator::{GeneratorSource, Role};
@@ -25,9 +27,15 @@ impl SelfRewardingRun {
         let seed = self.config.run.seed;
         let plan = stages::data::plan(&self.config.data, seed)?;
         let answers = self.seed_answer_stage(&plan.anchors(), observer, source)?;
+        let verifiable =
+            self.verifiable_answer_stage(&plan.verifiable_prompts(), observer, source)?;
         let clock = StageClock::start(&self.dir, 0, "data")?;
         observer.stage_started(0, "data", 1, 0);
-        let data = stages::data::prepare(&self.config.data, seed, plan, &answers)?;
+        let data = stages::data::prepare(&self.config.data, seed, plan, &answers, &verifiable)?;
+        if !data.instructed_eval.is_empty() {
+            self.dir
+                .write_records(&self.dir.instructed_eval(), &data.instructed_eval)?;
+        }
         self.dir
             .write_records(&self.dir.data("sft-ift.jsonl"), &data.sft_ift)?;
         self.dir
@@ -80,6 +88,57 @@ impl SelfRewardingRun {
         remove_file(&journal)?;
         let stats = stages::seed_answers::stats(&answers, config.max_tokens);
         self.finish_stage(observer, (0, "seed-answers"), clock, resumed, stats)?;
+        Ok(answers)
+    }
+
+    /// The seed model's sampled answers to the prompts given verifiable instructions
+    /// (`data/verifiable-answers.jsonl`), journaled per unit of `run.generation_batch` prompts.
+    pub(super) fn verifiable_answer_stage(
+        &self,
+        prompts: &[InstructedPrompt],
+        observer: &mut dyn Observer,
+        source: &mut dyn GeneratorSource,
+    ) -> Result<Vec<VerifiableAnswers>> {
+        let output = self.dir.data("verifiable-answers.jsonl");
+        if prompts.is_empty() {
+            return Ok(Vec::new());
+        }
+        if output.exists() {
+            return self.dir.read_records(&output);
+        }
+        let clock = StageClock::start(&self.dir, 0, "verifiable-answers")?;
+        let config = &self.config.data.verifiable;
+        let m0 = LanguageModel::load(&self.config.model.path, &self.device()?)?;
+        // Units of whole generation batches: `answers` rows per prompt.
+        let per_unit = (self.config.run.generation_batch / config.answers).max(1);
+        let chunks: Vec<&[InstructedPrompt]> = prompts.chunks(per_unit).collect();
+        let journal = self.dir.data("verifiable-answers.journal");
+        let mut generator = source.generator(Role::Candidates, &GeneratorSpec::Current, &m0)?;
+        let mut clocked = clock.observing(observer);
+        let (units, resumed) = run_units(
+            &journal,
+            0,
+            "verifiable-answers",
+            chunks.len(),
+            &mut clocked,
+            |u, _| {
+                let seed = unit_seed(self.config.run.seed, 0, VERIFIABLE_ANSWERS, u);
+                let params = stages::verifiable::answer_params(config, seed);
+                let unit = stages::verifiable::answer_instructed(
+                    chunks[u],
+                    generator.as_mut(),
+                    config.answers,
+                    &params,
+                )?;
+                Ok(Some((unit, String::new())))
+            },
+        )?;
+        drop(generator);
+        let answers: Vec<VerifiableAnswers> = units.into_iter().flatten().collect();
+        self.dir.write_records(&output, &answers)?;
+        remove_file(&journal)?;
+        let stats = stages::verifiable::answer_stats(&answers, config.max_tokens);
+        self.finish_stage(observer, (0, "verifiable-answers"), clock, resumed, stats)?;
         Ok(answers)
     }
 

@@ -248,6 +248,7 @@ pub fn finish(
         .map(|(i, g)| NewPrompt {
             id: format!("iter{iteration}-{i:04}"),
             prompt: g.prompt.clone(),
+            instructed: None,
         })
         .collect();
     let mut rejected: BTreeMap<&str, usize> = BTreeMap::new();

@@ -4,11 +4,13 @@
 pub mod candidates;
 pub mod data;
 pub mod instruct;
+pub mod instructed;
 pub mod judging;
 pub mod pairs;
 pub mod seed_answers;
 pub mod seed_prompts;
 pub mod train;
+pub mod verifiable;
 
 use std::ops::ControlFlow;
 use std::path::Path;

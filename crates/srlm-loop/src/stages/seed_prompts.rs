@@ -78,6 +78,7 @@ pub fn draw_unused(
             Ok(()) => prompts.push(NewPrompt {
                 id: format!("iter{iteration}-{:04}", prompts.len()),
                 prompt: seed_prompt.prompt.trim().to_string(),
+                instructed: None,
             }),
             Err(r) => *rejected.entry(r.kind()).or_default() += 1,
         }

@@ -7,3 +7,4 @@ mod filters;
 mod pairs;
 mod pieces;
 mod run;
+mod verifiable;

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
-use srlm::data::eft::{build_verifiable, VerifiableAnswers};
+use srlm::data::eft::build_verifiable;
 use srlm::data::split::split_by_prompt;
 use srlm::data::{read_jsonl, write_jsonl, BadLines, IftRecord, SetKind};
 use srlm::eval::{read_eval_prompts, InstructedSet};
-use srlm::judge::{complete_checked, GenerationConfig, LocalGenerator};
+use srlm::judge::{GenerationConfig, LocalGenerator};
+use srlm::run::stages::verifiable::answer_instructed;
 use srlm::verifiable::{InstructedPrompt, InstructionSampler, SamplerConfig, INSTRUCTION_IDS};
 
 /// `srlm data instruct` options.
@@ -182,19 +183,7 @@ pub(crate) fn build_verifiable_eft(args: &VerifiableArgs, device: &str) -> Resul
     let mut generator = LocalGenerator::new(&lm, args.batch_size);
     let params = GenerationConfig::sampled(args.temperature, args.top_p, args.max_new_tokens)
         .with_seed(args.seed);
-    let texts: Vec<String> = prompts.iter().map(|p| p.prompt.clone()).collect();
-    let rows = complete_checked(&mut generator, &texts, args.answers, &params)?;
-    let sets: Vec<VerifiableAnswers> = prompts
-        .into_iter()
-        .zip(rows)
-        .map(|(prompt, row)| VerifiableAnswers {
-            prompt,
-            answers: row
-                .into_iter()
-                .map(|c| (!c.truncated).then_some(c.text))
-                .collect(),
-        })
-        .collect();
+    let sets = answer_instructed(&prompts, &mut generator, args.answers, &params)?;
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("creating {}", args.out_dir.display()))?;
     write_jsonl(&args.out_dir.join("answers.jsonl"), &sets)?;

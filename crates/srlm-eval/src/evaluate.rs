@@ -209,7 +209,15 @@ pub fn evaluate_run_on(
         Some(device) => device.clone(),
         None => parse_device(&config.run.device)?,
     };
-    let mut report = evaluate_models(&models, &held_out, &device, options)?;
+    // The run's instructed evaluation prompts and held-out kinds, unless the options name others.
+    let mut options = options.clone();
+    if options.instructed_prompts.is_none() && dir.instructed_eval().exists() {
+        options.instructed_prompts = Some(dir.instructed_eval());
+    }
+    if options.held_out_kinds.is_empty() {
+        options.held_out_kinds = config.data.verifiable.held_out_kinds.clone();
+    }
+    let mut report = evaluate_models(&models, &held_out, &device, &options)?;
     report.iterations = iteration_stats(&dir)?;
     report.dpo = dpo_curves(&dir)?;
     Ok(report)

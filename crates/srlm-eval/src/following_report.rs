@@ -1,10 +1,67 @@
-//! The report's instruction-following section: IFEval's four numbers per model with their
-//! floor, the paired differences between models, and the per-kind breakdown.
+//! The report's instruction-following sections: IFEval's four numbers per model with their
+//! floor, the paired differences between models, and the per-kind breakdown; and, per
+//! iteration, what the checks say of the self-judge's rewards.
 
 use std::fmt::Write as _;
 
+use srlm_loop::stages::instructed::Rate;
+
 use crate::instruction_following::{FollowingComparison, InstructionFollowing};
+use crate::run_stats::IterationStats;
 use crate::win_rate::{pct, Share};
+
+/// `hits/of = rate [low, high]` in percent, or `n/a` for no trials.
+fn rate(r: &Rate) -> String {
+    match (r.rate, r.interval) {
+        (Some(v), Some((low, high))) => format!(
+            "{}/{} = {:.1} % [{:.1}, {:.1}]",
+            r.hits,
+            r.of,
+            100.0 * v,
+            100.0 * low,
+            100.0 * high
+        ),
+        _ => "n/a (none)".into(),
+    }
+}
+
+fn chance(r: &Rate) -> String {
+    r.chance
+        .map(|c| format!("{:.1} %", 100.0 * c))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Appends the self-reward check per iteration (nothing when no iteration had instructed
+/// prompts).
+pub(crate) fn self_reward_section(md: &mut String, iterations: &[IterationStats]) {
+    let checked: Vec<_> = iterations
+        .iter()
+        .filter_map(|it| it.self_reward.as_ref().map(|c| (it.iteration, c)))
+        .collect();
+    if checked.is_empty() {
+        return;
+    }
+    md.push_str("## The self-reward, checked
+
+On the iteration's prompts that carry verifiable instructions, the programs' verdicts against the self-judge's (which alone chose the pairs). *Candidates following all*: Mt's own answers. *Judge orders as the checks*: pairs of one prompt's finished candidates that the checks order and the judge does not tie. *Chosen follows more*: preference pairs whose answers follow different numbers of instructions. Brackets: 95 % Wilson intervals; chance: a judge that ignores the content.\n\n| iteration | instructed prompts | candidates following all | judge orders as the checks | judge ties | chance | pairs | chosen follows more | chance | chosen follows at least as many | chance |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (t, c) in checked {
+        let _ = writeln!(
+            md,
+            "| {t} (M{t}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.prompts,
+            rate(&c.following_all),
+            rate(&c.candidate_pairs),
+            c.candidate_pairs_judge_tied,
+            chance(&c.candidate_pairs),
+            c.pairs,
+            rate(&c.chosen_follows_more),
+            chance(&c.chosen_follows_more),
+            rate(&c.chosen_follows_at_least),
+            chance(&c.chosen_follows_at_least),
+        );
+    }
+    md.push('\n');
+}
 
 fn signed_pct(s: &Share) -> String {
     if !s.value.is_finite() {

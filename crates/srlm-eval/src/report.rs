@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EvalError, Result};
-use crate::following_report::following_section;
+use crate::following_report::{following_section, self_reward_section};
 use crate::head_to_head::Matchup;
 use crate::instruction_following::{FollowingComparison, InstructionFollowing};
 use crate::judge_quality::JudgeQuality;
@@ -55,6 +55,15 @@ pub struct EvalReport {
 }
 
 /// A metric with `decimals` digits, or `n/a` with the reason it has nothing to count.
+/// A rate over an iteration's judge samples, `n/a` when none was drawn.
+fn judged_rate(it: &IterationStats, rate: f64) -> String {
+    if it.judge_samples == 0 {
+        "n/a (nothing judged)".into()
+    } else {
+        format!("{rate:.3}")
+    }
+}
+
 fn metric(value: Option<f64>, decimals: usize, reason: &str) -> String {
     match value {
         Some(v) => format!("{v:.decimals$}"),
@@ -201,14 +210,14 @@ pub fn markdown(report: &EvalReport) -> String {
                 .collect();
             let _ = writeln!(
                 md,
-                "| {} (M{}) | {} | {:.1} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {:.1} | {:.1} |",
+                "| {} (M{}) | {} | {:.1} | {:.3} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
                 it.iteration,
                 it.iteration,
                 it.prompts,
                 it.mean_candidate_words,
                 it.candidate_cut_rate,
-                it.parse_rate,
-                it.judge_cut_rate,
+                judged_rate(it, it.parse_rate),
+                judged_rate(it, it.judge_cut_rate),
                 metric(it.mean_self_score, 2, "nothing judged"),
                 if hist.is_empty() {
                     "-".to_string()
@@ -221,6 +230,7 @@ pub fn markdown(report: &EvalReport) -> String {
             );
         }
         md.push_str("\n![lengths](lengths.svg) ([PNG](lengths.png))\n\n");
+        self_reward_section(&mut md, &report.iterations);
     }
     for curve in &report.dpo {
         if curve.points.is_empty() {

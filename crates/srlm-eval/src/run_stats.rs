@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use srlm_data::PreferenceRecord;
+use srlm_loop::stages::instructed::{check_self_reward, SelfRewardCheck};
 use srlm_loop::stages::judging::{judged_judgements, score_histogram};
 use srlm_loop::stages::mean_words;
 use srlm_loop::stages::train::HeldOutDpo;
-use srlm_loop::{CandidateSet, JudgedSet, RunDir};
+use srlm_loop::{CandidateSet, JudgedSet, NewPrompt, RunDir};
 
 use crate::error::Result;
 
@@ -28,6 +29,10 @@ pub struct IterationStats {
     /// pairs).
     #[serde(default)]
     pub candidate_cut_rate: f64,
+    /// Judge samples drawn (self-judging; 0 when nothing was judged, and then the two rates
+    /// below mean nothing).
+    #[serde(default)]
+    pub judge_samples: usize,
     /// Judge samples that parsed / samples drawn (self-judging).
     pub parse_rate: f64,
     /// Judge texts cut at `judge.max_tokens` / samples drawn.
@@ -45,6 +50,10 @@ pub struct IterationStats {
     pub mean_chosen_words: f64,
     /// Mean words of rejected responses.
     pub mean_rejected_words: f64,
+    /// What the checks say of the self-judge on the iteration's instructed prompts (`None`
+    /// when none carried instructions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_reward: Option<SelfRewardCheck>,
 }
 
 /// One DPO step (TRL's names).
@@ -86,6 +95,13 @@ pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
             dir.read_records(&dir.iteration(t, "candidates.jsonl"))?;
         let judged: Vec<JudgedSet> = dir.read_records(&judgements)?;
         let pairs: Vec<PreferenceRecord> = dir.read_records(&pairs_path)?;
+        let prompts_path = dir.iteration(t, "prompts.jsonl");
+        let prompts: Vec<NewPrompt> = if prompts_path.exists() {
+            dir.read_records(&prompts_path)?
+        } else {
+            Vec::new()
+        };
+        let self_reward = check_self_reward(&prompts, &judged, &pairs)?;
         let candidate_words: Vec<usize> = candidates
             .iter()
             .flat_map(|c| {
@@ -113,6 +129,7 @@ pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
             } else {
                 cut as f64 / responses.len() as f64
             },
+            judge_samples: parse.samples,
             parse_rate: parse.parse_rate(),
             judge_cut_rate: parse.truncation_rate(),
             score_histogram: score_histogram(&judgements),
@@ -123,6 +140,7 @@ pub fn iteration_stats(dir: &RunDir) -> Result<Vec<IterationStats>> {
             pairs: pairs.len(),
             mean_chosen_words: mean_words(pairs.iter().map(|p| p.chosen.as_str())),
             mean_rejected_words: mean_words(pairs.iter().map(|p| p.rejected.as_str())),
+            self_reward,
         });
     }
     Ok(out)

@@ -5,7 +5,10 @@ use srlm_eval::{
     write_report, AnswerScores, EvalReport, JudgeQuality, Matchup, PairMethod,
 };
 use srlm_judge::{Completion, JudgeMetrics, Judgement, PairOutcome, ParseFailure, ParseStats};
-use srlm_loop::{CandidateSet, JudgedResponse, JudgedSet, RunConfig, RunDir, StageSummary};
+use srlm_loop::{
+    CandidateSet, JudgedResponse, JudgedSet, NewPrompt, RunConfig, RunDir, StageSummary,
+};
+use srlm_verifiable::InstructedPrompt;
 
 fn judged(text: &str, samples: Vec<Result<f64, ParseFailure>>) -> JudgedResponse {
     JudgedResponse {
@@ -77,6 +80,24 @@ fn synthetic_run(root: &std::path::Path) -> RunDir {
     };
     dir.write_records(&dir.iteration(1, "aift.jsonl"), &[pair])
         .unwrap();
+    // Prompt a carried "fewer than 3 words": "two words" follows it, the chosen answer does not.
+    let kwargs = serde_json::json!({"relation": "less than", "num_words": 3});
+    let instructed = |id: &str, with: bool| NewPrompt {
+        id: id.into(),
+        prompt: format!("prompt {id}"),
+        instructed: with.then(|| InstructedPrompt {
+            key: id.into(),
+            prompt: format!("prompt {id}"),
+            instruction_id_list: vec!["length_constraints:number_words".into()],
+            kwargs: vec![kwargs.as_object().unwrap().clone()],
+            task: Some(format!("prompt {id}")),
+        }),
+    };
+    dir.write_records(
+        &dir.iteration(1, "prompts.jsonl"),
+        &[instructed("a", true), instructed("b", false)],
+    )
+    .unwrap();
     let steps = vec![
         serde_json::json!({"step": 1, "loss": std::f64::consts::LN_2, "rewards/accuracies": 0.0, "rewards/margins": 0.0}),
         serde_json::json!({"step": 2, "loss": 0.5, "rewards/accuracies": 1.0, "rewards/margins": 0.4}),
@@ -133,6 +154,19 @@ fn iteration_numbers_equal_hand_computed_ones() {
         (1, 4.0, 2.0)
     );
     assert_eq!((its[1].pairs, its[1].prompts), (0, 0));
+    assert_eq!((one.judge_samples, its[1].judge_samples), (8, 0));
+    // The checks on prompt a: of its two candidates "two words" follows; the judge preferred
+    // the other (4 over 1.5), and so did the pair.
+    let check = one.self_reward.as_ref().unwrap();
+    assert_eq!((check.prompts, check.candidates, check.pairs), (1, 2, 1));
+    assert_eq!((check.following_all.hits, check.following_all.of), (1, 2));
+    assert_eq!(
+        (check.candidate_pairs.hits, check.candidate_pairs.of),
+        (0, 1)
+    );
+    let more = &check.chosen_follows_more;
+    assert_eq!((more.hits, more.of, more.rate), (0, 1, Some(0.0)));
+    assert_eq!(its[1].self_reward, None);
     let curves = dpo_curves(&dir).unwrap();
     assert_eq!(curves.len(), 2);
     assert_eq!(curves[0].points.len(), 2);
@@ -301,6 +335,18 @@ fn report_files_tables_and_plots() {
         "{md}"
     );
     assert!(md.contains("DPO of iteration 2 was skipped"));
+    // Nothing judged in iteration 2: its rates are n/a, not 0.000.
+    assert!(
+        md.contains("| 2 (M2) | 0 | 0.0 | 0.000 | n/a (nothing judged) | n/a (nothing judged) |"),
+        "{md}"
+    );
+    // Wilson intervals of 1/2 and 0/1 (scipy: [9.5, 90.5] and [0.0, 79.3] %).
+    assert!(
+        md.contains(
+            "| 1 (M1) | 1 | 1/2 = 50.0 % [9.5, 90.5] | 0/1 = 0.0 % [0.0, 79.3] | 0 | 50.0 % | 1 | 0/1 = 0.0 % [0.0, 79.3] | 50.0 % | 0/1 = 0.0 % [0.0, 79.3] | 50.0 % |"
+        ),
+        "{md}"
+    );
     // Pointwise: how the judge decided, and its mean score of each model's answers.
     assert!(
         md.contains("4 evaluation prompts; M1 scores each answer alone"),

@@ -4,6 +4,7 @@ use srlm_data::{EftRecord, EvalPrompt};
 use srlm_eval::{evaluate_run, write_report, EvalOptions, PairMethod};
 use srlm_loop::{RunConfig, RunDir};
 use srlm_model::{device_from_env, LanguageModel};
+use srlm_verifiable::InstructedPrompt;
 
 #[test]
 fn evaluates_every_model_and_matchup_of_a_run() {
@@ -18,9 +19,21 @@ fn evaluates_every_model_and_matchup_of_a_run() {
     lm.save_pretrained(&m0).unwrap();
     let mut config = RunConfig::quick();
     config.model.path = m0;
+    config.data.verifiable.held_out_kinds = vec!["punctuation:no_comma".into()];
     let dir = RunDir::open(&tmp.path().join("run"), &config).unwrap();
     dir.save_model(1, &lm).unwrap();
     dir.save_model(2, &lm).unwrap();
+    // The run's held-out instructed prompts: its instruction-following section reads them.
+    let no_comma =
+        srlm_verifiable::Instruction::from_kwargs("punctuation:no_comma", &serde_json::Map::new())
+            .unwrap();
+    let instructed: Vec<InstructedPrompt> = ["hi", "yo"]
+        .iter()
+        .enumerate()
+        .map(|(i, task)| InstructedPrompt::new(i, task, std::slice::from_ref(&no_comma)))
+        .collect();
+    dir.write_records(&dir.instructed_eval(), &instructed)
+        .unwrap();
     let held_out: Vec<EftRecord> = (0..3)
         .flat_map(|p| {
             (0..3).map(move |s| EftRecord {
@@ -63,6 +76,13 @@ fn evaluates_every_model_and_matchup_of_a_run() {
     let report = evaluate_run(&run, &options).unwrap();
     let names: Vec<&str> = report.judge.iter().map(|j| j.model.as_str()).collect();
     assert_eq!(names, ["M0", "M1", "M2"]);
+    let following: Vec<(&str, usize)> = report
+        .instruction_following
+        .iter()
+        .map(|f| (f.model.as_str(), f.prompts))
+        .collect();
+    assert_eq!(following, [("M0", 2), ("M1", 2), ("M2", 2)]);
+    assert_eq!(report.held_out_kinds, ["punctuation:no_comma"]);
     for j in &report.judge {
         assert_eq!(j.metrics.groups, 2);
         assert_eq!(

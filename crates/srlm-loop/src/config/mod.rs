@@ -90,6 +90,9 @@ impl RunConfig {
         c.data.ift_examples = 64;
         c.data.eft_examples = 340;
         c.data.natural.held_out_prompts = 64;
+        c.data.verifiable.prompts = 200;
+        c.data.verifiable.held_out_prompts = 96;
+        c.data.verifiable.eval_prompts = 80;
         c.instruct.prompts = 140;
         c.dpo.train.batch_size = 8;
         c
@@ -102,6 +105,10 @@ impl RunConfig {
         c.data.eft_examples = 4;
         c.data.natural.held_out_prompts = 2;
         c.data.natural.max_tokens = 128;
+        c.data.verifiable.prompts = 4;
+        c.data.verifiable.held_out_prompts = 2;
+        c.data.verifiable.eval_prompts = 4;
+        c.data.verifiable.max_tokens = 128;
         c.sft.batch_size = 8;
         c.instruct.prompts = 2;
         c.instruct.max_generations = 8;
@@ -278,7 +285,8 @@ impl Default for RunConfig {
     /// 2026-12-04: docs/example-report/default-2026-12-04d/).
     fn default() -> Self {
         // A few optimizer steps instead of the paper's hundreds: peak learning rates scaled up
-        // (SFT 1e-4, DPO 5e-6) so that they move the model at all, and no dropout — SmolLM2 was
+        // (SFT 1e-4, DPO 2e-5: at 5e-6 two iterations moved the held-out DPO loss by < 0.01)
+        // so that they move the model at all, and no dropout — SmolLM2 was
         // trained without it, and a 0.1 residual dropout multiplies its loss on EFT examples
         // (docs/self-rewarding-loop.md). `RunConfig::paper()` has the paper's values.
         let sft = TrainConfig {
@@ -290,8 +298,8 @@ impl Default for RunConfig {
             ..TrainConfig::default()
         };
         let dpo_train = TrainConfig {
-            peak_lr: 5e-6,
-            final_lr: 1e-6,
+            peak_lr: 2e-5,
+            final_lr: 4e-6,
             batch_size: 4,
             dropout: 0.0,
             checkpoint_every: Some(1),
@@ -328,7 +336,22 @@ impl Default for RunConfig {
                 },
                 eft_builder: EftBuilder::Natural,
                 natural: NaturalSection::default(),
-                verifiable: VerifiableSection::default(),
+                // Half of the EFT examples ordered by the checks over M0's own answers (the
+                // decision the loop asks of its judge), a held-out own-vs-own judge set and
+                // instructed evaluation prompts (docs/verifiable-instructions.md).
+                verifiable: VerifiableSection {
+                    share: 0.5,
+                    prompts: 40,
+                    held_out_prompts: 32,
+                    eval_prompts: 64,
+                    // Never trained (EFT or loop prompts); the evaluation reports them apart.
+                    held_out_kinds: vec![
+                        "detectable_format:title".into(),
+                        "startend:quotation".into(),
+                        "change_case:english_capital".into(),
+                    ],
+                    ..VerifiableSection::default()
+                },
             },
             sft,
             instruct: InstructSection {
@@ -340,7 +363,9 @@ impl Default for RunConfig {
                 prompts: 32,
                 // Prompts whose seed answer is short enough to be answered within
                 // `candidates.max_tokens` more often (see the field's docs).
-                max_seed_answer_words: Some(200),
+                // 100 words: 48 of 128 candidates were cut at 384 tokens with 200 in the
+                // default run of 2026-12-04, and a cut candidate is never paired.
+                max_seed_answer_words: Some(100),
                 max_generations: 24,
                 batch: 8,
                 shots_seed: 6,
@@ -350,7 +375,9 @@ impl Default for RunConfig {
                 max_tokens: 64,
                 generator: GeneratorSpec::Current,
                 filter: FilterConfig::default(),
-                instructed_share: 0.0,
+                // Half of the prompts carry verifiable instructions: the checks then say how
+                // often the self-judge's chosen answer follows more of them.
+                instructed_share: 0.5,
             },
             candidates: CandidateSection {
                 n: 4,

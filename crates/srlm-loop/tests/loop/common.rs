@@ -103,6 +103,11 @@ pub(crate) fn tiny_config(model: &Path, seed: &Path) -> RunConfig {
     c.dpo.train.peak_lr = 1e-3;
     c.dpo.train.final_lr = 1e-4;
     c.run.generation_batch = 4;
+    // Verifiable instructions off (tests/loop/verifiable.rs turns them on).
+    c.data.verifiable.share = 0.0;
+    c.data.verifiable.held_out_prompts = 0;
+    c.data.verifiable.eval_prompts = 0;
+    c.instruct.instructed_share = 0.0;
     // The backend under test (`cpu` unless SRLM_TEST_DEVICE names another).
     c.run.device = std::env::var("SRLM_TEST_DEVICE").unwrap_or_else(|_| "cpu".into());
     c

@@ -35,9 +35,9 @@ pub(crate) struct EvalArgs {
     /// Held-out EFT prompts (each with its responses) for judge quality; 0 skips.
     #[arg(long, default_value_t = 4)]
     held_out_prompts: usize,
-    /// Judge samples per held-out response.
-    #[arg(long, default_value_t = 3)]
-    samples: usize,
+    /// Judge samples per judged response (default: the run's `judge.samples`, or 3).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    samples: Option<u64>,
     /// Evaluation prompts: MT-Bench's question.jsonl or JSONL of {id, category, turns}.
     #[arg(long, default_value = "assets/data/mt_bench.jsonl")]
     eval_prompts: PathBuf,
@@ -62,10 +62,11 @@ pub(crate) struct EvalArgs {
     /// Most new tokens per answer.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..))]
     max_tokens: u64,
-    /// Most new tokens per judgement and per head-to-head verdict (default: twice the EFT
-    /// ladder's longest target judgement).
-    #[arg(long, default_value_t = srlm::judge::DEFAULT_JUDGE_MAX_TOKENS as u64, value_parser = clap::value_parser!(u64).range(1..))]
-    judge_max_tokens: u64,
+    /// Most new tokens per judgement and per head-to-head verdict (default: the run's
+    /// `judge.max_tokens`, or twice the EFT ladder's longest target judgement). The rest of the
+    /// judge's settings (sampling, template, score pattern) are always the run's `[judge]`.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    judge_max_tokens: Option<u64>,
     /// Head-to-head judge: one of the evaluated models, by name — the same judge for every
     /// comparison (default M1, the SFT model; without a model of that name, the first after the
     /// baseline).
@@ -86,9 +87,10 @@ pub(crate) struct EvalArgs {
     /// local model, pairwise for a server.
     #[arg(long, value_enum, default_value_t = PairMethodArg::Auto)]
     pair_method: PairMethodArg,
-    /// Sequences per forward pass when a local model answers or judges.
-    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..))]
-    batch: u64,
+    /// Sequences per forward pass when a local model answers or judges (default: the run's
+    /// `run.generation_batch`, or 48).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    batch: Option<u64>,
     #[command(flatten)]
     http: HttpArgs,
     /// Leave the seed model M0 out.
@@ -129,6 +131,28 @@ fn named(spec: &str) -> Result<(String, PathBuf)> {
     }
 }
 
+/// The judge settings when a flag overrides one: the run's `[judge]` (or the default's) with
+/// the flags applied; `None` leaves them all to the run.
+fn judge_settings(
+    args: &EvalArgs,
+    max_tokens: Option<usize>,
+) -> Result<Option<srlm::run::JudgeSection>> {
+    if args.samples.is_none() && max_tokens.is_none() {
+        return Ok(None);
+    }
+    let mut judge = match &args.run {
+        Some(run) => srlm::run::RunDir::existing(run)?.1.judge,
+        None => srlm::run::RunConfig::default().judge,
+    };
+    if let Some(samples) = args.samples {
+        judge.samples = usize::try_from(samples)?;
+    }
+    if let Some(tokens) = max_tokens {
+        judge.max_tokens = tokens;
+    }
+    Ok(Some(judge))
+}
+
 #[allow(clippy::print_stdout)]
 pub(crate) fn eval(args: EvalArgs, device: Option<&str>) -> Result<()> {
     let pair_judge = match (&args.judge_model, &args.judge_url) {
@@ -140,11 +164,10 @@ pub(crate) fn eval(args: EvalArgs, device: Option<&str>) -> Result<()> {
         (None, None) => PairJudge::Evaluated(args.judge.clone()),
     };
     let max_tokens = usize::try_from(args.max_tokens)?;
-    let judge_max_tokens = usize::try_from(args.judge_max_tokens)?;
+    let judge_max_tokens = args.judge_max_tokens.map(usize::try_from).transpose()?;
     let mut options = EvalOptions {
         held_out_prompts: args.held_out_prompts,
-        judge_samples: args.samples,
-        judge_max_tokens,
+        judge: judge_settings(&args, judge_max_tokens)?,
         eval_prompts: args.eval_prompts,
         max_eval_prompts: args.prompts,
         reference_prompts: args.reference_prompts,
@@ -152,7 +175,7 @@ pub(crate) fn eval(args: EvalArgs, device: Option<&str>) -> Result<()> {
         pair_judge,
         pair_max_tokens: judge_max_tokens,
         pair_method: args.pair_method.into(),
-        batch: usize::try_from(args.batch)?,
+        batch: args.batch.map(usize::try_from).transpose()?,
         http: args.http.settings()?,
         baseline: !args.no_baseline,
         seed: args.seed,

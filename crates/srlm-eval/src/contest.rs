@@ -4,12 +4,11 @@
 
 use srlm_data::EvalPrompt;
 use srlm_generation::{GenerationConfig, TextGenerator};
-use srlm_judge::SamplingJudge;
 
 use crate::error::Result;
 use crate::evaluate::EvalOptions;
 use crate::head_to_head::{compare, Answers};
-use crate::judges::{journaled, judge_sampling};
+use crate::judges::{journaled, sampling_judge};
 use crate::pointwise::{compare_scored, score_answers, AnswerScores};
 use crate::report::EvalReport;
 
@@ -33,7 +32,7 @@ pub(crate) fn pairwise(
     options: &EvalOptions,
     report: &mut EvalReport,
 ) -> Result<()> {
-    let params = GenerationConfig::greedy(options.pair_max_tokens).with_seed(options.seed);
+    let params = GenerationConfig::greedy(options.pair_tokens()).with_seed(options.seed);
     let mut judge = journaled(judge, options, &format!("verdicts-{judge_name}"))?;
     for &(a, b) in &contest.pairs {
         report.head_to_head.push(compare(
@@ -58,7 +57,7 @@ pub(crate) fn pairwise(
     Ok(())
 }
 
-/// Every answer scored once by the judge with the judge prompt (`judge_samples` samples,
+/// Every answer scored once by the judge with the judge prompt (the judge settings' samples,
 /// averaged); each matchup compares the scores.
 pub(crate) fn pointwise(
     judge: Box<dyn TextGenerator>,
@@ -68,9 +67,7 @@ pub(crate) fn pointwise(
     report: &mut EvalReport,
 ) -> Result<()> {
     let generator = journaled(judge, options, &format!("scores-{judge_name}"))?;
-    let mut scorer = SamplingJudge::new(generator)
-        .with_samples(options.judge_samples)
-        .with_params(judge_sampling(options));
+    let mut scorer = sampling_judge(generator, options)?;
     let scores = contest
         .answers
         .iter()

@@ -8,7 +8,7 @@ use srlm_data::import::import_mtbench;
 use srlm_data::{read_jsonl, BadLines, EftRecord, EvalPrompt, SetKind};
 use srlm_generation::GenerationConfig;
 use srlm_judge::HttpSettings;
-use srlm_loop::{GeneratorSpec, RunDir};
+use srlm_loop::{GeneratorSpec, JudgeSection, RunConfig, RunDir};
 use srlm_model::burn::tensor::Device;
 use srlm_model::{parse_device, LanguageModel, LocalGenerator};
 
@@ -28,10 +28,12 @@ pub struct EvalOptions {
     /// Held-out EFT prompts (each with its responses) per held-out set kind (natural, ladder)
     /// for judge quality; 0 skips.
     pub held_out_prompts: usize,
-    /// Judge samples per held-out response (the paper: 3).
-    pub judge_samples: usize,
-    /// Most new tokens per judgement.
-    pub judge_max_tokens: usize,
+    /// How every model judges (samples, sampling, token limit, template, score pattern): one
+    /// source of truth with the loop. `None`: the run's `[judge]` ([`evaluate_run`]), or the
+    /// embedded default's ([`evaluate_models`]). The judge's generator and method are not
+    /// read: each model judges itself by sampling.
+    #[serde(default)]
+    pub judge: Option<JudgeSection>,
     /// Evaluation prompts: MT-Bench's `question.jsonl` or a JSONL of `{id, category, turns}`.
     pub eval_prompts: PathBuf,
     /// How many (spread over categories); 0 skips the head-to-heads.
@@ -46,8 +48,9 @@ pub struct EvalOptions {
     /// Who judges every head-to-head: one of the evaluated models by name (default `M1`), a
     /// local model file, or an OpenAI-compatible server — the same judge for every comparison.
     pub pair_judge: PairJudge,
-    /// Most new tokens per head-to-head verdict.
-    pub pair_max_tokens: usize,
+    /// Most new tokens per head-to-head verdict (`None`: the judge's `max_tokens`).
+    #[serde(default)]
+    pub pair_max_tokens: Option<usize>,
     /// How the head-to-head judge decides: pointwise (each answer scored alone with the judge
     /// prompt, `judge_samples` samples; the default for a local model) or pairwise (MT-Bench's
     /// prompt in both orders; the default for a server).
@@ -57,8 +60,10 @@ pub struct EvalOptions {
     pub baseline: bool,
     /// Seed of sampling and bootstrap.
     pub seed: u64,
-    /// Sequences per forward pass.
-    pub batch: usize,
+    /// Sequences per forward pass (`None`: the run's `run.generation_batch`, or the embedded
+    /// default's).
+    #[serde(default)]
+    pub batch: Option<usize>,
     /// How requests to a judge server go out.
     pub http: HttpSettings,
     /// A folder where every answer and verdict is journaled as it is made, so a rerun after a
@@ -80,24 +85,45 @@ impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
             held_out_prompts: 4,
-            judge_samples: 3,
-            judge_max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
+            judge: None,
             eval_prompts: "assets/data/mt_bench.jsonl".into(),
             max_eval_prompts: 8,
             reference_prompts: 8,
             answer_max_tokens: 128,
             pair_judge: PairJudge::default(),
-            pair_max_tokens: srlm_judge::DEFAULT_JUDGE_MAX_TOKENS,
+            pair_max_tokens: None,
             pair_method: PairMethod::default(),
             baseline: true,
             seed: 0,
-            batch: 8,
+            batch: None,
             http: HttpSettings::default(),
             journal: None,
             instructed_prompts: None,
             max_instructed_prompts: 0,
             held_out_kinds: Vec::new(),
         }
+    }
+}
+
+impl EvalOptions {
+    /// The judge settings in effect: `judge`, or the embedded default's `[judge]`.
+    pub fn judge_settings(&self) -> JudgeSection {
+        self.judge
+            .clone()
+            .unwrap_or_else(|| RunConfig::default().judge)
+    }
+
+    /// Sequences per forward pass in effect: `batch`, or the embedded default's
+    /// `run.generation_batch`.
+    pub fn generation_batch(&self) -> usize {
+        self.batch
+            .unwrap_or_else(|| RunConfig::default().run.generation_batch)
+    }
+
+    /// Most new tokens per head-to-head verdict in effect.
+    pub fn pair_tokens(&self) -> usize {
+        self.pair_max_tokens
+            .unwrap_or_else(|| self.judge_settings().max_tokens)
     }
 }
 
@@ -209,8 +235,11 @@ pub fn evaluate_run_on(
         Some(device) => device.clone(),
         None => parse_device(&config.run.device)?,
     };
-    // The run's instructed evaluation prompts and held-out kinds, unless the options name others.
+    // The run's judge settings, batch, instructed evaluation prompts and held-out kinds, unless
+    // the options name others.
     let mut options = options.clone();
+    options.judge.get_or_insert_with(|| config.judge.clone());
+    options.batch.get_or_insert(config.run.generation_batch);
     if options.instructed_prompts.is_none() && dir.instructed_eval().exists() {
         options.instructed_prompts = Some(dir.instructed_eval());
     }
@@ -278,7 +307,7 @@ pub fn evaluate_models_with(
     for (name, path) in models {
         tracing::info!(model = %name, "evaluating");
         let lm = LanguageModel::load(path, device)?;
-        let local = LocalGenerator::new(&lm, options.batch);
+        let local = LocalGenerator::new(&lm, options.generation_batch());
         if !sets.is_empty() {
             let mut judge = judges.quality_judge(name, &lm, options)?;
             for (kind, groups) in &sets {

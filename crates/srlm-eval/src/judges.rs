@@ -4,10 +4,8 @@
 
 use std::path::PathBuf;
 
-use srlm_generation::TextGenerator;
-use srlm_judge::{
-    default_judge_sampling, CompletionJournal, JournaledGenerator, Judge, SamplingJudge,
-};
+use srlm_generation::{GenerationConfig, TextGenerator};
+use srlm_judge::{CompletionJournal, JournaledGenerator, Judge, SamplingJudge};
 use srlm_loop::{GeneratorSpec, SpecGenerators};
 use srlm_model::burn::tensor::Device;
 use srlm_model::{LanguageModel, LocalGenerator};
@@ -35,8 +33,8 @@ pub trait EvalJudges {
     ) -> Result<(String, Box<dyn TextGenerator>)>;
 }
 
-/// The judges [`EvalOptions`] name: each model's own sampling judge (`judge_samples` samples,
-/// `judge_max_tokens`) for judge quality, and `pair_judge` for the head-to-heads — an evaluated
+/// The judges [`EvalOptions`] name: each model's own sampling judge
+/// ([`EvalOptions::judge_settings`]) for judge quality, and `pair_judge` for the head-to-heads — an evaluated
 /// model by name (default `M1`), another local model, or an OpenAI-compatible server — loaded
 /// on `device`.
 #[derive(Debug, Clone)]
@@ -52,13 +50,9 @@ impl EvalJudges for ConfiguredEvalJudges {
         model: &'a LanguageModel,
         options: &EvalOptions,
     ) -> Result<Box<dyn Judge + 'a>> {
-        let local = LocalGenerator::new(model, options.batch);
+        let local = LocalGenerator::new(model, options.generation_batch());
         let generator = journaled(Box::new(local), options, &format!("{name}-judging"))?;
-        Ok(Box::new(
-            SamplingJudge::new(generator)
-                .with_samples(options.judge_samples)
-                .with_params(judge_sampling(options)),
-        ))
+        Ok(Box::new(sampling_judge(generator, options)?))
     }
 
     fn pair_judge(
@@ -90,7 +84,7 @@ impl EvalJudges for ConfiguredEvalJudges {
         };
         let generators = SpecGenerators {
             device: self.device.clone(),
-            batch: options.batch,
+            batch: options.generation_batch(),
             http: options.http.clone(),
         };
         generators.preflight(&[&spec])?;
@@ -101,13 +95,22 @@ impl EvalJudges for ConfiguredEvalJudges {
     }
 }
 
-/// The judge-quality sampling settings of `options`: the paper's sampling, `judge_max_tokens`.
-pub(crate) fn judge_sampling(options: &EvalOptions) -> srlm_generation::GenerationConfig {
-    srlm_generation::GenerationConfig {
-        max_new_tokens: options.judge_max_tokens,
-        ..default_judge_sampling()
-    }
-    .with_seed(options.seed)
+/// The sampling judge over `generator` that [`EvalOptions::judge_settings`] describe (the
+/// loop's: judge prompt, score pattern, samples, temperature, top-p, token limit), seeded by
+/// `options.seed`.
+pub(crate) fn sampling_judge<'a>(
+    generator: Box<dyn TextGenerator + 'a>,
+    options: &EvalOptions,
+) -> Result<SamplingJudge<Box<dyn TextGenerator + 'a>>> {
+    let judge = options.judge_settings();
+    Ok(SamplingJudge::new(generator)
+        .with_template(judge.judge_template()?)
+        .with_parser(judge.score_parser()?)
+        .with_samples(judge.samples)
+        .with_params(
+            GenerationConfig::sampled(judge.temperature, judge.top_p, judge.max_tokens)
+                .with_seed(options.seed),
+        ))
 }
 
 /// `generator`, journaled under `options.journal/NAME.jsonl` when a journal folder is set.
@@ -140,6 +143,6 @@ pub(crate) fn journaled<'a>(
     Ok(Box::new(JournaledGenerator::new(
         generator,
         journal,
-        options.batch,
+        options.generation_batch(),
     )))
 }

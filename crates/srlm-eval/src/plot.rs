@@ -113,6 +113,9 @@ fn category_label(labels: &[String], x: f64) -> String {
     }
 }
 
+/// Grouped bars, one group per (model, held-out set): pairwise accuracy with its bootstrap
+/// interval and its chance floor (a black dash), Kendall τ with its interval, and the parse
+/// rate.
 fn judge_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[JudgeQuality]) -> Drawn {
     root.fill(&WHITE).map_err(e)?;
     let names: Vec<String> = rows
@@ -122,13 +125,16 @@ fn judge_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[JudgeQ
             set => format!("{} {set}", r.model),
         })
         .collect();
-    let n = rows.len().max(2) as f64;
+    let n = rows.len().max(1) as f64;
     let mut chart = ChartBuilder::on(root)
-        .caption("Judge quality on held-out EFT", ("sans-serif", 22))
+        .caption(
+            "Judge quality on held-out sets (95% bootstrap CI; dash: chance)",
+            ("sans-serif", 20),
+        )
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(48)
-        .build_cartesian_2d(-0.25f64..(n - 0.75), -1f64..1f64)
+        .build_cartesian_2d(-0.5f64..(n - 0.5), -1f64..1f64)
         .map_err(e)?;
     chart
         .configure_mesh()
@@ -137,26 +143,50 @@ fn judge_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[JudgeQ
         .y_desc("value")
         .draw()
         .map_err(e)?;
-    let series: [Series<JudgeQuality>; 5] = [
-        ("pairwise accuracy (all pairs)", |r| {
-            r.metrics.pairwise_accuracy_all
+    type Bar = fn(&JudgeQuality) -> Option<(f64, Option<crate::win_rate::Share>)>;
+    let bars: [(&str, usize, Bar); 3] = [
+        ("pairwise accuracy", 0, |r| {
+            r.metrics
+                .pairwise_accuracy
+                .map(|v| (v, r.intervals.pairwise_accuracy))
         }),
-        ("exact match / 100", |r| {
-            r.metrics.exact_match_pct.map(|p| p / 100.0)
+        ("Kendall τ", 1, |r| {
+            r.metrics.kendall_tau.map(|v| (v, r.intervals.kendall_tau))
         }),
-        ("Spearman", |r| r.metrics.spearman),
-        ("Kendall τ", |r| r.metrics.kendall_tau),
-        ("parse rate", |r| Some(r.parse_rate)),
+        ("parse rate", 4, |r| Some((r.parse_rate, None))),
     ];
-    for (k, (label, f)) in series.iter().enumerate() {
-        let color = COLORS[k];
-        let points: Vec<(f64, f64)> = rows
+    for (k, (label, color_index, value)) in bars.iter().enumerate() {
+        let color = COLORS[*color_index];
+        let offset = (k as f64 - 1.0) * 0.25;
+        let drawn: Vec<(f64, f64, Option<crate::win_rate::Share>)> = rows
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| f(r).map(|v| (i as f64, v)))
+            .filter_map(|(i, r)| value(r).map(|(v, ci)| (i as f64 + offset, v, ci)))
             .collect();
-        line(&mut chart, label.to_string(), color, points, 4)?;
+        chart
+            .draw_series(
+                drawn.iter().map(|(x, v, _)| {
+                    Rectangle::new([(x - 0.1, 0.0), (x + 0.1, *v)], color.filled())
+                }),
+            )
+            .map_err(e)?
+            .label(*label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+        chart
+            .draw_series(drawn.iter().filter_map(|(x, v, ci)| {
+                ci.map(|s| ErrorBar::new_vertical(*x, s.low, *v, s.high, BLACK.stroke_width(1), 8))
+            }))
+            .map_err(e)?;
     }
+    // The chance floor over each accuracy bar.
+    chart
+        .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+            r.chance_pairwise_accuracy.map(|c| {
+                let x = i as f64 - 0.25;
+                PathElement::new(vec![(x - 0.12, c), (x + 0.12, c)], BLACK.stroke_width(3))
+            })
+        }))
+        .map_err(e)?;
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)

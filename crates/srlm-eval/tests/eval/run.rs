@@ -20,6 +20,10 @@ fn evaluates_every_model_and_matchup_of_a_run() {
     let mut config = RunConfig::quick();
     config.model.path = m0;
     config.data.verifiable.held_out_kinds = vec!["punctuation:no_comma".into()];
+    // The evaluation judges as the run's [judge] says (2 samples, not the default 3).
+    config.judge.samples = 2;
+    config.judge.max_tokens = 4;
+    config.run.generation_batch = 4;
     let dir = RunDir::open(&tmp.path().join("run"), &config).unwrap();
     dir.save_model(1, &lm).unwrap();
     dir.save_model(2, &lm).unwrap();
@@ -64,13 +68,9 @@ fn evaluates_every_model_and_matchup_of_a_run() {
     dir.write_records(&eval_path, &prompts).unwrap();
     let options = EvalOptions {
         held_out_prompts: 2,
-        judge_samples: 2,
-        judge_max_tokens: 4,
         eval_prompts: eval_path,
         max_eval_prompts: 10,
         answer_max_tokens: 4,
-        pair_max_tokens: 4,
-        batch: 4,
         ..EvalOptions::default()
     };
     let report = evaluate_run(&run, &options).unwrap();
@@ -114,6 +114,36 @@ fn evaluates_every_model_and_matchup_of_a_run() {
         scored,
         [("M0", "eval", 2), ("M1", "eval", 2), ("M2", "eval", 2)]
     );
+    // Options override the run's [judge]: one sample each.
+    let one_sample = evaluate_run(
+        &run,
+        &EvalOptions {
+            judge: Some(srlm_loop::JudgeSection {
+                samples: 1,
+                ..config.judge.clone()
+            }),
+            max_eval_prompts: 0,
+            reference_prompts: 0,
+            instructed_prompts: Some(tmp.path().join("none.jsonl")),
+            max_instructed_prompts: 0,
+            ..options.clone()
+        },
+    );
+    assert!(one_sample.is_err(), "a missing instructed set is an error");
+    let one_sample = evaluate_run(
+        &run,
+        &EvalOptions {
+            judge: Some(srlm_loop::JudgeSection {
+                samples: 1,
+                ..config.judge.clone()
+            }),
+            max_eval_prompts: 0,
+            reference_prompts: 0,
+            ..options.clone()
+        },
+    )
+    .unwrap();
+    assert!(one_sample.judge.iter().all(|j| j.parse.samples == 2 * 3));
     // Asked for, the pairwise protocol: no scores, the same matchups.
     let pairwise = evaluate_run(
         &run,

@@ -60,6 +60,11 @@ impl DpoConfig {
                 self.label_smoothing
             )));
         }
+        if let Some(alpha) = self.rpo_alpha.filter(|a| !(a.is_finite() && *a >= 0.0)) {
+            return Err(TrainError::Config(format!(
+                "rpo_alpha must be finite and not negative, got {alpha}"
+            )));
+        }
         if self.label_smoothing > 0.0 && self.loss_type != DpoLossType::Sigmoid {
             return Err(TrainError::Config(
                 "label_smoothing applies to the sigmoid loss only".into(),

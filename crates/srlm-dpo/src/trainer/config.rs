@@ -80,19 +80,48 @@ impl TrainConfig {
         (self.steps_per_epoch(items) * self.epochs).min(self.max_steps.unwrap_or(usize::MAX))
     }
 
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Checks every setting: sizes at least 1, learning rates finite (the peak positive),
+    /// a gradient-norm limit positive and finite (a negative one would turn clipping into
+    /// gradient ascent, zero would zero every update), dropout in [0, 1), AdamW's betas in
+    /// [0, 1), ε positive, weight decay not negative.
+    pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(TrainError::Config(m));
-        if self.batch_size == 0 || self.epochs == 0 {
-            return bad("batch_size and epochs must be at least 1".into());
+        if self.batch_size == 0 || self.epochs == 0 || self.micro_batch_tokens == 0 {
+            return bad("batch_size, epochs and micro_batch_tokens must be at least 1".into());
         }
-        if !(self.peak_lr > 0.0 && self.final_lr >= 0.0) {
+        if self.max_steps == Some(0) {
+            return bad("max_steps must be at least 1 (leave it out for no limit)".into());
+        }
+        let finite_positive = |v: f64| v.is_finite() && v > 0.0;
+        if !(finite_positive(self.peak_lr) && self.final_lr.is_finite() && self.final_lr >= 0.0) {
             return bad(format!(
-                "learning rates {} → {} must be positive",
+                "learning rates {} → {} must be finite, the peak positive",
                 self.peak_lr, self.final_lr
+            ));
+        }
+        if let Some(norm) = self.max_grad_norm.filter(|n| !finite_positive(*n)) {
+            return bad(format!(
+                "max_grad_norm must be positive and finite, got {norm} (leave it out for no clipping)"
             ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("dropout {} is outside [0, 1)", self.dropout));
+        }
+        let a = &self.adamw;
+        if !((0.0..1.0).contains(&a.beta1) && (0.0..1.0).contains(&a.beta2)) {
+            return bad(format!(
+                "adamw betas must be in [0, 1), got {} and {}",
+                a.beta1, a.beta2
+            ));
+        }
+        if !finite_positive(a.eps) || !(a.weight_decay.is_finite() && a.weight_decay >= 0.0) {
+            return bad(format!(
+                "adamw eps must be positive and weight_decay not negative, got {} and {}",
+                a.eps, a.weight_decay
+            ));
+        }
+        if self.eval_every == Some(0) || self.checkpoint_every == Some(0) {
+            return bad("eval_every and checkpoint_every must be at least 1".into());
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use crate::error::{LoopError, Result};
 use crate::filter::FilterConfig;
 
 mod sections;
+mod validate;
 mod verifiable;
 
 use sections::default_held_out_pairs;
@@ -172,58 +173,6 @@ impl RunConfig {
             path: None,
             reason: e.to_string(),
         })
-    }
-
-    fn validate(&self) -> std::result::Result<(), String> {
-        self.http.validate().map_err(|e| e.to_string())?;
-        let positive = [
-            ("instruct.prompts", self.instruct.prompts),
-            ("instruct.batch", self.instruct.batch),
-            ("candidates.n", self.candidates.n),
-            ("candidates.batch", self.candidates.batch),
-            ("candidates.max_tokens", self.candidates.max_tokens),
-            ("judge.samples", self.judge.samples),
-            ("judge.batch", self.judge.batch),
-            ("judge.max_tokens", self.judge.max_tokens),
-            ("data.max_len", self.data.max_len),
-            ("data.natural.max_tokens", self.data.natural.max_tokens),
-            ("run.generation_batch", self.run.generation_batch),
-        ];
-        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            return Err(format!("{name} must be at least 1"));
-        }
-        if self.instruct.max_seed_answer_words == Some(0) {
-            return Err(
-                "instruct.max_seed_answer_words must be at least 1 (leave it out for no limit)"
-                    .into(),
-            );
-        }
-        if !(0.0..1.0).contains(&self.dpo.held_out_pairs) {
-            return Err(format!(
-                "dpo.held_out_pairs must be in [0, 1), got {}",
-                self.dpo.held_out_pairs
-            ));
-        }
-        self.data.verifiable.validate()?;
-        if !(0.0..=1.0).contains(&self.instruct.instructed_share) {
-            return Err(format!(
-                "instruct.instructed_share must be in [0, 1], got {}",
-                self.instruct.instructed_share
-            ));
-        }
-        if self.candidates.n < 2 {
-            return Err("candidates.n must be at least 2 to form a pair".into());
-        }
-        if self.instruct.shots_seed + self.instruct.shots_generated == 0 {
-            return Err("instruct needs at least one few-shot example".into());
-        }
-        if self.judge.method == JudgeMethod::Expected
-            && self.judge.generator != GeneratorSpec::Current
-            && !matches!(self.judge.generator, GeneratorSpec::Local { .. })
-        {
-            return Err("judge.method = \"expected\" needs a local judge model".into());
-        }
-        Ok(())
     }
 }
 

@@ -351,3 +351,44 @@ fn cut_candidates_are_not_judged_unless_asked() {
     assert_eq!(judged[1].responses[0].judgement.score, Some(2.0));
     assert_eq!(stats(&judged)["cut_not_judged"], 0);
 }
+
+/// Issue 41's findings 3 and 6: settings accepted until a late stage failed on them (or never
+/// did) are refused when the configuration is read, naming the setting.
+#[test]
+fn every_setting_is_checked_before_any_stage_runs() {
+    for (set, named) in [
+        // Gradient ascent (-1) and zeroed updates (0).
+        ("sft.max_grad_norm=-1", "sft: "),
+        ("dpo.train.max_grad_norm=0", "dpo.train: "),
+        ("sft.peak_lr=nan", "sft: "),
+        ("sft.final_lr=inf", "sft: "),
+        ("sft.dropout=1", "sft: "),
+        ("sft.adamw.beta2=1", "sft: "),
+        ("dpo.train.micro_batch_tokens=0", "dpo.train: "),
+        ("dpo.loss.beta=-1", "dpo.loss: "),
+        ("dpo.loss.rpo_alpha=-1", "dpo.loss: "),
+        ("judge.score_pattern=\"(\"", "judge.score_pattern"),
+        ("candidates.temperature=nan", "candidates.temperature"),
+        ("candidates.top_p=0", "candidates.top_p"),
+        ("judge.top_p=1.5", "judge.top_p"),
+        ("instruct.temperature=-1", "instruct.temperature"),
+        ("data.natural.top_p=0", "data.natural.top_p"),
+        ("pairs.length_margin=-1", "pairs.length_margin"),
+        ("data.held_out_fraction=1", "data.held_out_fraction"),
+    ] {
+        let err = RunConfig::default()
+            .with_overrides(&[set.into()])
+            .expect_err(set)
+            .to_string();
+        assert!(err.contains(named), "{set}: {err}");
+    }
+    // The limits themselves are fine.
+    RunConfig::default()
+        .with_overrides(&[
+            "candidates.temperature=0".into(),
+            "judge.top_p=1".into(),
+            "pairs.length_margin=0".into(),
+            "dpo.loss.rpo_alpha=0".into(),
+        ])
+        .unwrap();
+}

@@ -114,7 +114,7 @@ impl TrainConfig {
                 a.beta1, a.beta2
             ));
         }
-        if !finite_positive(a.eps) || !(a.weight_decay.is_finite() && a.weight_decay >= 0.0) {
+        if !(finite_positive(a.eps) && a.weight_decay.is_finite() && a.weight_decay >= 0.0) {
             return bad(format!(
                 "adamw eps must be positive and weight_decay not negative, got {} and {}",
                 a.eps, a.weight_decay

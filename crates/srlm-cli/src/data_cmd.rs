@@ -201,6 +201,7 @@ pub(crate) fn run(command: DataCommand, device: &str) -> Result<()> {
             fraction,
             seed,
         } => {
+            crate::arg_checks::distinct_outputs(("--train", &train), ("--held-out", &held_out))?;
             let (records, _) = read_jsonl::<IftRecord>(&input, BadLines::Fail)?;
             let (records, duplicates) = dedup_by_prompt(records, |r| r.prompt.as_str());
             let split = split_by_prompt(records, |r| r.prompt.as_str(), fraction, seed)?;

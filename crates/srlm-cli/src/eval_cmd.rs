@@ -221,6 +221,13 @@ pub(crate) fn eval(args: EvalArgs, device: Option<&str>) -> Result<()> {
                 .iter()
                 .map(|m| named(m))
                 .collect::<Result<Vec<_>>>()?;
+            if let Some((i, (name, _))) = models
+                .iter()
+                .enumerate()
+                .find(|(i, (name, _))| models[..*i].iter().any(|(n, _)| n == name))
+            {
+                bail!("--model: the name `{name}` is given twice (model {}); names must differ: they key the answers and the report", i + 1);
+            }
             let held_out = match &args.held_out {
                 Some(path) => read_jsonl(path, BadLines::Fail)?.0,
                 None => Vec::new(),

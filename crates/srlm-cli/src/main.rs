@@ -1,5 +1,6 @@
 //! The `srlm` command.
 
+mod arg_checks;
 mod bench_cmd;
 mod data_cmd;
 mod eval_cmd;
@@ -90,7 +91,7 @@ enum Command {
         /// The user's message (one turn in the chat template unless --raw).
         #[arg(long)]
         prompt: String,
-        #[arg(long, default_value_t = 256)]
+        #[arg(long, default_value_t = 256, value_parser = arg_checks::at_least_one)]
         max_new_tokens: usize,
         /// 0 is greedy.
         #[arg(long, default_value_t = 0.0)]
@@ -128,9 +129,9 @@ enum Command {
         #[arg(long)]
         input: Option<PathBuf>,
         /// Judge samples per response (the paper: 3).
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, value_parser = arg_checks::at_least_one)]
         samples: usize,
-        #[arg(long, default_value_t = 256)]
+        #[arg(long, default_value_t = 256, value_parser = arg_checks::at_least_one)]
         max_new_tokens: usize,
         #[arg(long, default_value_t = 0.7)]
         temperature: f32,

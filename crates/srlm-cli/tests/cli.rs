@@ -942,3 +942,56 @@ fn instruct_build_verifiable_eft_and_eval_instruction_following() {
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["instruction_following"][0]["prompts"], 3);
 }
+
+/// Issue 41, finding 6: arguments that did nothing or lost data, silently, are refused with
+/// their name before any model loads or any file is written.
+#[test]
+fn silent_arguments_are_refused_by_name() {
+    let model = tiny();
+    let model = model.to_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let ift = tmp.path().join("ift.jsonl");
+    std::fs::write(&ift, "{\"prompt\": \"a\", \"response\": \"b\"}\n").unwrap();
+    let same = tmp.path().join("both.jsonl");
+    let (ift, same) = (ift.to_str().unwrap(), same.to_str().unwrap());
+    let a = format!("A={model}");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["judge", "--model", model, "--samples", "0"],
+            "--samples",
+        ),
+        (
+            vec!["judge", "--model", model, "--max-new-tokens", "0"],
+            "--max-new-tokens",
+        ),
+        (
+            vec![
+                "generate",
+                "--model",
+                model,
+                "--prompt",
+                "hi",
+                "--max-new-tokens",
+                "0",
+            ],
+            "--max-new-tokens",
+        ),
+        (
+            vec!["data", "split", ift, "--train", same, "--held-out", same],
+            "the same file",
+        ),
+        (
+            vec!["eval", "--model", &a, "--model", &a, "--out", same],
+            "given twice",
+        ),
+    ];
+    for (args, named) in cases {
+        let (ok, _, stderr) = srlm(&args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(
+            stderr.contains(named) && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!std::path::Path::new(same).exists(), "nothing was written");
+}

@@ -140,9 +140,17 @@ pub enum PairJudge {
     External(GeneratorSpec),
 }
 
+impl PairJudge {
+    /// The default judge's name, `M1`: the only name that falls back to another model when no
+    /// evaluated model has it.
+    pub fn default_name() -> &'static str {
+        "M1"
+    }
+}
+
 impl Default for PairJudge {
     fn default() -> Self {
-        PairJudge::Evaluated("M1".into())
+        PairJudge::Evaluated(PairJudge::default_name().into())
     }
 }
 

@@ -62,9 +62,17 @@ impl EvalJudges for ConfiguredEvalJudges {
     ) -> Result<(String, Box<dyn TextGenerator>)> {
         let (name, spec) = match &options.pair_judge {
             PairJudge::Evaluated(wanted) => {
-                let (name, path) = models
-                    .iter()
-                    .find(|(n, _)| n == wanted)
+                let found = models.iter().find(|(n, _)| n == wanted);
+                // Only the default name falls back (to the first model after the baseline, named
+                // in the report); a name the caller chose must exist.
+                if found.is_none() && *wanted != PairJudge::default_name() {
+                    let names: Vec<&str> = models.iter().map(|(n, _)| n.as_str()).collect();
+                    return Err(EvalError::Input(format!(
+                        "the head-to-head judge `{wanted}` is not an evaluated model (they are: {})",
+                        names.join(", ")
+                    )));
+                }
+                let (name, path) = found
                     .or_else(|| models.get(usize::from(options.baseline)))
                     .or_else(|| models.first())
                     .ok_or_else(|| EvalError::Input("no model".into()))?;

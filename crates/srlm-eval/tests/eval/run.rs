@@ -144,6 +144,22 @@ fn evaluates_every_model_and_matchup_of_a_run() {
     )
     .unwrap();
     assert!(one_sample.judge.iter().all(|j| j.parse.samples == 2 * 3));
+    // A head-to-head judge named by the caller must be an evaluated model (only the default,
+    // M1, falls back).
+    let err = evaluate_run(
+        &run,
+        &EvalOptions {
+            held_out_prompts: 0,
+            pair_judge: srlm_eval::PairJudge::Evaluated("nosuch".into()),
+            ..options.clone()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`nosuch` is not an evaluated model"),
+        "{err}"
+    );
     // Asked for, the pairwise protocol: no scores, the same matchups.
     let pairwise = evaluate_run(
         &run,

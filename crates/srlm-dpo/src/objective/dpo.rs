@@ -93,4 +93,16 @@ impl PairLoss for DpoLoss {
             (&stats.reference_chosen, &stats.reference_rejected),
         )
     }
+
+    fn identity(&self) -> serde_json::Value {
+        let mut reference = super::identity::Fingerprint::new();
+        reference
+            .floats(&self.reference.chosen)
+            .floats(&self.reference.rejected);
+        serde_json::json!({
+            "objective": "dpo",
+            "config": self.config,
+            "reference_logps": reference.hex(),
+        })
+    }
 }

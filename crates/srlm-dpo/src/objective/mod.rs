@@ -11,6 +11,7 @@
 //! shape (KTO's unpaired examples, say) one `Objective` impl: no change to the trainer.
 
 mod dpo;
+mod identity;
 mod pairs;
 mod reference_free;
 mod sft;
@@ -25,6 +26,7 @@ use srlm_model::{burn, Llama};
 use crate::error::Result;
 
 pub use dpo::{DpoLoss, DpoObjective};
+pub(crate) use identity::differing_fields;
 pub use pairs::{pair_logprobs, PairLoss, PairStats, PolicyPairs, PreferenceObjective};
 pub use reference_free::{OrpoObjective, SimpoObjective};
 pub use sft::{SftMetrics, SftObjective, SftStats};
@@ -75,4 +77,8 @@ pub trait Objective {
     ) -> Result<(Tensor<1>, Self::Stats)>;
     /// The metrics of a batch whose loss is `loss` and whose micro-batches reported `stats`.
     fn metrics(&self, loss: f64, stats: &Self::Stats) -> Self::Metrics;
+    /// What the objective is: its name and settings and a fingerprint of its items (and of
+    /// anything else it trains against, such as a reference's log-probs). Checkpoints record
+    /// it; a run resumes only into an objective with the same identity.
+    fn identity(&self) -> serde_json::Value;
 }

@@ -30,6 +30,8 @@ pub trait PairLoss {
     ) -> Result<(Tensor<1>, PairStats)>;
     /// The metrics of a batch whose loss is `loss` and whose micro-batches reported `stats`.
     fn metrics(&self, loss: f64, stats: &PairStats) -> Self::Metrics;
+    /// The loss's name and settings (and what else it trains against), for checkpoints.
+    fn identity(&self) -> serde_json::Value;
 }
 
 /// A preference loss over encoded pairs: the [`Objective`] every [`PairLoss`] trains through.
@@ -77,6 +79,13 @@ impl<L: PairLoss> Objective for PreferenceObjective<L> {
 
     fn metrics(&self, loss: f64, stats: &PairStats) -> L::Metrics {
         self.loss.metrics(loss, stats)
+    }
+
+    fn identity(&self) -> serde_json::Value {
+        serde_json::json!({
+            "loss": self.loss.identity(),
+            "pairs": super::identity::pairs_fingerprint(&self.pairs),
+        })
     }
 }
 

@@ -68,6 +68,10 @@ impl PairLoss for SimpoConfig {
     fn metrics(&self, loss: f64, stats: &PairStats) -> ReferenceFreeMetrics {
         ReferenceFreeMetrics::compute(self.beta, loss, stats, false)
     }
+
+    fn identity(&self) -> serde_json::Value {
+        serde_json::json!({"objective": "simpo", "config": self})
+    }
 }
 
 impl PairLoss for OrpoConfig {
@@ -87,5 +91,9 @@ impl PairLoss for OrpoConfig {
 
     fn metrics(&self, loss: f64, stats: &PairStats) -> ReferenceFreeMetrics {
         ReferenceFreeMetrics::compute(self.beta, loss, stats, true)
+    }
+
+    fn identity(&self) -> serde_json::Value {
+        serde_json::json!({"objective": "orpo", "config": self})
     }
 }

@@ -76,4 +76,12 @@ impl Objective for SftObjective {
     fn metrics(&self, _loss: f64, _stats: &SftStats) -> SftMetrics {
         SftMetrics {}
     }
+
+    fn identity(&self) -> serde_json::Value {
+        let mut examples = super::identity::Fingerprint::new();
+        for e in &self.examples {
+            examples.example(e);
+        }
+        serde_json::json!({"objective": "sft", "examples": examples.hex()})
+    }
 }

@@ -26,6 +26,10 @@ pub struct CheckpointState {
     pub config: TrainConfig,
     /// Items in the training set: a run resumes only on a set of the same size.
     pub items: usize,
+    /// The objective's identity ([`crate::Objective::identity`]): a run resumes only into the
+    /// same objective, settings and data (`None` in checkpoints older than the field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<serde_json::Value>,
 }
 
 /// One checkpoint folder.

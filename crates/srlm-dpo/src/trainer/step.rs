@@ -41,6 +41,7 @@ pub struct Trainer<'a, O: Objective> {
     steps_per_epoch: usize,
     done: usize,
     resumed_from: usize,
+    identity: serde_json::Value,
     order: Vec<usize>,
     order_epoch: Option<usize>,
 }
@@ -63,6 +64,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
         std::fs::create_dir_all(out_dir).map_err(|e| TrainError::io(out_dir, e))?;
         let device = model.device().inner().autodiff();
         let items = objective.len();
+        let identity = objective.identity();
         let (model, optim, start) = match Checkpoint::latest(out_dir)? {
             Some(checkpoint) => {
                 if checkpoint.state.config != *config || checkpoint.state.items != items {
@@ -70,6 +72,18 @@ impl<'a, O: Objective> Trainer<'a, O> {
                         path: checkpoint.dir,
                         reason: "the checkpoint was made with other settings or another data set; use a new output folder".into(),
                     });
+                }
+                if let Some(saved) = &checkpoint.state.objective {
+                    let changed = crate::objective::differing_fields(saved, &identity);
+                    if !changed.is_empty() {
+                        return Err(TrainError::Checkpoint {
+                            path: checkpoint.dir,
+                            reason: format!(
+                                "the checkpoint was made for another objective ({}); use a new output folder",
+                                changed.join("; ")
+                            ),
+                        });
+                    }
                 }
                 let (model, optim) = checkpoint.restore(model_config, &device)?;
                 tracing::info!(step = checkpoint.state.step, dir = %checkpoint.dir.display(), "resuming");
@@ -95,6 +109,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
             steps_per_epoch: config.steps_per_epoch(items),
             done: start,
             resumed_from: start,
+            identity,
             order: Vec::new(),
             order_epoch: None,
         })
@@ -202,6 +217,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
                 adam_steps: self.optim.steps(),
                 config: self.config.clone(),
                 items: self.objective.len(),
+                objective: Some(self.identity.clone()),
             },
         )
     }

@@ -496,3 +496,98 @@ fn a_loop_driven_step_by_step_equals_train() {
     let again = Trainer::new(model(8), &config(), &sft, &c, by_hand.path()).unwrap();
     assert_eq!((again.resumed_from(), again.is_finished()), (4, true));
 }
+
+/// Issue 41, finding 1: a DPO run stopped after a checkpoint and restarted with another loss,
+/// beta or reference resumed silently into the other objective. The checkpoint now records the
+/// objective's identity, and a resume that differs is refused naming the field.
+#[test]
+fn a_resume_into_another_objective_is_refused_naming_what_changed() {
+    let _rng = serial();
+    let reference = model(6);
+    let logps = compute_reference_logps(&reference, &pairs(), 0, 256).unwrap();
+    let dpo = |beta: f64, logps| {
+        let config = DpoConfig {
+            beta,
+            ..DpoConfig::default()
+        };
+        DpoObjective::new(pairs(), logps, config, 0).unwrap()
+    };
+    let mut c = quick(4, 1e-3);
+    c.checkpoint_every = Some(1);
+    let dir = tempfile::tempdir().unwrap();
+    let stop_after_two = &mut |s: &StepMetrics<_>| {
+        if s.step == 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let objective = dpo(0.1, logps.clone());
+    train(
+        model(5),
+        &config(),
+        &objective,
+        None,
+        &c,
+        dir.path(),
+        stop_after_two,
+    )
+    .unwrap();
+    let refused = |err: TrainError, named: &str| {
+        let text = err.to_string();
+        assert!(
+            text.contains("another objective") && text.contains(named),
+            "{named}: {text}"
+        );
+    };
+    let go_on = &mut |_: &StepMetrics<_>| ControlFlow::Continue(());
+    // Another beta.
+    let other_beta = dpo(50.0, logps.clone());
+    let err = train(
+        model(5),
+        &config(),
+        &other_beta,
+        None,
+        &c,
+        dir.path(),
+        go_on,
+    )
+    .unwrap_err();
+    refused(err, "loss.config.beta: 0.1 → 50.0");
+    // Another reference model: other log-probs.
+    let other = compute_reference_logps(&model(7), &pairs(), 0, 256).unwrap();
+    let err = train(
+        model(5),
+        &config(),
+        &dpo(0.1, other),
+        None,
+        &c,
+        dir.path(),
+        go_on,
+    )
+    .unwrap_err();
+    refused(err, "loss.reference_logps");
+    // Another loss.
+    let simpo = SimpoObjective::simpo(pairs(), SimpoConfig::default(), 0).unwrap();
+    let go_on_simpo = &mut |_: &StepMetrics<_>| ControlFlow::Continue(());
+    let err = train(
+        model(5),
+        &config(),
+        &simpo,
+        None,
+        &c,
+        dir.path(),
+        go_on_simpo,
+    )
+    .unwrap_err();
+    refused(err, "loss.objective: \"dpo\" → \"simpo\"");
+    // Other pairs of the same count.
+    let mut shifted = pairs();
+    shifted[0].chosen.response[0] += 1;
+    let moved = DpoObjective::new(shifted, logps.clone(), DpoConfig::default(), 0).unwrap();
+    let err = train(model(5), &config(), &moved, None, &c, dir.path(), go_on).unwrap_err();
+    refused(err, "pairs");
+    // The same objective resumes.
+    let out = train(model(5), &config(), &objective, None, &c, dir.path(), go_on).unwrap();
+    assert_eq!(out.resumed_from, 2);
+}

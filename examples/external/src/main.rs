@@ -179,6 +179,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     config.sft.batch_size = 4;
     config.sft.peak_lr = 1e-3;
     config.sft.final_lr = 1e-4;
+    // Verifiable instructions at the size of this 60-prompt seed (the defaults take 40
+    // training prompts for EFT, which would leave the loop none).
+    config.data.verifiable.prompts = 8;
+    config.data.verifiable.held_out_prompts = 4;
+    config.data.verifiable.eval_prompts = 4;
     config.instruct.source = PromptSource::Seed;
     config.instruct.prompts = 6;
     config.candidates.batch = 3;

@@ -124,21 +124,6 @@ fn evaluates_every_model_and_matchup_of_a_run() {
             }),
             max_eval_prompts: 0,
             reference_prompts: 0,
-            instructed_prompts: Some(tmp.path().join("none.jsonl")),
-            max_instructed_prompts: 0,
-            ..options.clone()
-        },
-    );
-    assert!(one_sample.is_err(), "a missing instructed set is an error");
-    let one_sample = evaluate_run(
-        &run,
-        &EvalOptions {
-            judge: Some(srlm_loop::JudgeSection {
-                samples: 1,
-                ..config.judge.clone()
-            }),
-            max_eval_prompts: 0,
-            reference_prompts: 0,
             ..options.clone()
         },
     )

@@ -240,7 +240,13 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
             args.train.micro_batch_tokens,
             Some(&args.train.out.join("reference-cache")),
         )
-        .with_context(|| format!("--max-len {}", args.train.max_len))?;
+        .with_context(|| {
+            format!(
+                "the DPO set against --reference {} (--max-len {})",
+                reference_path.display(),
+                args.train.max_len
+            )
+        })?;
     println!(
         "{}",
         serde_json::json!({"pairs": records.len(), "encode": set.encoding})

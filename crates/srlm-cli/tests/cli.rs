@@ -995,3 +995,45 @@ fn silent_arguments_are_refused_by_name() {
     }
     assert!(!std::path::Path::new(same).exists(), "nothing was written");
 }
+
+/// Issue 41, finding 2: a reference model with another tokenizer was accepted, and DPO trained on
+/// the difference of log-probs of unrelated text. The tiny model with two vocabulary ids swapped
+/// (same size, other ids for the same text) is refused as a reference, naming the reason.
+#[test]
+fn a_reference_with_another_tokenizer_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    for entry in std::fs::read_dir(tiny()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, other.join(path.file_name().unwrap())).unwrap();
+    }
+    let path = other.join("tokenizer.json");
+    let mut tokenizer: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let vocab = tokenizer["model"]["vocab"].as_object_mut().unwrap();
+    // The space marker and "!": every space of a text gets another id.
+    let (space, bang) = (vocab["Ġ"].clone(), vocab["!"].clone());
+    vocab.insert("Ġ".into(), bang);
+    vocab.insert("!".into(), space);
+    std::fs::write(&path, tokenizer.to_string()).unwrap();
+    let prefs = write_counting_prefs(dir.path());
+    let out = dir.path().join("out");
+    let (ok, _, stderr) = srlm(&[
+        "dpo",
+        "--model",
+        tiny().to_str().unwrap(),
+        "--reference",
+        other.to_str().unwrap(),
+        "--data",
+        prefs.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok, "a reference with another tokenizer must be refused");
+    assert!(
+        stderr.contains("tokenizer is not the policy's") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert!(!out.join("model.safetensors").exists());
+}

@@ -54,6 +54,11 @@ impl<'m> Encoder<'m> {
         })
     }
 
+    /// The model whose tokenizer and chat template lay the records out.
+    pub fn model(&self) -> &'m LanguageModel {
+        self.model
+    }
+
     /// Another judge template for EFT prompts.
     pub fn with_judge_template(mut self, template: JudgeTemplate) -> Self {
         self.judge_template = template;

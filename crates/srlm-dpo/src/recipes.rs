@@ -140,6 +140,31 @@ pub struct Reference<'m> {
     weights_hash: String,
 }
 
+/// Text both tokenizers must encode alike: words, digits, punctuation, accents, a dash.
+const TOKENIZER_PROBE: &str =
+    "The quick brown fox jumps over the lazy dog: 0123456789, \"caf\u{e9} \u{c6}\u{d8}\u{c5}\" \u{2014} (ok)!\n\tEnd.";
+
+/// Refuses a reference whose tokenizer is not the policy's: its log-probs of the policy's token
+/// ids would score other text, and DPO would train on the difference of unrelated numbers.
+fn same_tokenizer(policy: &LanguageModel, reference: &LanguageModel) -> Result<()> {
+    let (p, r) = (&policy.tokenizer, &reference.tokenizer);
+    let (p_ids, r_ids) = (
+        p.encode(TOKENIZER_PROBE, false)?,
+        r.encode(TOKENIZER_PROBE, false)?,
+    );
+    if p.vocab_size() != r.vocab_size() || p_ids != r_ids {
+        return Err(TrainError::Config(format!(
+            "the reference model's tokenizer is not the policy's ({} and {} ids; {} and {} tokens \
+             for the same probe text): its log-probs of the policy's tokens would be meaningless",
+            p.vocab_size(),
+            r.vocab_size(),
+            p_ids.len(),
+            r_ids.len()
+        )));
+    }
+    Ok(())
+}
+
 impl<'m> Reference<'m> {
     /// Hashes `model`'s weights (the reference cache's key).
     pub fn new(model: &'m LanguageModel) -> Result<Self> {
@@ -166,6 +191,7 @@ impl<'m> Reference<'m> {
         micro_batch_tokens: usize,
         cache_dir: Option<&Path>,
     ) -> Result<ReferenceObjective> {
+        same_tokenizer(encoder.model(), self.model)?;
         let (pairs, encoding) = encoder.preference_set(records)?;
         if pairs.is_empty() {
             return Err(TrainError::NothingFits {

@@ -67,6 +67,19 @@ pub enum ModelError {
         source_desc: String,
     },
 
+    /// A tensor holds NaN or an infinity: such a model is neither saved nor loaded.
+    #[error("tensor `{tensor}` holds a non-finite value ({value} at index {index}) ({source_desc}): a model with NaN or infinite weights is neither saved nor loaded")]
+    NonFiniteWeight {
+        /// The tensor's name (in Hugging Face naming).
+        tensor: String,
+        /// The first non-finite element's flat index.
+        index: usize,
+        /// Its value.
+        value: f32,
+        /// Where the weights came from.
+        source_desc: String,
+    },
+
     /// A tensor's shape does not match the configuration.
     #[error("tensor `{tensor}` has shape {actual:?}, but the configuration implies {expected:?}")]
     ShapeMismatch {

@@ -287,8 +287,11 @@ impl LanguageModel {
     /// Saves in Hugging Face layout (`config.json`, `model.safetensors` in f32, `tokenizer.json`,
     /// `tokenizer_config.json`), each file written atomically.
     pub fn save_pretrained(&self, dir: &Path) -> Result<()> {
+        let weights = self.model.to_weights()?;
+        // A model that training blew up (NaN or infinite weights) is never written.
+        weights.check_finite()?;
         std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-        write_safetensors(&dir.join("model.safetensors"), &self.model.to_weights()?)?;
+        write_safetensors(&dir.join("model.safetensors"), &weights)?;
         let mut config = self.config.clone();
         config
             .extra

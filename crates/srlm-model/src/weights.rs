@@ -67,6 +67,23 @@ impl WeightMap {
         }
     }
 
+    /// Checks that every value is finite; the error names the first tensor that is not.
+    pub fn check_finite(&self) -> Result<()> {
+        for (name, tensor) in &self.tensors {
+            if let Some((index, value)) =
+                tensor.data.iter().enumerate().find(|(_, v)| !v.is_finite())
+            {
+                return Err(ModelError::NonFiniteWeight {
+                    tensor: name.clone(),
+                    index,
+                    value: *value,
+                    source_desc: self.source.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Adds a tensor.
     pub fn insert(&mut self, name: impl Into<String>, tensor: HostTensor) {
         self.tensors.insert(name.into(), tensor);

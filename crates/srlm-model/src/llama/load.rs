@@ -238,12 +238,14 @@ fn build(
 
 impl Llama {
     /// Builds the model from Hugging Face-named host weights, checking every shape against the
-    /// config. Tensors the architecture does not use are left in `weights`.
+    /// config and every value for finiteness. Tensors the architecture does not use are left in
+    /// `weights`.
     pub fn from_weights(
         config: &LlamaConfig,
         weights: &mut WeightMap,
         device: &Device,
     ) -> Result<Self> {
+        weights.check_finite()?;
         let desc = weights.source.clone();
         let mut source = FromMap {
             map: weights,

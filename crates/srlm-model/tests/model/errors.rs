@@ -269,3 +269,32 @@ fn atomic_writes_replace_whole_files_and_leave_nothing_behind() {
     srlm_model::rename_durable(&partial, &tmp.path().join("M1")).unwrap();
     assert!(tmp.path().join("M1/config.json").is_file() && !partial.exists());
 }
+
+/// Issue 41, finding 7: a model with NaN weights was saved and then used (`logprob` printed
+/// `null`, generation emitted token 0 forever). Loading one is an error naming the tensor, and so
+/// is saving one.
+#[test]
+fn non_finite_weights_are_neither_loaded_nor_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("tiny-llama3"), dir.path());
+    let shard = dir.path().join("model-00001-of-00005.safetensors");
+    let mut weights = srlm_model::WeightMap::new(shard.display().to_string());
+    srlm_model::read_safetensors(&shard, &mut weights).unwrap();
+    let (name, tensor) = weights.tensors.iter_mut().next().unwrap();
+    let name = name.clone();
+    tensor.data[3] = f32::NAN;
+    srlm_model::write_safetensors(&shard, &weights).unwrap();
+    let err = load_err(dir.path());
+    assert!(
+        matches!(&err, ModelError::NonFiniteWeight { tensor, index: 3, .. } if *tensor == name),
+        "{err:?}"
+    );
+    // A map with an infinity is refused by the check every save runs.
+    weights.tensors.get_mut(&name).unwrap().data[3] = f32::INFINITY;
+    let err = weights.check_finite().unwrap_err();
+    assert!(err.to_string().contains(&name), "{err}");
+    // The clean model saves; the check passes on its weights.
+    let lm = LanguageModel::load(&fixtures().join("tiny-llama3"), &device()).unwrap();
+    lm.model.to_weights().unwrap().check_finite().unwrap();
+    lm.save_pretrained(&dir.path().join("saved")).unwrap();
+}

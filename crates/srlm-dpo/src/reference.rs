@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use srlm_data::{batch_by_tokens, EncodedPair};
+use srlm_data::{batch_by_tokens, EncodedExample, EncodedPair};
 use srlm_model::burn::module::Module;
 use srlm_model::{read_f32, write_atomic, Llama, WeightMap};
 
@@ -51,6 +51,14 @@ fn hash_weights(weights: &WeightMap) -> String {
     hex(&hasher.finalize())
 }
 
+/// Adds a sequence of ids, its length first (so `[1, 2] [3]` differs from `[1] [2, 3]`).
+fn update_ids(hasher: &mut Sha256, ids: &[u32]) {
+    hasher.update((ids.len() as u64).to_le_bytes());
+    for id in ids {
+        hasher.update(id.to_le_bytes());
+    }
+}
+
 /// SHA-256 of a tokenised preference set (every id of every prompt, chosen and rejected).
 pub fn data_hash(pairs: &[EncodedPair]) -> String {
     let mut hasher = Sha256::new();
@@ -61,13 +69,34 @@ pub fn data_hash(pairs: &[EncodedPair]) -> String {
             &p.rejected.prompt,
             &p.rejected.response,
         ] {
-            hasher.update((part.len() as u64).to_le_bytes());
-            for id in part {
-                hasher.update(id.to_le_bytes());
-            }
+            update_ids(&mut hasher, part);
         }
     }
     hex(&hasher.finalize())
+}
+
+/// SHA-256 of a tokenised SFT set (every id of every prompt and response).
+pub(crate) fn examples_hash(examples: &[EncodedExample]) -> String {
+    let mut hasher = Sha256::new();
+    for e in examples {
+        update_ids(&mut hasher, &e.prompt);
+        update_ids(&mut hasher, &e.response);
+    }
+    hex(&hasher.finalize())
+}
+
+impl ReferenceLogps {
+    /// SHA-256 of the log-probs' bits: they identify the reference model on these pairs.
+    pub(crate) fn hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        for side in [&self.chosen, &self.rejected] {
+            hasher.update((side.len() as u64).to_le_bytes());
+            for v in side {
+                hasher.update(v.to_le_bytes());
+            }
+        }
+        hex(&hasher.finalize())
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

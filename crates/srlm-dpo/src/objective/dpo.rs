@@ -95,14 +95,10 @@ impl PairLoss for DpoLoss {
     }
 
     fn identity(&self) -> serde_json::Value {
-        let mut reference = super::identity::Fingerprint::new();
-        reference
-            .floats(&self.reference.chosen)
-            .floats(&self.reference.rejected);
         serde_json::json!({
             "objective": "dpo",
             "config": self.config,
-            "reference_logps": reference.hex(),
+            "reference_logps": self.reference.hash(),
         })
     }
 }

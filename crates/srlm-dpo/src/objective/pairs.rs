@@ -84,7 +84,7 @@ impl<L: PairLoss> Objective for PreferenceObjective<L> {
     fn identity(&self) -> serde_json::Value {
         serde_json::json!({
             "loss": self.loss.identity(),
-            "pairs": super::identity::pairs_fingerprint(&self.pairs),
+            "pairs": crate::reference::data_hash(&self.pairs),
         })
     }
 }

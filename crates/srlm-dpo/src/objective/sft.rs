@@ -78,10 +78,9 @@ impl Objective for SftObjective {
     }
 
     fn identity(&self) -> serde_json::Value {
-        let mut examples = super::identity::Fingerprint::new();
-        for e in &self.examples {
-            examples.example(e);
-        }
-        serde_json::json!({"objective": "sft", "examples": examples.hex()})
+        serde_json::json!({
+            "objective": "sft",
+            "examples": crate::reference::examples_hash(&self.examples),
+        })
     }
 }

@@ -1,8 +1,11 @@
 //! The stages before the first iteration: the seed model's answers and the data sets, then SFT
 //! (→ M1).
 
-use srlm_data::eft::VerifiableAnswers;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use srlm_data::eft::{SeedAnswers, VerifiableAnswers};
 use srlm_data::{EftRecord, IftRecord};
+use srlm_generation::TextGenerator;
 use srlm_model::LanguageModel;
 use srlm_verifiable::InstructedPrompt;
 
@@ -26,9 +29,12 @@ impl SelfRewardingRun {
         }
         let seed = self.config.run.seed;
         let plan = stages::data::plan(&self.config.data, seed)?;
-        let answers = self.seed_answer_stage(&plan.anchors(), observer, source)?;
+        // M0 is loaded once, by the first answering stage that has work, for both.
+        let mut m0 = None;
+        let answers = self.seed_answer_stage(&plan.anchors(), &mut m0, observer, source)?;
         let verifiable =
-            self.verifiable_answer_stage(&plan.verifiable_prompts(), observer, source)?;
+            self.verifiable_answer_stage(&plan.verifiable_prompts(), &mut m0, observer, source)?;
+        drop(m0);
         let clock = StageClock::start(&self.dir, 0, "data")?;
         observer.stage_started(0, "data", 1, 0);
         let data = stages::data::prepare(&self.config.data, seed, plan, &answers, &verifiable)?;
@@ -49,96 +55,101 @@ impl SelfRewardingRun {
 
     /// The seed model's greedy and sampled answers to the natural EFT builder's anchor prompts
     /// (`data/seed-answers.jsonl`), journaled per unit of `run.generation_batch` prompts.
-    pub(super) fn seed_answer_stage(
+    fn seed_answer_stage(
         &self,
         anchors: &[String],
+        m0: &mut Option<LanguageModel>,
         observer: &mut dyn Observer,
         source: &mut dyn GeneratorSource,
-    ) -> Result<Vec<srlm_data::eft::SeedAnswers>> {
-        let output = self.dir.data("seed-answers.jsonl");
-        if anchors.is_empty() {
-            return Ok(Vec::new());
-        }
-        if output.exists() {
-            return self.dir.read_records(&output);
-        }
-        let clock = StageClock::start(&self.dir, 0, "seed-answers")?;
+    ) -> Result<Vec<SeedAnswers>> {
         let config = &self.config.data.natural;
-        let m0 = LanguageModel::load(&self.config.model.path, &self.device()?)?;
-        let chunks: Vec<&[String]> = anchors.chunks(self.config.run.generation_batch).collect();
-        let journal = self.dir.data("seed-answers.journal");
-        let mut generator = source.generator(Role::Candidates, &GeneratorSpec::Current, &m0)?;
-        let mut clocked = clock.observing(observer);
-        let (units, resumed) = run_units(
-            &journal,
-            0,
-            "seed-answers",
-            chunks.len(),
-            &mut clocked,
-            |u, _| {
-                let seed = unit_seed(self.config.run.seed, 0, SEED_ANSWERS, u);
-                let unit =
-                    stages::seed_answers::answer_unit(chunks[u], generator.as_mut(), config, seed)?;
-                Ok(Some((unit, String::new())))
+        self.m0_answer_stage(
+            ("seed-answers", SEED_ANSWERS),
+            anchors,
+            self.config.run.generation_batch,
+            (m0, observer, source),
+            |prompts, generator, seed| {
+                stages::seed_answers::answer_unit(prompts, generator, config, seed)
             },
-        )?;
-        drop(generator);
-        let answers: Vec<srlm_data::eft::SeedAnswers> = units.into_iter().flatten().collect();
-        self.dir.write_records(&output, &answers)?;
-        remove_file(&journal)?;
-        let stats = stages::seed_answers::stats(&answers, config.max_tokens);
-        self.finish_stage(observer, (0, "seed-answers"), clock, resumed, stats)?;
-        Ok(answers)
+            |answers| stages::seed_answers::stats(answers, config.max_tokens),
+        )
     }
 
     /// The seed model's sampled answers to the prompts given verifiable instructions
-    /// (`data/verifiable-answers.jsonl`), journaled per unit of `run.generation_batch` prompts.
-    pub(super) fn verifiable_answer_stage(
+    /// (`data/verifiable-answers.jsonl`), journaled per unit of whole generation batches
+    /// (`answers` rows per prompt).
+    fn verifiable_answer_stage(
         &self,
         prompts: &[InstructedPrompt],
+        m0: &mut Option<LanguageModel>,
         observer: &mut dyn Observer,
         source: &mut dyn GeneratorSource,
     ) -> Result<Vec<VerifiableAnswers>> {
-        let output = self.dir.data("verifiable-answers.jsonl");
+        let config = &self.config.data.verifiable;
+        self.m0_answer_stage(
+            ("verifiable-answers", VERIFIABLE_ANSWERS),
+            prompts,
+            (self.config.run.generation_batch / config.answers).max(1),
+            (m0, observer, source),
+            |prompts, generator, seed| {
+                let params = stages::verifiable::answer_params(config, seed);
+                stages::verifiable::answer_instructed(prompts, generator, config.answers, &params)
+            },
+            |answers| stages::verifiable::answer_stats(answers, config.max_tokens),
+        )
+    }
+
+    /// A stage of iteration 0 in which M0 answers `prompts`, `per_unit` to a unit of its
+    /// journal (`data/NAME.journal`), its output `data/NAME.jsonl`: nothing when there is
+    /// nothing to answer, the output read back when it exists. M0 is loaded into `m0` on first
+    /// use, once for every stage of the data step.
+    fn m0_answer_stage<P, A>(
+        &self,
+        (name, stage_seed): (&str, u64),
+        prompts: &[P],
+        per_unit: usize,
+        (m0, observer, source): (
+            &mut Option<LanguageModel>,
+            &mut dyn Observer,
+            &mut dyn GeneratorSource,
+        ),
+        answer: impl Fn(&[P], &mut dyn TextGenerator, u64) -> Result<Vec<A>>,
+        stats: impl Fn(&[A]) -> serde_json::Value,
+    ) -> Result<Vec<A>>
+    where
+        A: Serialize + DeserializeOwned,
+    {
+        let output = self.dir.data(&format!("{name}.jsonl"));
         if prompts.is_empty() {
             return Ok(Vec::new());
         }
         if output.exists() {
             return self.dir.read_records(&output);
         }
-        let clock = StageClock::start(&self.dir, 0, "verifiable-answers")?;
-        let config = &self.config.data.verifiable;
-        let m0 = LanguageModel::load(&self.config.model.path, &self.device()?)?;
-        // Units of whole generation batches: `answers` rows per prompt.
-        let per_unit = (self.config.run.generation_batch / config.answers).max(1);
-        let chunks: Vec<&[InstructedPrompt]> = prompts.chunks(per_unit).collect();
-        let journal = self.dir.data("verifiable-answers.journal");
-        let mut generator = source.generator(Role::Candidates, &GeneratorSpec::Current, &m0)?;
+        let clock = StageClock::start(&self.dir, 0, name)?;
+        let m0: &LanguageModel = match m0 {
+            Some(model) => model,
+            None => m0.insert(LanguageModel::load(
+                &self.config.model.path,
+                &self.device()?,
+            )?),
+        };
+        let chunks: Vec<&[P]> = prompts.chunks(per_unit).collect();
+        let journal = self.dir.data(&format!("{name}.journal"));
+        let mut generator = source.generator(Role::Candidates, &GeneratorSpec::Current, m0)?;
         let mut clocked = clock.observing(observer);
-        let (units, resumed) = run_units(
-            &journal,
-            0,
-            "verifiable-answers",
-            chunks.len(),
-            &mut clocked,
-            |u, _| {
-                let seed = unit_seed(self.config.run.seed, 0, VERIFIABLE_ANSWERS, u);
-                let params = stages::verifiable::answer_params(config, seed);
-                let unit = stages::verifiable::answer_instructed(
-                    chunks[u],
-                    generator.as_mut(),
-                    config.answers,
-                    &params,
-                )?;
-                Ok(Some((unit, String::new())))
-            },
-        )?;
+        let (units, resumed) = run_units(&journal, 0, name, chunks.len(), &mut clocked, |u, _| {
+            let seed = unit_seed(self.config.run.seed, 0, stage_seed, u);
+            Ok(Some((
+                answer(chunks[u], generator.as_mut(), seed)?,
+                String::new(),
+            )))
+        })?;
         drop(generator);
-        let answers: Vec<VerifiableAnswers> = units.into_iter().flatten().collect();
+        let answers: Vec<A> = units.into_iter().flatten().collect();
         self.dir.write_records(&output, &answers)?;
         remove_file(&journal)?;
-        let stats = stages::verifiable::answer_stats(&answers, config.max_tokens);
-        self.finish_stage(observer, (0, "verifiable-answers"), clock, resumed, stats)?;
+        self.finish_stage(observer, (0, name), clock, resumed, stats(&answers))?;
         Ok(answers)
     }
 

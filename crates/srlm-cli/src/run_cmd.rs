@@ -244,9 +244,14 @@ pub(crate) fn run(args: RunArgs, device: Option<&str>) -> Result<()> {
         started: Instant::now(),
         abort_after: args.abort_after.as_deref().map(parse_abort).transpose()?,
     };
-    let outcome = run
-        .execute(&mut progress)
-        .with_context(|| format!("run in {}", args.out.display()))?;
+    let outcome = match run.execute(&mut progress) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // The log says why the run stopped, not only the terminal.
+            tracing::error!(error = %e, "run stopped");
+            return Err(e).with_context(|| format!("run in {}", args.out.display()));
+        }
+    };
     println!(
         "done in {:.1}s: {}",
         progress.started.elapsed().as_secs_f64(),

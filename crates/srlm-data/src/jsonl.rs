@@ -171,39 +171,31 @@ pub fn read_jsonl<T: DeserializeOwned>(
 /// Writes records to a temporary file beside `path` and renames it into place on
 /// [`AtomicJsonlWriter::finish`]; dropped unfinished, it removes the temporary file.
 pub struct AtomicJsonlWriter {
-    path: PathBuf,
-    tmp: PathBuf,
-    writer: Option<BufWriter<File>>,
+    pending: Option<(srlm_fs::PendingFile, BufWriter<File>)>,
     count: usize,
 }
 
 impl AtomicJsonlWriter {
-    /// Starts writing `path`.
+    /// Starts writing `path` (the temporary file is created exclusively, under a random name).
     pub fn create(path: &Path) -> Result<Self> {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let file = File::create(&tmp).map_err(|source| DataError::Io {
-            path: tmp.clone(),
+        let mut pending = srlm_fs::PendingFile::create(path)?;
+        let file = pending.file().try_clone().map_err(|source| DataError::Io {
+            path: pending.temporary_path().to_path_buf(),
             source,
         })?;
         Ok(AtomicJsonlWriter {
-            path: path.to_path_buf(),
-            tmp,
-            writer: Some(BufWriter::new(file)),
+            pending: Some((pending, BufWriter::new(file))),
             count: 0,
         })
     }
 
     fn io(&self, source: std::io::Error) -> DataError {
         DataError::Io {
-            path: self.tmp.clone(),
+            path: self
+                .pending
+                .as_ref()
+                .map(|(p, _)| p.temporary_path().to_path_buf())
+                .unwrap_or_default(),
             source,
         }
     }
@@ -211,8 +203,8 @@ impl AtomicJsonlWriter {
     /// Appends one record.
     pub fn push<T: Serialize>(&mut self, record: &T) -> Result<()> {
         let line = serde_json::to_string(record).map_err(|e| self.io(std::io::Error::other(e)))?;
-        let result = match self.writer.as_mut() {
-            Some(w) => w
+        let result = match self.pending.as_mut() {
+            Some((_, w)) => w
                 .write_all(line.as_bytes())
                 .and_then(|()| w.write_all(b"\n")),
             None => Err(std::io::Error::other("writer already finished")),
@@ -224,21 +216,18 @@ impl AtomicJsonlWriter {
 
     /// Flushes, syncs and renames into place; returns the number of records.
     pub fn finish(mut self) -> Result<usize> {
-        let Some(writer) = self.writer.take() else {
+        let Some((pending, mut writer)) = self.pending.take() else {
             return Ok(self.count);
         };
-        let file = writer.into_inner().map_err(|e| self.io(e.into_error()))?;
-        file.sync_all().map_err(|e| self.io(e))?;
-        srlm_fs::rename_durable(&self.tmp, &self.path)?;
-        Ok(self.count)
-    }
-}
-
-impl Drop for AtomicJsonlWriter {
-    fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
+        if let Err(e) = writer.flush() {
+            return Err(DataError::Io {
+                path: pending.temporary_path().to_path_buf(),
+                source: e,
+            });
         }
+        drop(writer);
+        pending.commit()?;
+        Ok(self.count)
     }
 }
 

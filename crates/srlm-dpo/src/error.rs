@@ -17,12 +17,15 @@ pub enum TrainError {
         /// The encoder's maximum length.
         max_len: usize,
     },
-    /// The loss became NaN or infinite.
-    #[error("step {step}: the loss is {loss} (not finite) on the batch of examples {examples:?}; lower the learning rate or check the data")]
+    /// The loss or the gradient norm became NaN or infinite (more often than
+    /// `max_skipped_steps` allows).
+    #[error("step {step}: the {quantity} is {loss} (not finite) on the batch of examples {examples:?}; lower the learning rate or check the data")]
     NonFinite {
         /// The optimizer step (0-based).
         step: usize,
-        /// The loss value.
+        /// `loss` or `gradient norm`.
+        quantity: &'static str,
+        /// The value.
         loss: f32,
         /// The batch's example indices in the training set.
         examples: Vec<usize>,

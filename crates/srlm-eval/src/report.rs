@@ -341,8 +341,12 @@ pub fn write_report(dir: &Path, report: &EvalReport) -> Result<()> {
     let json = serde_json::to_string_pretty(report).map_err(|e| EvalError::Input(e.to_string()))?;
     srlm_model::write_atomic(&dir.join("report.json"), json.as_bytes())?;
     // Plots are drawn in a scratch folder and renamed into place, so none is ever half-drawn.
-    let scratch = dir.join(format!(".plots.tmp-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).map_err(|e| EvalError::io(&scratch, e))?;
+    // A fresh folder under a random name (nothing planted there can redirect a plot).
+    let scratch_dir = tempfile::Builder::new()
+        .prefix(".plots.")
+        .tempdir_in(dir)
+        .map_err(|e| EvalError::io(dir, e))?;
+    let scratch = scratch_dir.path().to_path_buf();
     let mut drawn = Vec::new();
     if !report.judge.is_empty() {
         drawn.extend(plot::judge_plot(&scratch, &report.judge)?);
@@ -362,7 +366,9 @@ pub fn write_report(dir: &Path, report: &EvalReport) -> Result<()> {
             srlm_model::rename_durable(&path, &target)?;
         }
     }
-    std::fs::remove_dir_all(&scratch).map_err(|e| EvalError::io(&scratch, e))?;
+    scratch_dir
+        .close()
+        .map_err(|e| EvalError::io(&scratch, e))?;
     srlm_model::write_atomic(&dir.join("report.md"), markdown(report).as_bytes())?;
     Ok(())
 }

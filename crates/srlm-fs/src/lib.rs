@@ -4,7 +4,12 @@
 //! JSON Lines sets, run records, reports). A file is written to a temporary name in the same
 //! folder, synced, renamed into place, and the folder synced, so a crash or power loss leaves
 //! either the old file or the whole new one — never half of it. It depends on nothing but the
-//! standard library, so crates without a deep-learning framework (srlm-data's importers) share it.
+//! standard library and `tempfile`, so crates without a deep-learning framework (srlm-data's
+//! importers) share it.
+//!
+//! The temporary file is created with `O_EXCL` under a random name (`tempfile`), so a link
+//! planted beside the target cannot redirect the write. [`FolderLock`] keeps a second process
+//! out of a folder another one is writing.
 //!
 //! ```
 //! let dir = std::env::temp_dir().join(format!("srlm-fs-doc-{}", std::process::id()));
@@ -16,8 +21,14 @@
 //! # Ok::<(), srlm_fs::FsError>(())
 //! ```
 
+mod lock;
+mod pending;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+pub use lock::{FolderLock, LockError};
+pub use pending::PendingFile;
 
 /// A write, rename or sync failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +42,7 @@ pub struct FsError {
 }
 
 impl FsError {
-    fn new(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn new(path: &Path, source: std::io::Error) -> Self {
         FsError {
             path: path.to_path_buf(),
             source,
@@ -42,31 +53,26 @@ impl FsError {
 /// Writes `bytes` to `path` atomically and durably (temporary file, `fsync`, rename, `fsync`
 /// of the folder).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
-    write_atomic_with(path, |tmp| {
-        let mut file = std::fs::File::create(tmp)?;
-        file.write_all(bytes)
-    })
+    let mut pending = PendingFile::create(path)?;
+    pending
+        .file()
+        .write_all(bytes)
+        .map_err(|e| FsError::new(pending.temporary_path(), e))?;
+    pending.commit()
 }
 
 /// [`write_atomic`] for a writer that creates the file itself (a serialiser streaming to a
-/// path): `write` writes the whole file at the temporary path it is given; that file is then
-/// synced and renamed to `path`. On failure the temporary file is removed.
+/// path): `write` writes the whole file at the temporary path it is given (a file this process
+/// has just created exclusively, empty); that file is then synced and renamed to `path`. On
+/// failure the temporary file is removed.
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> Result<(), FsError> {
-    let dir = parent(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let written = write(&tmp).and_then(|()| std::fs::File::open(&tmp)?.sync_all());
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(FsError::new(&tmp, e));
-    }
-    rename_durable(&tmp, path)
+    let pending = PendingFile::create(path)?;
+    let tmp = pending.temporary_path().to_path_buf();
+    write(&tmp).map_err(|e| FsError::new(&tmp, e))?;
+    pending.commit()
 }
 
 /// Renames `from` (a file or a folder whose contents are already synced) to `to` and syncs the
@@ -90,7 +96,7 @@ pub fn sync_dir(dir: &Path) -> Result<(), FsError> {
     Ok(())
 }
 
-fn parent(path: &Path) -> &Path {
+pub(crate) fn parent(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -128,6 +134,24 @@ mod tests {
         assert_eq!(names.len(), 1, "only the file itself");
         write_atomic_with(&path, |tmp| std::fs::write(tmp, "new")).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_the_old_temporary_name_redirects_nothing() {
+        // The old writer opened `.NAME.tmp-PID` with `File::create`, which follows a link there.
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "keep").unwrap();
+        let path = dir.path().join("set.jsonl");
+        let planted = dir
+            .path()
+            .join(format!(".set.jsonl.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_atomic(&path, b"new\n").unwrap();
+        write_atomic_with(&path, |tmp| std::fs::write(tmp, "newer\n")).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "newer\n");
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub enum LoopError {
         /// The first difference.
         reason: String,
     },
+    /// Another process is working in the run folder.
+    #[error(transparent)]
+    Locked(#[from] srlm_fs::LockError),
     /// A stage has nothing to work on.
     #[error("{stage}: {reason}")]
     Empty {

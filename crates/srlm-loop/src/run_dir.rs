@@ -13,16 +13,19 @@
 //! RUN/metrics.jsonl           every stage summary, in order (rebuilt from summaries/)
 //! RUN/clock/*.json            seconds an unfinished stage has run so far (across invocations)
 //! RUN/run.log                 the log
+//! RUN/.lock                   held by the one process working in the folder (its PID inside)
 //! ```
 //!
 //! A stage is finished when its output exists: outputs are written to a temporary name and
 //! renamed, models to `MT.partial/` and renamed, so a finished-looking output is always whole.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use srlm_data::{read_jsonl, write_jsonl, BadLines};
+use srlm_fs::FolderLock;
 use srlm_model::LanguageModel;
 
 use crate::config::RunConfig;
@@ -48,6 +51,17 @@ pub struct StageSummary {
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
+    /// Held while any clone lives, when opened for writing ([`RunDir::open`]).
+    _lock: Option<Arc<FolderLock>>,
+    /// What this opening made: the folder itself and/or `config.toml` (a start that fails
+    /// before any stage removes them again, [`RunDir::discard_unstarted`]).
+    made: Made,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Made {
+    folder: bool,
+    config: bool,
 }
 
 /// The order of stages within an iteration, for `metrics.jsonl`.
@@ -64,12 +78,20 @@ const STAGE_ORDER: &[&str] = &[
 ];
 
 impl RunDir {
-    /// Opens `root` for `config`: a new folder gets `config.toml`; an existing one must have been
-    /// made by the same settings (only `run.iterations` may grow, to extend a run).
+    /// Opens `root` for `config`: locks it against any other process (an error naming the
+    /// holder's PID), then a new folder gets `config.toml`; an existing one must have been made
+    /// by the same settings (only `run.iterations` may grow, to extend a run).
     pub fn open(root: &Path, config: &RunConfig) -> Result<Self> {
+        let folder = !root.exists();
         std::fs::create_dir_all(root).map_err(|e| LoopError::io(root, e))?;
-        let dir = RunDir {
+        let lock = FolderLock::acquire(root)?;
+        let mut dir = RunDir {
             root: root.to_path_buf(),
+            _lock: Some(Arc::new(lock)),
+            made: Made {
+                folder,
+                config: false,
+            },
         };
         let path = dir.config_path();
         if path.exists() {
@@ -93,8 +115,40 @@ impl RunDir {
             }
         } else {
             dir.write_text(&path, &config.to_toml()?)?;
+            dir.made.config = true;
         }
         Ok(dir)
+    }
+
+    /// Undoes this opening when no stage has written anything yet (a start that failed its
+    /// checks — an unreachable server, an unset key — leaves no folder or `config.toml` to refuse
+    /// the corrected settings). Does nothing once a stage has written, or for a folder that had
+    /// a `config.toml` before.
+    pub fn discard_unstarted(&self) -> Result<()> {
+        if !self.made.config {
+            return Ok(());
+        }
+        let ours = ["config.toml", "run.log", FolderLock::FILE_NAME];
+        let entries = std::fs::read_dir(&self.root).map_err(|e| LoopError::io(&self.root, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| LoopError::io(&self.root, e))?;
+            if !ours.iter().any(|n| entry.file_name() == *n) {
+                return Ok(());
+            }
+        }
+        if self.made.folder {
+            return std::fs::remove_dir_all(&self.root).map_err(|e| LoopError::io(&self.root, e));
+        }
+        for name in ours {
+            let path = self.root.join(name);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(LoopError::io(&path, e))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// An existing run folder, for reading (evaluation): its settings come from its
@@ -102,6 +156,8 @@ impl RunDir {
     pub fn existing(root: &Path) -> Result<(Self, RunConfig)> {
         let dir = RunDir {
             root: root.to_path_buf(),
+            _lock: None,
+            made: Made::default(),
         };
         let path = dir.config_path();
         if !path.exists() {

@@ -93,11 +93,23 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
             path: index.clone(),
             reason: "`weight_map` is missing or not an object".into(),
         })?;
-    let mut files: Vec<PathBuf> = map
-        .values()
-        .filter_map(Value::as_str)
-        .map(|f| dir.join(f))
-        .collect();
+    let mut files = Vec::with_capacity(map.len());
+    for (tensor, file) in map {
+        // A shard is a file of the model folder: a bare name, never a path out of it.
+        let shard = file.as_str().filter(|f| {
+            let mut parts = Path::new(f).components();
+            matches!(parts.next(), Some(std::path::Component::Normal(_))) && parts.next().is_none()
+        });
+        let Some(shard) = shard else {
+            return Err(ModelError::Config {
+                path: index.clone(),
+                reason: format!(
+                    "`weight_map` entry `{tensor}` names {file}: a shard must be a file name in the model folder"
+                ),
+            });
+        };
+        files.push(dir.join(shard));
+    }
     files.sort();
     files.dedup();
     Ok(files)

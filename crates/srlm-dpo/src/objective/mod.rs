@@ -55,7 +55,8 @@ pub trait Objective {
     /// What a micro-batch reports besides its loss.
     type Stats: StepStats;
     /// The objective's metrics of a step (flattened into the step's line of `metrics.jsonl`).
-    type Metrics: Clone + Debug + PartialEq + Serialize + DeserializeOwned;
+    /// (`Default`: the metrics of a step skipped for a non-finite loss.)
+    type Metrics: Clone + Debug + Default + PartialEq + Serialize + DeserializeOwned;
 
     /// Number of items.
     fn len(&self) -> usize;

@@ -18,7 +18,7 @@ use crate::error::Result;
 /// [`PreferenceObjective`] does the batching and the forward pass.
 pub trait PairLoss {
     /// The loss's metrics of a step.
-    type Metrics: Clone + Debug + PartialEq + Serialize + DeserializeOwned;
+    type Metrics: Clone + Debug + Default + PartialEq + Serialize + DeserializeOwned;
     /// The loss of pairs `items` (whose policy log-probs are `policy`) as their share of the
     /// loss of the batch whose totals are `batch`, a scalar `[1]`, and the micro-batch's
     /// statistics (`policy.stats`, with whatever the loss adds).

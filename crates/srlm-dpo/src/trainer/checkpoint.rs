@@ -30,6 +30,9 @@ pub struct CheckpointState {
     /// same objective, settings and data (`None` in checkpoints older than the field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objective: Option<serde_json::Value>,
+    /// Steps skipped so far for a non-finite loss or gradient norm.
+    #[serde(default)]
+    pub skipped_steps: usize,
 }
 
 /// One checkpoint folder.

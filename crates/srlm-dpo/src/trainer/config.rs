@@ -36,6 +36,10 @@ pub struct TrainConfig {
     pub checkpoint_every: Option<usize>,
     /// Checkpoints kept (oldest removed first).
     pub keep_checkpoints: usize,
+    /// Steps whose loss or gradient norm is not finite that may be skipped (no update, counted
+    /// in `metrics.jsonl` as `skipped`) before the run stops; 0 (the default) stops at the first.
+    #[serde(default)]
+    pub max_skipped_steps: usize,
 }
 
 impl Default for TrainConfig {
@@ -55,6 +59,7 @@ impl Default for TrainConfig {
             eval_every: None,
             checkpoint_every: None,
             keep_checkpoints: 2,
+            max_skipped_steps: 0,
         }
     }
 }

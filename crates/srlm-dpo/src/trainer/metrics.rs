@@ -18,9 +18,11 @@ pub struct StepMetrics<M = SftMetrics> {
     pub step: usize,
     /// Fractional epoch at the end of the step.
     pub epoch: f64,
-    /// Loss of the batch.
+    /// Loss of the batch (not finite, `null` in JSON, on a skipped step).
+    #[serde(deserialize_with = "number_or_null")]
     pub loss: f64,
-    /// Global gradient norm before clipping.
+    /// Global gradient norm before clipping (not finite, `null` in JSON, on a skipped step).
+    #[serde(deserialize_with = "number_or_null")]
     pub grad_norm: f64,
     /// Learning rate used.
     pub learning_rate: f64,
@@ -37,6 +39,15 @@ pub struct StepMetrics<M = SftMetrics> {
     /// Evaluation loss, on evaluation steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_loss: Option<f64>,
+    /// The step's loss or gradient norm was not finite and no update was made
+    /// ([`crate::TrainConfig::max_skipped_steps`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
+}
+
+/// A JSON number, or `null` (how `serde_json` writes a NaN or an infinity) as NaN.
+fn number_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Wall seconds of one optimizer step by phase (summed over its micro-batches).

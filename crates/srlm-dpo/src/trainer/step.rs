@@ -41,6 +41,7 @@ pub struct Trainer<'a, O: Objective> {
     steps_per_epoch: usize,
     done: usize,
     resumed_from: usize,
+    skipped: usize,
     identity: serde_json::Value,
     order: Vec<usize>,
     order_epoch: Option<usize>,
@@ -65,7 +66,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
         let device = model.device().inner().autodiff();
         let items = objective.len();
         let identity = objective.identity();
-        let (model, optim, start) = match Checkpoint::latest(out_dir)? {
+        let (model, optim, start, skipped) = match Checkpoint::latest(out_dir)? {
             Some(checkpoint) => {
                 if checkpoint.state.config != *config || checkpoint.state.items != items {
                     return Err(TrainError::Checkpoint {
@@ -87,9 +88,14 @@ impl<'a, O: Objective> Trainer<'a, O> {
                 }
                 let (model, optim) = checkpoint.restore(model_config, &device)?;
                 tracing::info!(step = checkpoint.state.step, dir = %checkpoint.dir.display(), "resuming");
-                (model, optim, checkpoint.state.step)
+                (
+                    model,
+                    optim,
+                    checkpoint.state.step,
+                    checkpoint.state.skipped_steps,
+                )
             }
-            None => (model, AdamW::new(config.adamw), 0),
+            None => (model, AdamW::new(config.adamw), 0, 0),
         };
         let model = model.train().with_hidden_dropout(config.dropout)?;
         truncate_metrics(&out_dir.join("metrics.jsonl"), start)?;
@@ -109,6 +115,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
             steps_per_epoch: config.steps_per_epoch(items),
             done: start,
             resumed_from: start,
+            skipped,
             identity,
             order: Vec::new(),
             order_epoch: None,
@@ -161,12 +168,17 @@ impl<'a, O: Objective> Trainer<'a, O> {
         let started = Instant::now();
         let step = self.done;
         let batch = self.batch(step);
-        let (loss, stats, grads, mut time) = self.accumulate(step, &batch)?;
+        let (loss, stats, grads, mut time) = match self.accumulate(step, &batch) {
+            Ok(accumulated) => accumulated,
+            Err(e @ TrainError::NonFinite { .. }) => return self.skip_or_stop(e),
+            Err(e) => return Err(e),
+        };
         let phase = Instant::now();
         let grad_norm = global_grad_norm(self.model(), &grads)?;
         if !grad_norm.is_finite() {
-            return Err(TrainError::NonFinite {
+            return self.skip_or_stop(TrainError::NonFinite {
                 step,
+                quantity: "gradient norm",
                 loss: grad_norm as f32,
                 examples: batch,
             });
@@ -198,6 +210,54 @@ impl<'a, O: Objective> Trainer<'a, O> {
             time,
             objective: self.objective.metrics(loss, &stats),
             eval_loss: None,
+            skipped: false,
+        }))
+    }
+
+    /// Steps skipped so far for a non-finite loss or gradient norm (earlier invocations'
+    /// included).
+    pub fn skipped_steps(&self) -> usize {
+        self.skipped
+    }
+
+    /// A step whose loss or gradient norm is not finite (`error`): skipped without an update
+    /// while `max_skipped_steps` allows, else the error.
+    fn skip_or_stop(&mut self, error: TrainError) -> Result<Option<StepMetrics<O::Metrics>>> {
+        let TrainError::NonFinite {
+            step,
+            quantity,
+            loss,
+            ..
+        } = &error
+        else {
+            return Err(error);
+        };
+        if self.skipped >= self.config.max_skipped_steps {
+            return Err(error);
+        }
+        self.skipped += 1;
+        tracing::warn!(
+            step,
+            quantity,
+            value = loss,
+            skipped = self.skipped,
+            "non-finite step skipped"
+        );
+        let (step, quantity, value) = (*step, *quantity, f64::from(*loss));
+        self.done = step + 1;
+        let nan = f64::NAN;
+        Ok(Some(StepMetrics {
+            step: self.done,
+            epoch: self.done as f64 / self.steps_per_epoch as f64,
+            loss: if quantity == "loss" { value } else { nan },
+            grad_norm: if quantity == "loss" { nan } else { value },
+            learning_rate: self.schedule.lr(step),
+            num_tokens: 0,
+            tokens_per_second: 0.0,
+            time: StepTime::default(),
+            objective: O::Metrics::default(),
+            eval_loss: None,
+            skipped: true,
         }))
     }
 
@@ -218,6 +278,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
                 config: self.config.clone(),
                 items: self.objective.len(),
                 objective: Some(self.identity.clone()),
+                skipped_steps: self.skipped,
             },
         )
     }
@@ -274,6 +335,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
             if !value.is_finite() {
                 return Err(TrainError::NonFinite {
                     step,
+                    quantity: "loss",
                     loss: value,
                     examples: batch.to_vec(),
                 });

@@ -432,6 +432,43 @@ fn non_finite_loss_stops_with_step_and_batch() {
 }
 
 #[test]
+fn non_finite_steps_are_skipped_and_counted_up_to_the_limit_then_stop() {
+    let _rng = serial();
+    let sft = SftObjective {
+        examples: vec![ex(&[1, 2], &[3, 4]), ex(&[5], &[6, 7])],
+        pad_id: 0,
+    };
+    // Step 1 is finite and its update makes the weights NaN; every later loss is NaN.
+    let mut c = quick(5, 1e30);
+    c.batch_size = 2;
+    c.max_skipped_steps = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    let err = train(model(9), &config(), &sft, None, &c, dir.path(), &mut |m| {
+        seen.push((m.step, m.skipped));
+        ControlFlow::Continue(())
+    })
+    .unwrap_err();
+    assert_eq!(seen, vec![(1, false), (2, true), (3, true)]);
+    assert!(
+        matches!(err, TrainError::NonFinite { step: 3, .. }),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+    let lines: Vec<StepMetrics> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].skipped && !(lines[1].loss.is_finite() && lines[1].grad_norm.is_finite()));
+    assert!(
+        text.lines().nth(1).unwrap().contains("\"skipped\":true"),
+        "{text}"
+    );
+    assert!(!text.lines().next().unwrap().contains("skipped"), "{text}");
+}
+
+#[test]
 fn simpo_and_orpo_learn_preferences_through_the_same_trainer_without_a_reference() {
     let _rng = serial();
     let simpo = SimpoObjective::simpo(pairs(), SimpoConfig::default(), 0).unwrap();

@@ -43,7 +43,8 @@ pub struct RunOutcome {
 }
 
 impl SelfRewardingRun {
-    /// Opens (or starts) the run in `dir` with `config`.
+    /// Opens (or starts) the run in `dir` with `config`, holding the folder's lock until the
+    /// value is dropped (a second process is refused, named by its PID).
     pub fn open(dir: &std::path::Path, config: RunConfig) -> Result<Self> {
         let dir = RunDir::open(dir, &config)?;
         Ok(SelfRewardingRun { config, dir })
@@ -91,11 +92,16 @@ impl SelfRewardingRun {
             batch: self.config.run.generation_batch,
             http: self.config.http.clone(),
         };
-        generators.preflight(&[
+        let checked = generators.preflight(&[
             &self.config.instruct.generator,
             &self.config.candidates.generator,
             &self.config.judge.generator,
-        ])?;
+        ]);
+        if let Err(e) = checked {
+            // Nothing ran: leave no folder behind to refuse the corrected settings.
+            self.dir.discard_unstarted()?;
+            return Err(e);
+        }
         let mut judges = ConfiguredJudges::new(device, self.config.run.generation_batch);
         self.execute_with(observer, &mut generators, &mut judges)
     }

@@ -392,3 +392,58 @@ fn every_setting_is_checked_before_any_stage_runs() {
         ])
         .unwrap();
 }
+
+#[test]
+fn a_second_opening_of_a_run_folder_is_refused_at_once_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("run");
+    let config = RunConfig::quick();
+    let first = srlm_loop::SelfRewardingRun::open(&root, config.clone()).unwrap();
+    let listing = |root: &std::path::Path| {
+        let mut names: Vec<_> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing(&root);
+    let config_text = std::fs::read(root.join("config.toml")).unwrap();
+    let mut more = config.clone();
+    more.run.iterations = 5;
+    let err = srlm_loop::SelfRewardingRun::open(&root, more).unwrap_err();
+    assert!(matches!(err, LoopError::Locked(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("PID {}", std::process::id())) && text.contains(".lock"),
+        "{text}"
+    );
+    assert_eq!(listing(&root), before);
+    assert_eq!(
+        std::fs::read(root.join("config.toml")).unwrap(),
+        config_text
+    );
+    drop(first);
+    srlm_loop::SelfRewardingRun::open(&root, config).unwrap();
+}
+
+#[test]
+fn a_start_that_fails_its_server_check_leaves_nothing_and_the_fix_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("run");
+    // Port 1 refuses every connection: the preflight fails before any stage.
+    let unreachable = "[judge.generator]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:1\"\nmodel = \"m\"\n[http]\nmax_attempts = 1\nconnect_timeout_secs = 2.0\n";
+    let config = RunConfig::from_toml_str(unreachable, RunConfig::quick()).unwrap();
+    let run = srlm_loop::SelfRewardingRun::open(&root, config).unwrap();
+    let err = run
+        .execute(&mut srlm_loop::LogObserver)
+        .expect_err("the server is unreachable");
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    drop(run);
+    // Before, the folder and its config.toml stayed, and refused the corrected URL.
+    assert!(!root.exists(), "the failed start left {}", root.display());
+    let fixed = unreachable.replace("127.0.0.1:1", "127.0.0.1:2");
+    let config = RunConfig::from_toml_str(&fixed, RunConfig::quick()).unwrap();
+    srlm_loop::SelfRewardingRun::open(&root, config).unwrap();
+    assert!(root.join("config.toml").exists());
+}

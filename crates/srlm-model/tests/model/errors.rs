@@ -298,3 +298,25 @@ fn non_finite_weights_are_neither_loaded_nor_saved() {
     lm.model.to_weights().unwrap().check_finite().unwrap();
     lm.save_pretrained(&dir.path().join("saved")).unwrap();
 }
+
+#[test]
+fn a_weights_index_naming_a_file_outside_the_model_folder_is_refused() {
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("model");
+    std::fs::create_dir(&dir).unwrap();
+    copy_dir(&fixtures().join("tiny-llama3"), &dir);
+    // The shard moves up a folder and the index follows it there: before, the load read it.
+    let shard = "model-00002-of-00005.safetensors";
+    std::fs::rename(dir.join(shard), outer.path().join(shard)).unwrap();
+    let index = dir.join("model.safetensors.index.json");
+    let text = std::fs::read_to_string(&index).unwrap();
+    assert!(text.contains(shard));
+    std::fs::write(&index, text.replace(shard, &format!("../{shard}"))).unwrap();
+    let err = load_err(&dir);
+    assert!(matches!(err, ModelError::Config { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("model.safetensors.index.json") && text.contains(&format!("../{shard}")),
+        "{text}"
+    );
+}

@@ -592,10 +592,26 @@ fn eval_compares_listed_models_into_a_report() {
     assert_eq!(json["head_to_head_method"], "pointwise");
     // Every answer and verdict was journaled; a rerun reuses them and gives the same report.
     let journal = out.join("journal");
-    for name in ["base-judging", "base-answers", "new-answers", "scores-new"] {
-        let text = std::fs::read_to_string(journal.join(format!("{name}.jsonl"))).unwrap();
-        assert!(!text.is_empty(), "{name}");
+    // A model's journals are named by its name and fingerprint: `base-<16 hex>-answers.jsonl`.
+    let journals = |suffix: &str| -> Vec<String> {
+        std::fs::read_dir(&journal)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(suffix))
+            .collect()
+    };
+    for suffix in ["-judging.jsonl", "-answers.jsonl", "scores-new.jsonl"] {
+        for name in journals(suffix) {
+            let text = std::fs::read_to_string(journal.join(&name)).unwrap();
+            assert!(!text.is_empty(), "{name}");
+        }
     }
+    let mut answers = journals("-answers.jsonl");
+    answers.sort();
+    assert!(
+        answers.len() == 2 && answers[0].starts_with("base-") && answers[1].starts_with("new-"),
+        "{answers:?}"
+    );
     let before = std::fs::read_to_string(out.join("report.json")).unwrap();
     let sizes = |dir: &std::path::Path| -> Vec<u64> {
         let mut v: Vec<_> = std::fs::read_dir(dir)
@@ -645,7 +661,41 @@ fn eval_compares_listed_models_into_a_report() {
     assert!(out.join("win_rates.png").exists());
     // A malformed model spec is a clear error.
     let (ok, _, stderr) = srlm(&["eval", "--model", "nopath", "--out", out.to_str().unwrap()]);
-    assert!(!ok && stderr.contains("NAME=PATH"), "{stderr}");
+    assert!(!ok && stderr.contains("NAME=PATH"), "{stderr}"); // Another model under the same name gets journals of its own: before, `new-answers.jsonl`
+                                                              // was keyed by the name and the generation settings only, and its answers were reused.
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    for entry in std::fs::read_dir(&model).unwrap().map(Result::unwrap) {
+        std::fs::copy(entry.path(), other.join(entry.file_name())).unwrap();
+    }
+    let shard = other.join("model-00001-of-00005.safetensors");
+    let mut weights = srlm::model::WeightMap::new("shard");
+    srlm::model::read_safetensors(&shard, &mut weights).unwrap();
+    for tensor in weights.tensors.values_mut() {
+        tensor.data.iter_mut().for_each(|v| *v *= 1.5);
+    }
+    srlm::model::write_safetensors(&shard, &weights).unwrap();
+    let renamed = format!("new={}", other.display());
+    let (ok, _, stderr) = srlm(&[
+        "eval",
+        "--model",
+        &m,
+        "--model",
+        &renamed,
+        "--eval-prompts",
+        &data_fixture("mt_bench.jsonl"),
+        "--prompts",
+        "2",
+        "--max-tokens",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let mut after = journals("-answers.jsonl");
+    after.sort();
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(after.iter().filter(|n| n.starts_with("new-")).count() == 2);
 }
 
 #[test]

@@ -28,6 +28,7 @@ pub struct Encoder<'m> {
     model: &'m LanguageModel,
     judge_template: JudgeTemplate,
     max_len: usize,
+    max_record_bytes: usize,
 }
 
 impl<'m> Encoder<'m> {
@@ -51,7 +52,32 @@ impl<'m> Encoder<'m> {
             model,
             judge_template: JudgeTemplate::paper(),
             max_len: max_len.min(positions),
+            max_record_bytes: Self::MAX_RECORD_BYTES,
         })
+    }
+
+    /// The default of [`Encoder::with_max_record_bytes`]: 1 MiB, some 250 k tokens of English —
+    /// far past any maximum length, and about 200 MB of tokenizer memory.
+    pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+    /// Records whose prompt and response together exceed `bytes` are dropped (and counted as
+    /// `too_large`) before they are tokenised: a tokenizer's memory grows with its input (a
+    /// 5 MB record takes about 1 GB), and everything past the maximum length is cut anyway.
+    pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = bytes;
+        self
+    }
+
+    fn too_large(&self, texts: &[&str]) -> bool {
+        texts
+            .iter()
+            .map(|t| t.len())
+            .fold(0usize, usize::saturating_add)
+            > self.max_record_bytes
+    }
+
+    fn eft_too_large(&self, record: &EftRecord) -> bool {
+        self.too_large(&[&record.prompt, &record.response, &record.judgement])
     }
 
     /// The model whose tokenizer and chat template lay the records out.
@@ -75,8 +101,21 @@ impl<'m> Encoder<'m> {
         self.model.pad_id
     }
 
-    /// Encodes a user prompt and a response; `None` when it must be dropped.
+    /// Encodes a user prompt and a response; `None` when it must be dropped (the prompt alone
+    /// fills the maximum length, or the record is larger than the record limit).
     pub fn encode(
+        &self,
+        prompt: &str,
+        response: &str,
+    ) -> srlm_model::Result<Option<EncodedExample>> {
+        if self.too_large(&[prompt, response]) {
+            return Ok(None);
+        }
+        self.encode_within_limit(prompt, response)
+    }
+
+    /// [`Encoder::encode`] of a record already checked against the record limit.
+    fn encode_within_limit(
         &self,
         prompt: &str,
         response: &str,
@@ -111,10 +150,13 @@ impl<'m> Encoder<'m> {
     /// An EFT record encoded as any example is, cut or not (`None`: the judge prompt alone fills
     /// the budget); [`Encoder::eft`] and [`Encoder::sft_set`] drop the cut ones.
     fn eft_maybe_cut(&self, record: &EftRecord) -> Result<Option<EncodedExample>> {
+        if self.eft_too_large(record) {
+            return Ok(None);
+        }
         let judge_prompt = self
             .judge_template
             .render(&record.prompt, &record.response)?;
-        Ok(self.encode(&judge_prompt, &record.judgement)?)
+        Ok(self.encode_within_limit(&judge_prompt, &record.judgement)?)
     }
 
     /// A preference pair; `None` when either side must be dropped.
@@ -132,7 +174,14 @@ impl<'m> Encoder<'m> {
         ift: &[IftRecord],
         eft: &[EftRecord],
     ) -> Result<(Vec<EncodedExample>, EncodeReport)> {
-        let mut report = EncodeReport::default();
+        let mut report = EncodeReport {
+            too_large: ift
+                .iter()
+                .filter(|r| self.too_large(&[&r.prompt, &r.response]))
+                .count()
+                + eft.iter().filter(|r| self.eft_too_large(r)).count(),
+            ..EncodeReport::default()
+        };
         let mut out = Vec::with_capacity(ift.len() + eft.len());
         let encoded = ift
             .iter()
@@ -170,7 +219,16 @@ impl<'m> Encoder<'m> {
         &self,
         pairs: &[PreferenceRecord],
     ) -> Result<(Vec<EncodedPair>, EncodeReport)> {
-        let mut report = EncodeReport::default();
+        let mut report = EncodeReport {
+            too_large: pairs
+                .iter()
+                .filter(|r| {
+                    self.too_large(&[&r.prompt, &r.chosen])
+                        || self.too_large(&[&r.prompt, &r.rejected])
+                })
+                .count(),
+            ..EncodeReport::default()
+        };
         let mut out = Vec::with_capacity(pairs.len());
         for (index, record) in pairs.iter().enumerate() {
             match self
@@ -195,6 +253,7 @@ fn log_report(set: &str, report: &EncodeReport) {
     if report.truncated > 0 || report.dropped > 0 {
         tracing::warn!(
             set,
+            too_large = report.too_large,
             truncated = report.truncated,
             dropped = report.dropped,
             eft_judgement_would_be_cut = report.eft_cut,

@@ -66,4 +66,12 @@ pub struct EncodeReport {
     pub eft_cut_by_kind: std::collections::BTreeMap<String, usize>,
     /// Response tokens (the loss's tokens) over all encoded examples.
     pub response_tokens: usize,
+    /// Of the dropped, records larger than the encoder's record limit, left out before
+    /// tokenising ([`crate::Encoder::with_max_record_bytes`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub too_large: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -72,7 +72,43 @@ pub struct JsonlReader<T> {
     mode: BadLines,
     report: SkipReport,
     buffer: Vec<u8>,
+    max_line_bytes: usize,
     _record: PhantomData<T>,
+}
+
+/// Reads one line (through its `\n`) into `buffer`, keeping at most `limit` bytes of it.
+/// The rest of a longer line is read and dropped, or, with `stop_early`, left unread (the
+/// caller stops: an endless line such as `/dev/zero`'s is then never read to its end).
+/// Returns the bytes read of the line (0 at the end of the input) and whether it was longer
+/// than `limit`.
+fn read_line_bounded(
+    reader: &mut dyn BufRead,
+    buffer: &mut Vec<u8>,
+    limit: usize,
+    stop_early: bool,
+) -> std::io::Result<(usize, bool)> {
+    let mut total = 0;
+    loop {
+        if stop_early && buffer.len() > limit {
+            return Ok((total, true));
+        }
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok((total, total > limit));
+        }
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = (limit + 1).saturating_sub(buffer.len());
+        buffer.extend_from_slice(&chunk[..take.min(room)]);
+        reader.consume(take);
+        total += take;
+        if done {
+            // The newline itself does not count against the limit.
+            return Ok((total, total - 1 > limit));
+        }
+    }
 }
 
 impl<T: DeserializeOwned> JsonlReader<T> {
@@ -85,8 +121,19 @@ impl<T: DeserializeOwned> JsonlReader<T> {
             mode,
             report: SkipReport::default(),
             buffer: Vec::new(),
+            max_line_bytes: Self::MAX_LINE_BYTES,
             _record: PhantomData,
         })
+    }
+
+    /// The default of [`JsonlReader::with_max_line_bytes`]: 64 MiB.
+    pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+    /// Lines longer than `bytes` are bad lines (an error, or skipped and counted), read without
+    /// being held: memory stays bounded on any input (a file with no newline, `/dev/zero`).
+    pub fn with_max_line_bytes(mut self, bytes: usize) -> Self {
+        self.max_line_bytes = bytes;
+        self
     }
 
     /// What was skipped so far.
@@ -123,18 +170,29 @@ impl<T: DeserializeOwned> Iterator for JsonlReader<T> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             self.buffer.clear();
-            match self.reader.read_until(b'\n', &mut self.buffer) {
-                Ok(0) => return None,
-                Ok(_) => {}
+            let stop_early = self.mode == BadLines::Fail;
+            let read = read_line_bounded(
+                &mut self.reader,
+                &mut self.buffer,
+                self.max_line_bytes,
+                stop_early,
+            );
+            let parsed = match read {
+                Ok((0, _)) => return None,
+                Ok((_, true)) => Err(format!(
+                    "the line is longer than the limit of {} bytes",
+                    self.max_line_bytes
+                )),
+                Ok((_, false)) => self.parse(),
                 Err(source) => {
                     return Some(Err(DataError::Io {
                         path: self.path.clone(),
                         source,
                     }))
                 }
-            }
+            };
             self.line += 1;
-            match self.parse() {
+            match parsed {
                 Ok(Some(record)) => return Some(Ok(record)),
                 Ok(None) => continue,
                 Err(reason) => {

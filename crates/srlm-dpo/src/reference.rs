@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use srlm_data::{batch_by_tokens, EncodedExample, EncodedPair};
 use srlm_model::burn::module::Module;
-use srlm_model::{read_f32, write_atomic, Llama, WeightMap};
+use srlm_model::{read_f32, write_atomic, Llama};
 
 use crate::error::{Result, TrainError};
 use crate::objective::pair_logprobs;
@@ -32,23 +32,10 @@ pub enum CacheOutcome {
     Computed,
 }
 
-/// SHA-256 of a model's weights: names, shapes and f32 values in name order.
+/// SHA-256 of a model's weights: names, shapes and f32 values in name order
+/// ([`srlm_model::WeightMap::sha256`]).
 pub fn weights_hash(model: &Llama) -> Result<String> {
-    Ok(hash_weights(&model.to_weights()?))
-}
-
-fn hash_weights(weights: &WeightMap) -> String {
-    let mut hasher = Sha256::new();
-    for (name, tensor) in &weights.tensors {
-        hasher.update(name.as_bytes());
-        for d in &tensor.shape {
-            hasher.update((*d as u64).to_le_bytes());
-        }
-        for v in &tensor.data {
-            hasher.update(v.to_le_bytes());
-        }
-    }
-    hex(&hasher.finalize())
+    Ok(model.to_weights()?.sha256())
 }
 
 /// Adds a sequence of ids, its length first (so `[1, 2] [3]` differs from `[1] [2, 3]`).

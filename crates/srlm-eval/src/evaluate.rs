@@ -17,7 +17,7 @@ use crate::error::{EvalError, Result};
 use crate::head_to_head::{answer, Answers};
 use crate::instruction_following::{compare_following, instruction_following, InstructedSet};
 use crate::judge_quality::{held_out_sets, judge_quality};
-use crate::judges::{journaled, ConfiguredEvalJudges, EvalJudges};
+use crate::judges::{journal_key, journaled, ConfiguredEvalJudges, EvalJudges};
 use crate::pointwise::PairMethod;
 use crate::report::EvalReport;
 use crate::run_stats::{dpo_curves, iteration_stats};
@@ -315,9 +315,10 @@ pub fn evaluate_models_with(
     for (name, path) in models {
         tracing::info!(model = %name, "evaluating");
         let lm = LanguageModel::load(path, device)?;
+        let key = journal_key(name, &lm, options)?;
         let local = LocalGenerator::new(&lm, options.generation_batch());
         if !sets.is_empty() {
-            let mut judge = judges.quality_judge(name, &lm, options)?;
+            let mut judge = judges.quality_judge(&key, &lm, options)?;
             for (kind, groups) in &sets {
                 report.judge.push(judge_quality(
                     name,
@@ -329,11 +330,11 @@ pub fn evaluate_models_with(
             }
         }
         if !prompts.is_empty() {
-            let mut generator = journaled(Box::new(local), options, &format!("{name}-answers"))?;
+            let mut generator = journaled(Box::new(local), options, &format!("{key}-answers"))?;
             answers.push(answer(name, &mut generator, &prompts, &answer_params)?);
         }
         if let Some(set) = &instructed {
-            let mut generator = journaled(Box::new(local), options, &format!("{name}-instructed"))?;
+            let mut generator = journaled(Box::new(local), options, &format!("{key}-instructed"))?;
             report.instruction_following.push(instruction_following(
                 name,
                 &mut generator,
@@ -346,7 +347,7 @@ pub fn evaluate_models_with(
             let mut generator = journaled(
                 Box::new(local),
                 options,
-                &format!("{name}-reference-answers"),
+                &format!("{key}-reference-answers"),
             )?;
             reference_answers.push(answer(
                 name,

@@ -15,11 +15,12 @@ use crate::evaluate::{EvalOptions, PairJudge};
 
 /// Hands out the evaluation's judges.
 pub trait EvalJudges {
-    /// The judge that scores held-out responses for model `name`'s judge quality; `model` is
-    /// that model, loaded (the paper measures each model judging).
+    /// The judge that scores held-out responses for a model's judge quality; `model` is that
+    /// model, loaded (the paper measures each model judging), and `key` names its journals: the
+    /// model's name and its fingerprint ([`journal_key`]).
     fn quality_judge<'a>(
         &'a mut self,
-        name: &str,
+        key: &str,
         model: &'a LanguageModel,
         options: &EvalOptions,
     ) -> Result<Box<dyn Judge + 'a>>;
@@ -46,12 +47,12 @@ pub struct ConfiguredEvalJudges {
 impl EvalJudges for ConfiguredEvalJudges {
     fn quality_judge<'a>(
         &'a mut self,
-        name: &str,
+        key: &str,
         model: &'a LanguageModel,
         options: &EvalOptions,
     ) -> Result<Box<dyn Judge + 'a>> {
         let local = LocalGenerator::new(model, options.generation_batch());
-        let generator = journaled(Box::new(local), options, &format!("{name}-judging"))?;
+        let generator = journaled(Box::new(local), options, &format!("{key}-judging"))?;
         Ok(Box::new(sampling_judge(generator, options)?))
     }
 
@@ -119,6 +120,17 @@ pub(crate) fn sampling_judge<'a>(
             GenerationConfig::sampled(judge.temperature, judge.top_p, judge.max_tokens)
                 .with_seed(options.seed),
         ))
+}
+
+/// What names model `name`'s journals: `NAME-FINGERPRINT` (the first 16 hex digits of
+/// [`LanguageModel::fingerprint`]) when `options.journal` is set, so a journal is never reused
+/// for other weights under the same name; `name` alone when nothing is journaled.
+pub fn journal_key(name: &str, model: &LanguageModel, options: &EvalOptions) -> Result<String> {
+    if options.journal.is_none() {
+        return Ok(name.to_string());
+    }
+    let fingerprint = model.fingerprint()?;
+    Ok(format!("{name}-{}", &fingerprint[..16]))
 }
 
 /// `generator`, journaled under `options.journal/NAME.jsonl` when a journal folder is set.

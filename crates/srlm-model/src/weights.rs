@@ -84,6 +84,27 @@ impl WeightMap {
         Ok(())
     }
 
+    /// SHA-256 of the weights, lowercase hex: names, shapes and `f32` values in name order (the
+    /// source is left out, so the same weights from two files hash the same).
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for (name, tensor) in &self.tensors {
+            hasher.update(name.as_bytes());
+            for d in &tensor.shape {
+                hasher.update((*d as u64).to_le_bytes());
+            }
+            for v in &tensor.data {
+                hasher.update(v.to_le_bytes());
+            }
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Adds a tensor.
     pub fn insert(&mut self, name: impl Into<String>, tensor: HostTensor) {
         self.tensors.insert(name.into(), tensor);

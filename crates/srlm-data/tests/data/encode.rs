@@ -361,3 +361,31 @@ fn length_ordered_micro_batches_pad_less_and_keep_every_item_once() {
         assert!(g.len() == 1 || longest * g.len() <= 2048, "{g:?}");
     }
 }
+
+#[test]
+fn records_over_the_size_limit_are_dropped_and_counted_before_tokenising() {
+    let lm = tiny();
+    let record = |n: usize| IftRecord {
+        prompt: "Hi".into(),
+        response: "word ".repeat(n),
+        source: None,
+    };
+    // 2 MiB: before, the tokenizer took it whole (a 5 MB record took about 1 GB of memory).
+    let huge = record(2 << 20 >> 2);
+    let encoder = Encoder::new(&lm, 64).unwrap();
+    assert_eq!(encoder.ift(&huge).unwrap(), None);
+    let (kept, report) = encoder.sft_set(&[huge, record(4)], &[]).unwrap();
+    assert_eq!((kept.len(), report.dropped, report.too_large), (1, 1, 1));
+    // The limit is the caller's: 40 bytes keep "Hi" + 5 words (27 bytes), not 10 (52).
+    let small = Encoder::new(&lm, 64).unwrap().with_max_record_bytes(40);
+    assert!(small.ift(&record(5)).unwrap().is_some());
+    assert_eq!(small.ift(&record(10)).unwrap(), None);
+    let pair = PreferenceRecord {
+        prompt: "Hi".into(),
+        chosen: "word ".repeat(10),
+        rejected: "no".into(),
+        ..serde_json::from_str(r#"{"prompt":"","chosen":"","rejected":""}"#).unwrap()
+    };
+    let (pairs, report) = small.preference_set(&[pair]).unwrap();
+    assert_eq!((pairs.len(), report.too_large), (0, 1));
+}

@@ -157,3 +157,44 @@ fn an_unfinished_writer_leaves_nothing_behind() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "old contents\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn a_line_over_the_limit_is_a_bad_line_read_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "{\"prompt\": \"p\", \"response\": \"r\"}\n";
+    let long = format!(
+        "{{\"prompt\": \"{}\", \"response\": \"r\"}}\n",
+        "x".repeat(100)
+    );
+    let path = bad_file(dir.path(), format!("{good}{long}{good}").as_bytes());
+    let read = |mode| -> Result<Vec<IftRecord>, DataError> {
+        JsonlReader::<IftRecord>::open(&path, mode)
+            .unwrap()
+            .with_max_line_bytes(64)
+            .collect()
+    };
+    let err = read(BadLines::Fail).unwrap_err();
+    assert!(matches!(err, DataError::BadLine { line: 2, .. }), "{err}");
+    assert!(err.to_string().contains("limit of 64 bytes"), "{err}");
+    let mut skipping = JsonlReader::<IftRecord>::open(&path, BadLines::Skip)
+        .unwrap()
+        .with_max_line_bytes(64);
+    assert_eq!(skipping.by_ref().count(), 2);
+    assert_eq!(skipping.report().skipped, 1);
+    // Exactly at the limit (the newline aside) is fine.
+    let exact = JsonlReader::<IftRecord>::open(&path, BadLines::Fail)
+        .unwrap()
+        .with_max_line_bytes(long.len() - 1);
+    assert_eq!(exact.count(), 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_line_stops_at_the_limit() {
+    // Before, `data inspect /dev/zero` grew until the process aborted.
+    let mut reader = JsonlReader::<IftRecord>::open(Path::new("/dev/zero"), BadLines::Fail)
+        .unwrap()
+        .with_max_line_bytes(1 << 20);
+    let err = reader.next().unwrap().unwrap_err();
+    assert!(matches!(err, DataError::BadLine { line: 1, .. }), "{err}");
+}

@@ -320,3 +320,37 @@ fn a_weights_index_naming_a_file_outside_the_model_folder_is_refused() {
         "{text}"
     );
 }
+
+#[test]
+fn a_config_larger_than_the_machine_is_refused_with_the_numbers() {
+    let lm = LanguageModel::load(&fixtures().join("tiny-llama3"), &device()).unwrap();
+    // The count is the parameters actually built, plus cos and sin for every position.
+    let built: usize = lm
+        .model
+        .to_weights()
+        .unwrap()
+        .tensors
+        .values()
+        .map(|t| t.data.len())
+        .sum();
+    let rotary = 2 * lm.config.max_position_embeddings * lm.config.head_dim();
+    assert_eq!(lm.config.host_bytes(), Some(4 * (built + rotary) as u64));
+    // 2^40 positions: before, building the rotary tables aborted the process.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join("tiny-llama3"), dir.path());
+    let text = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
+    let huge = text.replace(
+        "\"max_position_embeddings\": 128",
+        "\"max_position_embeddings\": 1099511627776",
+    );
+    assert_ne!(text, huge);
+    std::fs::write(dir.path().join("config.json"), huge).unwrap();
+    let err = load_err(dir.path()).to_string();
+    assert!(
+        err.contains("GiB") && err.contains("1099511627776"),
+        "{err}"
+    );
+    let mut overflow = lm.config.clone();
+    overflow.max_position_embeddings = usize::MAX;
+    assert!(overflow.validate().unwrap_err().contains("overflows"));
+}

@@ -270,7 +270,11 @@ pub(crate) fn run(args: RunArgs, device: Option<&str>) -> Result<()> {
 pub(crate) fn init_tracing(log: Option<std::fs::File>) {
     use tracing_subscriber::prelude::*;
     use tracing_subscriber::{fmt, EnvFilter};
+    // Colour only for a terminal (and never under NO_COLOR): a log file or a pipe gets text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let stderr = fmt::layer()
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")));
     let file = log.map(|f| {

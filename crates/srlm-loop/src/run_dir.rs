@@ -80,7 +80,8 @@ const STAGE_ORDER: &[&str] = &[
 impl RunDir {
     /// Opens `root` for `config`: locks it against any other process (an error naming the
     /// holder's PID), then a new folder gets `config.toml`; an existing one must have been made
-    /// by the same settings (only `run.iterations` may grow, to extend a run).
+    /// by the same settings (only `run.iterations` may grow, to extend a run, and `run.device`
+    /// change).
     pub fn open(root: &Path, config: &RunConfig) -> Result<Self> {
         let folder = !root.exists();
         std::fs::create_dir_all(root).map_err(|e| LoopError::io(root, e))?;
@@ -98,8 +99,11 @@ impl RunDir {
             let saved = RunConfig::from_toml_file(&path, config.clone())?;
             let mut a = saved.clone();
             let mut b = config.clone();
+            // A run may grow its iterations, and may move to another device (`cpu` and `flex`
+            // name one backend; a GPU may take over training).
             a.run.iterations = 0;
             b.run.iterations = 0;
+            b.run.device.clone_from(&a.run.device);
             if a != b {
                 let (x, y) = (a.to_toml()?, b.to_toml()?);
                 let reason = x
@@ -110,7 +114,16 @@ impl RunDir {
                     .unwrap_or_else(|| "the settings differ".into());
                 return Err(LoopError::ConfigChanged { path, reason });
             }
-            if config.run.iterations != saved.run.iterations {
+            if config.run.device != saved.run.device {
+                tracing::warn!(
+                    was = %saved.run.device,
+                    now = %config.run.device,
+                    "the run continues on another device"
+                );
+            }
+            if config.run.iterations != saved.run.iterations
+                || config.run.device != saved.run.device
+            {
                 dir.write_text(&path, &config.to_toml()?)?;
             }
         } else {

@@ -43,6 +43,14 @@ impl LanguageModel {
             Self::load_hf_dir(path, device)
         } else if path.is_file() {
             Self::load_gguf(path, device)
+        } else if path.exists() {
+            Err(ModelError::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a model: neither a GGUF file nor a Hugging Face folder (a device, a pipe or a socket)",
+                ),
+            ))
         } else {
             Err(ModelError::io(
                 path,

@@ -191,9 +191,19 @@ fn parse_reply(text: &str) -> std::result::Result<Completion, String> {
 }
 
 /// The first 200 characters of a server's message.
+/// The start of a server's reply for an error message: at most 200 characters, control
+/// characters escaped (`\u{1b}`), so a reply's terminal escapes (ANSI colours, OSC titles or
+/// links) are shown, never run by the user's terminal.
 fn snippet(text: &str) -> String {
-    let mut s: String = text.chars().take(200).collect();
-    if s.len() < text.len() {
+    let mut s = String::new();
+    for c in text.chars().take(200) {
+        if c.is_control() {
+            s.extend(c.escape_default());
+        } else {
+            s.push(c);
+        }
+    }
+    if text.chars().nth(200).is_some() {
         s.push('…');
     }
     s
@@ -259,5 +269,20 @@ impl OpenAiGenerator {
                 })?;
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::snippet;
+
+    #[test]
+    fn a_reply_s_terminal_escapes_are_shown_escaped_not_sent_raw() {
+        let reply = "\u{1b}[31mred\u{1b}]0;title\u{7}\r\nok";
+        let shown = snippet(reply);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert_eq!(shown, "\\u{1b}[31mred\\u{1b}]0;title\\u{7}\\r\\nok");
+        assert_eq!(snippet(&"é".repeat(201)).chars().count(), 201);
+        assert_eq!(snippet(&"é".repeat(200)).chars().count(), 200);
     }
 }

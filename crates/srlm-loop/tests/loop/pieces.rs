@@ -129,6 +129,18 @@ fn a_run_folder_refuses_other_settings_but_may_grow_iterations() {
     let saved =
         RunConfig::from_toml_file(&dir.path().join("config.toml"), RunConfig::default()).unwrap();
     assert_eq!(saved.run.iterations, 3);
+    // Another device is the same run (before, `--device flex` was refused on a `cpu` folder).
+    let mut moved = more.clone();
+    moved.run.device = if more.run.device == "flex" {
+        "cpu"
+    } else {
+        "flex"
+    }
+    .into();
+    RunDir::open(dir.path(), &moved).unwrap();
+    let saved =
+        RunConfig::from_toml_file(&dir.path().join("config.toml"), RunConfig::default()).unwrap();
+    assert_eq!(saved.run.device, moved.run.device);
     let mut other = more.clone();
     other.candidates.n = 8;
     let err = RunDir::open(dir.path(), &other).unwrap_err();
@@ -446,4 +458,22 @@ fn a_start_that_fails_its_server_check_leaves_nothing_and_the_fix_starts() {
     let config = RunConfig::from_toml_str(&fixed, RunConfig::quick()).unwrap();
     srlm_loop::SelfRewardingRun::open(&root, config).unwrap();
     assert!(root.join("config.toml").exists());
+}
+
+#[test]
+fn every_toml_example_in_the_docs_is_a_configuration_the_parser_takes() {
+    // Before, `docs/self-rewarding-loop.md` put `[http]` keys under `[candidates.generator]`,
+    // and the parser refused the example the page told users to copy.
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    let mut checked = 0;
+    for name in ["self-rewarding-loop.md", "servers.md"] {
+        let text = std::fs::read_to_string(docs.join(name)).unwrap();
+        for block in text.split("```toml\n").skip(1) {
+            let toml = block.split("```").next().unwrap();
+            RunConfig::from_toml_str(toml, RunConfig::default())
+                .unwrap_or_else(|e| panic!("{name}: {e}\n{toml}"));
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2);
 }

@@ -24,6 +24,17 @@ fn missing_file_names_the_path() {
     assert!(err.to_string().contains("/nonexistent/model.gguf"), "{err}");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_device_file_is_not_a_model_and_is_not_called_missing() {
+    let text = load_err(Path::new("/dev/null")).to_string();
+    assert!(
+        text.contains("/dev/null") && text.contains("not a model"),
+        "{text}"
+    );
+    assert!(!text.contains("no such file"), "{text}");
+}
+
 #[test]
 fn truncated_gguf_is_reported_with_offsets() {
     let bytes = std::fs::read(fixtures().join("quant.gguf")).unwrap();

@@ -44,7 +44,10 @@ pub fn byte_size(type_id: u32, n: usize) -> Option<usize> {
         Q4_1 => (BLOCK, 20),
         _ => return None,
     };
-    n.is_multiple_of(block).then(|| n / block * bytes)
+    if !n.is_multiple_of(block) {
+        return None;
+    }
+    (n / block).checked_mul(bytes)
 }
 
 fn f16_at(bytes: &[u8], at: usize) -> f32 {

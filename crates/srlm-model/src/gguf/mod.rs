@@ -201,16 +201,33 @@ impl GgufFile {
 
     /// Reads and dequantises one tensor; returns its PyTorch-order shape and values.
     pub fn tensor(&self, info: &GgufTensorInfo) -> Result<HostTensor> {
-        let shape: Vec<usize> = info.dims.iter().rev().map(|&d| d as usize).collect();
-        let n: usize = shape.iter().product();
+        let shape: Vec<usize> = info
+            .dims
+            .iter()
+            .rev()
+            .map(|&d| usize::try_from(d).unwrap_or(usize::MAX))
+            .collect();
+        let too_large = || {
+            self.error(format!(
+                "tensor `{}` of shape {:?} is larger than the file",
+                info.name, info.dims
+            ))
+        };
+        let n = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(too_large)?;
         let size = byte_size(info.type_id, n).ok_or_else(|| ModelError::UnsupportedTensorType {
             path: self.path.clone(),
             tensor: info.name.clone(),
             type_id: info.type_id,
             type_name: type_name(info.type_id).to_string(),
         })?;
-        let start = self.header.data_offset as u64 + info.offset;
-        let end = start + size as u64;
+        let start = (self.header.data_offset as u64).checked_add(info.offset);
+        let end = start.and_then(|s| s.checked_add(size as u64));
+        let (Some(start), Some(end)) = (start, end) else {
+            return Err(too_large());
+        };
         if end > self.map.len() as u64 {
             return Err(self.error(format!(
                 "truncated: tensor `{}` needs bytes {start}..{end} but the file has {} bytes",

@@ -169,7 +169,10 @@ impl<'a> Cursor<'a> {
                         "metadata `{key}`: array of {n} items is implausibly large"
                     )));
                 }
-                let mut items = Vec::with_capacity(n as usize);
+                // Reserved for what the rest of the file can hold (an item takes a byte at
+                // least), not for what the count claims.
+                let remaining = self.bytes.len().saturating_sub(self.pos);
+                let mut items = Vec::with_capacity((n as usize).min(remaining));
                 for _ in 0..n {
                     items.push(self.value(item_type, key, depth + 1)?);
                 }
@@ -219,7 +222,9 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<GgufHeader> {
         let value = c.value(type_id, &key, 0)?;
         metadata.insert(key, value);
     }
-    let mut tensors = Vec::with_capacity(tensor_count as usize);
+    // An entry takes 8 (name length) + 4 + 8 + 4 + 8 bytes at least.
+    let room = bytes.len().saturating_sub(c.pos) / 32;
+    let mut tensors = Vec::with_capacity((tensor_count as usize).min(room));
     for _ in 0..tensor_count {
         let name = c.string("tensor name")?;
         let n_dims = c.u32(&name)?;
@@ -250,7 +255,15 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<GgufHeader> {
             "general.alignment {alignment} is not a power of two"
         )));
     }
-    let data_offset = c.pos.div_ceil(alignment) * alignment;
+    let data_offset = c
+        .pos
+        .div_ceil(alignment)
+        .checked_mul(alignment)
+        .ok_or_else(|| {
+            c.error(format!(
+                "general.alignment {alignment} is implausibly large"
+            ))
+        })?;
     Ok(GgufHeader {
         version,
         metadata,

@@ -106,6 +106,20 @@ fn unknown_gguf_tensor_type_is_named() {
 }
 
 #[test]
+fn a_gguf_tensor_larger_than_any_file_is_an_error_not_an_overflow() {
+    // Found by the fuzz target (`crates/srlm/tests/fuzz`): the byte count of a tensor with
+    // 2^62 f32 values overflowed, a panic in a build with overflow checks.
+    let dir = tempfile::tempdir().unwrap();
+    for (type_id, n) in [(0, 1u64 << 62), (0, u64::MAX), (8, u64::MAX - 31)] {
+        let path = dir.path().join("huge.gguf");
+        std::fs::write(&path, gguf_with_tensor(type_id, n, 64)).unwrap();
+        let file = srlm_model::gguf::GgufFile::open(&path).unwrap();
+        let err = file.tensor(&file.header.tensors[0]).unwrap_err();
+        assert!(err.to_string().contains("blk.0.attn_q.weight"), "{err}");
+    }
+}
+
+#[test]
 fn bad_magic_and_garbage_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     for (name, bytes) in [

@@ -600,12 +600,20 @@ fn eval_compares_listed_models_into_a_report() {
             .filter(|n| n.ends_with(suffix))
             .collect()
     };
-    for suffix in ["-judging.jsonl", "-answers.jsonl", "scores-new.jsonl"] {
+    for suffix in ["-judging.jsonl", "-answers.jsonl"] {
         for name in journals(suffix) {
             let text = std::fs::read_to_string(journal.join(&name)).unwrap();
             assert!(!text.is_empty(), "{name}");
         }
     }
+    // The head-to-head judge (`new`, the default's fallback) journals under its key too.
+    let scores = |journals: Vec<String>| {
+        journals
+            .iter()
+            .filter(|n| n.starts_with("scores-new-"))
+            .count()
+    };
+    assert_eq!(scores(journals(".jsonl")), 1);
     let mut answers = journals("-answers.jsonl");
     answers.sort();
     assert!(
@@ -696,6 +704,8 @@ fn eval_compares_listed_models_into_a_report() {
     after.sort();
     assert_eq!(after.len(), 3, "{after:?}");
     assert!(after.iter().filter(|n| n.starts_with("new-")).count() == 2);
+    // `new` judges the head-to-heads: its other weights score afresh, in a journal of their own.
+    assert_eq!(scores(journals(".jsonl")), 2);
 }
 
 #[test]

@@ -214,7 +214,8 @@ impl<'m> Encoder<'m> {
         Ok((out, report))
     }
 
-    /// Encodes a preference set, counting cuts (either side) and drops.
+    /// Encodes a preference set, counting cuts (either side) and drops; a pair whose chosen
+    /// and rejected are the same text is an error ([`DataError::NoPreference`]).
     pub fn preference_set(
         &self,
         pairs: &[PreferenceRecord],
@@ -229,6 +230,9 @@ impl<'m> Encoder<'m> {
                 .count(),
             ..EncodeReport::default()
         };
+        if let Some(index) = pairs.iter().position(|p| p.chosen == p.rejected) {
+            return Err(DataError::NoPreference { number: index + 1 });
+        }
         let mut out = Vec::with_capacity(pairs.len());
         for (index, record) in pairs.iter().enumerate() {
             match self

@@ -34,6 +34,12 @@ pub enum DataError {
     /// A setting or an argument is out of its range.
     #[error("invalid setting: {0}")]
     InvalidConfig(String),
+    /// A preference pair whose chosen and rejected answers are the same text.
+    #[error("pair {number}: chosen and rejected are the same text; a pair must prefer one answer to another")]
+    NoPreference {
+        /// 1-based position of the pair in its set.
+        number: usize,
+    },
     /// Tokenising or rendering with the model's tokenizer and chat template failed.
     #[cfg(feature = "model")]
     #[error("record {index}: {source}")]

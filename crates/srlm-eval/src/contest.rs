@@ -24,16 +24,17 @@ pub(crate) struct Contest<'a> {
     pub(crate) references: &'a Answers,
 }
 
-/// Each pair of answers judged in both orders with MT-Bench's pairwise prompt.
+/// Each pair of answers judged in both orders with MT-Bench's pairwise prompt; the verdicts
+/// are journaled under `journal_key` ([`crate::HeadToHeadJudge::journal_key`]).
 pub(crate) fn pairwise(
     judge: Box<dyn TextGenerator>,
-    judge_name: &str,
+    journal_key: &str,
     contest: &Contest<'_>,
     options: &EvalOptions,
     report: &mut EvalReport,
 ) -> Result<()> {
     let params = GenerationConfig::greedy(options.pair_tokens()).with_seed(options.seed);
-    let mut judge = journaled(judge, options, &format!("verdicts-{judge_name}"))?;
+    let mut judge = journaled(judge, options, &format!("verdicts-{journal_key}"))?;
     for &(a, b) in &contest.pairs {
         report.head_to_head.push(compare(
             &mut judge,
@@ -61,12 +62,12 @@ pub(crate) fn pairwise(
 /// averaged); each matchup compares the scores.
 pub(crate) fn pointwise(
     judge: Box<dyn TextGenerator>,
-    judge_name: &str,
+    journal_key: &str,
     contest: &Contest<'_>,
     options: &EvalOptions,
     report: &mut EvalReport,
 ) -> Result<()> {
-    let generator = journaled(judge, options, &format!("scores-{judge_name}"))?;
+    let generator = journaled(judge, options, &format!("scores-{journal_key}"))?;
     let mut scorer = sampling_judge(generator, options)?;
     let scores = contest
         .answers

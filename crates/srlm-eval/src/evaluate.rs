@@ -17,7 +17,7 @@ use crate::error::{EvalError, Result};
 use crate::head_to_head::{answer, Answers};
 use crate::instruction_following::{compare_following, instruction_following, InstructedSet};
 use crate::judge_quality::{held_out_sets, judge_quality};
-use crate::judges::{journal_key, journaled, ConfiguredEvalJudges, EvalJudges};
+use crate::judges::{journal_key, journaled, ConfiguredEvalJudges, EvalJudges, HeadToHeadJudge};
 use crate::pointwise::PairMethod;
 use crate::report::EvalReport;
 use crate::run_stats::{dpo_curves, iteration_stats};
@@ -367,7 +367,11 @@ pub fn evaluate_models_with(
     if prompts.is_empty() && reference_prompts.is_empty() {
         return Ok(report);
     }
-    let (judge_name, judge) = judges.pair_judge(models, options)?;
+    let HeadToHeadJudge {
+        name: judge_name,
+        journal_key: judge_key,
+        generator: judge,
+    } = judges.pair_judge(models, options)?;
     let method = options.pair_method.resolve(&options.pair_judge);
     let contest = Contest {
         prompts: &prompts,
@@ -382,9 +386,9 @@ pub fn evaluate_models_with(
         references: &references,
     };
     match method {
-        PairMethod::Pointwise => pointwise(judge, &judge_name, &contest, options, &mut report)?,
+        PairMethod::Pointwise => pointwise(judge, &judge_key, &contest, options, &mut report)?,
         PairMethod::Pairwise | PairMethod::Auto => {
-            pairwise(judge, &judge_name, &contest, options, &mut report)?
+            pairwise(judge, &judge_key, &contest, options, &mut report)?
         }
     }
     report.reference_prompts = reference_prompts.len();

@@ -8,7 +8,7 @@ use srlm_generation::{GenerationConfig, TextGenerator};
 use srlm_judge::{CompletionJournal, JournaledGenerator, Judge, SamplingJudge};
 use srlm_loop::{GeneratorSpec, SpecGenerators};
 use srlm_model::burn::tensor::Device;
-use srlm_model::{LanguageModel, LocalGenerator};
+use srlm_model::{LanguageModel, LocalGenerator, OwnedLocalGenerator};
 
 use crate::error::{EvalError, Result};
 use crate::evaluate::{EvalOptions, PairJudge};
@@ -25,13 +25,24 @@ pub trait EvalJudges {
         options: &EvalOptions,
     ) -> Result<Box<dyn Judge + 'a>>;
 
-    /// The one head-to-head judge of every comparison, and the name the report gives it;
-    /// `models` are the evaluated models, in order.
+    /// The one head-to-head judge of every comparison; `models` are the evaluated models, in
+    /// order.
     fn pair_judge(
         &mut self,
         models: &[(String, PathBuf)],
         options: &EvalOptions,
-    ) -> Result<(String, Box<dyn TextGenerator>)>;
+    ) -> Result<HeadToHeadJudge>;
+}
+
+/// The head-to-head judge [`EvalJudges::pair_judge`] hands out.
+pub struct HeadToHeadJudge {
+    /// The name the report gives it.
+    pub name: String,
+    /// What names its journals: for a local model, its name and fingerprint ([`journal_key`]),
+    /// so verdicts are never reused for other weights under the same name.
+    pub journal_key: String,
+    /// The judge.
+    pub generator: Box<dyn TextGenerator>,
 }
 
 /// The judges [`EvalOptions`] name: each model's own sampling judge
@@ -60,7 +71,7 @@ impl EvalJudges for ConfiguredEvalJudges {
         &mut self,
         models: &[(String, PathBuf)],
         options: &EvalOptions,
-    ) -> Result<(String, Box<dyn TextGenerator>)> {
+    ) -> Result<HeadToHeadJudge> {
         let (name, spec) = match &options.pair_judge {
             PairJudge::Evaluated(wanted) => {
                 let found = models.iter().find(|(n, _)| n == wanted);
@@ -91,16 +102,31 @@ impl EvalJudges for ConfiguredEvalJudges {
                 (endpoint.model.clone(), spec.clone())
             }
         };
+        if let GeneratorSpec::Local { path } = &spec {
+            let model = LanguageModel::load(path, &self.device)?;
+            return Ok(HeadToHeadJudge {
+                journal_key: journal_key(&name, &model, options)?,
+                name,
+                generator: Box::new(OwnedLocalGenerator {
+                    model,
+                    batch_size: options.generation_batch(),
+                }),
+            });
+        }
         let generators = SpecGenerators {
             device: self.device.clone(),
             batch: options.generation_batch(),
             http: options.http.clone(),
         };
         generators.preflight(&[&spec])?;
-        let judge = generators
+        let generator = generators
             .standalone(&spec)?
             .ok_or_else(|| EvalError::Input("the head-to-head judge is not a model".into()))?;
-        Ok((name, judge))
+        Ok(HeadToHeadJudge {
+            journal_key: name.clone(),
+            name,
+            generator,
+        })
     }
 }
 

@@ -61,7 +61,7 @@ pub use judge_quality::{
     chance_pairwise_accuracy, held_out_groups, held_out_sets, judge_quality, metric_intervals,
     reference_ranks, set_kind, HeldOutGroup, JudgeQuality, MetricIntervals, CHANCE_PERMUTATIONS,
 };
-pub use judges::{journal_key, ConfiguredEvalJudges, EvalJudges};
+pub use judges::{journal_key, ConfiguredEvalJudges, EvalJudges, HeadToHeadJudge};
 pub use length_control::{
     fit as fit_length_model, length_controlled, length_features, LengthControlled, RIDGE,
 };

@@ -389,3 +389,24 @@ fn records_over_the_size_limit_are_dropped_and_counted_before_tokenising() {
     let (pairs, report) = small.preference_set(&[pair]).unwrap();
     assert_eq!((pairs.len(), report.too_large), (0, 1));
 }
+
+#[test]
+fn a_pair_that_prefers_nothing_is_refused_by_its_number() {
+    // Before, `srlm dpo` trained on it: its DPO gradient is zero, its SimPO/ORPO ones are not.
+    let lm = tiny();
+    let pair = |chosen: &str, rejected: &str| -> PreferenceRecord {
+        serde_json::from_value(serde_json::json!({
+            "prompt": "2+2?", "chosen": chosen, "rejected": rejected
+        }))
+        .unwrap()
+    };
+    let encoder = Encoder::new(&lm, 64).unwrap();
+    let err = encoder
+        .preference_set(&[pair("4", "5"), pair("4", "4")])
+        .unwrap_err();
+    assert!(
+        matches!(err, srlm_data::DataError::NoPreference { number: 2 }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("pair 2"), "{err}");
+}

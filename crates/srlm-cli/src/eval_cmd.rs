@@ -9,7 +9,7 @@ use srlm::data::{read_jsonl, BadLines};
 use srlm::eval::{
     evaluate_models, evaluate_run_on, write_report, EvalOptions, PairJudge, PairMethod,
 };
-use srlm::run::GeneratorSpec;
+use srlm::run::{GeneratorSpec, ServedModel};
 
 use crate::http_args::HttpArgs;
 
@@ -157,10 +157,12 @@ fn judge_settings(
 pub(crate) fn eval(args: EvalArgs, device: Option<&str>) -> Result<()> {
     let pair_judge = match (&args.judge_model, &args.judge_url) {
         (Some(path), _) => PairJudge::External(GeneratorSpec::Local { path: path.clone() }),
-        (None, Some(url)) => PairJudge::External(GeneratorSpec::OpenAi(srlm::judge::Endpoint {
-            base_url: url.clone(),
-            model: args.judge_model_name.clone(),
-        })),
+        (None, Some(url)) => PairJudge::External(GeneratorSpec::OpenAi(ServedModel::fixed(
+            srlm::judge::Endpoint {
+                base_url: url.clone(),
+                model: args.judge_model_name.clone(),
+            },
+        ))),
         (None, None) => PairJudge::Evaluated(args.judge.clone()),
     };
     let max_tokens = usize::try_from(args.max_tokens)?;

@@ -8,8 +8,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use srlm::judge::Endpoint;
-use srlm::run::{GeneratorSpec, Observer, RunConfig, SelfRewardingRun, StageSummary};
+use srlm::run::{
+    Follows, GeneratorSpec, Observer, RunConfig, SelfRewardingRun, ServedModel, StageSummary,
+};
 
 /// `srlm run` options.
 #[derive(Args)]
@@ -87,9 +88,12 @@ impl RoleServers {
         ];
         for (url, model, spec) in roles {
             if let (Some(base_url), Some(model)) = (url, model) {
-                *spec = GeneratorSpec::OpenAi(Endpoint {
+                // A role on a server follows Mt (checked before each iteration); `{t}` in the
+                // name is the iteration.
+                *spec = GeneratorSpec::OpenAi(ServedModel {
                     base_url: base_url.clone(),
                     model: model.clone(),
+                    follows: Follows::Current,
                 });
             }
         }

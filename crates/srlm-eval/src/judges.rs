@@ -98,8 +98,8 @@ impl EvalJudges for ConfiguredEvalJudges {
             PairJudge::External(spec @ GeneratorSpec::Local { path }) => {
                 (path.display().to_string(), spec.clone())
             }
-            PairJudge::External(spec @ GeneratorSpec::OpenAi(endpoint)) => {
-                (endpoint.model.clone(), spec.clone())
+            PairJudge::External(spec @ GeneratorSpec::OpenAi(served)) => {
+                (served.model.clone(), spec.clone())
             }
         };
         if let GeneratorSpec::Local { path } = &spec {

@@ -44,6 +44,9 @@ pub enum LoopError {
     /// Another process is working in the run folder.
     #[error(transparent)]
     Locked(#[from] srlm_fs::LockError),
+    /// A served role does not serve the iteration's model, or switching it failed.
+    #[error("{0}")]
+    Serve(String),
     /// A stage has nothing to work on.
     #[error("{stage}: {reason}")]
     Empty {

@@ -7,7 +7,7 @@ use srlm_judge::{Endpoint, HttpConfig, HttpSettings, OpenAiGenerator};
 use srlm_model::burn::tensor::Device;
 use srlm_model::{LanguageModel, LocalGenerator, OwnedLocalGenerator};
 
-use crate::config::GeneratorSpec;
+use crate::config::{Follows, GeneratorSpec, ServedModel};
 use crate::error::Result;
 
 /// What a generator is asked to do.
@@ -44,18 +44,22 @@ pub struct SpecGenerators {
 }
 
 impl SpecGenerators {
-    /// Makes a client for every server the roles name (reading its API key) and runs its
-    /// [preflight](OpenAiGenerator::preflight), so a wrong URL, model name or key stops the run
-    /// before its first stage.
+    /// Makes a client for every server the roles name (reading its API key, checking its URL)
+    /// and runs the [preflight](OpenAiGenerator::preflight) of those that serve a fixed model,
+    /// so a wrong URL, model name or key stops the run before its first stage. A server that
+    /// follows Mt is checked before each iteration instead (its model changes with `t`).
     pub fn preflight(&self, specs: &[&GeneratorSpec]) -> Result<()> {
-        let mut checked: Vec<&Endpoint> = Vec::new();
+        let mut checked: Vec<&ServedModel> = Vec::new();
         for spec in specs {
-            if let GeneratorSpec::OpenAi(endpoint) = spec {
-                if checked.contains(&endpoint) {
+            if let GeneratorSpec::OpenAi(served) = spec {
+                if checked.contains(&served) {
                     continue;
                 }
-                checked.push(endpoint);
-                self.client(endpoint)?.preflight()?;
+                checked.push(served);
+                let client = self.client(&served.endpoint(0))?;
+                if served.follows == Follows::Fixed {
+                    client.preflight()?;
+                }
             }
         }
         Ok(())
@@ -63,7 +67,8 @@ impl SpecGenerators {
 
     /// A generator that owns what it runs on: the local model `spec` names, loaded on
     /// `device`, or a client of the server it names; `None` for [`GeneratorSpec::Current`],
-    /// which runs on the caller's model.
+    /// which runs on the caller's model. A served model name is used as it stands: pass
+    /// [`GeneratorSpec::at`] the iteration first.
     pub fn standalone(&self, spec: &GeneratorSpec) -> Result<Option<Box<dyn TextGenerator>>> {
         Ok(match spec {
             GeneratorSpec::Current => None,
@@ -71,11 +76,15 @@ impl SpecGenerators {
                 model: LanguageModel::load(path, &self.device)?,
                 batch_size: self.batch,
             })),
-            GeneratorSpec::OpenAi(endpoint) => Some(Box::new(self.client(endpoint)?)),
+            GeneratorSpec::OpenAi(served) => Some(Box::new(self.client(&Endpoint {
+                base_url: served.base_url.clone(),
+                model: served.model.clone(),
+            })?)),
         })
     }
 
-    fn client(&self, endpoint: &Endpoint) -> Result<OpenAiGenerator> {
+    /// A client of `endpoint` with the run's HTTP settings.
+    pub fn client(&self, endpoint: &Endpoint) -> Result<OpenAiGenerator> {
         Ok(OpenAiGenerator::new(HttpConfig {
             endpoint: endpoint.clone(),
             settings: self.http.clone(),

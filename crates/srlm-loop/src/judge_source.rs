@@ -54,7 +54,7 @@ impl ConfiguredJudges {
 impl JudgeSource for ConfiguredJudges {
     fn judge<'a>(
         &'a mut self,
-        _iteration: usize,
+        iteration: usize,
         config: &JudgeSection,
         current: &'a LanguageModel,
         generators: &'a mut dyn GeneratorSource,
@@ -62,7 +62,8 @@ impl JudgeSource for ConfiguredJudges {
         let template = config.judge_template()?;
         match config.method {
             JudgeMethod::Sampling => {
-                let generator = generators.generator(Role::Judge, &config.generator, current)?;
+                let spec = config.generator.at(iteration);
+                let generator = generators.generator(Role::Judge, &spec, current)?;
                 Ok(Box::new(
                     SamplingJudge::new(generator)
                         .with_template(template)

@@ -47,9 +47,9 @@ mod stage_clock;
 pub mod stages;
 
 pub use config::{
-    CandidateSection, DataSection, DpoSection, EftBuilder, GeneratorSpec, InstructSection,
+    CandidateSection, DataSection, DpoSection, EftBuilder, Follows, GeneratorSpec, InstructSection,
     JudgeMethod, JudgeSection, MinParsed, ModelSection, NaturalSection, PairSection, PromptSource,
-    RunConfig, RunSection, VerifiableSection,
+    RunConfig, RunSection, ServeSection, ServedModel, VerifiableSection,
 };
 pub use driver::{RunOutcome, SelfRewardingRun};
 pub use error::{LoopError, Result};

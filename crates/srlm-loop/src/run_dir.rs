@@ -64,6 +64,26 @@ struct Made {
     config: bool,
 }
 
+/// The settings that decide a run's results: `config` without those a resumed run may change.
+fn comparable(config: &RunConfig) -> RunConfig {
+    let mut c = config.clone();
+    c.run.iterations = 0;
+    c.run.device = String::new();
+    c.http = Default::default();
+    c.serve = Default::default();
+    for spec in [
+        &mut c.instruct.generator,
+        &mut c.candidates.generator,
+        &mut c.judge.generator,
+    ] {
+        if let crate::GeneratorSpec::OpenAi(served) = spec {
+            served.base_url.clear();
+            served.model.clear();
+        }
+    }
+    c
+}
+
 /// The order of stages within an iteration, for `metrics.jsonl`.
 const STAGE_ORDER: &[&str] = &[
     "seed-answers",
@@ -80,8 +100,10 @@ const STAGE_ORDER: &[&str] = &[
 impl RunDir {
     /// Opens `root` for `config`: locks it against any other process (an error naming the
     /// holder's PID), then a new folder gets `config.toml`; an existing one must have been made
-    /// by the same settings (only `run.iterations` may grow, to extend a run, and `run.device`
-    /// change).
+    /// by the same settings, except what does not change the run's results: `run.iterations`
+    /// may grow (to extend a run); the device, `[http]`, `[serve]` and a served role's URL and
+    /// model name may change (a served role's model is checked each iteration). `config.toml`
+    /// then records the new settings.
     pub fn open(root: &Path, config: &RunConfig) -> Result<Self> {
         let folder = !root.exists();
         std::fs::create_dir_all(root).map_err(|e| LoopError::io(root, e))?;
@@ -97,13 +119,7 @@ impl RunDir {
         let path = dir.config_path();
         if path.exists() {
             let saved = RunConfig::from_toml_file(&path, config.clone())?;
-            let mut a = saved.clone();
-            let mut b = config.clone();
-            // A run may grow its iterations, and may move to another device (`cpu` and `flex`
-            // name one backend; a GPU may take over training).
-            a.run.iterations = 0;
-            b.run.iterations = 0;
-            b.run.device.clone_from(&a.run.device);
+            let (a, b) = (comparable(&saved), comparable(config));
             if a != b {
                 let (x, y) = (a.to_toml()?, b.to_toml()?);
                 let reason = x
@@ -121,9 +137,7 @@ impl RunDir {
                     "the run continues on another device"
                 );
             }
-            if config.run.iterations != saved.run.iterations
-                || config.run.device != saved.run.device
-            {
+            if *config != saved {
                 dir.write_text(&path, &config.to_toml()?)?;
             }
         } else {

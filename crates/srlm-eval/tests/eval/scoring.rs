@@ -369,10 +369,12 @@ fn pointwise_head_to_head_compares_each_answers_own_score() {
     assert!(score_answers(&mut ByNumber, &prompts, &short, "eval").is_err());
     assert!(compare_scored(&prompts, (&a, &a_scores), (&short, &b_scores), 0).is_err());
     // Auto: pointwise for a model (it learned that prompt), pairwise for a server.
-    let server = PairJudge::External(srlm_loop::GeneratorSpec::OpenAi(srlm_judge::Endpoint {
-        base_url: "http://127.0.0.1:1".into(),
-        model: "judge".into(),
-    }));
+    let server = PairJudge::External(srlm_loop::GeneratorSpec::OpenAi(
+        srlm_loop::ServedModel::fixed(srlm_judge::Endpoint {
+            base_url: "http://127.0.0.1:1".into(),
+            model: "judge".into(),
+        }),
+    ));
     assert_eq!(PairMethod::Auto.resolve(&server), PairMethod::Pairwise);
     assert_eq!(
         PairMethod::Auto.resolve(&PairJudge::default()),

@@ -10,10 +10,9 @@ use crate::error::{JudgeError, Result};
 use srlm_generation::{Completion, GenerationConfig};
 
 impl OpenAiGenerator {
-    /// Checks the server before work starts, so that a wrong URL, model name or key is an error
-    /// at start rather than hours in: `GET /v1/models` lists the configured model (skipped when
-    /// the server has no such route), and one tiny greedy completion succeeds.
-    pub fn preflight(&self) -> Result<()> {
+    /// The model names the server lists at `GET /v1/models`; `None` when it has no such route
+    /// (404 or 405). Refused keys (401, 403), other statuses and unreadable lists are errors.
+    pub fn list_models(&self) -> Result<Option<Vec<String>>> {
         let models_url = format!("{}/v1/models", self.base);
         let mut request = self.agent.get(&models_url);
         if let Some(key) = &self.api_key {
@@ -21,7 +20,7 @@ impl OpenAiGenerator {
         }
         let fail = |reason: String| JudgeError::Http {
             url: models_url.clone(),
-            reason: format!("preflight: {reason}"),
+            reason,
             attempts: 1,
         };
         let response = request
@@ -30,26 +29,47 @@ impl OpenAiGenerator {
         let status = response.status().as_u16();
         let text = response.into_body().read_to_string().unwrap_or_default();
         match status {
-            200 => {
-                let served = served_models(&text)
-                    .ok_or_else(|| fail(format!("not a model list: {}", snippet(&text))))?;
-                let model = &self.config.endpoint.model;
-                if !served.is_empty() && !served.iter().any(|m| m == model) {
-                    return Err(fail(format!(
-                        "the server does not serve `{model}`; it lists {}: set the role's `model` to one of them",
+            200 => served_models(&text)
+                .map(Some)
+                .ok_or_else(|| fail(format!("not a model list: {}", snippet(&text)))),
+            404 | 405 => Ok(None),
+            401 | 403 => Err(fail(format!(
+                "HTTP {status}: the server refused the API key ({})",
+                snippet(&text)
+            ))),
+            _ => Err(fail(format!("HTTP {status}: {}", snippet(&text)))),
+        }
+    }
+
+    /// Checks the server before work starts, so that a wrong URL, model name or key is an error
+    /// at start rather than hours in: `GET /v1/models` lists the configured model (skipped when
+    /// the server has no such route), and one tiny greedy completion succeeds.
+    pub fn preflight(&self) -> Result<()> {
+        let listed = self.list_models().map_err(|e| match e {
+            JudgeError::Http {
+                url,
+                reason,
+                attempts,
+            } => JudgeError::Http {
+                url,
+                reason: format!("preflight: {reason}"),
+                attempts,
+            },
+            other => other,
+        })?;
+        // No model listing on this server: the completion below still checks the name.
+        if let Some(served) = listed {
+            let model = &self.config.endpoint.model;
+            if !served.is_empty() && !served.iter().any(|m| m == model) {
+                return Err(JudgeError::Http {
+                    url: format!("{}/v1/models", self.base),
+                    reason: format!(
+                        "preflight: the server does not serve `{model}`; it lists {}: set the role's `model` to one of them",
                         served.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
-                    )));
-                }
+                    ),
+                    attempts: 1,
+                });
             }
-            // No model listing on this server: the completion below still checks the name.
-            404 | 405 => {}
-            401 | 403 => {
-                return Err(fail(format!(
-                    "HTTP {status}: the server refused the API key ({})",
-                    snippet(&text)
-                )))
-            }
-            _ => return Err(fail(format!("HTTP {status}: {}", snippet(&text)))),
         }
         let params = GenerationConfig::greedy(4);
         self.request("Reply with OK.", &params, 0)

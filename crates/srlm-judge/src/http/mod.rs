@@ -190,7 +190,6 @@ fn parse_reply(text: &str) -> std::result::Result<Completion, String> {
     })
 }
 
-/// The first 200 characters of a server's message.
 /// The start of a server's reply for an error message: at most 200 characters, control
 /// characters escaped (`\u{1b}`), so a reply's terminal escapes (ANSI colours, OSC titles or
 /// links) are shown, never run by the user's terminal.

@@ -12,15 +12,16 @@ use crate::error::{LoopError, Result};
 use crate::filter::FilterConfig;
 
 mod sections;
+mod served;
 mod validate;
 mod verifiable;
 
 use sections::default_held_out_pairs;
 
 pub use sections::{
-    CandidateSection, DataSection, DpoSection, EftBuilder, GeneratorSpec, InstructSection,
+    CandidateSection, DataSection, DpoSection, EftBuilder, Follows, GeneratorSpec, InstructSection,
     JudgeMethod, JudgeSection, MinParsed, ModelSection, NaturalSection, PairSection, PromptSource,
-    RunSection, VerifiableSection,
+    RunSection, ServeSection, ServedModel, VerifiableSection,
 };
 
 /// The whole run.
@@ -47,6 +48,9 @@ pub struct RunConfig {
     pub dpo: DpoSection,
     /// How requests to servers go out (every role that uses one).
     pub http: HttpSettings,
+    /// How served roles that follow Mt are switched to it between iterations.
+    #[serde(default)]
+    pub serve: ServeSection,
 }
 
 impl RunConfig {
@@ -226,6 +230,7 @@ const OPTIONAL_KEYS: &[&str] = &[
     "dpo.train.checkpoint_every",
     "dpo.loss.rpo_alpha",
     "http.api_key_env",
+    "serve.on_new_model",
 ];
 
 impl Default for RunConfig {
@@ -363,6 +368,7 @@ impl Default for RunConfig {
                 held_out_pairs: default_held_out_pairs(),
             },
             http: HttpSettings::default(),
+            serve: ServeSection::default(),
         }
     }
 }

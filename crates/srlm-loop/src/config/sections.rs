@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use srlm_data::eft::{LadderConfig, NaturalConfig};
 use srlm_dpo::{DpoConfig, TrainConfig};
-use srlm_judge::Endpoint;
 
 use crate::error::{LoopError, Result};
 use crate::filter::FilterConfig;
 
+pub use super::served::{Follows, ServeSection, ServedModel};
 pub use super::verifiable::VerifiableSection;
 
 /// Which model generates: the current model Mt, another local model, or a server.
@@ -25,9 +25,35 @@ pub enum GeneratorSpec {
         path: PathBuf,
     },
     /// An OpenAI-compatible server (for example vLLM serving a checkpoint of this run):
-    /// `base_url` and `model`; how requests go out is the run's `[http]` block.
+    /// `base_url`, `model` and whether it `follows` Mt; how requests go out is the run's
+    /// `[http]` block, how it is switched between iterations the run's `[serve]` block.
     #[serde(rename = "openai")]
-    OpenAi(Endpoint),
+    OpenAi(ServedModel),
+}
+
+impl GeneratorSpec {
+    /// The spec of iteration `t`: a served model's name with `{t}` replaced.
+    pub fn at(&self, t: usize) -> GeneratorSpec {
+        match self {
+            GeneratorSpec::OpenAi(served) => {
+                let endpoint = served.endpoint(t);
+                GeneratorSpec::OpenAi(ServedModel {
+                    base_url: endpoint.base_url,
+                    model: endpoint.model,
+                    follows: served.follows,
+                })
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The server, when the spec is one that must serve the iteration's model.
+    pub fn follows_current(&self) -> Option<&ServedModel> {
+        match self {
+            GeneratorSpec::OpenAi(served) if served.follows == Follows::Current => Some(served),
+            _ => None,
+        }
+    }
 }
 
 /// `[run]`.

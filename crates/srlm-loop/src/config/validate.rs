@@ -37,6 +37,7 @@ impl RunConfig {
         }
         self.data.verifiable.validate()?;
         self.validate_sampling()?;
+        self.validate_serving()?;
         for (name, train) in [("sft", &self.sft), ("dpo.train", &self.dpo.train)] {
             train.validate().map_err(|e| format!("{name}: {e}"))?;
         }
@@ -108,6 +109,45 @@ impl RunConfig {
             }
             if !(top_p > 0.0 && top_p <= 1.0) {
                 return Err(format!("{role}.top_p must be in (0, 1], got {top_p}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RunConfig {
+    /// `[serve]` and the served roles: a wait that is a number of seconds, probes of at least
+    /// one token, a command that is not empty, and no `{t}` in a fixed role's model name.
+    fn validate_serving(&self) -> std::result::Result<(), String> {
+        let serve = &self.serve;
+        if !(serve.wait_secs.is_finite() && serve.wait_secs >= 0.0) {
+            return Err(format!(
+                "serve.wait_secs must be finite and not negative, got {}",
+                serve.wait_secs
+            ));
+        }
+        if serve.probe_tokens == 0 {
+            return Err("serve.probe_tokens must be at least 1".into());
+        }
+        if serve
+            .on_new_model
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty())
+        {
+            return Err("serve.on_new_model is empty (leave it out for no command)".into());
+        }
+        for (role, spec) in [
+            ("instruct", &self.instruct.generator),
+            ("candidates", &self.candidates.generator),
+            ("judge", &self.judge.generator),
+        ] {
+            if let GeneratorSpec::OpenAi(served) = spec {
+                if served.follows == super::Follows::Fixed && served.model.contains("{t}") {
+                    return Err(format!(
+                        "{role}.generator: a fixed model's name cannot name the iteration (`{}`); use follows = \"current\"",
+                        served.model
+                    ));
+                }
             }
         }
         Ok(())

@@ -128,7 +128,7 @@ impl SelfRewardingRun {
         let units = config.max_generations.div_ceil(config.batch);
         let journal = self.instruct_journal(t);
         let mut replayed = 0;
-        let mut generator = source.generator(Role::Instruct, &config.generator, mt)?;
+        let mut generator = source.generator(Role::Instruct, &config.generator.at(t), mt)?;
         let (generations, resumed) = run_units(
             &journal,
             t,
@@ -176,7 +176,7 @@ impl SelfRewardingRun {
         let config = &self.config.candidates;
         let chunks: Vec<&[NewPrompt]> = prompts.chunks(config.batch).collect();
         let journal = self.dir.iteration(t, "candidates.journal");
-        let mut generator = source.generator(Role::Candidates, &config.generator, mt)?;
+        let mut generator = source.generator(Role::Candidates, &config.generator.at(t), mt)?;
         let mut clocked = clock.observing(observer);
         let (units, resumed) = run_units(
             &journal,

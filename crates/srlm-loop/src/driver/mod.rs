@@ -4,6 +4,7 @@
 
 mod iteration;
 mod preparation;
+mod serving;
 
 use std::path::PathBuf;
 
@@ -143,6 +144,7 @@ impl SelfRewardingRun {
             return Ok(());
         }
         let mt = LanguageModel::load(&self.dir.model(t), &self.device()?)?;
+        self.follow_current(t, &mt)?;
         let prompts = self.instruct_stage(t, &mt, observer, source)?;
         let candidates = self.candidate_stage(t, &mt, &prompts, observer, source)?;
         let judged = self.judge_stage(t, &mt, &candidates, observer, source, judges)?;

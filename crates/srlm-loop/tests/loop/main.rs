@@ -7,4 +7,5 @@ mod filters;
 mod pairs;
 mod pieces;
 mod run;
+mod served;
 mod verifiable;

@@ -1,0 +1,397 @@
+//! Served roles that follow Mt: before an iteration's stages use a server, the server must
+//! serve the iteration's model. Checked by the name it lists and by greedy probe answers
+//! compared with the local Mt's and M(t−1)'s; switched by `[serve] on_new_model` when set.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use srlm_generation::{complete_checked, GenerationConfig, TextGenerator};
+use srlm_judge::{Endpoint, OpenAiGenerator};
+use srlm_model::{LanguageModel, LocalGenerator};
+
+use super::SelfRewardingRun;
+use crate::config::{JudgeMethod, PromptSource};
+use crate::error::{LoopError, Result};
+use crate::generator::SpecGenerators;
+
+/// The probe prompts: short, with one plain answer each, so that two models' greedy answers
+/// part early when their weights differ.
+const PROBES: [&str; 3] = [
+    "Name three primary colours.",
+    "What is 12 times 7? Answer in one sentence.",
+    "Write one sentence about the sea.",
+];
+
+/// A model's greedy answers to the probes (`iterT/probes.json` for Mt).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ProbeAnswers {
+    /// The model folder (or M0's path) that answered.
+    model: String,
+    /// Tokens per answer.
+    tokens: usize,
+    /// One answer per probe prompt, in order.
+    answers: Vec<String>,
+}
+
+/// How a server's probe answers compare with Mt's and M(t−1)'s.
+#[derive(Debug, Clone, PartialEq)]
+enum Identity {
+    /// Every probe answered as Mt does.
+    Same,
+    /// Closer to Mt's answers than to M(t−1)'s (characters in common from the start).
+    Closer { mt: usize, previous: usize },
+    /// Mt and M(t−1) answer every probe alike: only the listed name tells them apart.
+    Undecided,
+    /// Not Mt: closer to M(t−1), or to neither.
+    Other { mt: usize, previous: usize },
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+fn identity(server: &[String], mt: &ProbeAnswers, previous: &ProbeAnswers) -> Identity {
+    if server == mt.answers.as_slice() {
+        return Identity::Same;
+    }
+    let score = |answers: &[String]| -> usize {
+        server
+            .iter()
+            .zip(answers)
+            .map(|(s, a)| common_prefix(s, a))
+            .sum()
+    };
+    let (a, b) = (score(&mt.answers), score(&previous.answers));
+    if mt.answers == previous.answers {
+        Identity::Undecided
+    } else if a > b {
+        Identity::Closer { mt: a, previous: b }
+    } else {
+        Identity::Other { mt: a, previous: b }
+    }
+}
+
+/// A served role of iteration t: its name in messages and its endpoint for t.
+struct ServedRole {
+    role: &'static str,
+    endpoint: Endpoint,
+}
+
+impl SelfRewardingRun {
+    /// Before iteration `t`'s stages: every served role that follows Mt and has work left in
+    /// `t` must serve Mt. A server that does not is switched by `[serve] on_new_model` (then
+    /// waited for and checked again), or stops the run before the stage, saying how to fix it.
+    pub(super) fn follow_current(&self, t: usize, mt: &LanguageModel) -> Result<()> {
+        let roles = self.served_roles(t);
+        if roles.is_empty() {
+            return Ok(());
+        }
+        let generators = &SpecGenerators {
+            device: self.device()?,
+            batch: self.config.run.generation_batch,
+            http: self.config.http.clone(),
+        };
+        let probes = self.probe_answers(t, mt)?;
+        let previous = self.previous_probe_answers(t, generators)?;
+        let mut checked: Vec<Endpoint> = Vec::new();
+        for served in &roles {
+            if checked.contains(&served.endpoint) {
+                continue;
+            }
+            checked.push(served.endpoint.clone());
+            let mut client = generators.client(&served.endpoint)?;
+            let first = self.check_served(t, served, &mut client, &probes, &previous);
+            let Err(found) = first else {
+                continue;
+            };
+            let Some(command) = &self.config.serve.on_new_model else {
+                return Err(self.not_mt(t, served, &found, None));
+            };
+            tracing::info!(iteration = t, role = served.role, url = %served.endpoint.base_url, %found, "switching the server to Mt");
+            self.run_hook(t, command, served)?;
+            self.wait_for_name(served, &client)?;
+            if let Err(found) = self.check_served(t, served, &mut client, &probes, &previous) {
+                return Err(self.not_mt(t, served, &found, Some(command)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The roles of iteration `t` served by a server that follows Mt and whose stage has not
+    /// finished.
+    fn served_roles(&self, t: usize) -> Vec<ServedRole> {
+        let c = &self.config;
+        let pending = |name: &str| !self.dir.iteration(t, name).exists();
+        let mut roles = Vec::new();
+        let mut add = |role, spec: &crate::GeneratorSpec, pending: bool| {
+            if let Some(served) = spec.follows_current().filter(|_| pending) {
+                roles.push(ServedRole {
+                    role,
+                    endpoint: served.endpoint(t),
+                });
+            }
+        };
+        add(
+            "instruct",
+            &c.instruct.generator,
+            c.instruct.source == PromptSource::SelfInstruct && pending("prompts.jsonl"),
+        );
+        add(
+            "candidates",
+            &c.candidates.generator,
+            pending("candidates.jsonl"),
+        );
+        add(
+            "judge",
+            &c.judge.generator,
+            c.judge.method == JudgeMethod::Sampling && pending("judgements.jsonl"),
+        );
+        roles
+    }
+
+    fn probe_params(&self) -> GenerationConfig {
+        GenerationConfig::greedy(self.config.serve.probe_tokens).with_seed(self.config.run.seed)
+    }
+
+    fn answer_probes(&self, generator: &mut dyn TextGenerator) -> Result<Vec<String>> {
+        let prompts: Vec<String> = PROBES.iter().map(|p| p.to_string()).collect();
+        let rows = complete_checked(generator, &prompts, 1, &self.probe_params())?;
+        Ok(rows
+            .into_iter()
+            .map(|row| row.into_iter().next().map(|c| c.text).unwrap_or_default())
+            .collect())
+    }
+
+    /// Mt's probe answers, kept in `iterT/probes.json` (the next iteration compares with them).
+    fn probe_answers(&self, t: usize, mt: &LanguageModel) -> Result<ProbeAnswers> {
+        let path = self.dir.iteration(t, "probes.json");
+        if let Some(saved) = self.read_probes(&path)? {
+            return Ok(saved);
+        }
+        let mut local = LocalGenerator::new(mt, self.config.run.generation_batch);
+        let answers = ProbeAnswers {
+            model: self.dir.model(t).display().to_string(),
+            tokens: self.config.serve.probe_tokens,
+            answers: self.answer_probes(&mut local)?,
+        };
+        let text = serde_json::to_string_pretty(&answers).map_err(|e| LoopError::Corrupt {
+            path: path.clone(),
+            line: 0,
+            reason: e.to_string(),
+        })?;
+        self.dir.write_text(&path, &text)?;
+        Ok(answers)
+    }
+
+    /// M(t−1)'s probe answers: the previous iteration's file, or the model itself (M0 for
+    /// t = 1), loaded for them.
+    fn previous_probe_answers(
+        &self,
+        t: usize,
+        generators: &SpecGenerators,
+    ) -> Result<ProbeAnswers> {
+        if t > 1 {
+            if let Some(saved) = self.read_probes(&self.dir.iteration(t - 1, "probes.json"))? {
+                return Ok(saved);
+            }
+        }
+        let path = if t > 1 {
+            self.dir.model(t - 1)
+        } else {
+            self.config.model.path.clone()
+        };
+        let model = LanguageModel::load(&path, &generators.device)?;
+        let mut local = LocalGenerator::new(&model, self.config.run.generation_batch);
+        Ok(ProbeAnswers {
+            model: path.display().to_string(),
+            tokens: self.config.serve.probe_tokens,
+            answers: self.answer_probes(&mut local)?,
+        })
+    }
+
+    fn read_probes(&self, path: &std::path::Path) -> Result<Option<ProbeAnswers>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| LoopError::io(path, e))?;
+        let saved: ProbeAnswers = serde_json::from_str(&text).map_err(|e| LoopError::Corrupt {
+            path: path.to_path_buf(),
+            line: e.line(),
+            reason: e.to_string(),
+        })?;
+        Ok((saved.tokens == self.config.serve.probe_tokens).then_some(saved))
+    }
+
+    /// `Ok` when the server serves Mt (logged with how it was told); `Err` says what it serves.
+    fn check_served(
+        &self,
+        t: usize,
+        served: &ServedRole,
+        client: &mut OpenAiGenerator,
+        mt: &ProbeAnswers,
+        previous: &ProbeAnswers,
+    ) -> std::result::Result<(), String> {
+        let name = &served.endpoint.model;
+        let listed = match client.list_models() {
+            Ok(Some(names)) if !names.iter().any(|n| n == name) => {
+                return Err(format!("lists {names:?}, not `{name}`"));
+            }
+            Ok(listed) => listed.is_some(),
+            Err(e) => return Err(format!("does not answer ({e})")),
+        };
+        let answers = self
+            .answer_probes(client)
+            .map_err(|e| format!("fails the probe completions ({e})"))?;
+        let how = match identity(&answers, mt, previous) {
+            Identity::Same => "its probe answers are Mt's".to_string(),
+            Identity::Closer { mt, previous } => format!(
+                "its probe answers are closer to Mt's than to M{}'s ({mt} against {previous} characters in common)",
+                t - 1
+            ),
+            Identity::Undecided if listed => format!(
+                "it lists `{name}`; the probes cannot tell Mt from M{} (they answer them alike)",
+                t - 1
+            ),
+            Identity::Undecided => {
+                return Err(format!(
+                    "lists no models, and the probes cannot tell Mt from M{} (they answer them alike)",
+                    t - 1
+                ))
+            }
+            Identity::Other { mt, previous } => {
+                return Err(if previous > mt {
+                    format!("answers the probes as M{} does ({previous} characters in common with M{}'s answers, {mt} with Mt's)", t - 1, t - 1)
+                } else {
+                    format!("answers the probes as neither Mt nor M{} does ({mt} and {previous} characters in common)", t - 1)
+                })
+            }
+        };
+        tracing::info!(iteration = t, role = served.role, url = %served.endpoint.base_url, model = %name, "identity checked: {how}");
+        Ok(())
+    }
+
+    fn run_hook(&self, t: usize, command: &str, served: &ServedRole) -> Result<()> {
+        let dir = std::path::absolute(self.dir.model(t)).unwrap_or_else(|_| self.dir.model(t));
+        let dir = dir.display().to_string();
+        let line = command
+            .replace("{dir}", &dir)
+            .replace("{name}", &served.endpoint.model)
+            .replace("{t}", &t.to_string())
+            .replace("{url}", &served.endpoint.base_url);
+        tracing::info!(iteration = t, command = %line, "running serve.on_new_model");
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&line)
+            .env("SRLM_MODEL_DIR", &dir)
+            .env("SRLM_MODEL_NAME", &served.endpoint.model)
+            .env("SRLM_ITERATION", t.to_string())
+            .env("SRLM_SERVER_URL", &served.endpoint.base_url)
+            .output()
+            .map_err(|e| {
+                LoopError::Serve(format!("serve.on_new_model `{line}` did not start: {e}"))
+            })?;
+        let tail = |bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(5)..].join(" | ")
+        };
+        if !output.status.success() {
+            return Err(LoopError::Serve(format!(
+                "serve.on_new_model `{line}` failed ({}): {}",
+                output.status,
+                tail(&output.stderr)
+            )));
+        }
+        tracing::info!(iteration = t, stdout = %tail(&output.stdout), "serve.on_new_model finished");
+        Ok(())
+    }
+
+    /// Waits (at most `serve.wait_secs`) for the server to list the role's name, logging the
+    /// wait every 15 s; a server without a model list is waited for until it answers it.
+    fn wait_for_name(&self, served: &ServedRole, client: &OpenAiGenerator) -> Result<()> {
+        let name = &served.endpoint.model;
+        let started = Instant::now();
+        let limit = Duration::from_secs_f64(self.config.serve.wait_secs);
+        let mut logged = Duration::ZERO;
+        loop {
+            let last = match client.list_models() {
+                Ok(Some(names)) if names.iter().any(|n| n == name) => return Ok(()),
+                Ok(None) => return Ok(()),
+                Ok(Some(names)) => format!("it lists {names:?}"),
+                Err(e) => e.to_string(),
+            };
+            let waited = started.elapsed();
+            if waited >= limit {
+                return Err(LoopError::Serve(format!(
+                    "{} did not list `{name}` within serve.wait_secs = {} s after serve.on_new_model ({last})",
+                    served.endpoint.base_url, self.config.serve.wait_secs
+                )));
+            }
+            if waited >= logged + Duration::from_secs(15) {
+                logged = waited;
+                tracing::info!(url = %served.endpoint.base_url, model = %name, waited_s = waited.as_secs(), "waiting for the server");
+            }
+            std::thread::sleep(Duration::from_millis(500).min(limit.saturating_sub(waited)));
+        }
+    }
+
+    fn not_mt(&self, t: usize, served: &ServedRole, found: &str, hook: Option<&str>) -> LoopError {
+        let dir = self.dir.model(t);
+        let fix = match hook {
+            Some(command) => format!(
+                "serve.on_new_model (`{command}`) ran, yet the server still does not serve it: check what the command starts"
+            ),
+            None => format!(
+                "serve {} as `{}` there (or set [serve] on_new_model to a command that does), then run the same command again: the run resumes at this stage. A role meant to keep one model for the whole run says so: `follows = \"fixed\"`",
+                dir.display(),
+                served.endpoint.model
+            ),
+        };
+        LoopError::Serve(format!(
+            "iteration {t}, {} role: the server at {} {found}; it must serve M{t} ({}) as `{}`. {fix}",
+            served.role,
+            served.endpoint.base_url,
+            dir.display(),
+            served.endpoint.model
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers(texts: &[&str]) -> ProbeAnswers {
+        ProbeAnswers {
+            model: String::new(),
+            tokens: 4,
+            answers: texts.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn probe_answers_tell_mt_from_the_previous_model() {
+        let mt = answers(&["red green blue", "84", "waves"]);
+        let before = answers(&["red yellow", "eighty", "waves"]);
+        let server = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            identity(&server(&["red green blue", "84", "waves"]), &mt, &before),
+            Identity::Same
+        );
+        assert!(matches!(
+            identity(&server(&["red green bl", "84", "wave"]), &mt, &before),
+            Identity::Closer { .. }
+        ));
+        assert!(matches!(
+            identity(&server(&["red yellow", "eighty", "waves"]), &mt, &before),
+            Identity::Other {
+                mt: 9,
+                previous: 21
+            }
+        ));
+        assert_eq!(
+            identity(&server(&["x", "y", "z"]), &mt, &mt),
+            Identity::Undecided
+        );
+    }
+}

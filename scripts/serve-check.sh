@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The loop's judge and candidate roles on a real OpenAI-compatible server, on this machine:
-# `transformers serve` (pip-installed into a venv) on 127.0.0.1 serving SmolLM2-135M-Instruct
-# converted to a Hugging Face folder, then `srlm run --quick` with those roles on it, then
-# `srlm eval --judge-url` against it. Needs PyPI (torch, transformers); CI does not run it.
+# `transformers serve` (pip-installed into a venv) on 127.0.0.1; `srlm run --quick` (two
+# iterations) with those roles following Mt on it, switched between iterations by the restart
+# hook (no hand restart), the identity checks printed from run.log; then `srlm eval --judge-url`
+# with the server as a fixed judge (SmolLM2-135M-Instruct converted to a Hugging Face folder).
+# Needs PyPI (torch, transformers); CI does not run it.
 #
 #   bash scripts/serve-check.sh              # venv in .serve/venv (~3 GB with torch's wheels)
 #   PYTHON=python3 bash scripts/serve-check.sh   # an environment that has torch and transformers[serving]
@@ -44,27 +46,56 @@ EOF
 cargo build --quiet -p srlm-cli
 srlm="$PWD/target/debug/srlm"
 
-"$python" -m transformers.cli.transformers serve --host 127.0.0.1 --port "$port" >"$work/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+
+# The server is started (and restarted) by one script, the run's restart hook: its argument is
+# the model folder to serve next. transformers serve loads the folder a request names, so the
+# roles name one fixed path, `.serve/current`, a link the hook points at the folder before it
+# restarts the server (which drops the model it had loaded); it also sets sampling in the
+# folder's generation config (transformers serve samples only when it says so). Until the hook
+# first runs the link does not exist and the server cannot answer: iteration 1 runs the hook too.
+hook="$work/restart-server.sh"
+{
+  echo '#!/usr/bin/env bash'
+  echo 'set -euo pipefail'
+  echo "work='$work'; python='$python'; port='$port'"
+  cat <<'HOOK'
+if [[ -f "$work/server.pid" ]]; then kill "$(cat "$work/server.pid")" 2>/dev/null || true; sleep 2; fi
+if [[ -n "${1:-}" ]]; then
+  printf '%s' '{"do_sample": true, "temperature": 0.7, "top_p": 0.9, "bos_token_id": 1, "eos_token_id": 2}' >"$1/generation_config.json"
+  ln -sfn "$1" "$work/current"
+fi
+nohup "$python" -m transformers.cli.transformers serve --host 127.0.0.1 --port "$port" >>"$work/server.log" 2>&1 &
+echo $! >"$work/server.pid"
+echo "server restarted (pid $!) for ${1:-the seed model}"
+HOOK
+} >"$hook"
+trap 'kill "$(cat "$work/server.pid" 2>/dev/null)" 2>/dev/null || true' EXIT
+rm -f "$work/server.log"
+bash "$hook"
+url="http://127.0.0.1:$port"
 for _ in $(seq 120); do
-  curl -sf "http://127.0.0.1:$port/v1/models" >/dev/null && break
-  kill -0 $server 2>/dev/null || {
+  curl -sf "$url/v1/models" >/dev/null && break
+  kill -0 "$(cat "$work/server.pid")" 2>/dev/null || {
     echo "error: the server exited; see $work/server.log" >&2
     exit 1
   }
   sleep 1
 done
-url="http://127.0.0.1:$port"
-echo "== server up at $url, serving $model"
+echo "== server up at $url"
 
-rm -rf "$work/run"
-# One request at a time: transformers serve without continuous batching answers them in turn.
+rm -rf "$work/run" "$work/current"
+# Candidates and judge follow Mt on the server: before each iteration srlm checks that it serves
+# Mt and, when it does not, runs the hook and waits for it. One request at a time: transformers
+# serve without continuous batching answers them in turn.
 time "$srlm" run --quick --out "$work/run" \
-  --judge-url "$url" --judge-model-name "$model" \
-  --candidates-url "$url" --candidates-model-name "$model" \
+  --judge-url "$url" --judge-model-name "$work/current" \
+  --candidates-url "$url" --candidates-model-name "$work/current" \
+  --set "serve.on_new_model=\"bash $hook {dir}\"" --set serve.wait_secs=300.0 \
+  --set serve.probe_tokens=48 \
   --set http.concurrency=1 --set http.read_timeout_secs=300
-echo "== srlm eval with the server as the head-to-head judge"
+echo "== the identity checks and switches, from run.log"
+grep -E "identity|on_new_model|switching" "$work/run/run.log" | sed -E 's/^[^ ]+ +//'
+echo "== srlm eval with the server as a fixed head-to-head judge (the seed model)"
 time "$srlm" eval --run "$work/run" --fresh --judge-url "$url" --judge-model-name "$model" \
   --http-concurrency 1 --prompts 4 --held-out-prompts 2 --samples 2 --max-tokens 96
 sed -n '/## Head-to-head/,/win_rates/p' "$work/run/report/report.md"

@@ -278,7 +278,7 @@ fn a_failing_hook_or_a_server_that_never_lists_the_model_is_a_clear_error() {
     let err = run(&root, &config).unwrap_err().to_string();
     assert!(
         err.contains("iteration 1, candidates role")
-            && err.contains("lists [], not `M1`")
+            && err.contains("fails the probe completions")
             && err.contains("on_new_model")
             && err.contains("follows = \"fixed\""),
         "{err}"

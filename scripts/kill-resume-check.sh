@@ -8,7 +8,7 @@
 # Needs `target/release/srlm` (cargo build --release -p srlm-cli), the model in assets/ and jq.
 # Compared byte for byte: every file of the run folder except what records wall time
 # (run.log, summaries/, clock/, metrics.jsonl, the trainers' metrics.jsonl) and the lock file;
-# those are compared with their time fields removed.
+# the metrics are compared with their time fields (and the steps of each invocation) removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kills=${1:-12}
@@ -32,14 +32,18 @@ total=$(cat "$work/reference.seconds")
 echo "uninterrupted quick run: ${total} s"
 
 # Each invocation is killed after a delay drawn uniformly from [2, 2·total/kills] seconds, so
-# the kills spread over the whole run; after the last kill the run is left to finish.
+# the kills spread over the whole run; an invocation that finished no stage adds half a window
+# to the next one's delay (a stage with no checkpoint inside, SFT at this size, must be outlived
+# once), and after the last kill the run is left to finish.
 window=$(echo "2 * $total / $kills" | bc)
 killed=0
 refused=0
+extra=0
+before=0
 log="$work/kills.tsv"
 printf 'invocation\tkilled_after_s\tstages_finished\n' >"$log"
 while [ "$killed" -lt "$kills" ]; do
-  delay=$(echo "scale=2; 2 + ($window - 2) * $RANDOM / 32767" | bc)
+  delay=$(echo "scale=2; 2 + ($window - 2) * $RANDOM / 32767 + $extra" | bc)
   "$srlm" run --quick --out "$run" >>"$work/killed.log" 2>&1 &
   pid=$!
   sleep "$delay"
@@ -65,6 +69,8 @@ while [ "$killed" -lt "$kills" ]; do
   killed=$((killed + 1))
   finished=$({ ls "$run/summaries" 2>/dev/null || true; } | wc -l)
   printf '%s\t%s\t%s\n' "$killed" "$delay" "$finished" >>"$log"
+  if [ "$finished" = "$before" ]; then extra=$(echo "$extra + $window / 2" | bc); else extra=0; fi
+  before=$finished
 done
 "$srlm" run --quick --out "$run" >>"$work/killed.log" 2>&1
 echo "killed $killed times (points in $log), then finished"
@@ -76,7 +82,7 @@ digest() {
 untimed() {
   (cd "$1" && find . -name metrics.jsonl -print0 | sort -z | while IFS= read -r -d '' f; do
     echo "$f"
-    jq -c 'del(.wall_s, .resumed, .tokens_per_second, .time)' "$f"
+    jq -c 'walk(if type == "object" then del(.wall_s, .resumed, .tokens_per_second, .time, .steps_this_invocation) else . end)' "$f"
   done)
 }
 if diff <(digest "$ref") <(digest "$run") >"$work/diff.txt" \

@@ -93,11 +93,13 @@ impl SelfRewardingRun {
             batch: self.config.run.generation_batch,
             http: self.config.http.clone(),
         };
-        let checked = generators.preflight(&[
-            &self.config.instruct.generator,
-            &self.config.candidates.generator,
-            &self.config.judge.generator,
-        ]);
+        let checked = generators
+            .preflight(&[
+                &self.config.instruct.generator,
+                &self.config.candidates.generator,
+                &self.config.judge.generator,
+            ])
+            .and_then(|()| self.reach_current_servers(&generators));
         if let Err(e) = checked {
             // Nothing ran: leave no folder behind to refuse the corrected settings.
             self.dir.discard_unstarted()?;

@@ -117,6 +117,26 @@ impl SelfRewardingRun {
         Ok(())
     }
 
+    /// At start, before any stage: every server of a role that follows Mt answers (its model
+    /// list, or a 404 for a server without one), unless `[serve] on_new_model` is set (the hook
+    /// may start the server later). Its model is checked before each iteration.
+    pub(super) fn reach_current_servers(&self, generators: &SpecGenerators) -> Result<()> {
+        if self.config.serve.on_new_model.is_some() {
+            return Ok(());
+        }
+        let c = &self.config;
+        for spec in [
+            &c.instruct.generator,
+            &c.candidates.generator,
+            &c.judge.generator,
+        ] {
+            if let Some(served) = spec.follows_current() {
+                generators.client(&served.endpoint(0))?.list_models()?;
+            }
+        }
+        Ok(())
+    }
+
     /// The roles of iteration `t` served by a server that follows Mt and whose stage has not
     /// finished.
     fn served_roles(&self, t: usize) -> Vec<ServedRole> {

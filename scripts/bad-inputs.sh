@@ -132,8 +132,9 @@ case_ error "dpo: sigmoid without --reference" dpo --model "$T" --data "$W/prefs
 case_ error "dpo: reference with another tokenizer" dpo --model "$T" --reference "$W/other-tokenizer" --data "$W/prefs.jsonl" --out "$W/d4"
 case_ error "dpo: chosen == rejected" dpo --model "$T" --reference "$T" --data "$W/same-pair.jsonl" --out "$W/d5"
 "$srlm" dpo --model "$T" --reference "$T" --data "$W/prefs.jsonl" --out "$W/d6" --batch-size 1 --checkpoint-every 1 --max-steps 1 >/dev/null 2>&1
-case_ error "dpo: resumed as SimPO" dpo --model "$T" --data "$W/prefs.jsonl" --out "$W/d6" --batch-size 1 --checkpoint-every 1 --max-steps 2 --loss simpo --beta 50
-case_ error "dpo: resumed with another --beta" dpo --model "$T" --reference "$T" --data "$W/prefs.jsonl" --out "$W/d6" --batch-size 1 --checkpoint-every 1 --max-steps 2 --beta 0.5
+# The same settings but the objective's: a finished folder rerun as SimPO, or with another beta.
+case_ error "dpo: rerun as SimPO" dpo --model "$T" --data "$W/prefs.jsonl" --out "$W/d6" --batch-size 1 --checkpoint-every 1 --max-steps 1 --loss simpo --beta 50
+case_ error "dpo: rerun with another --beta" dpo --model "$T" --reference "$T" --data "$W/prefs.jsonl" --out "$W/d6" --batch-size 1 --checkpoint-every 1 --max-steps 1 --beta 0.5
 case_ error "data split: one path for both outputs" data split "$W/ift.jsonl" --train "$W/x.jsonl" --held-out "$W/x.jsonl"
 case_ error "data split: --fraction 2" data split "$W/ift.jsonl" --train "$W/t.jsonl" --held-out "$W/h.jsonl" --fraction 2
 case_ error "data inspect: /dev/zero" data inspect /dev/zero

@@ -2,13 +2,13 @@
 //! seed's reference answers, decided by the one fixed judge — pairwise (MT-Bench's prompt in
 //! both orders) or pointwise (each answer scored alone, [`crate::pointwise`]).
 
-use srlm_data::EvalPrompt;
+use srlm_data::{EftRecord, EvalPrompt};
 use srlm_generation::{GenerationConfig, TextGenerator};
 
 use crate::error::Result;
-use crate::evaluate::EvalOptions;
 use crate::head_to_head::{compare, Answers};
 use crate::judges::{journaled, sampling_judge};
+use crate::options::EvalOptions;
 use crate::pointwise::{compare_scored, score_answers, AnswerScores};
 use crate::report::EvalReport;
 
@@ -109,4 +109,37 @@ pub(crate) fn pointwise(
     }
     report.answer_scores.push(reference);
     Ok(())
+}
+
+/// The first `n` distinct held-out prompts with a seed reference answer (the natural set's
+/// `reference` rung or the ladder's `original`), as evaluation prompts and the reference's
+/// answers.
+pub fn reference_answers(held_out: &[EftRecord], n: usize) -> (Vec<EvalPrompt>, Answers) {
+    let mut prompts: Vec<EvalPrompt> = Vec::new();
+    let mut texts = Vec::new();
+    for r in held_out {
+        if prompts.len() == n {
+            break;
+        }
+        let reference = matches!(
+            r.origin.as_deref(),
+            Some("ladder:original" | "natural:reference")
+        );
+        if !reference || prompts.iter().any(|p| p.turns[0] == r.prompt) {
+            continue;
+        }
+        prompts.push(EvalPrompt {
+            id: format!("held-out-{}", prompts.len()),
+            category: None,
+            turns: vec![r.prompt.clone()],
+        });
+        texts.push(r.response.clone());
+    }
+    (
+        prompts,
+        Answers {
+            model: "reference".into(),
+            answers: texts,
+        },
+    )
 }

@@ -3,156 +3,22 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use srlm_data::import::import_mtbench;
 use srlm_data::{read_jsonl, BadLines, EftRecord, EvalPrompt, SetKind};
 use srlm_generation::GenerationConfig;
-use srlm_judge::HttpSettings;
-use srlm_loop::{GeneratorSpec, JudgeSection, RunConfig, RunDir};
+use srlm_loop::RunDir;
 use srlm_model::burn::tensor::Device;
 use srlm_model::{parse_device, LanguageModel, LocalGenerator};
 
-use crate::contest::{pairwise, pointwise, Contest};
+use crate::contest::{pairwise, pointwise, reference_answers, Contest};
 use crate::error::{EvalError, Result};
 use crate::head_to_head::{answer, Answers};
 use crate::instruction_following::{compare_following, instruction_following, InstructedSet};
 use crate::judge_quality::{held_out_sets, judge_quality};
 use crate::judges::{journal_key, journaled, ConfiguredEvalJudges, EvalJudges, HeadToHeadJudge};
-use crate::pointwise::PairMethod;
+use crate::options::{EvalOptions, PairMethod};
 use crate::report::EvalReport;
 use crate::run_stats::{dpo_curves, iteration_stats};
-
-/// What to evaluate and how much of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EvalOptions {
-    /// Held-out EFT prompts (each with its responses) per held-out set kind (natural, ladder)
-    /// for judge quality; 0 skips.
-    pub held_out_prompts: usize,
-    /// How every model judges (samples, sampling, token limit, template, score pattern): one
-    /// source of truth with the loop. `None`: the run's `[judge]` ([`evaluate_run`]), or the
-    /// embedded default's ([`evaluate_models`]). The judge's generator and method are not
-    /// read: each model judges itself by sampling.
-    #[serde(default)]
-    pub judge: Option<JudgeSection>,
-    /// Evaluation prompts: MT-Bench's `question.jsonl` or a JSONL of `{id, category, turns}`.
-    pub eval_prompts: PathBuf,
-    /// How many (spread over categories); 0 skips the head-to-heads.
-    pub max_eval_prompts: usize,
-    /// Held-out prompts whose seed reference answer (the ladder's `original` rung) each model
-    /// answers against, judged by the head-to-head judge and method: a yardstick that does
-    /// not move between iterations. 0 skips it.
-    #[serde(default)]
-    pub reference_prompts: usize,
-    /// Most new tokens per answer (greedy).
-    pub answer_max_tokens: usize,
-    /// Who judges every head-to-head: one of the evaluated models by name (default `M1`), a
-    /// local model file, or an OpenAI-compatible server — the same judge for every comparison.
-    pub pair_judge: PairJudge,
-    /// Most new tokens per head-to-head verdict (`None`: the judge's `max_tokens`).
-    #[serde(default)]
-    pub pair_max_tokens: Option<usize>,
-    /// How the head-to-head judge decides: pointwise (each answer scored alone with the judge
-    /// prompt, `judge_samples` samples; the default for a local model) or pairwise (MT-Bench's
-    /// prompt in both orders; the default for a server).
-    #[serde(default)]
-    pub pair_method: PairMethod,
-    /// Include the seed model M0 as the baseline.
-    pub baseline: bool,
-    /// Seed of sampling and bootstrap.
-    pub seed: u64,
-    /// Sequences per forward pass (`None`: the run's `run.generation_batch`, or the embedded
-    /// default's).
-    #[serde(default)]
-    pub batch: Option<usize>,
-    /// How requests to a judge server go out.
-    pub http: HttpSettings,
-    /// A folder where every answer and verdict is journaled as it is made, so a rerun after a
-    /// crash redoes nothing finished (`None`: nothing is kept).
-    pub journal: Option<PathBuf>,
-    /// Prompts with verifiable instructions (IFEval's JSON Lines format) that each model answers
-    /// greedily, checked by programs (`None`: no instruction-following section).
-    #[serde(default)]
-    pub instructed_prompts: Option<PathBuf>,
-    /// The first this many of them (0: all).
-    #[serde(default)]
-    pub max_instructed_prompts: usize,
-    /// Kinds held out of training, reported apart.
-    #[serde(default)]
-    pub held_out_kinds: Vec<String>,
-}
-
-impl Default for EvalOptions {
-    fn default() -> Self {
-        EvalOptions {
-            held_out_prompts: 4,
-            judge: None,
-            eval_prompts: "assets/data/mt_bench.jsonl".into(),
-            max_eval_prompts: 8,
-            reference_prompts: 8,
-            answer_max_tokens: 128,
-            pair_judge: PairJudge::default(),
-            pair_max_tokens: None,
-            pair_method: PairMethod::default(),
-            baseline: true,
-            seed: 0,
-            batch: None,
-            http: HttpSettings::default(),
-            journal: None,
-            instructed_prompts: None,
-            max_instructed_prompts: 0,
-            held_out_kinds: Vec::new(),
-        }
-    }
-}
-
-impl EvalOptions {
-    /// The judge settings in effect: `judge`, or the embedded default's `[judge]`.
-    pub fn judge_settings(&self) -> JudgeSection {
-        self.judge
-            .clone()
-            .unwrap_or_else(|| RunConfig::default().judge)
-    }
-
-    /// Sequences per forward pass in effect: `batch`, or the embedded default's
-    /// `run.generation_batch`.
-    pub fn generation_batch(&self) -> usize {
-        self.batch
-            .unwrap_or_else(|| RunConfig::default().run.generation_batch)
-    }
-
-    /// Most new tokens per head-to-head verdict in effect.
-    pub fn pair_tokens(&self) -> usize {
-        self.pair_max_tokens
-            .unwrap_or_else(|| self.judge_settings().max_tokens)
-    }
-}
-
-/// The one judge of every head-to-head.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PairJudge {
-    /// An evaluated model, by name. The default, `M1` (the model SFT made, before any
-    /// self-rewarding), stays the same whichever iterations are compared — unlike the latest
-    /// model, which would judge its own answers in every matchup it plays. When no evaluated
-    /// model has the name, the first model after the baseline judges (named in the report).
-    Evaluated(String),
-    /// A model outside the evaluation: a local model file or an OpenAI-compatible server.
-    External(GeneratorSpec),
-}
-
-impl PairJudge {
-    /// The default judge's name, `M1`: the only name that falls back to another model when no
-    /// evaluated model has it.
-    pub fn default_name() -> &'static str {
-        "M1"
-    }
-}
-
-impl Default for PairJudge {
-    fn default() -> Self {
-        PairJudge::Evaluated(PairJudge::default_name().into())
-    }
-}
 
 /// Reads evaluation prompts (MT-Bench's question file or `EvalPrompt` lines, told apart by
 /// [`SetKind::of_file`]); a file of another kind is an error naming it.
@@ -395,39 +261,6 @@ pub fn evaluate_models_with(
     report.head_to_head_judge = Some(judge_name);
     report.head_to_head_method = Some(method);
     Ok(report)
-}
-
-/// The first `n` distinct held-out prompts with a seed reference answer (the natural set's
-/// `reference` rung or the ladder's `original`), as evaluation prompts and the reference's
-/// answers.
-pub fn reference_answers(held_out: &[EftRecord], n: usize) -> (Vec<EvalPrompt>, Answers) {
-    let mut prompts: Vec<EvalPrompt> = Vec::new();
-    let mut texts = Vec::new();
-    for r in held_out {
-        if prompts.len() == n {
-            break;
-        }
-        let reference = matches!(
-            r.origin.as_deref(),
-            Some("ladder:original" | "natural:reference")
-        );
-        if !reference || prompts.iter().any(|p| p.turns[0] == r.prompt) {
-            continue;
-        }
-        prompts.push(EvalPrompt {
-            id: format!("held-out-{}", prompts.len()),
-            category: None,
-            turns: vec![r.prompt.clone()],
-        });
-        texts.push(r.response.clone());
-    }
-    (
-        prompts,
-        Answers {
-            model: "reference".into(),
-            answers: texts,
-        },
-    )
 }
 
 #[cfg(test)]

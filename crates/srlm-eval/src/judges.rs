@@ -11,7 +11,7 @@ use srlm_model::burn::tensor::Device;
 use srlm_model::{LanguageModel, LocalGenerator, OwnedLocalGenerator};
 
 use crate::error::{EvalError, Result};
-use crate::evaluate::{EvalOptions, PairJudge};
+use crate::options::{EvalOptions, PairJudge};
 
 /// Hands out the evaluation's judges.
 pub trait EvalJudges {

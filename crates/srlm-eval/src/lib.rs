@@ -41,16 +41,18 @@ mod instruction_following;
 mod judge_quality;
 mod judges;
 mod length_control;
+mod options;
 mod plot;
 mod pointwise;
 mod report;
 mod run_stats;
 mod win_rate;
 
+pub use contest::reference_answers;
 pub use error::{EvalError, Result};
 pub use evaluate::{
     evaluate_models, evaluate_models_with, evaluate_run, evaluate_run_on, matchups,
-    read_eval_prompts, reference_answers, spread_over_categories, EvalOptions, PairJudge,
+    read_eval_prompts, spread_over_categories,
 };
 pub use head_to_head::{answer, compare, tally, Answers, Matchup};
 pub use instruction_following::{
@@ -65,8 +67,9 @@ pub use judges::{journal_key, ConfiguredEvalJudges, EvalJudges, HeadToHeadJudge}
 pub use length_control::{
     fit as fit_length_model, length_controlled, length_features, LengthControlled, RIDGE,
 };
+pub use options::{EvalOptions, PairJudge, PairMethod};
 pub use plot::{dpo_plot, judge_plot, length_plot, win_plot, LENGTH_BUCKET};
-pub use pointwise::{compare_scored, pointwise_outcome, score_answers, AnswerScores, PairMethod};
+pub use pointwise::{compare_scored, pointwise_outcome, score_answers, AnswerScores};
 pub use report::{markdown, write_report, EvalReport};
 pub use run_stats::{dpo_curves, iteration_stats, DpoCurve, DpoPoint, IterationStats};
 pub use win_rate::{quantile, win_tie_loss, Share, WinTieLoss, BOOTSTRAP_RESAMPLES};

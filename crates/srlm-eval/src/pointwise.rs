@@ -9,35 +9,7 @@ use srlm_data::EvalPrompt;
 use srlm_judge::{Judge, JudgeItem, PairOutcome};
 
 use crate::error::{EvalError, Result};
-use crate::evaluate::PairJudge;
 use crate::head_to_head::{check_lengths, matchup, Answers, Matchup};
-
-/// How the fixed judge decides a head-to-head.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PairMethod {
-    /// Pointwise for a local model (it was trained on the pointwise prompt), pairwise for an
-    /// OpenAI-compatible server (the paper's GPT-4 protocol).
-    #[default]
-    Auto,
-    /// MT-Bench's pairwise prompt, each pair in both orders, a disagreement a tie.
-    Pairwise,
-    /// The judge prompt on each answer alone; the higher mean score wins, equal means tie.
-    Pointwise,
-}
-
-impl PairMethod {
-    /// The method used with `judge`: [`PairMethod::Auto`] resolved.
-    pub fn resolve(self, judge: &PairJudge) -> PairMethod {
-        match self {
-            PairMethod::Auto => match judge {
-                PairJudge::External(srlm_loop::GeneratorSpec::OpenAi(_)) => PairMethod::Pairwise,
-                _ => PairMethod::Pointwise,
-            },
-            other => other,
-        }
-    }
-}
 
 /// The mean score the fixed judge gave one model's answers (pointwise head-to-heads).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

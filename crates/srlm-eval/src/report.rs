@@ -11,8 +11,9 @@ use crate::following_report::{following_section, self_reward_section};
 use crate::head_to_head::Matchup;
 use crate::instruction_following::{FollowingComparison, InstructionFollowing};
 use crate::judge_quality::JudgeQuality;
+use crate::options::PairMethod;
 use crate::plot;
-use crate::pointwise::{AnswerScores, PairMethod};
+use crate::pointwise::AnswerScores;
 use crate::run_stats::{DpoCurve, IterationStats};
 use crate::win_rate::{pct, Share};
 

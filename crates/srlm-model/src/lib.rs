@@ -66,6 +66,7 @@ pub mod gguf;
 mod hf;
 mod llama;
 mod local_generator;
+mod log_sum_exp;
 mod logprob;
 mod model;
 mod rope;
@@ -90,9 +91,10 @@ pub use llama::{
     attention_bias, attention_bias_with_room, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm,
 };
 pub use local_generator::{LocalGenerator, OwnedLocalGenerator};
+pub use log_sum_exp::log_sum_exp;
 pub use logprob::{
-    log_sum_exp, next_token_logprobs, response_logprobs, sequence_logprobs, PromptResponse,
-    ResponseBatch, ResponseLogprob,
+    next_token_logprobs, response_logprobs, sequence_logprobs, PromptResponse, ResponseBatch,
+    ResponseLogprob,
 };
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;

@@ -13,7 +13,7 @@ use burn::backend::flex::FlexTensor;
 use pulp::{Arch, Simd};
 use rayon::prelude::*;
 
-use super::flex::{contiguous, tensor, values};
+use super::flex_buffers::{contiguous, tensor, values};
 use super::kernels::{exp, softmax_row, sum_zip};
 
 /// Queries per tile.

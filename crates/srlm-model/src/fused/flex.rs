@@ -4,31 +4,13 @@
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::Flex;
-use burn::tensor::{Shape, TensorData};
+use burn::tensor::Shape;
 
+use super::flex_buffers::{contiguous, tensor, values};
 use super::kernels::{self, RowBroadcast};
 use super::ops::{FusedBackward, FusedOps};
 use super::AdamWStep;
 use super::{attention, linear_log_probs};
-
-/// `tensor` laid out contiguously: itself (a reference count) when it is, a copy when it is a
-/// strided view.
-pub(super) fn contiguous(tensor: &FlexTensor) -> FlexTensor {
-    tensor.to_contiguous()
-}
-
-/// The `f32` values of a contiguous tensor (the wrappers in `fused` send only `f32` tensors).
-pub(super) fn values(tensor: &FlexTensor) -> &[f32] {
-    let storage = tensor.storage::<f32>();
-    match tensor.layout().contiguous_offsets() {
-        Some((start, end)) => &storage[start..end],
-        None => storage,
-    }
-}
-
-pub(super) fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
-}
 
 fn shape(tensor: &FlexTensor) -> Shape {
     tensor.layout().shape().clone()

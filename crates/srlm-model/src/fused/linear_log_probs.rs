@@ -8,7 +8,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::Flex;
 
-use super::flex::{contiguous, tensor, values};
+use super::flex_buffers::{contiguous, tensor, values};
 use super::kernels::{self, LogSumExpRow};
 
 /// Vocabulary ids per chunk: `rows × CHUNK` f32 logits live at a time (8 MiB for 512 rows).

@@ -37,6 +37,8 @@ mod cube;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
+mod flex_buffers;
+#[cfg(feature = "flex")]
 mod kernels;
 #[cfg(feature = "flex")]
 mod linear_log_probs;

@@ -15,7 +15,7 @@
 use burn::tensor::activation::{sigmoid, silu};
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
 
-use crate::logprob::log_sum_exp;
+use crate::log_sum_exp::log_sum_exp;
 
 /// Vocabulary ids per chunk of [`linear_log_probs_with_lse`] and its backward pass.
 pub(crate) const VOCAB_CHUNK: usize = 8192;

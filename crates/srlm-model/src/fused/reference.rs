@@ -5,7 +5,7 @@ use burn::tensor::activation::{silu, softmax};
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::AdamWStep;
-use crate::logprob::log_sum_exp;
+use crate::log_sum_exp::log_sum_exp;
 
 /// `x · weight · rsqrt(mean(x²) + ε)` over the last dimension.
 pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: Tensor<1>, eps: f64) -> Tensor<D> {

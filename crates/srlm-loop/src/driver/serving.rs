@@ -51,6 +51,11 @@ fn common_prefix(a: &str, b: &str) -> usize {
 }
 
 fn identity(server: &[String], mt: &ProbeAnswers, previous: &ProbeAnswers) -> Identity {
+    // Two models that answer every probe alike cannot be told apart by the probes, whatever
+    // the server answers.
+    if mt.answers == previous.answers {
+        return Identity::Undecided;
+    }
     if server == mt.answers.as_slice() {
         return Identity::Same;
     }
@@ -62,9 +67,7 @@ fn identity(server: &[String], mt: &ProbeAnswers, previous: &ProbeAnswers) -> Id
             .sum()
     };
     let (a, b) = (score(&mt.answers), score(&previous.answers));
-    if mt.answers == previous.answers {
-        Identity::Undecided
-    } else if a > b {
+    if a > b {
         Identity::Closer { mt: a, previous: b }
     } else {
         Identity::Other { mt: a, previous: b }

@@ -301,7 +301,7 @@ fn main() -> Result<()> {
             let expected = ExpectedScoreJudge::with_template(
                 &lm,
                 JudgeTemplate::new(&source)?,
-                "Score: ",
+                srlm::judge::SCORE_PREFIX,
                 batch_size,
             )?
             .with_justification_tokens(max_new_tokens)

@@ -14,6 +14,7 @@ use srlm_model::{next_token_logprobs, LanguageModel, LocalGenerator};
 use crate::aggregate::Judgement;
 use crate::error::{JudgeError, Result};
 use crate::judge::{Judge, JudgeItem, DEFAULT_JUDGE_MAX_TOKENS};
+use crate::parse::SCORE_PREFIX;
 use crate::template::JudgeTemplate;
 
 /// Expected-score judge over a local model.
@@ -31,7 +32,7 @@ impl<'a> ExpectedScoreJudge<'a> {
     /// The paper's template; the score is read after a greedy justification of at most
     /// [`DEFAULT_JUDGE_MAX_TOKENS`], at its final `Score: `.
     pub fn new(model: &'a LanguageModel, batch_size: usize) -> Result<Self> {
-        Self::with_template(model, JudgeTemplate::paper(), "Score: ", batch_size)
+        Self::with_template(model, JudgeTemplate::paper(), SCORE_PREFIX, batch_size)
     }
 
     /// Another template and score prefix. Each digit 0–5 must follow the prefix as a single
@@ -157,13 +158,13 @@ impl Judge for ExpectedScoreJudge<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::cut_at_final_prefix;
+    use super::{cut_at_final_prefix, SCORE_PREFIX};
 
     #[test]
     fn the_score_is_read_at_the_final_prefix() {
         let text = "Score: the rubric first.\nIt is relevant (1 point).\nScore: 4 because";
         assert_eq!(
-            cut_at_final_prefix(text, "Score: "),
+            cut_at_final_prefix(text, SCORE_PREFIX),
             "Score: the rubric first.\nIt is relevant (1 point).\nScore: "
         );
     }

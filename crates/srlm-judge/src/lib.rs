@@ -63,7 +63,7 @@ pub use pairwise::{
     combine, judge_pairs, parse_verdict, PairItem, PairOutcome, PairwiseTemplate, Verdict,
     PAIRWISE_TEMPLATE,
 };
-pub use parse::{ParseFailure, ScoreParser, DEFAULT_PATTERN};
+pub use parse::{ParseFailure, ScoreParser, DEFAULT_PATTERN, SCORE_PREFIX};
 /// The generation seam (crate `srlm-generation`), re-exported: judges sample through it.
 pub use srlm_generation::{
     complete_checked, Completion, GenerationConfig, GenerationError, SamplingParams, TextGenerator,

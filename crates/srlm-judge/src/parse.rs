@@ -44,6 +44,10 @@ impl ParseFailure {
 /// then the number (integer or decimal), optionally `/ N` or `out of N`.
 pub const DEFAULT_PATTERN: &str = r"(?i)score\s*\**\s*[:：]\s*\**\s*[<\[(]?\s*(\d+(?:\.\d+)?)\s*[>\])]?\s*\**(?:\s*(?:/|out\s+of)\s*(\d+(?:\.\d+)?))?";
 
+/// The prefix the paper's judge prompt asks the score to follow (`Score: <points>`): where the
+/// expected-score judge reads the digit probabilities.
+pub const SCORE_PREFIX: &str = "Score: ";
+
 /// Reads scores from judge outputs.
 #[derive(Debug, Clone)]
 pub struct ScoreParser {

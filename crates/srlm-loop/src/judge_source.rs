@@ -2,7 +2,7 @@
 //! `[judge]` section names; a caller may pass any other [`JudgeSource`] — a reward model, an
 //! ensemble, a rubric of their own — without touching the driver.
 
-use srlm_judge::{ExpectedScoreJudge, Judge, SamplingJudge};
+use srlm_judge::{ExpectedScoreJudge, Judge, SamplingJudge, SCORE_PREFIX};
 use srlm_model::burn::tensor::Device;
 use srlm_model::LanguageModel;
 
@@ -92,7 +92,7 @@ impl JudgeSource for ConfiguredJudges {
                     }
                 };
                 Ok(Box::new(
-                    ExpectedScoreJudge::with_template(model, template, "Score: ", self.batch)?
+                    ExpectedScoreJudge::with_template(model, template, SCORE_PREFIX, self.batch)?
                         .with_justification_tokens(config.max_tokens),
                 ))
             }

@@ -95,6 +95,20 @@ time "$srlm" run --quick --out "$work/run" \
   --set http.concurrency=1 --set http.read_timeout_secs=300
 echo "== the identity checks and switches, from run.log"
 grep -E "identity|on_new_model|switching" "$work/run/run.log" | sed -E 's/^[^ ]+ +//'
+# The quick run's 135M judge parses too few of its verdicts to form pairs, so its M2 is M1 and
+# iteration 2 needs no switch. Again with the expected-score judge (local: it reads the digit
+# probabilities, so every candidate gets a score and pairs form) and a DPO rate that moves the
+# model: M2 differs from M1, the server still serves M1 when iteration 2 starts, and the check
+# must find it and run the hook.
+rm -rf "$work/run2"
+time "$srlm" run --quick --out "$work/run2" \
+  --candidates-url "$url" --candidates-model-name "$work/current" \
+  --set 'judge.method="expected"' --set dpo.train.peak_lr=1e-4 --set dpo.train.final_lr=1e-4 \
+  --set "serve.on_new_model=\"bash $hook {dir}\"" --set serve.wait_secs=300.0 \
+  --set serve.probe_tokens=48 --set http.concurrency=1 --set http.read_timeout_secs=300
+echo "== the identity checks and switches of the run with pairs, from run.log"
+grep -E "identity|on_new_model|switching" "$work/run2/run.log" | sed -E 's/^[^ ]+ +//'
+grep -h '"stage":"pairs"' "$work/run2/metrics.jsonl" | sed -E 's/.*"iteration":([0-9]+).*"pairs":([0-9]+).*/iteration \1: \2 pairs/'
 echo "== srlm eval with the server as a fixed head-to-head judge (the seed model)"
 time "$srlm" eval --run "$work/run" --fresh --judge-url "$url" --judge-model-name "$model" \
   --http-concurrency 1 --prompts 4 --held-out-prompts 2 --samples 2 --max-tokens 96

@@ -45,18 +45,7 @@ impl OpenAiGenerator {
     /// at start rather than hours in: `GET /v1/models` lists the configured model (skipped when
     /// the server has no such route), and one tiny greedy completion succeeds.
     pub fn preflight(&self) -> Result<()> {
-        let listed = self.list_models().map_err(|e| match e {
-            JudgeError::Http {
-                url,
-                reason,
-                attempts,
-            } => JudgeError::Http {
-                url,
-                reason: format!("preflight: {reason}"),
-                attempts,
-            },
-            other => other,
-        })?;
+        let listed = self.list_models().map_err(|e| prefixed(e, "preflight"))?;
         // No model listing on this server: the completion below still checks the name.
         if let Some(served) = listed {
             let model = &self.config.endpoint.model;
@@ -74,18 +63,23 @@ impl OpenAiGenerator {
         let params = GenerationConfig::greedy(4);
         self.request("Reply with OK.", &params, 0)
             .map(|_| ())
-            .map_err(|e| match e {
-                JudgeError::Http {
-                    url,
-                    reason,
-                    attempts,
-                } => JudgeError::Http {
-                    url,
-                    reason: format!("preflight completion: {reason}"),
-                    attempts,
-                },
-                other => other,
-            })
+            .map_err(|e| prefixed(e, "preflight completion"))
+    }
+}
+
+/// `error` with `what: ` before an HTTP error's reason (other errors as they are).
+fn prefixed(error: JudgeError, what: &str) -> JudgeError {
+    match error {
+        JudgeError::Http {
+            url,
+            reason,
+            attempts,
+        } => JudgeError::Http {
+            url,
+            reason: format!("{what}: {reason}"),
+            attempts,
+        },
+        other => other,
     }
 }
 

@@ -72,14 +72,14 @@ pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: Tensor<1>, eps: f64) -> Te
     reference::rms_norm(x, weight, eps)
 }
 
-/// Most rows [`few_rows_matmul`] takes: its register tiles beat `gemm` (which packs the weight
-/// on every call) by 1.3–1.6× from 2 to 64 rows on SmolLM2's projections read from memory
-/// (docs/performance.md).
+/// Most rows [`few_rows_matmul`] takes: up to here its register tiles beat `gemm` (which packs
+/// the weight on every call) on SmolLM2's projections read from memory (docs/performance.md,
+/// "Register tiles for the few-rows products").
 pub const FEW_ROWS_MAX: usize = 64;
 
-/// Most rows [`few_rows_matmul_transposed`] takes: its register tiles beat `gemm` (which packs
-/// the 113 MB embedding on every call) by 1.1–2× from 2 to 64 rows on SmolLM2's head
-/// (docs/performance.md).
+/// Most rows [`few_rows_matmul_transposed`] takes: up to here its register tiles beat `gemm`
+/// (which packs the whole embedding on every call) on SmolLM2's head (docs/performance.md,
+/// "Register tiles for the few-rows products").
 pub const FEW_ROWS_TRANSPOSED_MAX: usize = 64;
 
 /// `x · w` for `x` `[rows, in]` and `w` `[in, out]`. With 2 to [`FEW_ROWS_MAX`] rows on flex,

@@ -43,8 +43,8 @@ pub enum FusedOp {
     /// instead of decoding fixed chunks of prompts until each chunk's longest answer ends. Not
     /// in [`FusedOp::DEFAULT`]: on the flex CPU backend decode at 48 rows is bound by compute,
     /// not by reading the weights, so the fixed chunks' tail costs little while the masked
-    /// rows and cache copies of joining cost more — measured 0.74–0.81x the tokens/s of fixed
-    /// chunks on the loop's candidate shape (docs/performance.md).
+    /// rows and cache copies of joining cost more (docs/performance.md, "Continuous batching:
+    /// built, measured slower on this CPU").
     ContinuousBatching,
 }
 

@@ -64,6 +64,14 @@ struct Made {
     config: bool,
 }
 
+/// Removes `path`; one that is not there is already removed.
+pub(crate) fn remove_file(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LoopError::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
 /// The settings that decide a run's results: `config` without those a resumed run may change.
 fn comparable(config: &RunConfig) -> RunConfig {
     let mut c = config.clone();
@@ -167,13 +175,7 @@ impl RunDir {
             return std::fs::remove_dir_all(&self.root).map_err(|e| LoopError::io(&self.root, e));
         }
         for name in ours {
-            let path = self.root.join(name);
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(LoopError::io(&path, e))
-                }
-                _ => {}
-            }
+            remove_file(&self.root.join(name))?;
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{LoopError, Result};
 use crate::observer::Observer;
-use crate::run_dir::{RunDir, StageSummary};
+use crate::run_dir::{remove_file, RunDir, StageSummary};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct SavedClock {
@@ -87,10 +87,8 @@ impl StageClock {
     /// Stops the clock: its file goes, and the total is returned.
     pub(crate) fn finish(self) -> Result<f64> {
         let seconds = self.seconds();
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LoopError::io(&self.path, e)),
-            _ => Ok(seconds),
-        }
+        remove_file(&self.path)?;
+        Ok(seconds)
     }
 }
 

@@ -124,6 +124,16 @@ impl RunConfig {
         c
     }
 
+    /// The generator of each role that may run elsewhere than on Mt, by the role's name:
+    /// `instruct`, `candidates`, `judge`.
+    pub fn role_generators(&self) -> [(&'static str, &GeneratorSpec); 3] {
+        [
+            ("instruct", &self.instruct.generator),
+            ("candidates", &self.candidates.generator),
+            ("judge", &self.judge.generator),
+        ]
+    }
+
     /// Reads a TOML file over `base`: keys present in the file replace the base's.
     pub fn from_toml_file(path: &Path, base: RunConfig) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| LoopError::io(path, e))?;

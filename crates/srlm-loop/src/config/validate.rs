@@ -136,11 +136,7 @@ impl RunConfig {
         {
             return Err("serve.on_new_model is empty (leave it out for no command)".into());
         }
-        for (role, spec) in [
-            ("instruct", &self.instruct.generator),
-            ("candidates", &self.candidates.generator),
-            ("judge", &self.judge.generator),
-        ] {
+        for (role, spec) in self.role_generators() {
             if let GeneratorSpec::OpenAi(served) = spec {
                 if served.follows == super::Follows::Fixed && served.model.contains("{t}") {
                     return Err(format!(

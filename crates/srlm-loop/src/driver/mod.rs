@@ -4,6 +4,7 @@
 
 mod iteration;
 mod preparation;
+mod probes;
 mod serving;
 
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use crate::generator::{GeneratorSource, SpecGenerators};
 use crate::judge_source::{ConfiguredJudges, JudgeSource};
 use crate::observer::Observer;
 use crate::records::NewPrompt;
-use crate::run_dir::{RunDir, StageSummary};
+use crate::run_dir::{remove_file, RunDir, StageSummary};
 use crate::stage_clock::StageClock;
 
 /// Stage numbers in unit seeds.
@@ -94,11 +95,7 @@ impl SelfRewardingRun {
             http: self.config.http.clone(),
         };
         let checked = generators
-            .preflight(&[
-                &self.config.instruct.generator,
-                &self.config.candidates.generator,
-                &self.config.judge.generator,
-            ])
+            .preflight(&self.config.role_generators().map(|(_, spec)| spec))
             .and_then(|()| self.reach_current_servers(&generators));
         if let Err(e) = checked {
             // Nothing ran: leave no folder behind to refuse the corrected settings.
@@ -165,13 +162,6 @@ impl SelfRewardingRun {
             out.extend(kept.iter().map(|p| p.task().to_string()));
         }
         Ok(out)
-    }
-}
-
-fn remove_file(path: &std::path::Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LoopError::io(path, e)),
-        _ => Ok(()),
     }
 }
 

@@ -1,78 +1,19 @@
 //! Served roles that follow Mt: before an iteration's stages use a server, the server must
 //! serve the iteration's model. Checked by the name it lists and by greedy probe answers
-//! compared with the local Mt's and M(t−1)'s; switched by `[serve] on_new_model` when set.
+//! compared with the local Mt's and M(t−1)'s (`probes.rs`); switched by `[serve]
+//! on_new_model` when set.
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use srlm_generation::{complete_checked, GenerationConfig, TextGenerator};
+use srlm_generation::{GenerationConfig, TextGenerator};
 use srlm_judge::{Endpoint, OpenAiGenerator};
 use srlm_model::{LanguageModel, LocalGenerator};
 
+use super::probes::{identity, Identity, ProbeAnswers};
 use super::SelfRewardingRun;
 use crate::config::{JudgeMethod, PromptSource};
 use crate::error::{LoopError, Result};
 use crate::generator::SpecGenerators;
-
-/// The probe prompts: short, with one plain answer each, so that two models' greedy answers
-/// part early when their weights differ.
-const PROBES: [&str; 3] = [
-    "Name three primary colours.",
-    "What is 12 times 7? Answer in one sentence.",
-    "Write one sentence about the sea.",
-];
-
-/// A model's greedy answers to the probes (`iterT/probes.json` for Mt).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct ProbeAnswers {
-    /// The model folder (or M0's path) that answered.
-    model: String,
-    /// Tokens per answer.
-    tokens: usize,
-    /// One answer per probe prompt, in order.
-    answers: Vec<String>,
-}
-
-/// How a server's probe answers compare with Mt's and M(t−1)'s.
-#[derive(Debug, Clone, PartialEq)]
-enum Identity {
-    /// Every probe answered as Mt does.
-    Same,
-    /// Closer to Mt's answers than to M(t−1)'s (characters in common from the start).
-    Closer { mt: usize, previous: usize },
-    /// Mt and M(t−1) answer every probe alike: only the listed name tells them apart.
-    Undecided,
-    /// Not Mt: closer to M(t−1), or to neither.
-    Other { mt: usize, previous: usize },
-}
-
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
-}
-
-fn identity(server: &[String], mt: &ProbeAnswers, previous: &ProbeAnswers) -> Identity {
-    // Two models that answer every probe alike cannot be told apart by the probes, whatever
-    // the server answers.
-    if mt.answers == previous.answers {
-        return Identity::Undecided;
-    }
-    if server == mt.answers.as_slice() {
-        return Identity::Same;
-    }
-    let score = |answers: &[String]| -> usize {
-        server
-            .iter()
-            .zip(answers)
-            .map(|(s, a)| common_prefix(s, a))
-            .sum()
-    };
-    let (a, b) = (score(&mt.answers), score(&previous.answers));
-    if a > b {
-        Identity::Closer { mt: a, previous: b }
-    } else {
-        Identity::Other { mt: a, previous: b }
-    }
-}
 
 /// A served role of iteration t: its name in messages and its endpoint for t.
 struct ServedRole {
@@ -127,12 +68,7 @@ impl SelfRewardingRun {
         if self.config.serve.on_new_model.is_some() {
             return Ok(());
         }
-        let c = &self.config;
-        for spec in [
-            &c.instruct.generator,
-            &c.candidates.generator,
-            &c.judge.generator,
-        ] {
+        for (_, spec) in self.config.role_generators() {
             if let Some(served) = spec.follows_current() {
                 generators.client(&served.endpoint(0))?.list_models()?;
             }
@@ -172,31 +108,24 @@ impl SelfRewardingRun {
         roles
     }
 
-    fn probe_params(&self) -> GenerationConfig {
-        GenerationConfig::greedy(self.config.serve.probe_tokens).with_seed(self.config.run.seed)
-    }
-
-    fn answer_probes(&self, generator: &mut dyn TextGenerator) -> Result<Vec<String>> {
-        let prompts: Vec<String> = PROBES.iter().map(|p| p.to_string()).collect();
-        let rows = complete_checked(generator, &prompts, 1, &self.probe_params())?;
-        Ok(rows
-            .into_iter()
-            .map(|row| row.into_iter().next().map(|c| c.text).unwrap_or_default())
-            .collect())
+    /// `model`'s probe answers, `label` naming it in the record.
+    fn local_probe_answers(&self, model: &LanguageModel, label: String) -> Result<ProbeAnswers> {
+        let mut local = LocalGenerator::new(model, self.config.run.generation_batch);
+        ProbeAnswers::of(
+            &mut local,
+            label,
+            self.config.serve.probe_tokens,
+            self.config.run.seed,
+        )
     }
 
     /// Mt's probe answers, kept in `iterT/probes.json` (the next iteration compares with them).
     fn probe_answers(&self, t: usize, mt: &LanguageModel) -> Result<ProbeAnswers> {
         let path = self.dir.iteration(t, "probes.json");
-        if let Some(saved) = self.read_probes(&path)? {
+        if let Some(saved) = ProbeAnswers::read(&path, self.config.serve.probe_tokens)? {
             return Ok(saved);
         }
-        let mut local = LocalGenerator::new(mt, self.config.run.generation_batch);
-        let answers = ProbeAnswers {
-            model: self.dir.model(t).display().to_string(),
-            tokens: self.config.serve.probe_tokens,
-            answers: self.answer_probes(&mut local)?,
-        };
+        let answers = self.local_probe_answers(mt, self.dir.model(t).display().to_string())?;
         let text = serde_json::to_string_pretty(&answers).map_err(|e| LoopError::Corrupt {
             path: path.clone(),
             line: 0,
@@ -214,7 +143,8 @@ impl SelfRewardingRun {
         generators: &SpecGenerators,
     ) -> Result<ProbeAnswers> {
         if t > 1 {
-            if let Some(saved) = self.read_probes(&self.dir.iteration(t - 1, "probes.json"))? {
+            let path = self.dir.iteration(t - 1, "probes.json");
+            if let Some(saved) = ProbeAnswers::read(&path, self.config.serve.probe_tokens)? {
                 return Ok(saved);
             }
         }
@@ -224,25 +154,7 @@ impl SelfRewardingRun {
             self.config.model.path.clone()
         };
         let model = LanguageModel::load(&path, &generators.device)?;
-        let mut local = LocalGenerator::new(&model, self.config.run.generation_batch);
-        Ok(ProbeAnswers {
-            model: path.display().to_string(),
-            tokens: self.config.serve.probe_tokens,
-            answers: self.answer_probes(&mut local)?,
-        })
-    }
-
-    fn read_probes(&self, path: &std::path::Path) -> Result<Option<ProbeAnswers>> {
-        if !path.exists() {
-            return Ok(None);
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| LoopError::io(path, e))?;
-        let saved: ProbeAnswers = serde_json::from_str(&text).map_err(|e| LoopError::Corrupt {
-            path: path.to_path_buf(),
-            line: e.line(),
-            reason: e.to_string(),
-        })?;
-        Ok((saved.tokens == self.config.serve.probe_tokens).then_some(saved))
+        self.local_probe_answers(&model, path.display().to_string())
     }
 
     /// `Ok` when the server serves Mt (logged with how it was told); `Err` says what it serves.
@@ -264,9 +176,10 @@ impl SelfRewardingRun {
             Ok(listed) => listed.is_some_and(|names| !names.is_empty()),
             Err(e) => return Err(format!("does not answer ({e})")),
         };
-        let answers = self
-            .answer_probes(client)
-            .map_err(|e| format!("fails the probe completions ({e})"))?;
+        let tokens = self.config.serve.probe_tokens;
+        let answers = ProbeAnswers::of(client, String::new(), tokens, self.config.run.seed)
+            .map_err(|e| format!("fails the probe completions ({e})"))?
+            .answers;
         let how = match identity(&answers, mt, previous) {
             Identity::Same => "its probe answers are Mt's".to_string(),
             Identity::Closer { mt, previous } => format!(
@@ -389,44 +302,5 @@ impl SelfRewardingRun {
             dir.display(),
             served.endpoint.model
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answers(texts: &[&str]) -> ProbeAnswers {
-        ProbeAnswers {
-            model: String::new(),
-            tokens: 4,
-            answers: texts.iter().map(|t| t.to_string()).collect(),
-        }
-    }
-
-    #[test]
-    fn probe_answers_tell_mt_from_the_previous_model() {
-        let mt = answers(&["red green blue", "84", "waves"]);
-        let before = answers(&["red yellow", "eighty", "waves"]);
-        let server = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            identity(&server(&["red green blue", "84", "waves"]), &mt, &before),
-            Identity::Same
-        );
-        assert!(matches!(
-            identity(&server(&["red green bl", "84", "wave"]), &mt, &before),
-            Identity::Closer { .. }
-        ));
-        assert!(matches!(
-            identity(&server(&["red yellow", "eighty", "waves"]), &mt, &before),
-            Identity::Other {
-                mt: 9,
-                previous: 21
-            }
-        ));
-        assert_eq!(
-            identity(&server(&["x", "y", "z"]), &mt, &mt),
-            Identity::Undecided
-        );
     }
 }

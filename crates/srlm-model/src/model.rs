@@ -319,11 +319,7 @@ impl LanguageModel {
             .flat_map(|id| id.to_le_bytes())
             .collect();
         part(&ids);
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(crate::weights::hex(&hasher.finalize()))
     }
 
     /// Saves in Hugging Face layout (`config.json`, `model.safetensors` in f32, `tokenizer.json`,

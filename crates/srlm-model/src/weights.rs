@@ -94,15 +94,15 @@ impl WeightMap {
             for d in &tensor.shape {
                 hasher.update((*d as u64).to_le_bytes());
             }
+            // The values' little-endian bytes, in one call where memory already holds them so.
+            #[cfg(target_endian = "little")]
+            hasher.update(bytemuck::cast_slice::<f32, u8>(&tensor.data));
+            #[cfg(not(target_endian = "little"))]
             for v in &tensor.data {
                 hasher.update(v.to_le_bytes());
             }
         }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&hasher.finalize())
     }
 
     /// Adds a tensor.
@@ -149,4 +149,9 @@ pub fn read_f32<const D: usize>(t: burn::tensor::Tensor<D>, what: &str) -> Resul
 /// Hugging Face names of one layer's tensors.
 pub(crate) fn layer_name(layer: usize, suffix: &str) -> String {
     format!("model.layers.{layer}.{suffix}")
+}
+
+/// `bytes` as lowercase hex (how the crate writes its SHA-256 digests).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -557,27 +557,32 @@ fn eval_compares_listed_models_into_a_report() {
     let out = tmp.path().join("report");
     let m = format!("base={}", model.display());
     let n = format!("new={}", model.display());
-    let (ok, stdout, stderr) = srlm(&[
-        "eval",
-        "--model",
-        &m,
-        "--model",
-        &n,
-        "--held-out",
-        held_out.to_str().unwrap(),
-        "--eval-prompts",
-        &data_fixture("mt_bench.jsonl"),
-        "--prompts",
-        "2",
-        "--held-out-prompts",
-        "1",
-        "--samples",
-        "1",
-        "--max-tokens",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    // The evaluation of `base` and a model named `new`, journaled under OUT/journal.
+    let mt_bench = data_fixture("mt_bench.jsonl");
+    let eval = |new: &str| {
+        srlm(&[
+            "eval",
+            "--model",
+            &m,
+            "--model",
+            new,
+            "--held-out",
+            held_out.to_str().unwrap(),
+            "--eval-prompts",
+            &mt_bench,
+            "--prompts",
+            "2",
+            "--held-out-prompts",
+            "1",
+            "--samples",
+            "1",
+            "--max-tokens",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let (ok, stdout, stderr) = eval(&n);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("report.md"));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -630,27 +635,7 @@ fn eval_compares_listed_models_into_a_report() {
         v
     };
     let journal_sizes = sizes(&journal);
-    let (ok, _, stderr) = srlm(&[
-        "eval",
-        "--model",
-        &m,
-        "--model",
-        &n,
-        "--held-out",
-        held_out.to_str().unwrap(),
-        "--eval-prompts",
-        &data_fixture("mt_bench.jsonl"),
-        "--prompts",
-        "2",
-        "--held-out-prompts",
-        "1",
-        "--samples",
-        "1",
-        "--max-tokens",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = eval(&n);
     assert!(ok, "{stderr}");
     assert_eq!(sizes(&journal), journal_sizes, "nothing generated twice");
     assert_eq!(
@@ -684,21 +669,7 @@ fn eval_compares_listed_models_into_a_report() {
     }
     srlm::model::write_safetensors(&shard, &weights).unwrap();
     let renamed = format!("new={}", other.display());
-    let (ok, _, stderr) = srlm(&[
-        "eval",
-        "--model",
-        &m,
-        "--model",
-        &renamed,
-        "--eval-prompts",
-        &data_fixture("mt_bench.jsonl"),
-        "--prompts",
-        "2",
-        "--max-tokens",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = eval(&renamed);
     assert!(ok, "{stderr}");
     let mut after = journals("-answers.jsonl");
     after.sort();

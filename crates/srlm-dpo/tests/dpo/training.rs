@@ -407,15 +407,22 @@ fn dpo_gradient_matches_finite_differences() {
     }
 }
 
-#[test]
-fn non_finite_loss_stops_with_step_and_batch() {
-    let _rng = serial();
+/// Two examples in one batch at a rate of 1e30: step 1 is finite and its update makes the
+/// weights NaN, so every later loss is NaN.
+fn blowing_up() -> (SftObjective, TrainConfig) {
     let sft = SftObjective {
         examples: vec![ex(&[1, 2], &[3, 4]), ex(&[5], &[6, 7])],
         pad_id: 0,
     };
     let mut c = quick(5, 1e30);
     c.batch_size = 2;
+    (sft, c)
+}
+
+#[test]
+fn non_finite_loss_stops_with_step_and_batch() {
+    let _rng = serial();
+    let (sft, c) = blowing_up();
     let dir = tempfile::tempdir().unwrap();
     let err = train(model(9), &config(), &sft, None, &c, dir.path(), &mut |_| {
         ControlFlow::Continue(())
@@ -434,13 +441,7 @@ fn non_finite_loss_stops_with_step_and_batch() {
 #[test]
 fn non_finite_steps_are_skipped_and_counted_up_to_the_limit_then_stop() {
     let _rng = serial();
-    let sft = SftObjective {
-        examples: vec![ex(&[1, 2], &[3, 4]), ex(&[5], &[6, 7])],
-        pad_id: 0,
-    };
-    // Step 1 is finite and its update makes the weights NaN; every later loss is NaN.
-    let mut c = quick(5, 1e30);
-    c.batch_size = 2;
+    let (sft, mut c) = blowing_up();
     c.max_skipped_steps = 2;
     let dir = tempfile::tempdir().unwrap();
     let mut seen = Vec::new();

@@ -68,6 +68,7 @@ mod llama;
 mod local_generator;
 mod log_sum_exp;
 mod logprob;
+pub mod lora;
 mod model;
 mod rope;
 mod sampling;
@@ -96,6 +97,7 @@ pub use logprob::{
     next_token_logprobs, response_logprobs, sequence_logprobs, PromptResponse, ResponseBatch,
     ResponseLogprob,
 };
+pub use lora::{LoraConfig, LoraTarget};
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;
 pub use sampling::{argmax, sample, sequence_rng, SamplingParams};

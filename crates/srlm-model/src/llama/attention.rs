@@ -23,6 +23,8 @@ pub struct Attention {
     pub o: Linear,
     /// Dropout on the attention probabilities (training only).
     pub dropout: Dropout,
+    /// Dropout on LoRA adapters' input (training only; 0 without adapters).
+    pub(crate) lora_dropout: Dropout,
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
@@ -71,6 +73,7 @@ impl Attention {
             v,
             o,
             dropout,
+            lora_dropout: burn::nn::DropoutConfig::new(0.0).init(),
             heads,
             kv_heads,
             head_dim,
@@ -92,13 +95,13 @@ impl Attention {
     ) -> Tensor<3> {
         let [b, t, _] = x.dims();
         let (h, kvh, d) = (self.heads, self.kv_heads, self.head_dim);
-        let q = project(&self.q, x.clone())
+        let q = project(&self.q, x.clone(), &self.lora_dropout)
             .reshape([b, t, h, d])
             .swap_dims(1, 2);
-        let k = project(&self.k, x.clone())
+        let k = project(&self.k, x.clone(), &self.lora_dropout)
             .reshape([b, t, kvh, d])
             .swap_dims(1, 2);
-        let v = project(&self.v, x).reshape([b, t, kvh, d]).swap_dims(1, 2);
+        let v = project(&self.v, x, &self.lora_dropout).reshape([b, t, kvh, d]).swap_dims(1, 2);
         let q = apply_rotary(q, ctx.cos.clone(), ctx.sin.clone());
         let k = apply_rotary(k, ctx.cos.clone(), ctx.sin.clone());
         let (k, v) = match cache {
@@ -134,6 +137,10 @@ impl Attention {
             attention(q, k, v, None, Some(ctx.bias.clone()), options)
         };
         let out = out.reshape([b, h, t, d]);
-        project(&self.o, out.swap_dims(1, 2).reshape([b, t, h * d]))
+        project(
+            &self.o,
+            out.swap_dims(1, 2).reshape([b, t, h * d]),
+            &self.lora_dropout,
+        )
     }
 }

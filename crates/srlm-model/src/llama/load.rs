@@ -202,6 +202,7 @@ fn build(
             gate: linear(source, &n("mlp.gate_proj"), ffn, hidden, mb, desc)?,
             up: linear(source, &n("mlp.up_proj"), ffn, hidden, mb, desc)?,
             down: linear(source, &n("mlp.down_proj"), hidden, ffn, mb, desc)?,
+            lora_dropout: dropout(0.0),
         };
         layers.push(DecoderLayer {
             input_norm: RmsNorm::new(

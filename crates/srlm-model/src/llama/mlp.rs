@@ -1,7 +1,7 @@
 //! The SwiGLU feed-forward block: `down(silu(gate(x)) · up(x))`.
 
 use burn::module::Module;
-use burn::nn::Linear;
+use burn::nn::{Dropout, Linear};
 use burn::tensor::Tensor;
 
 use super::project::project;
@@ -15,12 +15,18 @@ pub struct Mlp {
     pub up: Linear,
     /// `down_proj`.
     pub down: Linear,
+    /// Dropout on LoRA adapters' input (training only; 0 without adapters).
+    pub(crate) lora_dropout: Dropout,
 }
 
 impl Mlp {
     /// Applies the block to `[batch, seq, hidden]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gated = crate::fused::swiglu(project(&self.gate, x.clone()), project(&self.up, x));
-        project(&self.down, gated)
+        let drop = &self.lora_dropout;
+        let gated = crate::fused::swiglu(
+            project(&self.gate, x.clone(), drop),
+            project(&self.up, x, drop),
+        );
+        project(&self.down, gated, drop)
     }
 }

@@ -93,7 +93,7 @@ impl Llama {
     /// Logits `[batch, seq, vocab]` from hidden states.
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
-            Some(head) => project::project(head, hidden),
+            Some(head) => project::project(head, hidden, &burn::nn::DropoutConfig::new(0.0).init()),
             None => {
                 let [b, t, d] = hidden.dims();
                 let weight = self.embed.weight.val();

@@ -8,6 +8,7 @@ mod device_sampling;
 mod errors;
 mod fixtures;
 mod fused;
+mod lora;
 mod random;
 mod shared_prompt;
 mod smollm2;

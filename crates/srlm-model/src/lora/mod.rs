@@ -1,0 +1,340 @@
+//! LoRA adapters on a [`Llama`]'s projections: `y = x·W + s·(dropout(x)·A)·B` with `W` frozen,
+//! `A` `[in, r]`, `B` `[r, out]` trainable and `s = alpha / r` (`alpha / √r` with rsLoRA).
+//!
+//! The adapters are burn's [`LoraAdapter`]s attached to the projection weights, so the
+//! optimizer, autodiff and device moves see them as ordinary parameters; the forward
+//! ([`crate::llama`]'s projection) never composes the dense `W + s·A·B`, so autodiff keeps no
+//! weight-sized tensor and computes no weight-sized gradient. Everything else is frozen.
+//! [`Llama::merge_lora`] folds the adapters into the weights (the model for the next
+//! iteration); [`peft`] reads and writes them in PEFT's format.
+//!
+//! ```
+//! use srlm_model::{parse_device, LanguageModel, LoraConfig};
+//!
+//! # let tiny = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-llama3");
+//! let lm = LanguageModel::load(&tiny, &parse_device("cpu")?)?;
+//! let adapted = lm.model.clone().with_lora(&LoraConfig::new(4), 7)?;
+//! // Two layers of r·(in + out) per projection: q 4·(64+64), k and v 4·(64+32), o 4·(64+64),
+//! // gate, up and down 4·(64+96).
+//! assert_eq!(adapted.lora_parameters(), 2 * (512 + 384 + 384 + 512 + 3 * 640));
+//! assert_eq!(lm.model.lora_parameters(), 0);
+//! let merged = adapted.merge_lora();
+//! assert_eq!(merged.lora_parameters(), 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod peft;
+
+use burn::module::{LoraAdapter, Module, Param, Reparameterizer};
+use burn::nn::{Dropout, DropoutConfig, Linear};
+use burn::tensor::{Distribution, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
+use crate::llama::Llama;
+
+/// A projection LoRA can adapt, by its Hugging Face module name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum LoraTarget {
+    /// `self_attn.q_proj`.
+    #[serde(rename = "q_proj")]
+    Query,
+    /// `self_attn.k_proj`.
+    #[serde(rename = "k_proj")]
+    Key,
+    /// `self_attn.v_proj`.
+    #[serde(rename = "v_proj")]
+    Value,
+    /// `self_attn.o_proj`.
+    #[serde(rename = "o_proj")]
+    Output,
+    /// `mlp.gate_proj`.
+    #[serde(rename = "gate_proj")]
+    Gate,
+    /// `mlp.up_proj`.
+    #[serde(rename = "up_proj")]
+    Up,
+    /// `mlp.down_proj`.
+    #[serde(rename = "down_proj")]
+    Down,
+}
+
+impl LoraTarget {
+    /// All seven projections of a decoder layer, in Hugging Face's order.
+    pub const ALL: [LoraTarget; 7] = [
+        LoraTarget::Query,
+        LoraTarget::Key,
+        LoraTarget::Value,
+        LoraTarget::Output,
+        LoraTarget::Gate,
+        LoraTarget::Up,
+        LoraTarget::Down,
+    ];
+
+    /// The module's name (`q_proj`, …, `down_proj`), as PEFT's `target_modules` says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoraTarget::Query => "q_proj",
+            LoraTarget::Key => "k_proj",
+            LoraTarget::Value => "v_proj",
+            LoraTarget::Output => "o_proj",
+            LoraTarget::Gate => "gate_proj",
+            LoraTarget::Up => "up_proj",
+            LoraTarget::Down => "down_proj",
+        }
+    }
+
+    /// The module's path inside a decoder layer (`self_attn.q_proj`, `mlp.up_proj`, …).
+    pub fn path(self) -> &'static str {
+        match self {
+            LoraTarget::Query => "self_attn.q_proj",
+            LoraTarget::Key => "self_attn.k_proj",
+            LoraTarget::Value => "self_attn.v_proj",
+            LoraTarget::Output => "self_attn.o_proj",
+            LoraTarget::Gate => "mlp.gate_proj",
+            LoraTarget::Up => "mlp.up_proj",
+            LoraTarget::Down => "mlp.down_proj",
+        }
+    }
+
+    /// The target named `name` (`q_proj` … `down_proj`); an error listing the known ones.
+    pub fn parse(name: &str) -> Result<LoraTarget> {
+        LoraTarget::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = LoraTarget::ALL.iter().map(|t| t.name()).collect();
+                ModelError::InvalidInput(format!(
+                    "unknown LoRA target {name:?} (known: {})",
+                    known.join(", ")
+                ))
+            })
+    }
+}
+
+/// What LoRA adapts and how (PEFT's `LoraConfig` fields of the same meaning).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoraConfig {
+    /// The rank `r` of `A` `[in, r]` and `B` `[r, out]` (PEFT `r`).
+    pub rank: usize,
+    /// The scale's numerator (PEFT `lora_alpha`).
+    pub alpha: f64,
+    /// The projections adapted in every layer (PEFT `target_modules`).
+    pub targets: Vec<LoraTarget>,
+    /// Scale by `alpha / √r` instead of `alpha / r` (PEFT `use_rslora`).
+    pub rslora: bool,
+    /// Dropout on the adapters' input while training (PEFT `lora_dropout`).
+    pub dropout: f64,
+}
+
+impl Default for LoraConfig {
+    fn default() -> Self {
+        LoraConfig::new(16)
+    }
+}
+
+impl LoraConfig {
+    /// Rank `rank` on all seven projections, `alpha = 2·rank`, no rsLoRA, no dropout.
+    pub fn new(rank: usize) -> Self {
+        LoraConfig {
+            rank,
+            alpha: 2.0 * rank as f64,
+            targets: LoraTarget::ALL.to_vec(),
+            rslora: false,
+            dropout: 0.0,
+        }
+    }
+
+    /// The factor `s` of `s·(x·A)·B`.
+    pub fn scale(&self) -> f64 {
+        if self.rslora {
+            self.alpha / (self.rank as f64).sqrt()
+        } else {
+            self.alpha / self.rank as f64
+        }
+    }
+
+    /// Fails on a rank of 0, a non-positive or non-finite alpha, no target, a repeated
+    /// target, or a dropout outside `[0, 1)`.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |reason: String| Err(ModelError::InvalidInput(format!("LoRA: {reason}")));
+        if self.rank == 0 {
+            return bad("the rank must be at least 1".into());
+        }
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return bad(format!("alpha {} must be a positive number", self.alpha));
+        }
+        if self.targets.is_empty() {
+            return bad("no target projection".into());
+        }
+        let mut seen = self.targets.clone();
+        seen.sort();
+        seen.dedup();
+        if seen.len() != self.targets.len() {
+            return bad("a target is listed twice".into());
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout {} is not in [0, 1)", self.dropout));
+        }
+        Ok(())
+    }
+}
+
+/// One adapter's factors in burn's layout: `A` `[in, r]`, `B` `[r, out]`.
+pub(crate) struct Factors {
+    pub(crate) a: Tensor<2>,
+    pub(crate) b: Tensor<2>,
+}
+
+/// Attaches given factors to a projection's weight and freezes the weight (and a bias).
+struct Attach {
+    factors: Option<Factors>,
+    scale: f64,
+}
+
+impl Reparameterizer for Attach {
+    type Reparam = LoraAdapter;
+
+    fn reparameterize<const D: usize>(
+        &mut self,
+        _path: &str,
+        param: Param<Tensor<D>>,
+    ) -> (Param<Tensor<D>>, Option<LoraAdapter>) {
+        let param = param.set_require_grad(false);
+        if D != 2 {
+            return (param, None);
+        }
+        let adapter = self.factors.take().map(|Factors { a, b }| LoraAdapter {
+            a: Param::from_tensor(a),
+            b: Param::from_tensor(b),
+            scale: self.scale,
+        });
+        (param, adapter)
+    }
+}
+
+impl Llama {
+    /// The projection `target` of layer `layer`.
+    pub(crate) fn projection_mut(&mut self, layer: usize, target: LoraTarget) -> &mut Linear {
+        let l = &mut self.layers[layer];
+        match target {
+            LoraTarget::Query => &mut l.attention.q,
+            LoraTarget::Key => &mut l.attention.k,
+            LoraTarget::Value => &mut l.attention.v,
+            LoraTarget::Output => &mut l.attention.o,
+            LoraTarget::Gate => &mut l.mlp.gate,
+            LoraTarget::Up => &mut l.mlp.up,
+            LoraTarget::Down => &mut l.mlp.down,
+        }
+    }
+
+    /// The projection `target` of layer `layer`.
+    pub(crate) fn projection(&self, layer: usize, target: LoraTarget) -> &Linear {
+        let l = &self.layers[layer];
+        match target {
+            LoraTarget::Query => &l.attention.q,
+            LoraTarget::Key => &l.attention.k,
+            LoraTarget::Value => &l.attention.v,
+            LoraTarget::Output => &l.attention.o,
+            LoraTarget::Gate => &l.mlp.gate,
+            LoraTarget::Up => &l.mlp.up,
+            LoraTarget::Down => &l.mlp.down,
+        }
+    }
+
+    /// This model with fresh adapters on `config`'s targets, everything else frozen: `A` drawn
+    /// as PEFT does (Kaiming-uniform, bound `1/√in`, seeded by `seed`), `B` zero, so the
+    /// adapted model starts equal to this one. Fails on an invalid `config` or a model that
+    /// already has adapters ([`Llama::merge_lora`] first).
+    pub fn with_lora(self, config: &LoraConfig, seed: u64) -> Result<Llama> {
+        config.validate()?;
+        let device = self.device();
+        device.seed(seed);
+        self.attach(config, |_, _, linear| {
+            let [d_in, d_out] = linear.weight.dims();
+            let bound = 1.0 / (d_in as f64).sqrt();
+            Ok(Factors {
+                a: Tensor::random(
+                    [d_in, config.rank],
+                    Distribution::Uniform(-bound, bound),
+                    &device,
+                ),
+                b: Tensor::zeros([config.rank, d_out], &device),
+            })
+        })
+    }
+
+    /// Attaches adapters on `config`'s targets, each one's factors from
+    /// `factors(layer, target, linear)`, freezing every parameter.
+    pub(crate) fn attach(
+        self,
+        config: &LoraConfig,
+        mut factors: impl FnMut(usize, LoraTarget, &Linear) -> Result<Factors>,
+    ) -> Result<Llama> {
+        if self.lora_parameters() > 0 {
+            return Err(ModelError::InvalidInput(
+                "the model already has LoRA adapters: merge them first".into(),
+            ));
+        }
+        let mut model = self.no_grad();
+        for layer in 0..model.num_layers() {
+            for &target in &config.targets {
+                let linear = model.projection_mut(layer, target);
+                let attach = Attach {
+                    factors: Some(factors(layer, target, linear)?),
+                    scale: config.scale(),
+                };
+                *linear = linear.clone().apply_reparameterization(attach);
+            }
+        }
+        let dropout = DropoutConfig::new(config.dropout).init();
+        for layer in &mut model.layers {
+            layer.attention.lora_dropout = dropout.clone();
+            layer.mlp.lora_dropout = dropout.clone();
+        }
+        Ok(model)
+    }
+
+    /// The adapters' trainable parameters (0 without adapters).
+    pub fn lora_parameters(&self) -> usize {
+        let mut count = 0;
+        for layer in 0..self.num_layers() {
+            for target in LoraTarget::ALL {
+                if let Some(adapter) = self.projection(layer, target).weight.adapter() {
+                    count += adapter.a.dims().iter().product::<usize>()
+                        + adapter.b.dims().iter().product::<usize>();
+                }
+            }
+        }
+        count
+    }
+
+    /// The adapters folded into the weights (`W + s·A·B`), every parameter trainable again:
+    /// the plain model the next iteration starts from (PEFT's `merge_and_unload`).
+    pub fn merge_lora(self) -> Llama {
+        let mut model = self.materialize().set_require_grad(true);
+        let none = DropoutConfig::new(0.0).init();
+        for layer in &mut model.layers {
+            layer.attention.lora_dropout = none.clone();
+            layer.mlp.lora_dropout = none.clone();
+        }
+        model
+    }
+}
+
+/// `x·W (+ bias) + s·(dropout(x)·A)·B` for `x` `[rows, in]` and a projection with an adapter;
+/// `None` without one.
+pub(crate) fn adapted(linear: &Linear, x: &Tensor<2>, dropout: &Dropout) -> Option<Tensor<2>> {
+    let adapter = linear.weight.adapter()?;
+    let base = x.clone().matmul(linear.weight.base());
+    let base = match &linear.bias {
+        Some(bias) => base + bias.val().unsqueeze(),
+        None => base,
+    };
+    let low = dropout
+        .forward(x.clone())
+        .matmul(adapter.a.val())
+        .matmul(adapter.b.val());
+    Some(base + low.mul_scalar(adapter.scale))
+}

@@ -1,0 +1,211 @@
+//! LoRA adapters against PEFT (tools/fixtures/peft_lora.py): adapters PEFT saved load with its
+//! logits and merged weights, what srlm saves reads back the same, and only the adapters train.
+
+use std::path::Path;
+
+use serde_json::Value;
+use srlm_model::burn::module::{Module, ModuleVisitor, Param};
+use srlm_model::burn::optim::GradientsParams;
+use srlm_model::burn::tensor::Tensor;
+use srlm_model::lora::peft;
+use srlm_model::{
+    read_safetensors, LanguageModel, Llama, LoraConfig, LoraTarget, ModelError, Padding,
+    TokenBatch, WeightMap,
+};
+
+use crate::common::{device, fixtures, ids, max_abs_diff, read_json};
+
+fn tiny() -> LanguageModel {
+    LanguageModel::load(&fixtures().join("tiny-llama3"), &device()).expect("load tiny-llama3")
+}
+
+fn with_adapter(dir: &Path) -> Llama {
+    let (config, mut weights) = peft::load_adapter(dir).expect("PEFT adapter");
+    tiny()
+        .model
+        .with_lora_weights(&config, &mut weights)
+        .expect("adapter fits the model")
+}
+
+fn logits(model: &Llama, input: Vec<u32>) -> Vec<f32> {
+    let batch = TokenBatch::pad(&[input], 0, Padding::Right).unwrap();
+    model
+        .forward(&batch)
+        .unwrap()
+        .try_into_vec_as::<f32>()
+        .unwrap()
+}
+
+/// Every case of a `reference.json` (`ids`, `logits`) against `model`'s logits.
+fn assert_logits(model: &Llama, reference: &Value) {
+    let cases = reference["ids"].as_array().unwrap();
+    for (input, expected) in cases.iter().zip(reference["logits"].as_array().unwrap()) {
+        let expected: Vec<f32> = expected
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap().clone())
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        let diff = max_abs_diff(&logits(model, ids(input)), &expected);
+        let bound = crate::common::matmul_bound(1e-4, 5e-3);
+        assert!(diff < bound, "logits differ from PEFT's by {diff}");
+    }
+}
+
+/// `model`'s merged layer-1 projections against the `merge_and_unload()` weights in `file`.
+fn assert_merged(model: Llama, file: &Path) {
+    let merged = model.merge_lora().to_weights().unwrap();
+    let mut expected = WeightMap::new(file.display().to_string());
+    read_safetensors(file, &mut expected).unwrap();
+    assert_eq!(expected.tensors.len(), 7, "seven projections of layer 1");
+    for (name, want) in &expected.tensors {
+        let got = &merged.tensors[name];
+        assert_eq!(got.shape, want.shape, "{name}");
+        let diff = max_abs_diff(&got.data, &want.data);
+        assert!(diff < 1e-6, "{name}: merged weights differ by {diff}");
+    }
+}
+
+#[test]
+fn peft_adapters_load_with_pefts_logits_and_merged_weights() {
+    for name in ["all-r4", "rslora-qvd"] {
+        let dir = fixtures().join("peft").join(name);
+        let model = with_adapter(&dir);
+        let reference = read_json(&format!("peft/{name}/reference.json"));
+        assert_logits(&model, &reference);
+        // The adapter moves the logits: the base alone does not match PEFT's.
+        let base = logits(&tiny().model, ids(&reference["ids"][0]));
+        let row: Vec<f32> = reference["logits"][0][0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        assert!(max_abs_diff(&base[..row.len()], &row) > 1e-3, "{name}");
+        // Merged, the plain model computes the same.
+        assert_logits(&model.clone().merge_lora(), &reference);
+        assert_merged(model, &dir.join("merged.safetensors"));
+    }
+}
+
+#[test]
+fn rslora_and_targets_are_read_from_the_config() {
+    let config = peft::read_config(&fixtures().join("peft/rslora-qvd/adapter_config.json")).unwrap();
+    assert_eq!(config.rank, 2);
+    assert!(config.rslora);
+    assert_eq!(
+        config.targets,
+        [LoraTarget::Query, LoraTarget::Value, LoraTarget::Down]
+    );
+    assert!((config.scale() - 3.0 / 2f64.sqrt()).abs() < 1e-12);
+}
+
+#[test]
+fn saved_adapters_read_back_identically() {
+    let dir = fixtures().join("peft/all-r4");
+    let (config, mut original) = peft::load_adapter(&dir).unwrap();
+    let model = tiny()
+        .model
+        .with_lora_weights(&config, &mut original.clone())
+        .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    peft::save_adapter(scratch.path(), &model, &config, "tiny-llama3").unwrap();
+    let (again, saved) = peft::load_adapter(scratch.path()).unwrap();
+    assert_eq!(again, config);
+    assert_eq!(saved.tensors.len(), original.tensors.len());
+    for (name, tensor) in &saved.tensors {
+        let want = original.tensors.remove(name).expect("same names");
+        assert_eq!(tensor.shape, want.shape, "{name}");
+        assert_eq!(tensor.data, want.data, "{name}");
+    }
+}
+
+#[test]
+fn fresh_adapters_leave_the_model_unchanged_and_train_alone() {
+    let lm = tiny();
+    let input = vec![5, 6, 7, 8, 9];
+    let adapted = lm.model.clone().with_lora(&LoraConfig::new(4), 3).unwrap();
+    let diff = max_abs_diff(&logits(&adapted, input.clone()), &logits(&lm.model, input.clone()));
+    assert!(diff < 1e-6, "B = 0 changes nothing, got {diff}");
+
+    // Under autodiff, only A and B receive gradients.
+    let trained = adapted.fork(&device().autodiff()).train();
+    let batch = TokenBatch::pad(&[input], 0, Padding::Right).unwrap();
+    let loss = trained.forward(&batch).unwrap().powi_scalar(2).mean();
+    let grads = GradientsParams::from_grads(loss.backward(), &trained);
+    struct Count<'a> {
+        grads: &'a GradientsParams,
+        with: Vec<Vec<usize>>,
+        without: usize,
+    }
+    impl ModuleVisitor for Count<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            match self.grads.get::<D>(param.id) {
+                Some(g) => self.with.push(g.dims().to_vec()),
+                None => self.without += 1,
+            }
+        }
+    }
+    let mut count = Count {
+        grads: &grads,
+        with: Vec::new(),
+        without: 0,
+    };
+    trained.visit(&mut count);
+    // 2 layers × 7 projections × (A, B); A `[in, 4]` and B `[4, out]`.
+    assert_eq!(count.with.len(), 28, "{:?}", count.with);
+    assert!(count.with.iter().all(|d| d.contains(&4)), "{:?}", count.with);
+    // Embedding, 2 × (7 projections + 2 norms), final norm, head.
+    assert_eq!(count.without, 1 + 2 * 9 + 1 + 1);
+}
+
+#[test]
+fn adapters_that_do_not_fit_are_errors_naming_the_tensor() {
+    let dir = fixtures().join("peft/all-r4");
+    let (config, weights) = peft::load_adapter(&dir).unwrap();
+    // Another rank than the tensors have.
+    let mut other = config.clone();
+    other.rank = 8;
+    let err = tiny()
+        .model
+        .with_lora_weights(&other, &mut weights.clone())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lora_A.weight") && err.contains("[4, 64]"), "{err}");
+    assert!(err.contains("adapter_model.safetensors"), "{err}");
+    // A target the file has no tensors for... (fewer targets: leftovers are named).
+    let mut fewer = config.clone();
+    fewer.targets = vec![LoraTarget::Query];
+    let err = tiny()
+        .model
+        .with_lora_weights(&fewer, &mut weights.clone())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is not an adapter of this model's targets"), "{err}");
+    // Rank 0 and an unknown target.
+    let err = LoraConfig::new(0).validate().unwrap_err().to_string();
+    assert!(err.contains("rank must be at least 1"), "{err}");
+    let err = LoraTarget::parse("qkv_proj").unwrap_err().to_string();
+    assert!(err.contains("qkv_proj") && err.contains("q_proj"), "{err}");
+    // A config file asking for what srlm does not do.
+    let scratch = tempfile::tempdir().unwrap();
+    let mut settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(peft::CONFIG_FILE)).unwrap())
+            .unwrap();
+    settings["use_dora"] = Value::Bool(true);
+    let path = scratch.path().join(peft::CONFIG_FILE);
+    std::fs::write(&path, settings.to_string()).unwrap();
+    let err = peft::read_config(&path).unwrap_err();
+    assert!(matches!(err, ModelError::Config { .. }), "{err}");
+    assert!(err.to_string().contains("use_dora"), "{err}");
+    settings["use_dora"] = Value::Bool(false);
+    settings["target_modules"] = serde_json::json!(["q_proj", "lm_head"]);
+    std::fs::write(&path, settings.to_string()).unwrap();
+    let err = peft::read_config(&path).unwrap_err().to_string();
+    assert!(err.contains("lm_head") && err.contains(peft::CONFIG_FILE), "{err}");
+    // Adapters twice.
+    let adapted = tiny().model.with_lora(&LoraConfig::new(2), 1).unwrap();
+    let err = adapted.with_lora(&LoraConfig::new(2), 1).unwrap_err().to_string();
+    assert!(err.contains("already has LoRA adapters"), "{err}");
+}

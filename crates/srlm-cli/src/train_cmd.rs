@@ -14,7 +14,7 @@ use srlm::dpo::{
     fine_tune, sft_objective, DpoConfig, DpoLossType, Objective, OrpoConfig, OrpoObjective,
     Reference, SimpoConfig, SimpoObjective, TrainConfig,
 };
-use srlm::model::{parse_device, LanguageModel};
+use srlm::model::{parse_device, LanguageModel, LoraConfig, LoraTarget};
 
 /// Options shared by both stages.
 #[derive(Args)]
@@ -51,10 +51,50 @@ pub(crate) struct TrainArgs {
     seed: u64,
     #[arg(long)]
     checkpoint_every: Option<usize>,
+    /// Train LoRA adapters of this rank on a frozen model instead of every weight; the saved
+    /// model has them merged in, and OUT/adapter/ holds them in PEFT's format.
+    #[arg(long, value_name = "RANK")]
+    lora: Option<usize>,
+    /// LoRA's alpha (scale alpha / rank; default 2 · rank).
+    #[arg(long, requires = "lora")]
+    lora_alpha: Option<f64>,
+    /// The projections LoRA adapts (default: all seven).
+    #[arg(
+        long,
+        requires = "lora",
+        value_delimiter = ',',
+        value_name = "q_proj,..."
+    )]
+    lora_targets: Vec<String>,
+    /// Dropout on the adapters' input.
+    #[arg(long, requires = "lora", default_value_t = 0.0)]
+    lora_dropout: f64,
+    /// Scale by alpha / √rank (rsLoRA).
+    #[arg(long, requires = "lora")]
+    rslora: bool,
 }
 
 impl TrainArgs {
-    fn config(&self, mut base: TrainConfig) -> TrainConfig {
+    fn lora(&self) -> Result<Option<LoraConfig>> {
+        let Some(rank) = self.lora else {
+            return Ok(None);
+        };
+        let mut lora = LoraConfig::new(rank);
+        lora.alpha = self.lora_alpha.unwrap_or(lora.alpha);
+        if !self.lora_targets.is_empty() {
+            lora.targets = self
+                .lora_targets
+                .iter()
+                .map(|name| LoraTarget::parse(name.trim()))
+                .collect::<std::result::Result<_, _>>()?;
+        }
+        lora.dropout = self.lora_dropout;
+        lora.rslora = self.rslora;
+        lora.validate()?;
+        Ok(Some(lora))
+    }
+
+    fn config(&self, mut base: TrainConfig) -> Result<TrainConfig> {
         base.peak_lr = self.lr.unwrap_or(base.peak_lr);
         base.final_lr = self.final_lr.unwrap_or(base.final_lr);
         base.epochs = self.epochs;
@@ -66,7 +106,8 @@ impl TrainArgs {
         base.max_grad_norm = Some(self.max_grad_norm);
         base.seed = self.seed;
         base.checkpoint_every = self.checkpoint_every;
-        base
+        base.lora = self.lora()?;
+        Ok(base)
     }
 }
 
@@ -131,7 +172,7 @@ pub(crate) fn sft(model: &Path, data: &[PathBuf], args: &TrainArgs, device: &str
     run_training(
         &lm,
         &objective,
-        &args.config(TrainConfig::default()),
+        &args.config(TrainConfig::default())?,
         &args.out,
     )
 }
@@ -184,7 +225,7 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
     let lm = load(&args.model, device)?;
     let (records, _) = read_jsonl::<PreferenceRecord>(&args.data, BadLines::Fail)?;
     let encoder = Encoder::new(&lm, args.train.max_len)?;
-    let config = args.train.config(TrainConfig::paper_dpo());
+    let config = args.train.config(TrainConfig::paper_dpo())?;
     let reference_free = matches!(args.loss, LossArg::Simpo | LossArg::Orpo);
     if reference_free {
         if args.reference.is_some() {

@@ -76,7 +76,9 @@ pub use objective::{
     SimpoObjective, StepStats,
 };
 pub use optim::{clip_coefficient, global_grad_norm, scale_grads, AdamW, AdamWConfig};
-pub use recipes::{fine_tune, sft_objective, FineTuned, Reference, ReferenceObjective};
+pub use recipes::{
+    fine_tune, sft_objective, FineTuned, Reference, ReferenceObjective, ADAPTER_DIR,
+};
 pub use reference::{
     cache_path, cached_reference_logps, compute_reference_logps, data_hash, weights_hash,
     CacheOutcome, ReferenceLogps,

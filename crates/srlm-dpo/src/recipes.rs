@@ -39,8 +39,13 @@ pub struct FineTuned<M> {
     pub stopped: bool,
 }
 
+/// The folder of `fine_tune`'s output where a LoRA run leaves its adapters in PEFT's format.
+pub const ADAPTER_DIR: &str = "adapter";
+
 /// Trains `lm` on `objective` in `out_dir` (`metrics.jsonl`, `checkpoints/`; resuming from the
-/// newest checkpoint there); `on_step` sees every step and may stop the run.
+/// newest checkpoint there); `on_step` sees every step and may stop the run. With
+/// `config.lora`, the returned model is `lm` with the trained adapters merged in, and the
+/// adapters are also written to `out_dir/adapter/` in PEFT's format.
 ///
 /// One DPO step of a model against itself, and one SimPO step without a reference:
 ///
@@ -97,8 +102,13 @@ pub fn fine_tune<O: Objective>(
             on_step(m)
         },
     )?;
+    let trained = outcome.model.valid();
+    if let Some(lora) = &config.lora {
+        let dir = out_dir.join(ADAPTER_DIR);
+        srlm_model::lora::peft::save_adapter(&dir, &trained, lora, None)?;
+    }
     let model = LanguageModel::from_parts(
-        outcome.model.valid(),
+        trained.merge_lora(),
         lm.config.clone(),
         lm.tokenizer.clone(),
         lm.tokenizer_config.clone(),

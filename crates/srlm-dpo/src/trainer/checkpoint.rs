@@ -1,4 +1,5 @@
-//! Checkpoints: `OUT/checkpoints/step-N/` holds the weights (`model.safetensors`), AdamW's
+//! Checkpoints: `OUT/checkpoints/step-N/` holds the weights (`model.safetensors`; with LoRA
+//! only the adapters, `adapter_model.safetensors` in PEFT's naming), AdamW's
 //! moments (`optimizer.safetensors`) and what the run was (`trainer.json`). A checkpoint is
 //! written into a temporary folder and renamed into place, so the newest complete one is what
 //! a resumed run finds.
@@ -6,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use srlm_model::lora::peft;
 use srlm_model::{
     burn::tensor::Device, read_safetensors, rename_durable, write_atomic, write_safetensors, Llama,
     LlamaConfig, WeightMap,
@@ -101,7 +103,11 @@ impl Checkpoint {
             std::fs::remove_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
         }
         std::fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
-        write_safetensors(&tmp.join("model.safetensors"), &model.to_weights()?)?;
+        if model.lora_parameters() > 0 {
+            write_safetensors(&tmp.join(peft::WEIGHTS_FILE), &model.lora_weights()?)?;
+        } else {
+            write_safetensors(&tmp.join("model.safetensors"), &model.to_weights()?)?;
+        }
         let (_, moments) = optim.to_weights()?;
         write_safetensors(&tmp.join("optimizer.safetensors"), &moments)?;
         let text =
@@ -121,11 +127,27 @@ impl Checkpoint {
         Ok(Checkpoint { dir: dest, state })
     }
 
-    /// The checkpoint's network (of shape `model_config`, on the autodiff `device`) and AdamW.
-    pub fn restore(&self, model_config: &LlamaConfig, device: &Device) -> Result<(Llama, AdamW)> {
-        let mut weights = WeightMap::new(self.dir.display().to_string());
-        read_safetensors(&self.dir.join("model.safetensors"), &mut weights)?;
-        let model = Llama::from_weights(model_config, &mut weights, device)?;
+    /// The checkpoint's network (of shape `model_config`, on the autodiff `device`; with LoRA,
+    /// the saved adapters on `base`, the model the run started from) and AdamW.
+    pub fn restore(
+        &self,
+        base: Llama,
+        model_config: &LlamaConfig,
+        device: &Device,
+    ) -> Result<(Llama, AdamW)> {
+        let model = match &self.state.config.lora {
+            Some(lora) => {
+                let file = self.dir.join(peft::WEIGHTS_FILE);
+                let mut weights = WeightMap::new(file.display().to_string());
+                read_safetensors(&file, &mut weights)?;
+                base.with_lora_weights(lora, &mut weights)?
+            }
+            None => {
+                let mut weights = WeightMap::new(self.dir.display().to_string());
+                read_safetensors(&self.dir.join("model.safetensors"), &mut weights)?;
+                Llama::from_weights(model_config, &mut weights, device)?
+            }
+        };
         let file = self.dir.join("optimizer.safetensors");
         let mut moments = WeightMap::new(file.display().to_string());
         read_safetensors(&file, &mut moments)?;

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use srlm_model::LoraConfig;
+
 use crate::error::{Result, TrainError};
 use crate::optim::AdamWConfig;
 
@@ -40,6 +42,11 @@ pub struct TrainConfig {
     /// in `metrics.jsonl` as `skipped`) before the run stops; 0 (the default) stops at the first.
     #[serde(default)]
     pub max_skipped_steps: usize,
+    /// Train LoRA adapters on a frozen model instead of every weight (`None`: full
+    /// fine-tuning). The trained model is the adapters merged into the weights; checkpoints
+    /// hold only the adapters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraConfig>,
 }
 
 impl Default for TrainConfig {
@@ -60,6 +67,7 @@ impl Default for TrainConfig {
             checkpoint_every: None,
             keep_checkpoints: 2,
             max_skipped_steps: 0,
+            lora: None,
         }
     }
 }
@@ -127,6 +135,10 @@ impl TrainConfig {
         }
         if self.eval_every == Some(0) || self.checkpoint_every == Some(0) {
             return bad("eval_every and checkpoint_every must be at least 1".into());
+        }
+        if let Some(lora) = &self.lora {
+            lora.validate()
+                .map_err(|e| TrainError::Config(e.to_string()))?;
         }
         Ok(())
     }

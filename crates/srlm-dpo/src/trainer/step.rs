@@ -86,7 +86,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
                         });
                     }
                 }
-                let (model, optim) = checkpoint.restore(model_config, &device)?;
+                let (model, optim) = checkpoint.restore(model, model_config, &device)?;
                 tracing::info!(step = checkpoint.state.step, dir = %checkpoint.dir.display(), "resuming");
                 (
                     model,
@@ -95,7 +95,13 @@ impl<'a, O: Objective> Trainer<'a, O> {
                     checkpoint.state.skipped_steps,
                 )
             }
-            None => (model, AdamW::new(config.adamw), 0, 0),
+            None => {
+                let model = match &config.lora {
+                    Some(lora) => model.with_lora(lora, derive_seed(config.seed, &[u64::MAX]))?,
+                    None => model,
+                };
+                (model, AdamW::new(config.adamw), 0, 0)
+            }
         };
         let model = model.train().with_hidden_dropout(config.dropout)?;
         truncate_metrics(&out_dir.join("metrics.jsonl"), start)?;

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod lora;
 mod losses;
 mod reference_free;
 mod smollm2;

@@ -23,15 +23,15 @@ pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
     RNG.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn config() -> LlamaConfig {
+pub(crate) fn config() -> LlamaConfig {
     LlamaConfig::tiny(32, 32, 2, 4, 2)
 }
 
-fn model(seed: u64) -> Llama {
+pub(crate) fn model(seed: u64) -> Llama {
     Llama::random(&config(), &super::device(), seed).unwrap()
 }
 
-fn ex(prompt: &[u32], response: &[u32]) -> EncodedExample {
+pub(crate) fn ex(prompt: &[u32], response: &[u32]) -> EncodedExample {
     EncodedExample {
         prompt: prompt.to_vec(),
         response: response.to_vec(),
@@ -39,7 +39,7 @@ fn ex(prompt: &[u32], response: &[u32]) -> EncodedExample {
     }
 }
 
-fn quick(steps: usize, lr: f64) -> TrainConfig {
+pub(crate) fn quick(steps: usize, lr: f64) -> TrainConfig {
     TrainConfig {
         peak_lr: lr,
         final_lr: lr,
@@ -54,7 +54,7 @@ fn quick(steps: usize, lr: f64) -> TrainConfig {
     }
 }
 
-fn run<O: Objective>(
+pub(crate) fn run<O: Objective>(
     m: Llama,
     objective: &O,
     c: &TrainConfig,
@@ -69,7 +69,7 @@ fn run<O: Objective>(
     (out.model, seen)
 }
 
-fn weights(m: &Llama) -> Vec<f32> {
+pub(crate) fn weights(m: &Llama) -> Vec<f32> {
     m.to_weights()
         .unwrap()
         .tensors
@@ -105,7 +105,7 @@ fn sft_memorises_a_tiny_set() {
     );
 }
 
-fn pairs() -> Vec<EncodedPair> {
+pub(crate) fn pairs() -> Vec<EncodedPair> {
     (0..16u32)
         .map(|i| {
             let prompt = vec![1 + i % 7, 2 + i % 5, 3 + (i * 3) % 11];

@@ -101,7 +101,9 @@ impl Attention {
         let k = project(&self.k, x.clone(), &self.lora_dropout)
             .reshape([b, t, kvh, d])
             .swap_dims(1, 2);
-        let v = project(&self.v, x, &self.lora_dropout).reshape([b, t, kvh, d]).swap_dims(1, 2);
+        let v = project(&self.v, x, &self.lora_dropout)
+            .reshape([b, t, kvh, d])
+            .swap_dims(1, 2);
         let q = apply_rotary(q, ctx.cos.clone(), ctx.sin.clone());
         let k = apply_rotary(k, ctx.cos.clone(), ctx.sin.clone());
         let (k, v) = match cache {

@@ -11,7 +11,10 @@ use burn::tensor::Tensor;
 pub(crate) fn project(linear: &Linear, x: Tensor<3>, lora_dropout: &Dropout) -> Tensor<3> {
     let [b, t, d] = x.dims();
     let rows = x.reshape([b * t, d]);
-    let y = match (crate::lora::adapted(linear, &rows, lora_dropout), &linear.bias) {
+    let y = match (
+        crate::lora::adapted(linear, &rows, lora_dropout),
+        &linear.bias,
+    ) {
         (Some(y), _) => y,
         (None, None) => crate::fused::few_rows_matmul(rows, linear.weight.val()),
         (None, Some(_)) => linear.forward(rows),

@@ -58,7 +58,8 @@ impl Llama {
         weights.check_finite()?;
         let device = self.device();
         let source = weights.source.clone();
-        let shaped = |e: ModelError| match e {
+        let shaped = |e: ModelError| {
+            match e {
             ModelError::ShapeMismatch {
                 tensor,
                 expected,
@@ -71,6 +72,7 @@ impl Llama {
                 ),
             },
             other => other,
+        }
         };
         let model = self.attach(config, |layer, target, linear| {
             let [d_in, d_out] = linear.weight.dims();
@@ -112,8 +114,13 @@ fn names(targets: &[LoraTarget]) -> String {
 }
 
 /// Writes `model`'s adapters into `dir` as PEFT does (`adapter_config.json`,
-/// `adapter_model.safetensors`), naming `base_model` as the model they adapt.
-pub fn save_adapter(dir: &Path, model: &Llama, config: &LoraConfig, base_model: &str) -> Result<()> {
+/// `adapter_model.safetensors`), naming `base_model`, where known, as the model they adapt.
+pub fn save_adapter(
+    dir: &Path,
+    model: &Llama,
+    config: &LoraConfig,
+    base_model: Option<&str>,
+) -> Result<()> {
     let weights = model.lora_weights()?;
     if weights.tensors.is_empty() {
         return Err(ModelError::InvalidInput(
@@ -177,10 +184,10 @@ pub fn read_config(path: &Path) -> Result<LoraConfig> {
     }
     let rank = match field("r") {
         None => 8,
-        Some(r) => r
-            .as_u64()
-            .ok_or_else(|| bad(format!("`r` {r} is not a whole number")))?
-            as usize,
+        Some(r) => {
+            r.as_u64()
+                .ok_or_else(|| bad(format!("`r` {r} is not a whole number")))? as usize
+        }
     };
     let alpha = match field("lora_alpha") {
         None => 8.0,
@@ -210,13 +217,31 @@ pub fn read_config(path: &Path) -> Result<LoraConfig> {
         Some(other) => return Err(bad(format!("`target_modules` {other} is not a list"))),
     };
     for (name, unsupported) in [
-        ("use_dora", field("use_dora").is_some_and(|v| v != &json!(false))),
-        ("fan_in_fan_out", field("fan_in_fan_out").is_some_and(|v| v != &json!(false))),
+        (
+            "use_dora",
+            field("use_dora").is_some_and(|v| v != &json!(false)),
+        ),
+        (
+            "fan_in_fan_out",
+            field("fan_in_fan_out").is_some_and(|v| v != &json!(false)),
+        ),
         ("bias", field("bias").is_some_and(|v| v != &json!("none"))),
-        ("modules_to_save", field("modules_to_save").is_some_and(|v| v != &json!([]))),
-        ("layers_to_transform", field("layers_to_transform").is_some()),
-        ("rank_pattern", field("rank_pattern").is_some_and(|v| v != &json!({}))),
-        ("alpha_pattern", field("alpha_pattern").is_some_and(|v| v != &json!({}))),
+        (
+            "modules_to_save",
+            field("modules_to_save").is_some_and(|v| v != &json!([])),
+        ),
+        (
+            "layers_to_transform",
+            field("layers_to_transform").is_some(),
+        ),
+        (
+            "rank_pattern",
+            field("rank_pattern").is_some_and(|v| v != &json!({})),
+        ),
+        (
+            "alpha_pattern",
+            field("alpha_pattern").is_some_and(|v| v != &json!({})),
+        ),
     ] {
         if unsupported {
             return Err(bad(format!(
@@ -229,7 +254,9 @@ pub fn read_config(path: &Path) -> Result<LoraConfig> {
         rank,
         alpha,
         targets,
-        rslora: field("use_rslora").and_then(Value::as_bool).unwrap_or(false),
+        rslora: field("use_rslora")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         dropout: field("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0),
     };
     config.validate().map_err(|e| bad(e.to_string()))?;

@@ -90,8 +90,19 @@ fn peft_adapters_load_with_pefts_logits_and_merged_weights() {
 }
 
 #[test]
+fn an_adapter_srlm_trained_reads_in_peft_with_the_same_logits_and_merged_weights() {
+    // `srlm sft --lora 4` wrote it; PEFT's `PeftModel.from_pretrained` read it and wrote its
+    // logits and `merge_and_unload()` weights beside it (tools/fixtures/peft_lora.py).
+    let dir = fixtures().join("peft/srlm-trained");
+    let model = with_adapter(&dir);
+    assert_logits(&model, &read_json("peft/srlm-trained/peft-reference.json"));
+    assert_merged(model, &dir.join("peft-merged.safetensors"));
+}
+
+#[test]
 fn rslora_and_targets_are_read_from_the_config() {
-    let config = peft::read_config(&fixtures().join("peft/rslora-qvd/adapter_config.json")).unwrap();
+    let config =
+        peft::read_config(&fixtures().join("peft/rslora-qvd/adapter_config.json")).unwrap();
     assert_eq!(config.rank, 2);
     assert!(config.rslora);
     assert_eq!(
@@ -110,7 +121,7 @@ fn saved_adapters_read_back_identically() {
         .with_lora_weights(&config, &mut original.clone())
         .unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    peft::save_adapter(scratch.path(), &model, &config, "tiny-llama3").unwrap();
+    peft::save_adapter(scratch.path(), &model, &config, Some("tiny-llama3")).unwrap();
     let (again, saved) = peft::load_adapter(scratch.path()).unwrap();
     assert_eq!(again, config);
     assert_eq!(saved.tensors.len(), original.tensors.len());
@@ -126,7 +137,10 @@ fn fresh_adapters_leave_the_model_unchanged_and_train_alone() {
     let lm = tiny();
     let input = vec![5, 6, 7, 8, 9];
     let adapted = lm.model.clone().with_lora(&LoraConfig::new(4), 3).unwrap();
-    let diff = max_abs_diff(&logits(&adapted, input.clone()), &logits(&lm.model, input.clone()));
+    let diff = max_abs_diff(
+        &logits(&adapted, input.clone()),
+        &logits(&lm.model, input.clone()),
+    );
     assert!(diff < 1e-6, "B = 0 changes nothing, got {diff}");
 
     // Under autodiff, only A and B receive gradients.
@@ -155,7 +169,11 @@ fn fresh_adapters_leave_the_model_unchanged_and_train_alone() {
     trained.visit(&mut count);
     // 2 layers × 7 projections × (A, B); A `[in, 4]` and B `[4, out]`.
     assert_eq!(count.with.len(), 28, "{:?}", count.with);
-    assert!(count.with.iter().all(|d| d.contains(&4)), "{:?}", count.with);
+    assert!(
+        count.with.iter().all(|d| d.contains(&4)),
+        "{:?}",
+        count.with
+    );
     // Embedding, 2 × (7 projections + 2 norms), final norm, head.
     assert_eq!(count.without, 1 + 2 * 9 + 1 + 1);
 }
@@ -172,7 +190,10 @@ fn adapters_that_do_not_fit_are_errors_naming_the_tensor() {
         .with_lora_weights(&other, &mut weights.clone())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("lora_A.weight") && err.contains("[4, 64]"), "{err}");
+    assert!(
+        err.contains("lora_A.weight") && err.contains("[4, 64]"),
+        "{err}"
+    );
     assert!(err.contains("adapter_model.safetensors"), "{err}");
     // A target the file has no tensors for... (fewer targets: leftovers are named).
     let mut fewer = config.clone();
@@ -182,7 +203,10 @@ fn adapters_that_do_not_fit_are_errors_naming_the_tensor() {
         .with_lora_weights(&fewer, &mut weights.clone())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("is not an adapter of this model's targets"), "{err}");
+    assert!(
+        err.contains("is not an adapter of this model's targets"),
+        "{err}"
+    );
     // Rank 0 and an unknown target.
     let err = LoraConfig::new(0).validate().unwrap_err().to_string();
     assert!(err.contains("rank must be at least 1"), "{err}");
@@ -203,9 +227,15 @@ fn adapters_that_do_not_fit_are_errors_naming_the_tensor() {
     settings["target_modules"] = serde_json::json!(["q_proj", "lm_head"]);
     std::fs::write(&path, settings.to_string()).unwrap();
     let err = peft::read_config(&path).unwrap_err().to_string();
-    assert!(err.contains("lm_head") && err.contains(peft::CONFIG_FILE), "{err}");
+    assert!(
+        err.contains("lm_head") && err.contains(peft::CONFIG_FILE),
+        "{err}"
+    );
     // Adapters twice.
     let adapted = tiny().model.with_lora(&LoraConfig::new(2), 1).unwrap();
-    let err = adapted.with_lora(&LoraConfig::new(2), 1).unwrap_err().to_string();
+    let err = adapted
+        .with_lora(&LoraConfig::new(2), 1)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("already has LoRA adapters"), "{err}");
 }

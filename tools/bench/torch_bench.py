@@ -17,6 +17,9 @@ GGUF and no `gguf` package), eager mode, float32, on `--device cpu` with
   clip, AdamW step;
 - dpo-ref: the same with a second copy of the model kept as the reference and run (no grad)
   inside every step.
+With `--lora R` (sft, sft-eft, dpo): PEFT LoRA adapters of rank R, alpha 2R, on the seven
+projections, only they trained (`pip install peft`). With `--checkpointing`: transformers'
+`gradient_checkpointing_enable` (non-reentrant), one checkpoint per decoder layer.
 Median of REPS after one warm-up. Peak memory: this process's ru_maxrss (run one work per
 process to get that work's peak; `srlm bench --torch` does); on cuda, also the device's peak
 (`torch.cuda.max_memory_allocated`) as `peak_device_mib`.
@@ -50,6 +53,7 @@ def ids(batch, n, salt, vocab):
 
 
 DEVICE = torch.device("cpu")
+NAME = "generation"
 
 
 def sync():
@@ -112,9 +116,17 @@ def rows(vocab, salt, offset, prompt_len=PROMPT, response_len=RESPONSE):
     return torch.cat([prompt, response], dim=1)
 
 
+def with_lora(model, rank):
+    """PEFT adapters of `rank` (alpha 2 · rank) on the seven projections, as `srlm bench --lora`."""
+    from peft import LoraConfig, get_peft_model
+
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    return get_peft_model(model, LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0, target_modules=targets))
+
+
 def training(model, vocab, work, reps):
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6)
     reference = copy.deepcopy(model).eval() if work == "dpo-ref" else None
 
     def step(loss):
@@ -133,7 +145,7 @@ def training(model, vocab, work, reps):
         labels = x.clone()
         labels[:, :prompt_len] = -100
         seconds = timed(lambda: step(model(x, labels=labels).loss), reps)
-        return [(work, BATCH, x.numel() / seconds)]
+        return [(NAME, BATCH, x.numel() / seconds)]
     x = torch.cat([rows(vocab, 2, 0), rows(vocab, 2, BATCH)])
     with torch.no_grad():
         fixed = response_logps(model, x)
@@ -149,7 +161,7 @@ def training(model, vocab, work, reps):
         step(-F.logsigmoid(0.1 * margin).mean())
 
     seconds = timed(dpo, reps)
-    return [(work, BATCH, x.numel() / seconds)]
+    return [(NAME, BATCH, x.numel() / seconds)]
 
 
 def main():
@@ -163,11 +175,18 @@ def main():
     parser.add_argument("--new-tokens", type=int, default=NEW, help="new tokens per sequence (generation decode)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--json", action="store_true", help="one JSON record per line, for srlm bench")
+    parser.add_argument("--lora", type=int, help="training: PEFT LoRA adapters of this rank (alpha 2 · rank)")
+    parser.add_argument("--checkpointing", action="store_true", help="training: gradient_checkpointing_enable() (non-reentrant)")
     args = parser.parse_args()
-    global DEVICE
+    global DEVICE, NAME
     DEVICE = torch.device(args.device)
+    NAME = args.work + (f"+lora{args.lora}" if args.lora else "") + ("+ckpt" if args.checkpointing else "")
     torch.set_num_threads(args.threads)
     model = load(args.model).to(DEVICE)
+    if args.checkpointing and args.work != "generation":
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if args.lora and args.work != "generation":
+        model = with_lora(model, args.lora)
     vocab = model.config.vocab_size
     if args.work == "generation":
         records = generation(model, vocab, [int(b) for b in args.batches.split(",")], args.reps, args.prompt_tokens, args.new_tokens)

@@ -72,6 +72,10 @@ pub(crate) struct TrainArgs {
     /// Scale by alpha / √rank (rsLoRA).
     #[arg(long, requires = "lora")]
     rslora: bool,
+    /// Layer checkpointing: keep only each layer's input, recompute the layer in the backward
+    /// pass (less memory, one more forward pass; needs --dropout 0).
+    #[arg(long)]
+    checkpointing: bool,
 }
 
 impl TrainArgs {
@@ -107,6 +111,7 @@ impl TrainArgs {
         base.seed = self.seed;
         base.checkpoint_every = self.checkpoint_every;
         base.lora = self.lora()?;
+        base.checkpointing = self.checkpointing;
         Ok(base)
     }
 }

@@ -89,7 +89,8 @@ pub use generate::{
 };
 pub use hf::{read_safetensors, safetensors_files, write_safetensors, TokenizerConfig};
 pub use llama::{
-    attention_bias, attention_bias_with_room, Attention, DecoderLayer, KvCache, Llama, Mlp, RmsNorm,
+    add_gradients, attention_bias, attention_bias_with_room, Attention, DecoderLayer, KvCache,
+    LayerCheckpoints, Llama, Mlp, RmsNorm,
 };
 pub use local_generator::{LocalGenerator, OwnedLocalGenerator};
 pub use log_sum_exp::log_sum_exp;

@@ -148,6 +148,13 @@ pub(crate) struct BenchArgs {
     /// operation against the composed burn operations in one session.
     #[arg(long)]
     fused: Option<String>,
+    /// Training works: LoRA adapters of this rank (alpha 2 · rank, all seven projections) on
+    /// the frozen model instead of full fine-tuning; PyTorch's side uses PEFT with the same.
+    #[arg(long, value_name = "RANK")]
+    lora: Option<usize>,
+    /// Training works: layer checkpointing (PyTorch's side: `gradient_checkpointing_enable`).
+    #[arg(long)]
+    checkpointing: bool,
     /// Internal: measure one piece of work in this process and print its records.
     #[arg(long, hide = true)]
     child: bool,
@@ -158,7 +165,7 @@ impl BenchArgs {
     /// PyTorch script: `--model M --work W --reps R --batches B --prompt-tokens P --new-tokens N`.
     fn work_flags(&self, work: Work) -> Vec<String> {
         let batches: Vec<String> = self.batches.iter().map(usize::to_string).collect();
-        [
+        let mut flags = [
             "--model",
             &self.model,
             "--work",
@@ -173,7 +180,14 @@ impl BenchArgs {
             &self.new_tokens.to_string(),
         ]
         .map(String::from)
-        .to_vec()
+        .to_vec();
+        if let Some(rank) = self.lora {
+            flags.extend(["--lora".to_string(), rank.to_string()]);
+        }
+        if self.checkpointing {
+            flags.push("--checkpointing".to_string());
+        }
+        flags
     }
 }
 
@@ -209,7 +223,13 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
                 args.reps,
             )?,
             Work::Sft | Work::SftEft | Work::Dpo | Work::DpoRef => {
-                vec![training::measure(*work, &args.model, device, args.reps)?]
+                vec![training::measure(
+                    *work,
+                    &args.model,
+                    device,
+                    args.reps,
+                    (args.lora, args.checkpointing),
+                )?]
             }
         };
         for record in records {

@@ -6,6 +6,8 @@
 //! reference and the loop's default); one warm-up step, then `reps` measured ones. Tokens/s
 //! counts every token of every row (DPO: both sides) over the step's wall time; with the reference
 //! kept in memory, its forward pass over the step's pairs (timed the same way) is added to it.
+//! With `--lora R`, adapters of rank R train on the frozen model (the DPO reference's log-probs
+//! are the frozen model's, computed once as without LoRA).
 
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -16,7 +18,7 @@ use srlm::dpo::{
     compute_reference_logps, train, DpoConfig, DpoObjective, Objective, SftObjective, StepTime,
     TrainConfig,
 };
-use srlm::model::{parse_device, Llama, LlamaConfig};
+use srlm::model::{parse_device, Llama, LlamaConfig, LoraConfig};
 
 use super::generation::{load_model, token_ids};
 use super::{median, peak_rss_mib, Record, Work};
@@ -84,7 +86,31 @@ fn run_steps<O: Objective>(
     Ok(steps)
 }
 
-pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Result<Record> {
+/// `work`'s name in the records, `+loraR` with adapters, `+ckpt` with layer checkpointing
+/// (PyTorch's side names them alike).
+fn record_name(work: Work, (lora, checkpointing): (Option<usize>, bool)) -> String {
+    let mut name = work.name().to_string();
+    if let Some(rank) = lora {
+        name.push_str(&format!("+lora{rank}"));
+    }
+    if checkpointing {
+        name.push_str("+ckpt");
+    }
+    name
+}
+
+pub(crate) fn measure(
+    work: Work,
+    source: &str,
+    device: &str,
+    reps: usize,
+    (lora, checkpointing): (Option<usize>, bool),
+) -> Result<Record> {
+    if lora.is_some() && work == Work::DpoRef {
+        bail!(
+            "with LoRA the reference is the frozen model itself (no second copy): use --work dpo"
+        );
+    }
     let device = parse_device(device)?;
     let (model, model_config, pad_id) = load_model(source, &device)?;
     let vocab = model.vocab_size();
@@ -97,6 +123,8 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
         // Every work's whole batch (DPO: both sides) in one micro-batch.
         micro_batch_tokens: BATCH * 2 * (EFT_PROMPT + EFT_RESPONSE).max(PROMPT + RESPONSE),
         dropout: 0.0,
+        lora: lora.map(LoraConfig::new),
+        checkpointing,
         ..TrainConfig::default()
     };
     // Seconds of the kept reference's forward pass over the step's pairs (dpo-ref only).
@@ -151,7 +179,7 @@ pub(crate) fn measure(work: Work, source: &str, device: &str, reps: usize) -> Re
     let phase = |f: fn(&Measured) -> f64| median(measured.iter().map(f).collect());
     let seconds = phase(|m| m.num_tokens as f64 / m.tokens_per_second) + reference_seconds;
     Ok(Record {
-        work: work.name().into(),
+        work: record_name(work, (lora, checkpointing)),
         batch: BATCH,
         tokens_per_s: first.num_tokens as f64 / seconds,
         peak_rss_mib: peak_rss_mib(),

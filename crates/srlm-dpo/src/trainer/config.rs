@@ -47,6 +47,11 @@ pub struct TrainConfig {
     /// hold only the adapters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lora: Option<LoraConfig>,
+    /// Layer checkpointing: keep only each decoder layer's input in the forward pass and
+    /// recompute the layer in the backward pass (one more forward pass, the activations of one
+    /// layer alive at a time). Needs dropout 0.
+    #[serde(default)]
+    pub checkpointing: bool,
 }
 
 impl Default for TrainConfig {
@@ -68,6 +73,7 @@ impl Default for TrainConfig {
             keep_checkpoints: 2,
             max_skipped_steps: 0,
             lora: None,
+            checkpointing: false,
         }
     }
 }
@@ -96,7 +102,8 @@ impl TrainConfig {
     /// Checks every setting: sizes at least 1, learning rates finite (the peak positive),
     /// a gradient-norm limit positive and finite (a negative one would turn clipping into
     /// gradient ascent, zero would zero every update), dropout in [0, 1), AdamW's betas in
-    /// [0, 1), ε positive, weight decay not negative.
+    /// [0, 1), ε positive, weight decay not negative, LoRA's settings, no dropout under layer
+    /// checkpointing.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(TrainError::Config(m));
         if self.batch_size == 0 || self.epochs == 0 || self.micro_batch_tokens == 0 {
@@ -139,6 +146,13 @@ impl TrainConfig {
         if let Some(lora) = &self.lora {
             lora.validate()
                 .map_err(|e| TrainError::Config(e.to_string()))?;
+        }
+        let lora_dropout = self.lora.as_ref().map_or(0.0, |l| l.dropout);
+        if self.checkpointing && (self.dropout > 0.0 || lora_dropout > 0.0) {
+            return bad(format!(
+                "layer checkpointing needs dropout 0 (the recomputed layers would draw other masks), got dropout {} and LoRA dropout {lora_dropout}",
+                self.dropout
+            ));
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use srlm_data::batch_by_length;
 use srlm_generation::seed::derive_seed;
-use srlm_model::{burn, read_f32, Llama, LlamaConfig};
+use srlm_model::{add_gradients, burn, read_f32, LayerCheckpoints, Llama, LlamaConfig};
 
 use super::checkpoint::{Checkpoint, CheckpointState};
 use super::config::TrainConfig;
@@ -334,7 +334,13 @@ impl<'a, O: Objective> Trainer<'a, O> {
             self.device.clone().inner().seed(micro_seed);
             let items: Vec<usize> = group.iter().map(|&k| batch[k]).collect();
             let phase = Instant::now();
-            let (loss, micro_stats) = self.objective.loss(self.model(), &items, totals)?;
+            let ((loss, micro_stats), checkpoints) = if self.config.checkpointing {
+                let (out, checkpoints) =
+                    LayerCheckpoints::record(|| self.objective.loss(self.model(), &items, totals));
+                (out?, Some(checkpoints))
+            } else {
+                (self.objective.loss(self.model(), &items, totals)?, None)
+            };
             let value = read_f32(loss.clone(), "the loss")?;
             time.forward += phase.elapsed().as_secs_f64();
             let value = value.first().copied().unwrap_or(f32::NAN);
@@ -348,43 +354,20 @@ impl<'a, O: Objective> Trainer<'a, O> {
             }
             loss_value += f64::from(value);
             let phase = Instant::now();
-            let micro_grads = GradientsParams::from_grads(loss.backward(), self.model());
+            let mut backward = loss.backward();
+            let mut micro_grads = match checkpoints {
+                Some(layers) => layers.backward(self.model(), &mut backward),
+                None => GradientsParams::new(),
+            };
+            let rest = GradientsParams::from_grads(backward, self.model());
+            micro_grads = add_gradients(self.model(), micro_grads, rest);
             grads = Some(match grads.take() {
                 None => micro_grads,
-                Some(acc) => add_grads(self.model(), acc, micro_grads),
+                Some(acc) => add_gradients(self.model(), acc, micro_grads),
             });
             time.backward += phase.elapsed().as_secs_f64();
             stats.merge(micro_stats);
         }
         Ok((loss_value, stats, grads.unwrap_or_default(), time))
     }
-}
-
-fn add_grads(
-    model: &Llama,
-    mut acc: GradientsParams,
-    mut more: GradientsParams,
-) -> GradientsParams {
-    use burn::module::{ModuleVisitor, Param};
-    use burn::tensor::Tensor;
-    struct Add<'a> {
-        acc: &'a mut GradientsParams,
-        more: &'a mut GradientsParams,
-    }
-    impl ModuleVisitor for Add<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(g) = self.more.remove::<D>(param.id) {
-                let sum = match self.acc.remove::<D>(param.id) {
-                    Some(a) => a + g,
-                    None => g,
-                };
-                self.acc.register(param.id, sum);
-            }
-        }
-    }
-    model.visit(&mut Add {
-        acc: &mut acc,
-        more: &mut more,
-    });
-    acc
 }

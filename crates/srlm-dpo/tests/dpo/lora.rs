@@ -115,3 +115,47 @@ fn a_resumed_lora_run_ends_with_the_same_adapters() {
         assert!(diff <= 1e-6, "{name}: {diff}");
     }
 }
+
+#[test]
+fn layer_checkpointing_trains_as_the_plain_backward_pass_does() {
+    let _rng = serial();
+    let base = model(4);
+    let pairs = pairs();
+    let logps = compute_reference_logps(&base, &pairs, 0, 256).unwrap();
+    let objective = DpoObjective::new(pairs, logps, DpoConfig::default(), 0).unwrap();
+    for lora in [None, Some(LoraConfig::new(4))] {
+        let mut c = quick(5, 1e-2);
+        c.lora = lora.clone();
+        let plain = tempfile::tempdir().unwrap();
+        let (a, seen_a) = run(base.clone(), &objective, &c, plain.path());
+        c.checkpointing = true;
+        let checkpointed = tempfile::tempdir().unwrap();
+        let (b, seen_b) = run(base.clone(), &objective, &c, checkpointed.path());
+        for (x, y) in seen_a.iter().zip(&seen_b) {
+            assert!(
+                (x.loss - y.loss).abs() < 1e-5,
+                "{lora:?}: {} vs {}",
+                x.loss,
+                y.loss
+            );
+            let norm = (x.grad_norm - y.grad_norm).abs() / x.grad_norm;
+            assert!(
+                norm < 1e-4,
+                "{lora:?}: grad norm {} vs {}",
+                x.grad_norm,
+                y.grad_norm
+            );
+        }
+        let diff = weights(&a.merge_lora())
+            .iter()
+            .zip(weights(&b.merge_lora()))
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(diff < 1e-5, "{lora:?}: weights differ by {diff}");
+    }
+    // Dropout would draw other masks in the recomputation: refused.
+    let mut c = quick(1, 1e-2);
+    c.checkpointing = true;
+    c.dropout = 0.1;
+    let err = c.validate().unwrap_err().to_string();
+    assert!(err.contains("checkpointing needs dropout 0"), "{err}");
+}

@@ -241,6 +241,8 @@ const OPTIONAL_KEYS: &[&str] = &[
     "dpo.loss.rpo_alpha",
     "http.api_key_env",
     "serve.on_new_model",
+    "sft.lora",
+    "dpo.train.lora",
 ];
 
 impl Default for RunConfig {

@@ -107,12 +107,13 @@ impl<B: FusedBackward> Backward<B, 2> for LinearLogProbsBackward {
         let [hidden_node, weight_node] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         let (hidden, weight, targets, lse) = ops.state;
+        let weight_grad = weight_node.is_some();
         let (d_hidden, d_weight) =
-            B::linear_log_probs_backward(hidden, weight, &targets, lse, grad);
+            B::linear_log_probs_backward(hidden, weight, &targets, lse, grad, weight_grad);
         if let Some(node) = hidden_node {
             grads.register::<B>(node.id, d_hidden);
         }
-        if let Some(node) = weight_node {
+        if let (Some(node), Some(d_weight)) = (weight_node, d_weight) {
             grads.register::<B>(node.id, d_weight);
         }
     }

@@ -231,15 +231,17 @@ impl FusedBackward for Cube {
         targets: &[u32],
         lse: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        weight_grad: bool,
+    ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>) {
         let (d_hidden, d_weight) = portable::linear_log_probs_backward(
             lift(hidden),
             lift(weight),
             targets,
             lift(lse),
             lift(grad),
+            weight_grad,
         );
-        (lower(d_hidden), lower(d_weight))
+        (lower(d_hidden), d_weight.map(lower))
     }
 
     fn rotary_backward(

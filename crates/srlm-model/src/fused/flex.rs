@@ -239,7 +239,8 @@ impl FusedBackward for Flex {
         targets: &[u32],
         lse: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        linear_log_probs::backward(hidden, weight, targets, lse, grad)
+        weight_grad: bool,
+    ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>) {
+        linear_log_probs::backward(hidden, weight, targets, lse, grad, weight_grad)
     }
 }

@@ -52,21 +52,23 @@ pub(super) fn forward(
 }
 
 /// `(dhidden, dweight)`: per chunk, `dlogits = grad · (onehot − softmax)`, then
-/// `dhidden += dlogits · weight[chunk]` and `dweight[chunk] = dlogitsᵀ · hidden`.
+/// `dhidden += dlogits · weight[chunk]` and, with `weight_grad`, `dweight[chunk] = dlogitsᵀ ·
+/// hidden`.
 pub(super) fn backward(
     hidden: FlexTensor,
     weight: FlexTensor,
     targets: &[u32],
     lse: FlexTensor,
     grad: FlexTensor,
-) -> (FlexTensor, FlexTensor) {
+    weight_grad: bool,
+) -> (FlexTensor, Option<FlexTensor>) {
     let hidden = contiguous(&hidden);
     let [rows, dim] = [hidden.layout().shape()[0], hidden.layout().shape()[1]];
     let vocab = weight.layout().shape()[0];
     let (lse, grad) = (contiguous(&lse), contiguous(&grad));
     let (lse, grad) = (values(&lse), values(&grad));
     let mut d_hidden = vec![0.0f32; rows * dim];
-    let mut d_weight = Vec::with_capacity(vocab * dim);
+    let mut d_weight = Vec::with_capacity(if weight_grad { vocab * dim } else { 0 });
     for (start, width) in chunks(vocab) {
         // The chunk's logits become its gradient in place (the buffer is this tensor's alone).
         let mut d_logits = chunk_logits(&hidden, &weight, start, width);
@@ -77,12 +79,14 @@ pub(super) fn backward(
         for (acc, v) in d_hidden.iter_mut().zip(values(&d_h)) {
             *acc += v;
         }
-        // dWᵀ for the chunk, `[hidden, width]`: hiddenᵀ · dlogits, then its rows laid out.
-        let d_w = Flex::float_matmul(d_logits.transpose(0, 1), hidden.clone());
-        d_weight.extend_from_slice(values(&d_w.to_contiguous()));
+        if weight_grad {
+            // dWᵀ for the chunk, `[hidden, width]`: hiddenᵀ · dlogits, then its rows laid out.
+            let d_w = Flex::float_matmul(d_logits.transpose(0, 1), hidden.clone());
+            d_weight.extend_from_slice(values(&d_w.to_contiguous()));
+        }
     }
     (
         tensor(d_hidden, [rows, dim].into()),
-        tensor(d_weight, [vocab, dim].into()),
+        weight_grad.then(|| tensor(d_weight, [vocab, dim].into())),
     )
 }

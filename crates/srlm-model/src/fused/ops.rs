@@ -148,14 +148,16 @@ pub trait FusedBackward: FusedOps {
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
 
     /// `(dhidden, dweight)` from the forward's inputs, its `log Σ exp` and the gradient of the
-    /// log-probabilities; the logits are recomputed chunk by chunk.
+    /// log-probabilities; the logits are recomputed chunk by chunk. `dweight` (vocabulary ×
+    /// hidden) only when `weight_grad`: a frozen head (LoRA) neither computes nor holds it.
     fn linear_log_probs_backward(
         hidden: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         targets: &[u32],
         lse: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+        weight_grad: bool,
+    ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>);
 
     /// The rotary embedding's backward pass: `dx` from the output's gradient and the tables.
     fn rotary_backward(

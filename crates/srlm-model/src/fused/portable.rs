@@ -153,15 +153,16 @@ pub(crate) fn linear_log_probs_with_lse(
 }
 
 /// The backward pass of [`linear_log_probs_with_lse`]: `dlogits = g·(onehot(target) − p)`,
-/// `dhidden = dlogits · weight`, `dweight = dlogitsᵀ · hidden`, the logits recomputed a chunk at a
-/// time from the forward's `log Σ exp`.
+/// `dhidden = dlogits · weight`, `dweight = dlogitsᵀ · hidden` (only with `weight_grad`), the
+/// logits recomputed a chunk at a time from the forward's `log Σ exp`.
 pub(crate) fn linear_log_probs_backward(
     hidden: Tensor<2>,
     weight: Tensor<2>,
     targets: &[u32],
     lse: Tensor<1>,
     grad: Tensor<1>,
-) -> (Tensor<2>, Tensor<2>) {
+    weight_grad: bool,
+) -> (Tensor<2>, Option<Tensor<2>>) {
     let [rows, _] = hidden.dims();
     let vocab = weight.dims()[0];
     let device = hidden.device();
@@ -178,10 +179,13 @@ pub(crate) fn linear_log_probs_backward(
         let d_logits = probs * grad.clone().neg();
         let rows_of_chunk = weight.clone().narrow(0, start, end - start);
         d_hidden = d_hidden + d_logits.clone().matmul(rows_of_chunk);
-        d_weight_chunks.push(d_logits.transpose().matmul(hidden.clone()));
+        if weight_grad {
+            d_weight_chunks.push(d_logits.transpose().matmul(hidden.clone()));
+        }
     }
-    let d_weight =
-        Tensor::cat(d_weight_chunks, 0).select_assign(0, ids, hidden * grad, IndexingUpdateOp::Add);
+    let d_weight = weight_grad.then(|| {
+        Tensor::cat(d_weight_chunks, 0).select_assign(0, ids, hidden * grad, IndexingUpdateOp::Add)
+    });
     (d_hidden, d_weight)
 }
 
@@ -345,9 +349,20 @@ mod tests {
         let grads = (y.clone() * on(&g, &ad)).sum().backward();
         let (log_probs, lse) = linear_log_probs_with_lse(hidden.clone(), weight.clone(), &targets);
         assert_close(log_probs, y.inner(), "log-probs");
-        let (d_h, d_w) = linear_log_probs_backward(hidden, weight, &targets, lse, g);
+        let (d_h, d_w) = linear_log_probs_backward(
+            hidden.clone(),
+            weight.clone(),
+            &targets,
+            lse.clone(),
+            g.clone(),
+            true,
+        );
         assert_close(d_h, ha.grad(&grads).unwrap(), "dhidden");
-        assert_close(d_w, wa.grad(&grads).unwrap(), "dweight");
+        assert_close(d_w.unwrap(), wa.grad(&grads).unwrap(), "dweight");
+        // A frozen weight: the same dhidden, no dweight.
+        let (d_h, d_w) = linear_log_probs_backward(hidden, weight, &targets, lse, g, false);
+        assert_close(d_h, ha.grad(&grads).unwrap(), "dhidden, frozen weight");
+        assert!(d_w.is_none());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod attention;
 mod block;
 mod cache;
+mod checkpoint;
 mod load;
 mod mlp;
 mod norm;
@@ -16,6 +17,7 @@ pub use attention::Attention;
 pub use block::DecoderLayer;
 pub(crate) use cache::row_index;
 pub use cache::KvCache;
+pub use checkpoint::{add_gradients, LayerCheckpoints};
 pub use mlp::Mlp;
 pub use norm::RmsNorm;
 
@@ -82,6 +84,9 @@ impl Llama {
         let (cos, sin) = self.rope.lookup(positions);
         let groups = self.layers.first().map_or(1, |l| l.attention.groups());
         let ctx = StepContext::grouped(cos, sin, bias, groups);
+        if cache.is_none() && checkpoint::recording() && self.embed.weight.is_autodiff() {
+            return checkpoint::forward(self, tokens, ctx);
+        }
         let mut x = self.embed.forward(tokens);
         for (index, layer) in self.layers.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| (c, index));

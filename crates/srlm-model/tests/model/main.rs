@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is the report
 
+mod checkpoint;
 mod common;
 mod continuous;
 mod device_sampling;

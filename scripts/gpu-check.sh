@@ -157,6 +157,17 @@ bench_backend() {
   done
 }
 
+# Issue 39: one LoRA r16 + layer-checkpointing DPO step on Llama-3-8B's shapes (random f32
+# weights, 4 pairs × 2 × 256 tokens) beside PyTorch + PEFT with gradient checkpointing; the
+# record's peak_device_mib is PyTorch's, the process peak srlm's.
+lora_8b() {
+  local dev=$1 out=$2
+  echo "== $dev: srlm bench --work dpo --lora 16 --checkpointing, Llama-3-8B shapes ($((SECONDS - RUN_START)) s) =="
+  capped "${LORA_CAP_S:-240}" .gpu/srlm --device "$dev" bench --model random:llama-3-8b --work dpo \
+    --lora 16 --checkpointing --reps 2 --torch --torch-device "${TORCH_DEVICE:-cuda}" \
+    --json "$out/$dev-bench-dpo-lora-8b.jsonl" || echo "BENCH $dev dpo-lora-8b FAILED"
+}
+
 loop_backend() {
   local dev=$1 out=$2
   echo "== $dev: srlm run --quick on a random SmolLM2-shaped model ($((SECONDS - RUN_START)) s) =="
@@ -264,6 +275,7 @@ run() {
   local dev
   for dev in "${backends[@]}"; do tests_backend "$dev" "$out"; done
   for dev in "${backends[@]}"; do bench_backend "$dev" "$out"; done
+  [[ " ${backends[*]} " == *" cuda "* && -z "${SKIP_LORA_8B:-}" ]] && lora_8b cuda "$out"
   for dev in "${backends[@]}"; do loop_backend "$dev" "$out"; done
   echo "done in $((SECONDS - RUN_START)) s"
   summary "$out" | tee "$out/summary.md"

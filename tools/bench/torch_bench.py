@@ -26,7 +26,7 @@ process to get that work's peak; `srlm bench --torch` does); on cuda, also the d
 
     bash scripts/fetch-model.sh && pip install torch transformers gguf accelerate
     python3 tools/bench/torch_bench.py [--work generation|sft|sft-eft|dpo|dpo-ref] [--reps 3]
-        [--threads N] [--batches 1,4,16] [--device cpu|cuda] [--model GGUF|random:smollm2] [--json]
+        [--threads N] [--batches 1,4,16] [--device cpu|cuda] [--model GGUF|random:NAME] [--json]
 """
 import argparse
 import copy
@@ -77,15 +77,24 @@ def peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+# srlm's `LlamaConfig::named`: (vocab, hidden, layers, heads, kv heads, MLP, tied, rope base).
+SHAPES = {
+    "smollm2": (49152, 576, 30, 9, 3, 1536, True, 100000.0),
+    "llama-3.2-1b": (128256, 2048, 16, 32, 8, 8192, True, 500000.0),
+    "llama-3.2-3b": (128256, 3072, 28, 24, 8, 8192, True, 500000.0),
+    "llama-3-8b": (128256, 4096, 32, 32, 8, 14336, False, 500000.0),
+}
+
+
 def load(model):
-    if model == "random:smollm2":
+    if model.startswith("random:"):
         from transformers import LlamaConfig
 
-        # srlm's `LlamaConfig::smollm2_135m()`: SmolLM2-135M's shapes.
+        vocab, hidden, layers, heads, kv, ffn, tied, theta = SHAPES[model.split(":", 1)[1]]
         config = LlamaConfig(
-            vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
-            num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=8192,
-            rms_norm_eps=1e-5, rope_theta=100000.0, tie_word_embeddings=True,
+            vocab_size=vocab, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers,
+            num_attention_heads=heads, num_key_value_heads=kv, max_position_embeddings=8192,
+            rms_norm_eps=1e-5, rope_theta=theta, tie_word_embeddings=tied,
         )
         torch.manual_seed(0)
         return AutoModelForCausalLM.from_config(config, dtype=torch.float32)

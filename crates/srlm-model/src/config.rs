@@ -142,6 +142,34 @@ impl LlamaConfig {
         c
     }
 
+    /// The shapes of a published Llama-architecture model, by name, for memory plans and
+    /// benchmarks with random weights: `smollm2-135m`, `llama-3.2-1b`, `llama-3.2-3b`,
+    /// `llama-3-8b` (vocabulary, width, layers, heads, MLP, tied head as their `config.json`).
+    ///
+    /// ```
+    /// let c = srlm_model::LlamaConfig::named("llama-3-8b").unwrap();
+    /// assert_eq!((c.hidden_size, c.num_hidden_layers, c.intermediate_size), (4096, 32, 14_336));
+    /// ```
+    pub fn named(name: &str) -> Option<Self> {
+        let (vocab, hidden, layers, heads, kv, ffn, tied) = match name {
+            "smollm2-135m" => return Some(Self::smollm2_135m()),
+            "llama-3.2-1b" => (128_256, 2048, 16, 32, 8, 8192, true),
+            "llama-3.2-3b" => (128_256, 3072, 28, 24, 8, 8192, true),
+            "llama-3-8b" => (128_256, 4096, 32, 32, 8, 14_336, false),
+            _ => return None,
+        };
+        let mut c = Self::tiny(vocab, hidden, layers, heads, kv);
+        c.intermediate_size = ffn;
+        c.tie_word_embeddings = tied;
+        c.max_position_embeddings = 8192;
+        c.rope_theta = 500_000.0;
+        Some(c)
+    }
+
+    /// The names [`LlamaConfig::named`] knows.
+    pub const NAMED: [&'static str; 4] =
+        ["smollm2-135m", "llama-3.2-1b", "llama-3.2-3b", "llama-3-8b"];
+
     /// A small config for tests and examples; every other field at its default.
     pub fn tiny(
         vocab_size: usize,

@@ -29,10 +29,21 @@ pub(crate) fn token_ids(row: usize, n: usize, salt: usize, vocab: usize) -> Vec<
         .collect()
 }
 
-/// The model, its configuration and its padding id: from a file, or `random:smollm2`.
+/// The model, its configuration and its padding id: from a file, or `random:NAME` (random
+/// weights in the shapes of [`LlamaConfig::named`]; `random:smollm2` is SmolLM2-135M's).
 pub(crate) fn load_model(source: &str, device: &Device) -> Result<(Llama, LlamaConfig, u32)> {
-    if source == "random:smollm2" {
-        let config = LlamaConfig::smollm2_135m();
+    if let Some(name) = source.strip_prefix("random:") {
+        let name = if name == "smollm2" {
+            "smollm2-135m"
+        } else {
+            name
+        };
+        let Some(config) = LlamaConfig::named(name) else {
+            anyhow::bail!(
+                "no shapes named {name:?} (known: smollm2, {})",
+                LlamaConfig::NAMED.join(", ")
+            );
+        };
         return Ok((Llama::random(&config, device, 0)?, config, 2));
     }
     let lm = LanguageModel::load(Path::new(source), device)

@@ -148,8 +148,13 @@ pub(crate) fn measure(
                     EncodedPair { chosen, rejected }
                 })
                 .collect();
-            // The reference is a second copy of the weights, as in an iteration (Mt vs Mt).
-            let (reference, _, _) = load_model(source, &device)?;
+            // Full fine-tuning: the reference is a second copy of the weights, as in an
+            // iteration (Mt vs Mt, the policy's updated beside the frozen ones). LoRA: the
+            // frozen model itself, whose weights the adapters never change.
+            let reference = match lora {
+                Some(_) => model.clone(),
+                None => load_model(source, &device)?.0,
+            };
             let logps =
                 compute_reference_logps(&reference, &pairs, pad_id, config.micro_batch_tokens)?;
             if work == Work::DpoRef {

@@ -6,7 +6,8 @@
 //! ([`crate::llama`]'s projection) never composes the dense `W + s·A·B`, so autodiff keeps no
 //! weight-sized tensor and computes no weight-sized gradient. Everything else is frozen.
 //! [`Llama::merge_lora`] folds the adapters into the weights (the model for the next
-//! iteration); [`peft`] reads and writes them in PEFT's format.
+//! iteration); [`peft`] reads and writes them in PEFT's format; [`stack_adapters`] makes
+//! adapters merged one after another into one adapter on the first model.
 //!
 //! ```
 //! use srlm_model::{parse_device, LanguageModel, LoraConfig};
@@ -24,6 +25,9 @@
 //! ```
 
 pub mod peft;
+mod stack;
+
+pub use stack::stack_adapters;
 
 use burn::module::{LoraAdapter, Module, Param, Reparameterizer};
 use burn::nn::{Dropout, DropoutConfig, Linear};
@@ -332,9 +336,10 @@ pub(crate) fn adapted(linear: &Linear, x: &Tensor<2>, dropout: &Dropout) -> Opti
         Some(bias) => base + bias.val().unsqueeze(),
         None => base,
     };
+    // The scale on `B` (`[r, out]`), not on the `[rows, out]` product.
     let low = dropout
         .forward(x.clone())
         .matmul(adapter.a.val())
-        .matmul(adapter.b.val());
-    Some(base + low.mul_scalar(adapter.scale))
+        .matmul(adapter.b.val().mul_scalar(adapter.scale));
+    Some(base + low)
 }

@@ -239,3 +239,26 @@ fn adapters_that_do_not_fit_are_errors_naming_the_tensor() {
         .to_string();
     assert!(err.contains("already has LoRA adapters"), "{err}");
 }
+
+#[test]
+fn stacked_adapters_equal_the_adapters_merged_in_turn() {
+    let first = peft::load_adapter(&fixtures().join("peft/all-r4")).unwrap();
+    let second = peft::load_adapter(&fixtures().join("peft/rslora-qvd")).unwrap();
+    let apply = |model: Llama, (config, weights): &(LoraConfig, WeightMap)| {
+        model
+            .with_lora_weights(config, &mut weights.clone())
+            .unwrap()
+            .merge_lora()
+    };
+    let in_turn = apply(apply(tiny().model, &first), &second);
+    let (config, stacked) = srlm_model::lora::stack_adapters(&[first, second], 2).unwrap();
+    assert_eq!(config.rank, 4 + 2);
+    assert_eq!(config.targets.len(), 7, "the union of the targets");
+    let at_once = apply(tiny().model, &(config, stacked));
+    let (a, b) = (in_turn.to_weights().unwrap(), at_once.to_weights().unwrap());
+    for (name, t) in &a.tensors {
+        let diff = max_abs_diff(&t.data, &b.tensors[name].data);
+        assert!(diff < 1e-6, "{name}: {diff}");
+    }
+    assert!(srlm_model::lora::stack_adapters(&[], 2).is_err());
+}

@@ -295,12 +295,23 @@ impl RunDir {
 
     /// Saves a model as `MT/` (through `MT.partial/`, renamed when complete).
     pub fn save_model(&self, t: usize, model: &LanguageModel) -> Result<PathBuf> {
+        self.save_model_with(t, model, |_| Ok(()))
+    }
+
+    /// [`RunDir::save_model`], `extra` writing more into the folder before it is renamed.
+    pub(crate) fn save_model_with(
+        &self,
+        t: usize,
+        model: &LanguageModel,
+        extra: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<PathBuf> {
         let target = self.model(t);
         let partial = self.root.join(format!("M{t}.partial"));
         if partial.exists() {
             std::fs::remove_dir_all(&partial).map_err(|e| LoopError::io(&partial, e))?;
         }
         model.save_pretrained(&partial)?;
+        extra(&partial)?;
         srlm_model::rename_durable(&partial, &target)?;
         Ok(target)
     }

@@ -5,6 +5,7 @@
 //! [preflight](OpenAiGenerator::preflight), request seeds every server accepts
 //! ([`request_seed`]), and a check that a server asked to sample really does.
 
+mod adapters;
 mod checks;
 mod settings;
 

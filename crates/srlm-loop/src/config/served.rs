@@ -64,6 +64,12 @@ pub struct ServeSection {
     /// to fix it; the run resumes there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_new_model: Option<String>,
+    /// Switch by loading `M{t}/adapter/` (the run's adapters stacked, with LoRA in DPO) on the
+    /// server as the role's name for t, dropping t − 1's: vLLM's runtime LoRA loading
+    /// (`vllm serve BASE --enable-lora`, `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`, BASE the
+    /// run's adapter base). Tried before `on_new_model`.
+    #[serde(default)]
+    pub load_adapters: bool,
     /// Seconds to wait, after the command, for the server to list the new name.
     pub wait_secs: f64,
     /// Tokens of each greedy probe answer compared with the local Mt's.
@@ -74,6 +80,7 @@ impl Default for ServeSection {
     fn default() -> Self {
         ServeSection {
             on_new_model: None,
+            load_adapters: false,
             wait_secs: 600.0,
             probe_tokens: 16,
         }

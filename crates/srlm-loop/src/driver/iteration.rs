@@ -284,7 +284,7 @@ impl SelfRewardingRun {
                 t + 1,
                 t
             );
-            self.dir.save_model(t + 1, mt)?;
+            self.save_model(t + 1, mt)?;
             let stats = serde_json::json!({"pairs": 0, "skipped": "no preference pairs"});
             return self.finish_stage(observer, (t, "dpo"), clock, false, stats);
         }
@@ -306,7 +306,7 @@ impl SelfRewardingRun {
             t,
             &mut clocked,
         )?;
-        self.dir.save_model(t + 1, &trained.model)?;
+        self.save_model(t + 1, &trained.model)?;
         remove_checkpoints(&workdir)?;
         self.finish_stage(observer, (t, "dpo"), clock, trained.resumed, trained.stats)
     }

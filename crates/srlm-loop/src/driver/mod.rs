@@ -2,6 +2,7 @@
 //! DPO (Mt+1). Each stage is skipped when its output exists, and resumes from its journal (or
 //! the trainer's checkpoints) when it was interrupted.
 
+mod adapters;
 mod iteration;
 mod preparation;
 mod probes;

@@ -174,7 +174,7 @@ impl SelfRewardingRun {
             &workdir,
             &mut clocked,
         )?;
-        self.dir.save_model(1, &trained.model)?;
+        self.save_model(1, &trained.model)?;
         remove_checkpoints(&workdir)?;
         self.finish_stage(observer, (0, "sft"), clock, trained.resumed, trained.stats)
     }

@@ -15,10 +15,12 @@ use crate::config::{JudgeMethod, PromptSource};
 use crate::error::{LoopError, Result};
 use crate::generator::SpecGenerators;
 
-/// A served role of iteration t: its name in messages and its endpoint for t.
-struct ServedRole {
-    role: &'static str,
-    endpoint: Endpoint,
+/// A served role of iteration t: its name in messages, its endpoint for t, and the model name
+/// it had in t − 1.
+pub(super) struct ServedRole {
+    pub(super) role: &'static str,
+    pub(super) endpoint: Endpoint,
+    pub(super) previous_name: Option<String>,
 }
 
 impl SelfRewardingRun {
@@ -48,14 +50,19 @@ impl SelfRewardingRun {
             let Err(found) = first else {
                 continue;
             };
-            let Some(command) = &self.config.serve.on_new_model else {
+            let switched = if self.config.serve.load_adapters {
+                tracing::info!(iteration = t, role = served.role, url = %served.endpoint.base_url, %found, "loading Mt's adapter on the server");
+                self.load_served_adapter(t, served, &client)?
+            } else if let Some(command) = &self.config.serve.on_new_model {
+                tracing::info!(iteration = t, role = served.role, url = %served.endpoint.base_url, %found, "switching the server to Mt");
+                self.run_hook(t, command, served)?;
+                format!("serve.on_new_model (`{command}`) ran")
+            } else {
                 return Err(self.not_mt(t, served, &found, None));
             };
-            tracing::info!(iteration = t, role = served.role, url = %served.endpoint.base_url, %found, "switching the server to Mt");
-            self.run_hook(t, command, served)?;
             self.wait_for_name(served, &mut client)?;
             if let Err(found) = self.check_served(t, served, &mut client, &probes, &previous) {
-                return Err(self.not_mt(t, served, &found, Some(command)));
+                return Err(self.not_mt(t, served, &found, Some(&switched)));
             }
         }
         Ok(())
@@ -87,6 +94,7 @@ impl SelfRewardingRun {
                 roles.push(ServedRole {
                     role,
                     endpoint: served.endpoint(t),
+                    previous_name: (t > 1).then(|| served.endpoint(t - 1).model),
                 });
             }
         };
@@ -271,7 +279,7 @@ impl SelfRewardingRun {
             let waited = started.elapsed();
             if waited >= limit {
                 return Err(LoopError::Serve(format!(
-                    "{} did not list `{name}` within serve.wait_secs = {} s after serve.on_new_model ({last})",
+                    "{} did not list `{name}` within serve.wait_secs = {} s after the switch ({last})",
                     served.endpoint.base_url, self.config.serve.wait_secs
                 )));
             }
@@ -283,11 +291,18 @@ impl SelfRewardingRun {
         }
     }
 
-    fn not_mt(&self, t: usize, served: &ServedRole, found: &str, hook: Option<&str>) -> LoopError {
+    /// `switched`: what was done to switch the server (then it still does not serve Mt).
+    fn not_mt(
+        &self,
+        t: usize,
+        served: &ServedRole,
+        found: &str,
+        switched: Option<&str>,
+    ) -> LoopError {
         let dir = self.dir.model(t);
-        let fix = match hook {
-            Some(command) => format!(
-                "serve.on_new_model (`{command}`) ran, yet the server still does not serve it: check what the command starts"
+        let fix = match switched {
+            Some(what) => format!(
+                "{what}, yet the server still does not serve it: check what it serves"
             ),
             None => format!(
                 "serve {} as `{}` there (or set [serve] on_new_model to a command that does), then run the same command again: the run resumes at this stage. A role meant to keep one model for the whole run says so: `follows = \"fixed\"`",

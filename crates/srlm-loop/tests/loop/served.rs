@@ -27,6 +27,10 @@ struct Serving {
     listed: Option<String>,
     switch: Option<PathBuf>,
     loaded: Option<(PathBuf, LanguageModel)>,
+    /// Adapters loaded on the folder's model, by name (vLLM's runtime LoRA loading).
+    adapters: Vec<(String, PathBuf)>,
+    /// Every load and unload request, in order: `load NAME PATH`, `unload NAME`.
+    admin: Vec<String>,
 }
 
 impl Serving {
@@ -46,11 +50,28 @@ impl Serving {
             .or_else(|| folder.file_name().map(|n| n.to_string_lossy().into_owned()))
     }
 
-    fn answer(&mut self, prompt: &str, max_tokens: usize) -> String {
+    /// The folder's model, or an adapter on it merged, by the requested name.
+    fn answer(&mut self, model_name: &str, prompt: &str, max_tokens: usize) -> String {
         let folder = self.current().expect("the stub serves a model");
-        if self.loaded.as_ref().is_none_or(|(p, _)| *p != folder) {
-            let model = LanguageModel::load(&folder, &parse_device("cpu").unwrap()).unwrap();
-            self.loaded = Some((folder, model));
+        let adapter = self
+            .adapters
+            .iter()
+            .find(|(name, _)| name == model_name)
+            .map(|(_, path)| path.clone());
+        let key = adapter.clone().unwrap_or_else(|| folder.clone());
+        if self.loaded.as_ref().is_none_or(|(p, _)| *p != key) {
+            let mut model = LanguageModel::load(&folder, &parse_device("cpu").unwrap()).unwrap();
+            if let Some(path) = &adapter {
+                let (config, mut weights) = srlm_model::lora::peft::load_adapter(path).unwrap();
+                let merged = model
+                    .model
+                    .clone()
+                    .with_lora_weights(&config, &mut weights)
+                    .unwrap()
+                    .merge_lora();
+                model.model = merged;
+            }
+            self.loaded = Some((key, model));
         }
         let (_, model) = self.loaded.as_ref().unwrap();
         let rows = LocalGenerator::new(model, 4)
@@ -102,9 +123,11 @@ fn handle(mut stream: TcpStream, serving: &Mutex<Serving>) {
     }
     let mut serving = serving.lock().unwrap();
     if request_line.starts_with("GET /v1/models") {
+        let adapters: Vec<String> = serving.adapters.iter().map(|(n, _)| n.clone()).collect();
         let ids: Vec<Value> = serving
             .name()
             .into_iter()
+            .chain(adapters)
             .map(|id| json!({"id": id}))
             .collect();
         respond(
@@ -115,6 +138,39 @@ fn handle(mut stream: TcpStream, serving: &Mutex<Serving>) {
         return;
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let lora_name = request["lora_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if request_line.starts_with("POST /v1/load_lora_adapter") {
+        let path = PathBuf::from(request["lora_path"].as_str().unwrap_or_default());
+        serving
+            .admin
+            .push(format!("load {lora_name} {}", path.display()));
+        if serving.adapters.iter().any(|(n, _)| *n == lora_name) {
+            respond(&mut stream, 400, "{\"error\": \"already loaded\"}");
+        } else {
+            serving.adapters.push((lora_name, path));
+            respond(&mut stream, 200, "\"ok\"");
+        }
+        return;
+    }
+    if request_line.starts_with("POST /v1/unload_lora_adapter") {
+        serving.admin.push(format!("unload {lora_name}"));
+        let before = serving.adapters.len();
+        serving.adapters.retain(|(n, _)| *n != lora_name);
+        let status = if serving.adapters.len() < before {
+            200
+        } else {
+            404
+        };
+        respond(
+            &mut stream,
+            status,
+            "{\"error\": \"the lora adapter was not found\"}",
+        );
+        return;
+    }
     if serving.current().is_none() {
         respond(&mut stream, 503, "{\"error\": \"no model loaded\"}");
         return;
@@ -123,7 +179,8 @@ fn handle(mut stream: TcpStream, serving: &Mutex<Serving>) {
         .as_str()
         .unwrap_or_default();
     let max_tokens = request["max_tokens"].as_u64().unwrap_or(16) as usize;
-    let text = serving.answer(prompt, max_tokens);
+    let model_name = request["model"].as_str().unwrap_or_default().to_string();
+    let text = serving.answer(&model_name, prompt, max_tokens);
     let reply = json!({"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]});
     respond(&mut stream, 200, &reply.to_string());
 }
@@ -311,5 +368,68 @@ fn a_fixed_role_is_never_held_to_mt() {
     assert!(
         !root.join("iter1/probes.json").exists(),
         "no check, no probes"
+    );
+}
+
+#[test]
+fn with_lora_each_mt_is_loaded_on_the_server_as_its_stacked_adapter() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("run");
+    // vLLM serving M0 with --enable-lora: the run loads M1, M2 as adapters on it.
+    let server = stub(Serving {
+        folder: Some(tmp.path().join("tiny")),
+        listed: Some("base".into()),
+        ..Serving::default()
+    });
+    let mut config = served_config(tmp.path(), &server.url, "M{t}");
+    config.sft.lora = Some(srlm_model::LoraConfig::new(4));
+    config.dpo.train.lora = Some(srlm_model::LoraConfig::new(2));
+    config.serve.load_adapters = true;
+    config.serve.wait_secs = 5.0;
+    let outcome = run(&root, &config).unwrap();
+    assert_eq!(outcome.models.len(), 3);
+    let abs = |t: usize| {
+        std::path::absolute(root.join(format!("M{t}/adapter")))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    let admin = server.serving.lock().unwrap().admin.clone();
+    assert_eq!(
+        admin,
+        [
+            "unload M1".to_string(),
+            format!("load M1 {}", abs(1)),
+            "unload M1".to_string(),
+            "unload M2".to_string(),
+            format!("load M2 {}", abs(2)),
+        ],
+        "drop t − 1's name, then load Mt's adapter under its name"
+    );
+    // M2's adapter is SFT's and iteration 1's stacked: rank 4 + 2, relative to M0.
+    let (stacked, _) = srlm_model::lora::peft::load_adapter(&root.join("M2/adapter")).unwrap();
+    assert_eq!(stacked.rank, 6);
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("M2/adapter/adapter_config.json")).unwrap(),
+    )
+    .unwrap();
+    let base = std::path::absolute(tmp.path().join("tiny")).unwrap();
+    assert_eq!(
+        settings["base_model_name_or_path"],
+        base.display().to_string()
+    );
+    // M3 has its adapter too (for the next run or an evaluation on the server).
+    assert!(root.join("M3/adapter/adapter_model.safetensors").exists());
+
+    // A run whose DPO trains every weight has no adapters to load: a clear error.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut full = served_config(tmp.path(), &server.url, "M{t}");
+    full.serve.load_adapters = true;
+    let err = run(&tmp.path().join("run"), &full).unwrap_err().to_string();
+    assert!(
+        err.contains("serve.load_adapters, but M1 has no adapter")
+            && err.contains("dpo.train.lora"),
+        "{err}"
     );
 }

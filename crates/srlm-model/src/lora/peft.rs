@@ -127,6 +127,17 @@ pub fn save_adapter(
             "the model has no LoRA adapters to save".into(),
         ));
     }
+    write_adapter(dir, config, &weights, base_model)
+}
+
+/// Writes adapters given as PEFT-named tensors (`weights`, e.g. from
+/// [`stack_adapters`](super::stack_adapters)) into `dir` as PEFT does.
+pub fn write_adapter(
+    dir: &Path,
+    config: &LoraConfig,
+    weights: &WeightMap,
+    base_model: Option<&str>,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::Io {
         path: dir.to_path_buf(),
         source: e,
@@ -150,8 +161,8 @@ pub fn save_adapter(
     });
     let text = serde_json::to_string_pretty(&settings)
         .map_err(|e| ModelError::InvalidInput(e.to_string()))?;
-    crate::atomic::write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())?;
-    write_safetensors(&dir.join(WEIGHTS_FILE), &weights)
+    write_safetensors(&dir.join(WEIGHTS_FILE), weights)?;
+    crate::atomic::write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())
 }
 
 /// Reads a PEFT adapter folder: its settings and its tensors (PEFT naming and layout), for

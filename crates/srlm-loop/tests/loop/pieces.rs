@@ -466,7 +466,7 @@ fn every_toml_example_in_the_docs_is_a_configuration_the_parser_takes() {
     // and the parser refused the example the page told users to copy.
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
     let mut checked = 0;
-    for name in ["self-rewarding-loop.md", "servers.md"] {
+    for name in ["self-rewarding-loop.md", "servers.md", "lora.md"] {
         let text = std::fs::read_to_string(docs.join(name)).unwrap();
         for block in text.split("```toml\n").skip(1) {
             let toml = block.split("```").next().unwrap();
@@ -475,5 +475,5 @@ fn every_toml_example_in_the_docs_is_a_configuration_the_parser_takes() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 2);
+    assert_eq!(checked, 3);
 }

@@ -155,6 +155,8 @@ fn load(path: &Path, device: &str) -> Result<LanguageModel> {
 
 #[allow(clippy::print_stdout)]
 pub(crate) fn sft(model: &Path, data: &[PathBuf], args: &TrainArgs, device: &str) -> Result<()> {
+    let config = args.config(TrainConfig::default())?;
+    config.validate()?;
     let lm = load(model, device)?;
     let (mut ift, mut eft) = (Vec::new(), Vec::new());
     for path in data {
@@ -174,12 +176,7 @@ pub(crate) fn sft(model: &Path, data: &[PathBuf], args: &TrainArgs, device: &str
         "{}",
         serde_json::json!({"ift": ift.len(), "eft": eft.len(), "encode": report})
     );
-    run_training(
-        &lm,
-        &objective,
-        &args.config(TrainConfig::default())?,
-        &args.out,
-    )
+    run_training(&lm, &objective, &config, &args.out)
 }
 
 /// The preference losses `srlm dpo` trains with.
@@ -202,7 +199,8 @@ pub(crate) enum LossArg {
 pub(crate) struct PreferenceArgs {
     #[arg(long)]
     model: PathBuf,
-    /// The frozen reference (sigmoid, ipo, hinge); simpo and orpo take none.
+    /// The frozen reference (sigmoid, ipo, hinge); simpo and orpo take none. With --lora it
+    /// defaults to --model itself: the model under the adapters, never changed by them.
     #[arg(long)]
     reference: Option<PathBuf>,
     /// AIFT / TRL-standard preference JSONL.
@@ -227,10 +225,11 @@ pub(crate) struct PreferenceArgs {
 
 #[allow(clippy::print_stdout)]
 pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
+    let config = args.train.config(TrainConfig::paper_dpo())?;
+    config.validate()?;
     let lm = load(&args.model, device)?;
     let (records, _) = read_jsonl::<PreferenceRecord>(&args.data, BadLines::Fail)?;
     let encoder = Encoder::new(&lm, args.train.max_len)?;
-    let config = args.train.config(TrainConfig::paper_dpo())?;
     let reference_free = matches!(args.loss, LossArg::Simpo | LossArg::Orpo);
     if reference_free {
         if args.reference.is_some() {
@@ -264,8 +263,12 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
             run_training(&lm, &objective, &config, &args.train.out)
         };
     }
-    let Some(reference_path) = &args.reference else {
-        bail!("--loss sigmoid, ipo and hinge train against a frozen reference: give --reference");
+    let reference_path = match (&args.reference, &config.lora) {
+        (Some(path), _) => path,
+        (None, Some(_)) => &args.model,
+        (None, None) => bail!(
+            "--loss sigmoid, ipo and hinge train against a frozen reference: give --reference (with --lora it is --model)"
+        ),
     };
     let loss = DpoConfig {
         beta: args.beta.unwrap_or(DpoConfig::default().beta),
@@ -277,8 +280,12 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
         label_smoothing: args.label_smoothing,
         rpo_alpha: args.rpo_alpha,
     };
-    let reference_lm = load(reference_path, device)?;
-    let set = Reference::new(&reference_lm)?
+    // With LoRA and no --reference, the frozen model is the loaded one: no second copy.
+    let loaded = match &args.reference {
+        Some(path) => Some(load(path, device)?),
+        None => None,
+    };
+    let set = Reference::new(loaded.as_ref().unwrap_or(&lm))?
         .dpo_objective(
             &encoder,
             &records,
@@ -298,6 +305,6 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
         serde_json::json!({"pairs": records.len(), "encode": set.encoding})
     );
     tracing::info!(outcome = ?set.cache, "reference log-probs");
-    drop(reference_lm);
+    drop(loaded);
     run_training(&lm, &set.objective, &config, &args.train.out)
 }

@@ -1068,3 +1068,72 @@ fn a_reference_with_another_tokenizer_is_refused() {
     );
     assert!(!out.join("model.safetensors").exists());
 }
+
+#[test]
+fn sft_and_dpo_with_lora_and_checkpointing_write_merged_models_and_peft_adapters() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny();
+    let prefs = write_counting_prefs(dir.path());
+    let out = dir.path().join("dpo-lora");
+    let (ok, _, stderr) = srlm(&[
+        "dpo",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        prefs.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--dropout",
+        "0",
+        "--lr",
+        "1e-2",
+        "--lora",
+        "4",
+        "--lora-targets",
+        "q_proj,v_proj",
+        "--checkpointing",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(out.join("model.safetensors").exists(), "the merged model");
+    let adapter: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("adapter/adapter_config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(adapter["r"], 4);
+    assert_eq!(adapter["lora_alpha"], 8.0);
+    assert_eq!(
+        adapter["target_modules"],
+        serde_json::json!(["q_proj", "v_proj"])
+    );
+    assert_eq!(metrics(&out).len(), 2);
+    // Bad LoRA settings are errors naming what is wrong, before any training.
+    for (flags, expected) in [
+        (vec!["--lora", "0"], "rank must be at least 1"),
+        (
+            vec!["--lora", "4", "--lora-targets", "lm_head"],
+            "unknown LoRA target \"lm_head\"",
+        ),
+        (
+            vec!["--lora", "4", "--checkpointing", "--dropout", "0.1"],
+            "checkpointing needs dropout 0",
+        ),
+    ] {
+        let bad = dir.path().join("bad");
+        let mut args = vec![
+            "sft",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            prefs.to_str().unwrap(),
+            "--out",
+            bad.to_str().unwrap(),
+        ];
+        args.extend(flags);
+        let (ok, _, stderr) = srlm(&args);
+        assert!(!ok && stderr.contains(expected), "{stderr}");
+    }
+}

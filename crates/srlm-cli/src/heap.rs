@@ -74,7 +74,7 @@ pub(crate) fn peak_heap_mib() -> f64 {
 /// Sets glibc's allocator to serve allocations up to 32 MiB (a step's activations, gradients and
 /// logit chunks) from its heap and never to trim the heap's free top (up to 2 GiB): by default
 /// glibc maps large blocks fresh and unmaps them on free, so every step's buffers come back as
-/// new zeroed pages and page faults. Measured in `docs/performance.md` (*The allocator keeps
+/// new zeroed pages and page faults. Measured in `docs/performance-log.md` (*The allocator keeps
 /// freed pages*): faster steps, peak resident memory unchanged. The library crates leave the
 /// allocator to their users; this is the binary's choice.
 pub(crate) fn keep_freed_memory() {

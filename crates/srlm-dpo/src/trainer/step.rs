@@ -356,7 +356,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
             let phase = Instant::now();
             let mut backward = loss.backward();
             let mut micro_grads = match checkpoints {
-                Some(layers) => layers.backward(self.model(), &mut backward),
+                Some(recorded) => self.model().backward_checkpointed(recorded, &mut backward),
                 None => GradientsParams::new(),
             };
             let rest = GradientsParams::from_grads(backward, self.model());

@@ -73,12 +73,12 @@ pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: Tensor<1>, eps: f64) -> Te
 }
 
 /// Most rows [`few_rows_matmul`] takes: up to here its register tiles beat `gemm` (which packs
-/// the weight on every call) on SmolLM2's projections read from memory (docs/performance.md,
+/// the weight on every call) on SmolLM2's projections read from memory (docs/performance-log.md,
 /// "Register tiles for the few-rows products").
 pub const FEW_ROWS_MAX: usize = 64;
 
 /// Most rows [`few_rows_matmul_transposed`] takes: up to here its register tiles beat `gemm`
-/// (which packs the whole embedding on every call) on SmolLM2's head (docs/performance.md,
+/// (which packs the whole embedding on every call) on SmolLM2's head (docs/performance-log.md,
 /// "Register tiles for the few-rows products").
 pub const FEW_ROWS_TRANSPOSED_MAX: usize = 64;
 

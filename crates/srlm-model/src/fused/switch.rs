@@ -43,7 +43,7 @@ pub enum FusedOp {
     /// instead of decoding fixed chunks of prompts until each chunk's longest answer ends. Not
     /// in [`FusedOp::DEFAULT`]: on the flex CPU backend decode at 48 rows is bound by compute,
     /// not by reading the weights, so the fixed chunks' tail costs little while the masked
-    /// rows and cache copies of joining cost more (docs/performance.md, "Continuous batching:
+    /// rows and cache copies of joining cost more (docs/performance-log.md, "Continuous batching:
     /// built, measured slower on this CPU").
     ContinuousBatching,
 }

@@ -2,9 +2,10 @@
 //! runs, a forward pass of a model on an autodiff device runs its decoder layers without a
 //! graph, keeping only each layer's input; the final norm, the head and the loss run under
 //! autodiff from the last layer's output as a fresh leaf. After the loss's backward,
-//! [`LayerCheckpoints::backward`] recomputes one layer at a time under autodiff, from its
-//! saved input, and backpropagates the gradient of its output through it — so the
-//! activations of one layer, not of all, are alive at once, for one more forward pass.
+//! [`Llama::backward_checkpointed`](super::Llama::backward_checkpointed) recomputes one layer
+//! at a time under autodiff, from its saved input, and backpropagates the gradient of its
+//! output through it — so the activations of one layer, not of all, are alive at once, for one
+//! more forward pass.
 //!
 //! Dropout must be off (it would draw other masks in the recomputation): the trainer refuses
 //! checkpointing with dropout.
@@ -12,11 +13,13 @@
 use std::cell::RefCell;
 
 use burn::module::{Module, ModuleVisitor, Param};
+use burn::nn::Embedding;
 use burn::optim::GradientsParams;
 use burn::tensor::{Gradients, Int, Tensor};
 
 use super::attention::StepContext;
-use super::Llama;
+use super::block::DecoderLayer;
+use super::norm::RmsNorm;
 
 /// One checkpointed forward pass.
 struct Segment {
@@ -61,14 +64,20 @@ impl LayerCheckpoints {
 
     /// The layers' (and the embedding's) parameter gradients, given `grads`, the loss's
     /// gradients (the recorded leaves' gradients are taken out of it): each layer recomputed
-    /// under autodiff from its saved input, last layer first.
-    pub fn backward(self, model: &Llama, grads: &mut Gradients) -> GradientsParams {
+    /// under autodiff from its saved input, last layer first
+    /// ([`Llama::backward_checkpointed`](super::Llama::backward_checkpointed)).
+    pub(crate) fn backward(
+        self,
+        layers: &[DecoderLayer],
+        embed: &Embedding,
+        grads: &mut Gradients,
+    ) -> GradientsParams {
         let mut acc = GradientsParams::new();
         for segment in self.segments.into_iter().rev() {
             let Some(mut upstream) = segment.last.grad_remove(grads) else {
                 continue;
             };
-            for (layer, input) in model.layers.iter().zip(segment.inputs).rev() {
+            for (layer, input) in layers.iter().zip(segment.inputs).rev() {
                 let x = Tensor::from_inner(input).require_grad();
                 let out = layer.forward(x.clone(), &segment.ctx, None);
                 let mut g = (out * Tensor::from_inner(upstream)).sum().backward();
@@ -78,14 +87,10 @@ impl LayerCheckpoints {
                 };
                 acc = add_gradients(layer, acc, GradientsParams::from_grads(g, layer));
             }
-            if model.embed.weight.is_require_grad() {
-                let out = model.embed.forward(segment.tokens);
+            if embed.weight.is_require_grad() {
+                let out = embed.forward(segment.tokens);
                 let g = (out * Tensor::from_inner(upstream)).sum().backward();
-                acc = add_gradients(
-                    &model.embed,
-                    acc,
-                    GradientsParams::from_grads(g, &model.embed),
-                );
+                acc = add_gradients(embed, acc, GradientsParams::from_grads(g, embed));
             }
         }
         acc
@@ -97,17 +102,21 @@ pub(crate) fn recording() -> bool {
     TAPE.with(|tape| tape.borrow().is_some())
 }
 
-/// The checkpointed pass of [`Llama::forward_hidden`] (no cache): the layers without a graph,
-/// the final norm from a fresh leaf.
-pub(crate) fn forward(model: &Llama, tokens: Tensor<2, Int>, ctx: StepContext) -> Tensor<3> {
+/// The checkpointed pass of `Llama::forward_hidden` (no cache): the layers without a graph,
+/// the final `norm` from a fresh leaf.
+pub(crate) fn forward(
+    (embed, layers, norm): (&Embedding, &[DecoderLayer], &RmsNorm),
+    tokens: Tensor<2, Int>,
+    ctx: StepContext,
+) -> Tensor<3> {
     let inner = StepContext {
         cos: ctx.cos.clone().inner(),
         sin: ctx.sin.clone().inner(),
         bias: ctx.bias.clone().inner(),
     };
-    let mut x = model.embed.valid().forward(tokens.clone().inner());
-    let mut inputs = Vec::with_capacity(model.layers.len());
-    for layer in &model.layers {
+    let mut x = embed.valid().forward(tokens.clone().inner());
+    let mut inputs = Vec::with_capacity(layers.len());
+    for layer in layers {
         inputs.push(x.clone());
         x = layer.valid().forward(x, &inner, None);
     }
@@ -122,7 +131,7 @@ pub(crate) fn forward(model: &Llama, tokens: Tensor<2, Int>, ctx: StepContext) -
             });
         }
     });
-    model.norm.forward(last)
+    norm.forward(last)
 }
 
 /// `acc + more` for every parameter of `module` (gradients of the same parameter summed).

@@ -85,7 +85,8 @@ impl Llama {
         let groups = self.layers.first().map_or(1, |l| l.attention.groups());
         let ctx = StepContext::grouped(cos, sin, bias, groups);
         if cache.is_none() && checkpoint::recording() && self.embed.weight.is_autodiff() {
-            return checkpoint::forward(self, tokens, ctx);
+            let parts = (&self.embed, self.layers.as_slice(), &self.norm);
+            return checkpoint::forward(parts, tokens, ctx);
         }
         let mut x = self.embed.forward(tokens);
         for (index, layer) in self.layers.iter().enumerate() {
@@ -93,6 +94,19 @@ impl Llama {
             x = layer.forward(x, &ctx, layer_cache);
         }
         self.norm.forward(x)
+    }
+
+    /// The layers' (and the embedding's) parameter gradients of the forward passes `recorded`
+    /// by [`LayerCheckpoints::record`]: `grads` are the loss's gradients (the recorded passes'
+    /// last hidden states' gradients are taken out of them); each layer is recomputed under
+    /// autodiff from its saved input, last layer first. Add the rest of the model's gradients
+    /// (`GradientsParams::from_grads(grads, model)`) with [`add_gradients`].
+    pub fn backward_checkpointed(
+        &self,
+        recorded: LayerCheckpoints,
+        grads: &mut burn::tensor::Gradients,
+    ) -> burn::optim::GradientsParams {
+        recorded.backward(&self.layers, &self.embed, grads)
     }
 
     /// Logits `[batch, seq, vocab]` from hidden states.

@@ -3,7 +3,7 @@
 //!
 //! The adapters are burn's [`LoraAdapter`]s attached to the projection weights, so the
 //! optimizer, autodiff and device moves see them as ordinary parameters; the forward
-//! ([`crate::llama`]'s projection) never composes the dense `W + s·A·B`, so autodiff keeps no
+//! (the model's projection) never composes the dense `W + s·A·B`, so autodiff keeps no
 //! weight-sized tensor and computes no weight-sized gradient. Everything else is frozen.
 //! [`Llama::merge_lora`] folds the adapters into the weights (the model for the next
 //! iteration); [`peft`] reads and writes them in PEFT's format; [`stack_adapters`] makes
@@ -30,7 +30,7 @@ mod stack;
 pub use stack::stack_adapters;
 
 use burn::module::{LoraAdapter, Module, Param, Reparameterizer};
-use burn::nn::{Dropout, DropoutConfig, Linear};
+use burn::nn::{DropoutConfig, Linear};
 use burn::tensor::{Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -325,21 +325,4 @@ impl Llama {
         }
         model
     }
-}
-
-/// `x·W (+ bias) + s·(dropout(x)·A)·B` for `x` `[rows, in]` and a projection with an adapter;
-/// `None` without one.
-pub(crate) fn adapted(linear: &Linear, x: &Tensor<2>, dropout: &Dropout) -> Option<Tensor<2>> {
-    let adapter = linear.weight.adapter()?;
-    let base = x.clone().matmul(linear.weight.base());
-    let base = match &linear.bias {
-        Some(bias) => base + bias.val().unsqueeze(),
-        None => base,
-    };
-    // The scale on `B` (`[r, out]`), not on the `[rows, out]` product.
-    let low = dropout
-        .forward(x.clone())
-        .matmul(adapter.a.val())
-        .matmul(adapter.b.val().mul_scalar(adapter.scale));
-    Some(base + low)
 }

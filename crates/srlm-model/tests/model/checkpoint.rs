@@ -26,7 +26,7 @@ fn gradients(model: &Llama, checkpointing: bool) -> Vec<Vec<f32>> {
         let (loss, layers) = LayerCheckpoints::record(loss);
         assert_eq!(layers.len(), 1, "one forward pass recorded");
         let mut backward = loss.backward();
-        let from_layers = layers.backward(model, &mut backward);
+        let from_layers = model.backward_checkpointed(layers, &mut backward);
         add_gradients(
             model,
             from_layers,

@@ -3,7 +3,7 @@
 //! For a few rows `gemm` packs the whole weight matrix into its own layout on every call and
 //! then reads the packed copy: three passes over weights that do not fit in cache, where one
 //! would do, and a decode step at batch 4 spent several times batch 1's time in its projections
-//! (docs/performance.md, "Decoding a few rows"). Here each rayon task owns a band of output columns. Within it, blocks
+//! (docs/performance-log.md, "Decoding a few rows"). Here each rayon task owns a band of output columns. Within it, blocks
 //! of four vector registers of columns are multiplied against tiles of up to four rows with
 //! the outputs held in registers while the weight's rows go past (prefetched ahead: a band's
 //! row is a short piece of a long row, which the hardware's prefetchers do not follow); the

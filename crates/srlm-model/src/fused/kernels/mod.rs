@@ -6,7 +6,7 @@
 //! closure handed to `Arch::dispatch`: a closure reaches the dispatcher through its `FnOnce`
 //! shim, which LLVM does not inline into the instruction-set-specific function, so the loop
 //! was compiled for baseline x86-64 (scalar SSE), several times slower than the same loop
-//! vectorised (docs/performance.md, "The fused kernels were compiled for scalar SSE").
+//! vectorised (docs/performance-log.md, "The fused kernels were compiled for scalar SSE").
 //!
 //! Every kernel takes row-major, contiguous data; the backend glue (`flex.rs`) makes it so.
 

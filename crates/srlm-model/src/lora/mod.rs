@@ -116,9 +116,11 @@ impl LoraTarget {
     }
 }
 
-/// What LoRA adapts and how (PEFT's `LoraConfig` fields of the same meaning).
+/// What LoRA adapts and how (PEFT's `LoraConfig` fields of the same meaning). Read from TOML
+/// or JSON, a field left out takes [`LoraConfig::new`]'s value for the rank given: `alpha` is
+/// `2 · rank` unless set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "LoraSettings")]
 pub struct LoraConfig {
     /// The rank `r` of `A` `[in, r]` and `B` `[r, out]` (PEFT `r`).
     pub rank: usize,
@@ -130,6 +132,30 @@ pub struct LoraConfig {
     pub rslora: bool,
     /// Dropout on the adapters' input while training (PEFT `lora_dropout`).
     pub dropout: f64,
+}
+
+/// [`LoraConfig`] as written, every field optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoraSettings {
+    rank: Option<usize>,
+    alpha: Option<f64>,
+    targets: Option<Vec<LoraTarget>>,
+    rslora: Option<bool>,
+    dropout: Option<f64>,
+}
+
+impl From<LoraSettings> for LoraConfig {
+    fn from(s: LoraSettings) -> Self {
+        let base = LoraConfig::new(s.rank.unwrap_or(LoraConfig::default().rank));
+        LoraConfig {
+            alpha: s.alpha.unwrap_or(base.alpha),
+            targets: s.targets.unwrap_or(base.targets.clone()),
+            rslora: s.rslora.unwrap_or(base.rslora),
+            dropout: s.dropout.unwrap_or(base.dropout),
+            ..base
+        }
+    }
 }
 
 impl Default for LoraConfig {

@@ -262,3 +262,16 @@ fn stacked_adapters_equal_the_adapters_merged_in_turn() {
     }
     assert!(srlm_model::lora::stack_adapters(&[], 2).is_err());
 }
+
+#[test]
+fn a_lora_table_without_alpha_takes_twice_its_rank() {
+    let config: LoraConfig = serde_json::from_str(r#"{"rank": 8}"#).unwrap();
+    assert_eq!((config.rank, config.alpha), (8, 16.0));
+    assert_eq!(config.targets.len(), 7);
+    let config: LoraConfig = serde_json::from_str(r#"{"rank": 8, "alpha": 4.0}"#).unwrap();
+    assert_eq!(config.alpha, 4.0);
+    let config: LoraConfig = serde_json::from_str("{}").unwrap();
+    assert_eq!(config, LoraConfig::default());
+    let err = serde_json::from_str::<LoraConfig>(r#"{"rank": 8, "alpah": 4.0}"#).unwrap_err();
+    assert!(err.to_string().contains("alpah"), "{err}");
+}

@@ -32,9 +32,9 @@ pub(crate) struct RunArgs {
     /// Override a setting, e.g. `--set candidates.n=8 --set judge.samples=5`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
-    /// Train LoRA adapters of this rank in SFT and every DPO iteration instead of every weight
-    /// (shorthand for `--set sft.lora.rank=R --set dpo.train.lora.rank=R`); each M(t+1) is
-    /// M(t) with its adapters merged in.
+    /// Train LoRA adapters of this rank (alpha 2 · rank) in SFT and every DPO iteration instead
+    /// of every weight (shorthand for `--set sft.lora.rank=R --set dpo.train.lora.rank=R`);
+    /// each M(t+1) is M(t) with its adapters merged in.
     #[arg(long, value_name = "RANK")]
     lora: Option<usize>,
     /// Print the effective config and exit.
@@ -242,7 +242,6 @@ pub(crate) fn run(args: RunArgs, device: Option<&str>) -> Result<()> {
     if let Some(rank) = args.lora {
         for stage in ["sft", "dpo.train"] {
             overrides.push(format!("{stage}.lora.rank={rank}"));
-            overrides.push(format!("{stage}.lora.alpha={}", 2 * rank));
         }
     }
     overrides.extend(args.overrides.iter().cloned());

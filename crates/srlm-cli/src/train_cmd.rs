@@ -94,7 +94,6 @@ impl TrainArgs {
         }
         lora.dropout = self.lora_dropout;
         lora.rslora = self.rslora;
-        lora.validate()?;
         Ok(Some(lora))
     }
 

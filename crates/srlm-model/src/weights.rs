@@ -27,6 +27,18 @@ impl HostTensor {
         Ok(HostTensor { shape, data })
     }
 
+    /// A 2-D tensor (a vector as one row) on `device`.
+    pub(crate) fn to_matrix(&self, device: &burn::tensor::Device) -> burn::tensor::Tensor<2> {
+        let (rows, cols) = match self.shape[..] {
+            [n] => (1, n),
+            _ => (self.shape[0], self.shape[1]),
+        };
+        burn::tensor::Tensor::from_data(
+            burn::tensor::TensorData::new(self.data.clone(), [rows, cols]),
+            device,
+        )
+    }
+
     /// The transpose of a 2-D tensor.
     pub fn transposed(&self) -> HostTensor {
         let (rows, cols) = (self.shape[0], self.shape[1]);

@@ -32,19 +32,13 @@ impl OpenAiGenerator {
 
     fn post_admin(&self, route: &str, body: &Value) -> Result<()> {
         let url = format!("{}/v1/{route}", self.base);
-        let mut request = self
-            .agent
-            .post(&url)
-            .header("Content-Type", "application/json");
-        if let Some(key) = &self.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
-        }
         let fail = |reason: String| JudgeError::Http {
             url: url.clone(),
             reason,
             attempts: 1,
         };
-        let response = request
+        let response = self
+            .json_post(&url)
             .send_json(body)
             .map_err(|e| fail(format!("cannot reach the server: {e}")))?;
         let status = response.status().as_u16();

@@ -14,10 +14,7 @@ impl OpenAiGenerator {
     /// (404 or 405). Refused keys (401, 403), other statuses and unreadable lists are errors.
     pub fn list_models(&self) -> Result<Option<Vec<String>>> {
         let models_url = format!("{}/v1/models", self.base);
-        let mut request = self.agent.get(&models_url);
-        if let Some(key) = &self.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
-        }
+        let request = self.authorized(self.agent.get(&models_url));
         let fail = |reason: String| JudgeError::Http {
             url: models_url.clone(),
             reason,

@@ -88,18 +88,31 @@ impl OpenAiGenerator {
         format!("{}/v1/chat/completions", self.base)
     }
 
-    fn post(&self, body: &Value) -> std::result::Result<Completion, Attempt> {
-        let mut request = self
-            .agent
-            .post(self.url())
-            .header("Content-Type", "application/json");
-        if let Some(key) = &self.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
+    /// `request` with the API key, when there is one.
+    fn authorized<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.api_key {
+            Some(key) => request.header("Authorization", format!("Bearer {key}")),
+            None => request,
         }
-        let response = request.send_json(body).map_err(|e| Attempt::Retry {
-            reason: format!("transport: {e}"),
-            status: false,
-        })?;
+    }
+
+    /// A JSON `POST` to `url`, with the API key.
+    fn json_post(&self, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        self.authorized(
+            self.agent
+                .post(url)
+                .header("Content-Type", "application/json"),
+        )
+    }
+
+    fn post(&self, body: &Value) -> std::result::Result<Completion, Attempt> {
+        let response = self
+            .json_post(&self.url())
+            .send_json(body)
+            .map_err(|e| Attempt::Retry {
+                reason: format!("transport: {e}"),
+                status: false,
+            })?;
         let status = response.status().as_u16();
         let text = response
             .into_body()

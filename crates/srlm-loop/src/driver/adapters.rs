@@ -38,7 +38,7 @@ impl StackedAdapter {
 impl SelfRewardingRun {
     /// The model every `M{t}/adapter/` adapts: M0 (`model.path`) when SFT trains adapters
     /// too, M1 otherwise; `None` when DPO trains every weight (no model is an adapter away).
-    pub(crate) fn adapter_base(&self) -> Option<PathBuf> {
+    fn adapter_base(&self) -> Option<PathBuf> {
         self.config.dpo.train.lora.as_ref()?;
         Some(match self.config.sft.lora {
             Some(_) => self.config.model.path.clone(),

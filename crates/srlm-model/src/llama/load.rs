@@ -2,7 +2,7 @@
 
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Embedding, Linear};
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Tensor};
 
 use super::{Attention, DecoderLayer, Llama, Mlp, RmsNorm};
 use crate::config::LlamaConfig;
@@ -28,11 +28,11 @@ struct FromMap<'a> {
 impl Source for FromMap<'_> {
     fn get(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
         let host = self.map.take_optional(name, shape)?;
-        Ok(host.map(|t| to_tensor(&t, self.device)))
+        Ok(host.map(|t| t.to_matrix(self.device)))
     }
     fn get_transposed(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
         let host = self.map.take_optional(name, shape)?;
-        Ok(host.map(|t| to_tensor(&t.transposed(), self.device)))
+        Ok(host.map(|t| t.transposed().to_matrix(self.device)))
     }
     fn device(&self) -> &Device {
         self.device
@@ -63,15 +63,6 @@ impl Source for Random<'_> {
     fn device(&self) -> &Device {
         self.device
     }
-}
-
-fn to_tensor(t: &HostTensor, device: &Device) -> Tensor<2> {
-    let (rows, cols) = if t.shape.len() == 1 {
-        (1, t.shape[0])
-    } else {
-        (t.shape[0], t.shape[1])
-    };
-    Tensor::from_data(TensorData::new(t.data.clone(), [rows, cols]), device)
 }
 
 /// `tensor`, or the error naming the missing `name`.

@@ -318,11 +318,7 @@ impl Llama {
                 *linear = linear.clone().apply_reparameterization(attach);
             }
         }
-        let dropout = DropoutConfig::new(config.dropout).init();
-        for layer in &mut model.layers {
-            layer.attention.lora_dropout = dropout.clone();
-            layer.mlp.lora_dropout = dropout.clone();
-        }
+        model.set_lora_dropout(config.dropout);
         Ok(model)
     }
 
@@ -344,11 +340,16 @@ impl Llama {
     /// the plain model the next iteration starts from (PEFT's `merge_and_unload`).
     pub fn merge_lora(self) -> Llama {
         let mut model = self.materialize().set_require_grad(true);
-        let none = DropoutConfig::new(0.0).init();
-        for layer in &mut model.layers {
-            layer.attention.lora_dropout = none.clone();
-            layer.mlp.lora_dropout = none.clone();
-        }
+        model.set_lora_dropout(0.0);
         model
+    }
+
+    /// Dropout `prob` on every adapter's input, in every layer.
+    fn set_lora_dropout(&mut self, prob: f64) {
+        let dropout = DropoutConfig::new(prob).init();
+        for layer in &mut self.layers {
+            layer.attention.lora_dropout = dropout.clone();
+            layer.mlp.lora_dropout = dropout.clone();
+        }
     }
 }

@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use burn::tensor::{Tensor, TensorData};
 use serde_json::{json, Value};
 
 use super::{Factors, LoraConfig, LoraTarget};
@@ -83,8 +82,8 @@ impl Llama {
                 .take(&tensor_name(layer, target, "lora_B"), &[d_out, config.rank])
                 .map_err(shaped)?;
             Ok(Factors {
-                a: to_device(&a.transposed(), &device),
-                b: to_device(&b.transposed(), &device),
+                a: a.transposed().to_matrix(&device),
+                b: b.transposed().to_matrix(&device),
             })
         })?;
         if let Some(extra) = weights.tensors.keys().next() {
@@ -99,13 +98,6 @@ impl Llama {
         }
         Ok(model)
     }
-}
-
-fn to_device(t: &HostTensor, device: &burn::tensor::Device) -> Tensor<2> {
-    Tensor::from_data(
-        TensorData::new(t.data.clone(), [t.shape[0], t.shape[1]]),
-        device,
-    )
 }
 
 fn names(targets: &[LoraTarget]) -> String {

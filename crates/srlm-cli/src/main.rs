@@ -7,7 +7,9 @@ mod eval_cmd;
 mod heap;
 mod http_args;
 mod judge_cmd;
+mod lora_args;
 mod model_cmd;
+mod plan_cmd;
 mod run_cmd;
 mod train_cmd;
 mod verifiable_cmd;
@@ -60,6 +62,9 @@ enum Command {
     /// The self-rewarding loop: M0 → SFT → M1 → (prompts, candidates, self-judging, pairs,
     /// DPO) → M2 → … ; run again with the same arguments to continue an interrupted run.
     Run(run_cmd::RunArgs),
+    /// The memory a training run would need at its peak (weights, adapters, gradients,
+    /// optimizer, activations, checkpoint) against what the device has, before loading anything.
+    Plan(plan_cmd::PlanArgs),
     /// Measures prefill, decode and training throughput and peak memory, optionally beside the
     /// PyTorch reference on the same shapes (see docs/performance.md).
     Bench(bench_cmd::BenchArgs),
@@ -87,6 +92,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Run(args) => run_cmd::run(args, cli.device.as_deref())?,
         Command::Bench(args) => bench_cmd::bench(args, &device)?,
+        Command::Plan(args) => plan_cmd::plan(&args, &device)?,
         Command::Eval(args) => eval_cmd::eval(args, cli.device.as_deref())?,
         Command::Generate(args) => model_cmd::generate(&args, &device)?,
         Command::Logprob(args) => model_cmd::logprob(&args, &device)?,

@@ -8,9 +8,13 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use srlm::dpo::PlannedWork;
+use srlm::model::LanguageModel;
 use srlm::run::{
     Follows, GeneratorSpec, Observer, RunConfig, SelfRewardingRun, ServedModel, StageSummary,
 };
+
+use crate::plan_cmd::MemoryArgs;
 
 /// `srlm run` options.
 #[derive(Args)]
@@ -40,6 +44,8 @@ pub(crate) struct RunArgs {
     /// Print the effective config and exit.
     #[arg(long)]
     print_config: bool,
+    #[command(flatten)]
+    memory: MemoryArgs,
     #[command(flatten)]
     servers: RoleServers,
     /// Testing aid: abort the process (no clean-up, like kill -9) after UNITS units of STAGE in
@@ -251,6 +257,7 @@ pub(crate) fn run(args: RunArgs, device: Option<&str>) -> Result<()> {
         print!("{}", config.to_toml()?);
         return Ok(());
     }
+    check_run_memory(&config, &args.memory)?;
     let run = SelfRewardingRun::open(&args.out, config)?;
     let log = run.dir().open_log()?;
     init_tracing(Some(log));
@@ -279,6 +286,26 @@ pub(crate) fn run(args: RunArgs, device: Option<&str>) -> Result<()> {
             .join(", ")
     );
     Ok(())
+}
+
+/// Refuses a run whose SFT or DPO steps would not fit the device's memory (sequences of
+/// `data.max_len`; DPO pairs counted whole), before anything is generated.
+fn check_run_memory(config: &RunConfig, memory: &MemoryArgs) -> Result<()> {
+    let model = LanguageModel::read_config(&config.model.path)
+        .with_context(|| format!("reading M0 {}", config.model.path.display()))?;
+    let seq = config.data.max_len;
+    let device = config.run.device.as_str();
+    memory
+        .check(&model, &config.sft, &PlannedWork::sft(seq), device)
+        .context("SFT")?;
+    memory
+        .check(
+            &model,
+            &config.dpo.train,
+            &PlannedWork::preference(seq, 0),
+            device,
+        )
+        .context("DPO")
 }
 
 /// Logs to stderr (filtered by `RUST_LOG`, default warnings) and, for a run, everything at

@@ -12,9 +12,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use srlm::data::{read_jsonl, BadLines, EftRecord, Encoder, IftRecord, PreferenceRecord, SetKind};
 use srlm::dpo::{
     fine_tune, sft_objective, DpoConfig, DpoLossType, Objective, OrpoConfig, OrpoObjective,
-    Reference, SimpoConfig, SimpoObjective, TrainConfig,
+    PlannedWork, Reference, SimpoConfig, SimpoObjective, TrainConfig,
 };
-use srlm::model::{parse_device, LanguageModel, LoraConfig, LoraTarget};
+use srlm::model::{parse_device, LanguageModel};
+
+use crate::lora_args::LoraArgs;
+use crate::plan_cmd::MemoryArgs;
 
 /// Options shared by both stages.
 #[derive(Args)]
@@ -51,52 +54,17 @@ pub(crate) struct TrainArgs {
     seed: u64,
     #[arg(long)]
     checkpoint_every: Option<usize>,
-    /// Train LoRA adapters of this rank on a frozen model instead of every weight; the saved
-    /// model has them merged in, and OUT/adapter/ holds them in PEFT's format.
-    #[arg(long, value_name = "RANK")]
-    lora: Option<usize>,
-    /// LoRA's alpha (scale alpha / rank; default 2 · rank).
-    #[arg(long, requires = "lora")]
-    lora_alpha: Option<f64>,
-    /// The projections LoRA adapts (default: all seven).
-    #[arg(
-        long,
-        requires = "lora",
-        value_delimiter = ',',
-        value_name = "q_proj,..."
-    )]
-    lora_targets: Vec<String>,
-    /// Dropout on the adapters' input.
-    #[arg(long, requires = "lora", default_value_t = 0.0)]
-    lora_dropout: f64,
-    /// Scale by alpha / √rank (rsLoRA).
-    #[arg(long, requires = "lora")]
-    rslora: bool,
+    #[command(flatten)]
+    lora: LoraArgs,
     /// Layer checkpointing: keep only each layer's input, recompute the layer in the backward
     /// pass (less memory, one more forward pass; needs --dropout 0).
     #[arg(long)]
     checkpointing: bool,
+    #[command(flatten)]
+    memory: MemoryArgs,
 }
 
 impl TrainArgs {
-    fn lora(&self) -> Result<Option<LoraConfig>> {
-        let Some(rank) = self.lora else {
-            return Ok(None);
-        };
-        let mut lora = LoraConfig::new(rank);
-        lora.alpha = self.lora_alpha.unwrap_or(lora.alpha);
-        if !self.lora_targets.is_empty() {
-            lora.targets = self
-                .lora_targets
-                .iter()
-                .map(|name| LoraTarget::parse(name.trim()))
-                .collect::<std::result::Result<_, _>>()?;
-        }
-        lora.dropout = self.lora_dropout;
-        lora.rslora = self.rslora;
-        Ok(Some(lora))
-    }
-
     fn config(&self, mut base: TrainConfig) -> Result<TrainConfig> {
         base.peak_lr = self.lr.unwrap_or(base.peak_lr);
         base.final_lr = self.final_lr.unwrap_or(base.final_lr);
@@ -109,7 +77,7 @@ impl TrainArgs {
         base.max_grad_norm = Some(self.max_grad_norm);
         base.seed = self.seed;
         base.checkpoint_every = self.checkpoint_every;
-        base.lora = self.lora()?;
+        base.lora = self.lora.config()?;
         base.checkpointing = self.checkpointing;
         Ok(base)
     }
@@ -128,8 +96,11 @@ fn run_training<O: Objective>(
     lm: &LanguageModel,
     objective: &O,
     config: &TrainConfig,
-    out: &Path,
+    (args, device): (&TrainArgs, &str),
 ) -> Result<()> {
+    args.memory
+        .check(&lm.config, config, &PlannedWork::of(objective), device)?;
+    let out = args.out.as_path();
     let progress = bar(config.total_steps(objective.len()));
     let trained = fine_tune(lm, objective, config, out, &mut |m| {
         progress.set_position(m.step as u64);
@@ -175,7 +146,7 @@ pub(crate) fn sft(model: &Path, data: &[PathBuf], args: &TrainArgs, device: &str
         "{}",
         serde_json::json!({"ift": ift.len(), "eft": eft.len(), "encode": report})
     );
-    run_training(&lm, &objective, &config, &args.out)
+    run_training(&lm, &objective, &config, (args, device))
 }
 
 /// The preference losses `srlm dpo` trains with.
@@ -250,7 +221,7 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
                 nll_alpha: args.rpo_alpha.unwrap_or(0.0),
             };
             let objective = SimpoObjective::simpo(pairs, simpo, lm.pad_id)?;
-            run_training(&lm, &objective, &config, &args.train.out)
+            run_training(&lm, &objective, &config, (&args.train, device))
         } else {
             if args.label_smoothing != 0.0 || args.rpo_alpha.is_some() {
                 bail!("--loss orpo takes neither --label-smoothing nor --rpo-alpha (its NLL term is always on)");
@@ -259,7 +230,7 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
                 beta: args.beta.unwrap_or(OrpoConfig::default().beta),
             };
             let objective = OrpoObjective::orpo(pairs, orpo, lm.pad_id)?;
-            run_training(&lm, &objective, &config, &args.train.out)
+            run_training(&lm, &objective, &config, (&args.train, device))
         };
     }
     let reference_path = match (&args.reference, &config.lora) {
@@ -305,5 +276,5 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
     );
     tracing::info!(outcome = ?set.cache, "reference log-probs");
     drop(loaded);
-    run_training(&lm, &set.objective, &config, &args.train.out)
+    run_training(&lm, &set.objective, &config, (&args.train, device))
 }

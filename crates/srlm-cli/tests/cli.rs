@@ -1137,3 +1137,70 @@ fn sft_and_dpo_with_lora_and_checkpointing_write_merged_models_and_peft_adapters
         assert!(!ok && stderr.contains(expected), "{stderr}");
     }
 }
+
+#[test]
+fn plan_says_whether_a_run_fits_and_training_refuses_one_that_does_not() {
+    let dpo_8b = [
+        "plan",
+        "--model",
+        "random:llama-3-8b",
+        "--work",
+        "dpo",
+        "--seq",
+        "1024",
+        "--batch-size",
+        "1",
+        "--micro-batch-tokens",
+        "2048",
+        "--dropout",
+        "0",
+        "--memory",
+        "80",
+    ];
+    let mut lora = dpo_8b.to_vec();
+    lora.extend(["--lora", "16", "--checkpointing"]);
+    let (ok, out, err) = srlm(&lora);
+    assert!(ok, "{err}");
+    assert!(out.contains("LoRA adapters (41.9 M parameters)"), "{out}");
+    assert!(out.contains("\nfits: the peak is"), "{out}");
+    let (ok, out, err) = srlm(&dpo_8b);
+    assert!(ok, "{err}");
+    assert!(out.contains("does not fit"), "{out}");
+    let (ok, _, err) = srlm(&["plan", "--model", "random:llama-9b"]);
+    assert!(
+        !ok && err.contains("llama-9b") && err.contains("llama-3-8b"),
+        "{err}"
+    );
+
+    // `srlm sft` checks the same plan before it trains, and refuses with the table.
+    let dir = tempfile::tempdir().unwrap();
+    let ift = dir.path().join("ift.jsonl");
+    std::fs::write(&ift, "{\"prompt\": \"Hi.\", \"response\": \"Hello.\"}\n").unwrap();
+    let out_dir = dir.path().join("m1");
+    let model = tiny();
+    let sft = |memory: &str| {
+        srlm(&[
+            "sft",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            ift.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--max-steps",
+            "1",
+            "--memory",
+            memory,
+        ])
+    };
+    let (ok, _, err) = sft("0.00001");
+    assert!(!ok, "a run planned past its memory must not start");
+    assert!(
+        err.contains("would run out of memory") && err.contains("**peak**"),
+        "{err}"
+    );
+    assert!(!out_dir.join("model.safetensors").exists());
+    let (ok, _, err) = sft("1");
+    assert!(ok, "{err}");
+    assert!(out_dir.join("model.safetensors").exists());
+}

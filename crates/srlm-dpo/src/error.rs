@@ -47,6 +47,12 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// The memory plan's peak exceeds what the device has (the plan as a table).
+    #[error("training would run out of memory:\n\n{plan}\nlower --batch-size, --micro-batch-tokens or --max-len, or add --lora / --checkpointing (`srlm plan` tries settings without running; --no-memory-check runs anyway)")]
+    OutOfMemory {
+        /// The plan, as [`crate::MemoryPlan::table`] writes it.
+        plan: String,
+    },
     /// The model failed.
     #[error(transparent)]
     Model(#[from] srlm_model::ModelError),

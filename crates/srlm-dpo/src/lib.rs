@@ -62,6 +62,7 @@ mod error;
 mod loss;
 mod objective;
 mod optim;
+mod plan;
 mod recipes;
 mod reference;
 pub mod reference_free;
@@ -76,6 +77,7 @@ pub use objective::{
     SimpoObjective, StepStats,
 };
 pub use optim::{clip_coefficient, global_grad_norm, scale_grads, AdamW, AdamWConfig};
+pub use plan::{MemoryPlan, PlanLine, PlannedWork};
 pub use recipes::{
     fine_tune, sft_objective, FineTuned, Reference, ReferenceObjective, ADAPTER_DIR,
 };

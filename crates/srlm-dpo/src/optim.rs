@@ -12,7 +12,7 @@ use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use srlm_model::burn;
 use srlm_model::fused::{adamw_update, AdamWStep};
-use srlm_model::{read_f32, HostTensor, WeightMap};
+use srlm_model::{read_f32, write_safetensors_lazily, HostTensor, LazyTensor, WeightMap};
 
 use crate::error::{Result, TrainError};
 
@@ -87,7 +87,25 @@ impl AdamW {
         Ok((self.step, map))
     }
 
-    /// Restores a state saved by [`AdamW::to_weights`] onto `device`.
+    /// Writes the state as [`AdamW::to_weights`] names it to the safetensors file `path`, one
+    /// moment copied to the host at a time (the whole state at once is twice the model's size).
+    pub fn write(&self, path: &std::path::Path) -> Result<()> {
+        let mut tensors = Vec::new();
+        for (i, moments) in self.moments.iter().enumerate() {
+            if let Some((m, v)) = moments {
+                for (kind, t) in [("m", m), ("v", v)] {
+                    tensors.push(LazyTensor {
+                        name: format!("{kind}.{i}"),
+                        shape: t.dims().to_vec(),
+                        read: Box::new(move || read_f32(t.clone(), "optimizer state")),
+                    });
+                }
+            }
+        }
+        Ok(write_safetensors_lazily(path, &tensors)?)
+    }
+
+    /// Restores a state saved by [`AdamW::to_weights`] or [`AdamW::write`] onto `device`.
     pub fn from_weights(
         config: AdamWConfig,
         step: u64,

@@ -257,29 +257,14 @@ impl LlamaConfig {
     /// Bytes the model takes in host memory as built here: its parameters in `f32` and the
     /// rotary tables (`cos` and `sin` for every position); `None` when the count overflows.
     pub fn host_bytes(&self) -> Option<u64> {
-        let n = |v: usize| u64::try_from(v).ok();
-        let (h, v, i) = (
-            n(self.hidden_size)?,
-            n(self.vocab_size)?,
-            n(self.intermediate_size)?,
-        );
-        let hd = n(self.head_dim())?;
-        let q = n(self.num_attention_heads)?.checked_mul(hd)?;
-        let kv = n(self.kv_heads())?.checked_mul(hd)?;
-        // q, k, v, o; gate, up, down; two norms.
-        let layer = h
-            .checked_mul(q.checked_mul(2)?.checked_add(kv.checked_mul(2)?)?)?
-            .checked_add(h.checked_mul(i)?.checked_mul(3)?)?
-            .checked_add(h.checked_mul(2)?)?;
-        let heads = if self.tie_word_embeddings { 1 } else { 2 };
-        let params = layer
-            .checked_mul(n(self.num_hidden_layers)?)?
-            .checked_add(v.checked_mul(h)?.checked_mul(heads)?)?
-            .checked_add(h)?;
-        let rotary = n(self.max_position_embeddings)?
+        let hd = u64::try_from(self.head_dim()).ok()?;
+        let rotary = u64::try_from(self.max_position_embeddings)
+            .ok()?
             .checked_mul(hd)?
             .checked_mul(2)?;
-        params.checked_add(rotary)?.checked_mul(4)
+        self.checked_parameter_count()?
+            .checked_add(rotary)?
+            .checked_mul(4)
     }
 
     /// Checks that the numbers describe a buildable model; returns what is wrong. A model
@@ -332,7 +317,7 @@ impl LlamaConfig {
             ));
         }
         let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
-        match (self.host_bytes(), host_memory_bytes()) {
+        match (self.host_bytes(), crate::memory::host_memory_bytes()) {
             (None, _) => {
                 return Err(
                     "the model's size overflows 64 bits (check its dimensions and `max_position_embeddings`)".into(),
@@ -372,12 +357,4 @@ impl LlamaConfig {
             .map(TokenIds::to_vec)
             .unwrap_or_default()
     }
-}
-
-/// The machine's memory (`MemTotal` of `/proc/meminfo`), where the system says it.
-fn host_memory_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
 }

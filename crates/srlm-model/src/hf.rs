@@ -224,6 +224,84 @@ impl safetensors::View for F32View<'_> {
     }
 }
 
+/// A tensor [`write_safetensors_lazily`] writes: its name, its shape, and how to read its
+/// values, called when the file reaches it.
+pub struct LazyTensor<'a> {
+    /// The tensor's name in the file.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Reads its values (row-major, as many as the shape says).
+    pub read: Box<dyn Fn() -> Result<Vec<f32>> + 'a>,
+}
+
+/// A [`LazyTensor`] as safetensors sees it; a failed or short read is kept in `error` (and
+/// zeros written, in a file that is then discarded).
+struct LazyView<'a, 'b> {
+    tensor: &'b LazyTensor<'a>,
+    error: &'b std::cell::RefCell<Option<ModelError>>,
+}
+
+impl safetensors::View for LazyView<'_, '_> {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.tensor.shape
+    }
+
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        let len = self.tensor.shape.iter().product::<usize>();
+        let values = match (self.tensor.read)() {
+            Ok(values) if values.len() == len => values,
+            outcome => {
+                let reason = match outcome {
+                    Ok(values) => format!(
+                        "`{}`: shape {:?} but {} values",
+                        self.tensor.name,
+                        self.tensor.shape,
+                        values.len()
+                    ),
+                    Err(e) => format!("`{}`: {e}", self.tensor.name),
+                };
+                self.error
+                    .borrow_mut()
+                    .get_or_insert(ModelError::InvalidInput(reason));
+                vec![0.0; len]
+            }
+        };
+        std::borrow::Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+    }
+
+    fn data_len(&self) -> usize {
+        self.tensor.shape.iter().product::<usize>() * std::mem::size_of::<f32>()
+    }
+}
+
+/// Writes `tensors` as one `f32` safetensors file, atomically, reading each tensor's values
+/// only when the file reaches it: one tensor's host copy at a time (the optimizer's moments of
+/// a checkpoint, which would otherwise be copied whole — twice the model — before writing).
+pub fn write_safetensors_lazily(path: &Path, tensors: &[LazyTensor<'_>]) -> Result<()> {
+    let error = std::cell::RefCell::new(None);
+    let views = tensors.iter().map(|tensor| {
+        (
+            tensor.name.clone(),
+            LazyView {
+                tensor,
+                error: &error,
+            },
+        )
+    });
+    crate::atomic::write_atomic_with(path, |tmp| {
+        safetensors::serialize_to_file(views, None, tmp).map_err(std::io::Error::other)?;
+        match error.borrow_mut().take() {
+            Some(e) => Err(std::io::Error::other(e.to_string())),
+            None => Ok(()),
+        }
+    })
+}
+
 /// Serialises `weights` as one `f32` safetensors file with the `{"format": "pt"}` metadata
 /// transformers expects, streamed to disk from the weights' own buffers (no copy of the model
 /// in memory), atomically.

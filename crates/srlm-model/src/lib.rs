@@ -69,6 +69,7 @@ mod local_generator;
 mod log_sum_exp;
 mod logprob;
 pub mod lora;
+mod memory;
 mod model;
 mod rope;
 mod sampling;
@@ -87,7 +88,10 @@ pub use generate::{
     generate, generate_continuous, generate_samples, ContinuousBatching, FinishReason, Generation,
     GenerationConfig,
 };
-pub use hf::{read_safetensors, safetensors_files, write_safetensors, TokenizerConfig};
+pub use hf::{
+    read_safetensors, safetensors_files, write_safetensors, write_safetensors_lazily, LazyTensor,
+    TokenizerConfig,
+};
 pub use llama::{
     add_gradients, attention_bias, attention_bias_with_room, Attention, DecoderLayer, KvCache,
     LayerCheckpoints, Llama, Mlp, RmsNorm,
@@ -99,6 +103,7 @@ pub use logprob::{
     ResponseLogprob,
 };
 pub use lora::{LoraConfig, LoraTarget};
+pub use memory::{host_available_bytes, SavedPerToken, TrainingForward};
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;
 pub use sampling::{argmax, sample, sequence_rng, SamplingParams};

@@ -37,6 +37,16 @@ pub struct LanguageModel {
 }
 
 impl LanguageModel {
+    /// The config of the model at `path` (a GGUF file's metadata or a Hugging Face
+    /// directory's `config.json`), without reading its weights.
+    pub fn read_config(path: &Path) -> Result<LlamaConfig> {
+        if path.is_dir() {
+            LlamaConfig::from_file(&path.join("config.json"))
+        } else {
+            GgufFile::open(path)?.config()
+        }
+    }
+
     /// Loads a GGUF file or a Hugging Face directory onto `device`.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
         if path.is_dir() {

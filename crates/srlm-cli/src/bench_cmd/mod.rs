@@ -33,6 +33,9 @@ pub(crate) struct Record {
     /// memory the allocator kept after it was freed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_heap_mib: Option<f64>,
+    /// srlm's training only: the peak `srlm plan` predicts for the step (`MemoryPlan`), MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_mib: Option<f64>,
     /// Training only: median seconds of the forward, backward and optimizer phases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phases: Option<[f64; 3]>,
@@ -51,6 +54,7 @@ impl Record {
             tokens_per_s,
             peak_rss_mib: peak_rss_mib(),
             peak_heap_mib: Some(crate::heap::peak_heap_mib()),
+            planned_mib: None,
             phases: None,
             fused: srlm::model::fused::enabled_ops(),
         }

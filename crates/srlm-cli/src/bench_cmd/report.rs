@@ -174,8 +174,12 @@ pub(crate) fn table(
 
 /// A record's peak memory: resident, and the live heap's in parentheses when measured.
 fn peak(r: &Record) -> String {
+    let planned = r
+        .planned_mib
+        .map(|p| format!(", plan {p:.0}"))
+        .unwrap_or_default();
     match r.peak_heap_mib {
-        Some(heap) => format!("{:.0} (heap {heap:.0})", r.peak_rss_mib),
+        Some(heap) => format!("{:.0} (heap {heap:.0}{planned})", r.peak_rss_mib),
         None => format!("{:.0}", r.peak_rss_mib),
     }
 }
@@ -191,6 +195,7 @@ mod tests {
             tokens_per_s: rate,
             peak_rss_mib: 100.0,
             peak_heap_mib: None,
+            planned_mib: None,
             phases: None,
             fused: String::new(),
         }

@@ -15,8 +15,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use srlm::data::{EncodedExample, EncodedPair};
 use srlm::dpo::{
-    compute_reference_logps, train, DpoConfig, DpoObjective, Objective, SftObjective, StepTime,
-    TrainConfig,
+    compute_reference_logps, train, DpoConfig, DpoObjective, MemoryPlan, Objective, PlannedWork,
+    SftObjective, StepTime, TrainConfig,
 };
 use srlm::model::{parse_device, Llama, LlamaConfig, LoraConfig};
 
@@ -56,6 +56,26 @@ struct Measured {
     num_tokens: usize,
     tokens_per_second: f64,
     time: StepTime,
+}
+
+/// The peak the memory plan predicts for `objective`'s steps, MiB: the model is moved into the
+/// trainer (no copy of the weights before the first update is kept; the reference is a cached
+/// table, and a kept one adds its weights).
+fn planned_mib<O: Objective>(
+    model_config: &LlamaConfig,
+    objective: &O,
+    config: &TrainConfig,
+    kept_reference: bool,
+) -> f64 {
+    let work = PlannedWork {
+        keeps_start: false,
+        ..PlannedWork::of(objective)
+    };
+    let mut bytes = MemoryPlan::new(model_config, config, &work).peak().bytes;
+    if kept_reference {
+        bytes += model_config.host_bytes().unwrap_or(0);
+    }
+    bytes as f64 / f64::from(1 << 20)
 }
 
 /// Trains `reps + 1` steps of `objective` and returns what each step measured.
@@ -129,6 +149,7 @@ pub(crate) fn measure(
     };
     // Seconds of the kept reference's forward pass over the step's pairs (dpo-ref only).
     let mut reference_seconds = 0.0;
+    let planned;
     let steps = match work {
         Work::Sft | Work::SftEft => {
             let objective = SftObjective {
@@ -137,6 +158,7 @@ pub(crate) fn measure(
                     .collect(),
                 pad_id,
             };
+            planned = planned_mib(&model_config, &objective, &config, false);
             run_steps(model, &model_config, &objective, &config)?
         }
         Work::Dpo | Work::DpoRef => {
@@ -170,6 +192,7 @@ pub(crate) fn measure(
             }
             let kept = (work == Work::DpoRef).then_some(reference);
             let objective = DpoObjective::new(pairs, logps, DpoConfig::default(), pad_id)?;
+            planned = planned_mib(&model_config, &objective, &config, kept.is_some());
             let steps = run_steps(model, &model_config, &objective, &config)?;
             drop(kept);
             steps
@@ -189,6 +212,7 @@ pub(crate) fn measure(
         tokens_per_s: first.num_tokens as f64 / seconds,
         peak_rss_mib: peak_rss_mib(),
         peak_heap_mib: Some(crate::heap::peak_heap_mib()),
+        planned_mib: Some(planned),
         phases: Some([
             phase(|m| m.time.forward) + reference_seconds,
             phase(|m| m.time.backward),

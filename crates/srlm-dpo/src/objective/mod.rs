@@ -66,6 +66,11 @@ pub trait Objective {
     }
     /// Padded-size weight of item `i` for token-budget batching.
     fn tokens(&self, i: usize) -> usize;
+    /// Tokens of item `i`'s forward pass (for the memory plan; [`Objective::tokens`] unless
+    /// the item runs in fewer).
+    fn forward_tokens(&self, i: usize) -> usize {
+        self.tokens(i)
+    }
     /// The totals of a whole batch.
     fn totals(&self, batch: &[usize]) -> BatchTotals;
     /// The loss of micro-batch `items` as its share of the loss of the whole batch whose totals

@@ -57,6 +57,16 @@ impl<L: PairLoss> Objective for PreferenceObjective<L> {
         2 * self.pairs[i].chosen.len().max(self.pairs[i].rejected.len())
     }
 
+    fn forward_tokens(&self, i: usize) -> usize {
+        let pair = &self.pairs[i];
+        if pair.chosen.prompt == pair.rejected.prompt {
+            // `prompt ++ chosen ++ rejected`, the prompt run once.
+            pair.chosen.len() + pair.rejected.response.len()
+        } else {
+            self.tokens(i)
+        }
+    }
+
     fn totals(&self, batch: &[usize]) -> BatchTotals {
         BatchTotals {
             items: batch.len(),

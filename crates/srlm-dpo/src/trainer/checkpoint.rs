@@ -108,8 +108,7 @@ impl Checkpoint {
         } else {
             write_safetensors(&tmp.join("model.safetensors"), &model.to_weights()?)?;
         }
-        let (_, moments) = optim.to_weights()?;
-        write_safetensors(&tmp.join("optimizer.safetensors"), &moments)?;
+        optim.write(&tmp.join("optimizer.safetensors"))?;
         let text =
             serde_json::to_string_pretty(&state).map_err(|e| TrainError::Config(e.to_string()))?;
         write_atomic(&tmp.join("trainer.json"), text.as_bytes())?;

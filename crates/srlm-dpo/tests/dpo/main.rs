@@ -4,6 +4,7 @@
 
 mod lora;
 mod losses;
+mod plan;
 mod reference_free;
 mod smollm2;
 mod training;

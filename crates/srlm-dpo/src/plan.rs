@@ -1,0 +1,309 @@
+//! A memory plan before a run: what training a model of given shapes with given settings holds
+//! at its peak — weights, adapters, gradients, optimizer state, activations, the checkpoint's
+//! host copy — added up from the shapes, and whether that fits the memory the device has.
+//! `srlm plan` prints it; `srlm sft`, `srlm dpo` and `srlm run` check it before they start.
+//!
+//! The training step is where the peak is: its phases are the start of the backward pass (every
+//! activation kept, the head's weight gradient just made), the end of the backward pass (every
+//! gradient made) and the checkpoint (the trained weights copied to the host to be written).
+//! How close the plan comes to measured peaks: `docs/performance.md` (*Memory plan*).
+
+use std::fmt;
+
+use srlm_model::{LlamaConfig, TrainingForward};
+
+use crate::error::{Result, TrainError};
+use crate::trainer::TrainConfig;
+
+/// `f32` bytes.
+const F32: u64 = 4;
+/// Vocabulary ids the fused log-probs compute per chunk (`srlm_model::fused`).
+const HEAD_CHUNK: u64 = 4096;
+/// The executable, its libraries, thread stacks and what the allocator keeps beyond the live
+/// heap (measured: 25–115 MiB of resident memory above the heap's peak).
+const RUNTIME: u64 = 80 << 20;
+
+/// What a run trains on, as far as memory goes: the longest item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannedWork {
+    /// Tokens of the longest item's forward pass (SFT: its sequence; a preference pair sharing
+    /// its prompt: prompt + both responses; otherwise both sequences).
+    pub forward_tokens: usize,
+    /// The longest item's tokens as the micro-batching counts them ([`crate::Objective::tokens`]).
+    pub budget_tokens: usize,
+    /// Items in the set (a batch holds no more); `usize::MAX` when not known.
+    pub items: usize,
+    /// Whether the caller keeps the model it trains from (the CLI and the loop do): with every
+    /// weight trained, the weights before the first update stay alive beside the new ones.
+    pub keeps_start: bool,
+}
+
+impl PlannedWork {
+    /// SFT on sequences of up to `seq` tokens.
+    pub fn sft(seq: usize) -> Self {
+        PlannedWork {
+            forward_tokens: seq,
+            budget_tokens: seq,
+            items: usize::MAX,
+            keeps_start: true,
+        }
+    }
+
+    /// Preference pairs whose sides have up to `seq` tokens each and share a prompt of
+    /// `prompt` tokens (0 when unknown: both sides counted whole).
+    pub fn preference(seq: usize, prompt: usize) -> Self {
+        PlannedWork {
+            forward_tokens: 2 * seq - prompt.min(seq),
+            budget_tokens: 2 * seq,
+            items: usize::MAX,
+            keeps_start: true,
+        }
+    }
+
+    /// The longest item of `objective`.
+    pub fn of<O: crate::Objective>(objective: &O) -> Self {
+        let longest = |f: &dyn Fn(usize) -> usize| (0..objective.len()).map(f).max().unwrap_or(0);
+        PlannedWork {
+            forward_tokens: longest(&|i| objective.forward_tokens(i)),
+            budget_tokens: longest(&|i| objective.tokens(i)),
+            items: objective.len(),
+            keeps_start: true,
+        }
+    }
+}
+
+/// One line of a plan: what, and its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanLine {
+    /// What the memory holds.
+    pub what: String,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// The memory a training run needs at its peak, by part and by phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryPlan {
+    /// The parts, each held through the whole step unless its name says otherwise.
+    pub parts: Vec<PlanLine>,
+    /// Each phase's total (the parts alive then).
+    pub phases: Vec<PlanLine>,
+    /// Items per micro-batch and micro-batches per optimizer step.
+    pub micro_batch: (usize, usize),
+}
+
+/// Bytes the parts of a plan take.
+#[derive(Debug, Default, Clone, Copy)]
+struct Parts {
+    weights: u64,
+    kept: u64,
+    adapters: u64,
+    gradients: u64,
+    accumulated: u64,
+    optimizer: u64,
+    activations: u64,
+    head_gradient: u64,
+    working: u64,
+    checkpoint_copy: u64,
+}
+
+impl MemoryPlan {
+    /// The plan of training a model of `model`'s shapes (`f32`) with `config` on `work`.
+    pub fn new(model: &LlamaConfig, config: &TrainConfig, work: &PlannedWork) -> Self {
+        let lora = config.lora.as_ref();
+        let parameters = model.parameter_count();
+        let adapters = lora.map_or(0, |l| l.parameter_count(model));
+        let trainable = if lora.is_some() { adapters } else { parameters };
+        let batch = config.batch_size.min(work.items).max(1);
+        let per_micro = (config.micro_batch_tokens / work.budget_tokens.max(1)).clamp(1, batch);
+        let micro_batches = batch.div_ceil(per_micro);
+        let tokens = (per_micro * work.forward_tokens) as u64;
+        let saved = model.saved_per_token(&TrainingForward {
+            dropout: config.dropout,
+            lora,
+            seq: work.forward_tokens,
+        });
+        let layers = model.num_hidden_layers as u64;
+        let activations = if config.checkpointing {
+            // Every layer's input, and one layer recomputed at a time.
+            tokens * (layers * saved.layer_input + saved.head + saved.layer)
+        } else {
+            tokens * (layers * saved.layer + saved.head)
+        };
+        let (hidden, vocab) = (model.hidden_size as u64, model.vocab_size as u64);
+        let full = lora.is_none();
+        let parts = Parts {
+            weights: model.host_bytes().unwrap_or(u64::MAX),
+            kept: if full && work.keeps_start {
+                parameters * F32
+            } else {
+                0
+            },
+            adapters: adapters * F32,
+            gradients: trainable * F32,
+            accumulated: if micro_batches > 1 {
+                trainable * F32
+            } else {
+                0
+            },
+            optimizer: 2 * trainable * F32,
+            activations: activations * F32,
+            // The output projection's weight gradient comes first in the backward pass.
+            head_gradient: if full { vocab * hidden * F32 } else { 0 },
+            // A chunk of logits and its gradient; the hidden states' gradient and one more.
+            working: tokens * (2 * HEAD_CHUNK + 2 * hidden) * F32,
+            // The trained weights copied to the host to be written; then each moment in turn
+            // (its values and their bytes).
+            checkpoint_copy: (trainable * F32).max(if full {
+                2 * model.largest_parameter() * F32
+            } else {
+                0
+            }),
+        };
+        Self::from_parts(
+            parts,
+            (per_micro, micro_batches),
+            work,
+            parameters,
+            adapters,
+        )
+    }
+
+    fn from_parts(
+        p: Parts,
+        micro_batch: (usize, usize),
+        work: &PlannedWork,
+        parameters: u64,
+        adapters: u64,
+    ) -> Self {
+        let millions = |n: u64| n as f64 / 1e6;
+        let (per_micro, micro_batches) = micro_batch;
+        let always = p.weights + p.kept + p.adapters + p.optimizer + RUNTIME;
+        let line = |what: String, bytes: u64| PlanLine { what, bytes };
+        let mut parts = vec![line(
+            format!("weights (f32, {:.1} M parameters)", millions(parameters)),
+            p.weights,
+        )];
+        if p.kept > 0 {
+            parts.push(line(
+                "weights before the first update (kept by the caller)".into(),
+                p.kept,
+            ));
+        }
+        if p.adapters > 0 {
+            parts.push(line(
+                format!("LoRA adapters ({:.1} M parameters)", millions(adapters)),
+                p.adapters,
+            ));
+        }
+        parts.extend([
+            line("gradients".into(), p.gradients),
+            line("AdamW moments (from the first step on)".into(), p.optimizer),
+        ]);
+        if p.accumulated > 0 {
+            parts.push(line(
+                format!("accumulated gradients ({micro_batches} micro-batches)"),
+                p.accumulated,
+            ));
+        }
+        parts.extend([
+            line(
+                format!(
+                    "activations ({per_micro} × {} tokens per micro-batch)",
+                    work.forward_tokens
+                ),
+                p.activations,
+            ),
+            line(
+                "output projection's weight gradient (start of backward)".into(),
+                p.head_gradient,
+            ),
+            line("working buffers".into(), p.working),
+            line(
+                "checkpoint: the trained weights' host copy".into(),
+                p.checkpoint_copy,
+            ),
+            line("runtime (binary, threads, allocator)".into(), RUNTIME),
+        ]);
+        parts.retain(|l| l.bytes > 0);
+        let phases = vec![
+            line(
+                "start of backward".into(),
+                always + p.accumulated + p.activations + p.head_gradient + p.working,
+            ),
+            line(
+                "end of backward".into(),
+                always + p.accumulated + p.gradients + p.working,
+            ),
+            line("checkpoint".into(), always + p.checkpoint_copy),
+        ];
+        MemoryPlan {
+            parts,
+            phases,
+            micro_batch,
+        }
+    }
+
+    /// The phase with the most memory, and its bytes.
+    pub fn peak(&self) -> &PlanLine {
+        self.phases
+            .iter()
+            .max_by_key(|p| p.bytes)
+            .unwrap_or(&self.phases[0])
+    }
+
+    /// `Ok` when the peak fits `available` bytes (or nothing is known of the device's memory),
+    /// [`TrainError::OutOfMemory`] with the plan otherwise.
+    pub fn check(&self, available: Option<u64>) -> Result<()> {
+        match available {
+            Some(free) if self.peak().bytes > free => Err(TrainError::OutOfMemory {
+                plan: self.table(Some(free)),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The plan as a markdown table, with the device's memory and the verdict when known.
+    pub fn table(&self, available: Option<u64>) -> String {
+        let mib = |b: u64| format!("{:.0}", b as f64 / f64::from(1 << 20));
+        let mut out = String::from("| memory | MiB |\n|---|---|\n");
+        for part in &self.parts {
+            out.push_str(&format!("| {} | {} |\n", part.what, mib(part.bytes)));
+        }
+        for phase in &self.phases {
+            out.push_str(&format!(
+                "| **at the {}** | {} |\n",
+                phase.what,
+                mib(phase.bytes)
+            ));
+        }
+        let peak = self.peak();
+        out.push_str(&format!(
+            "| **peak** ({}) | **{}** |\n",
+            peak.what,
+            mib(peak.bytes)
+        ));
+        match available {
+            Some(free) => {
+                let verdict = if peak.bytes <= free {
+                    "fits"
+                } else {
+                    "does not fit"
+                };
+                out.push_str(&format!(
+                    "| available on the device | {} |\n\n{verdict}: the peak is {:.0} % of it\n",
+                    mib(free),
+                    100.0 * peak.bytes as f64 / free.max(1) as f64
+                ));
+            }
+            None => out.push_str("\nthe device's free memory is not known here\n"),
+        }
+        out
+    }
+}
+
+impl fmt::Display for MemoryPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.table(None))
+    }
+}

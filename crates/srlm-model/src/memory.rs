@@ -1,0 +1,159 @@
+//! What a Llama holds in memory while it trains, counted from its shapes: the parameters, the
+//! LoRA adapters, and the `f32` values one training forward pass keeps per token for its
+//! backward pass (what `srlm plan` adds up before a run; `srlm_dpo::MemoryPlan`).
+//!
+//! The per-token counts follow what this crate's forward pass saves, operation by operation:
+//! RMSNorm keeps its input, each projection its input, attention its rotated queries, keys and
+//! values and its output (fused, no dropout) or its probabilities (with dropout), SwiGLU both
+//! of its inputs, the down projection their product, a dropout its mask.
+
+use crate::config::LlamaConfig;
+use crate::lora::{LoraConfig, LoraTarget};
+
+/// `f32` values a training forward pass keeps per token for the backward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SavedPerToken {
+    /// One decoder layer's, all of its operations.
+    pub layer: u64,
+    /// One decoder layer's input alone (what layer checkpointing keeps).
+    pub layer_input: u64,
+    /// The final norm's and the output projection's.
+    pub head: u64,
+}
+
+/// How a training forward pass runs, as far as what it keeps is concerned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingForward<'a> {
+    /// Dropout on the residual branches and the attention probabilities.
+    pub dropout: f64,
+    /// LoRA adapters (their dropout included), if the projections have them.
+    pub lora: Option<&'a LoraConfig>,
+    /// Tokens per sequence: attention with dropout keeps `heads × seq` probabilities per token.
+    pub seq: usize,
+}
+
+impl LlamaConfig {
+    /// Parameters: embedding, the decoder layers' projections and norms, the final norm and an
+    /// untied head (`u64::MAX` if the count overflows).
+    pub fn parameter_count(&self) -> u64 {
+        self.checked_parameter_count().unwrap_or(u64::MAX)
+    }
+
+    /// [`LlamaConfig::parameter_count`], `None` when it overflows 64 bits.
+    pub(crate) fn checked_parameter_count(&self) -> Option<u64> {
+        let n = |v: usize| u64::try_from(v).ok();
+        let (h, v, i) = (
+            n(self.hidden_size)?,
+            n(self.vocab_size)?,
+            n(self.intermediate_size)?,
+        );
+        let hd = n(self.head_dim())?;
+        let q = n(self.num_attention_heads)?.checked_mul(hd)?;
+        let kv = n(self.kv_heads())?.checked_mul(hd)?;
+        // q, k, v, o; gate, up, down; two norms.
+        let layer = h
+            .checked_mul(q.checked_mul(2)?.checked_add(kv.checked_mul(2)?)?)?
+            .checked_add(h.checked_mul(i)?.checked_mul(3)?)?
+            .checked_add(h.checked_mul(2)?)?;
+        let heads = if self.tie_word_embeddings { 1 } else { 2 };
+        layer
+            .checked_mul(n(self.num_hidden_layers)?)?
+            .checked_add(v.checked_mul(h)?.checked_mul(heads)?)?
+            .checked_add(h)
+    }
+
+    /// Values of the largest parameter (the embedding, `vocab × hidden`, or an FFN matrix).
+    pub fn largest_parameter(&self) -> u64 {
+        let h = self.hidden_size as u64;
+        (self.vocab_size as u64 * h).max(self.intermediate_size as u64 * h)
+    }
+
+    /// `(in, out)` widths of the projection `target`.
+    pub fn projection_shape(&self, target: LoraTarget) -> (u64, u64) {
+        let (h, i) = (self.hidden_size as u64, self.intermediate_size as u64);
+        let (q, kv) = (self.q_width(), self.kv_width());
+        match target {
+            LoraTarget::Query => (h, q),
+            LoraTarget::Key | LoraTarget::Value => (h, kv),
+            LoraTarget::Output => (q, h),
+            LoraTarget::Gate | LoraTarget::Up => (h, i),
+            LoraTarget::Down => (i, h),
+        }
+    }
+
+    /// What one training forward pass keeps per token (see the module's documentation).
+    pub fn saved_per_token(&self, forward: &TrainingForward) -> SavedPerToken {
+        let h = self.hidden_size as u64;
+        let i = self.intermediate_size as u64;
+        let (q, kv) = (self.q_width(), self.kv_width());
+        let heads = self.num_attention_heads as u64;
+        // Both norms' inputs and outputs; the rotated queries, the keys and values; the
+        // attention output laid out for `o_proj`; gate, up and their product.
+        let mut layer = 4 * h + q + 2 * kv + q + 3 * i;
+        if forward.dropout > 0.0 {
+            // Probabilities, their mask and the dropped probabilities; two residual masks.
+            layer += 3 * heads * forward.seq as u64 + 2 * h;
+        } else {
+            // The fused attention's output and its log-sum-exp per head.
+            layer += q + heads;
+        }
+        if let Some(lora) = forward.lora {
+            for &target in &lora.targets {
+                // `x·A` for `B`'s gradient; with dropout, the mask and the dropped input.
+                layer += lora.rank as u64;
+                if lora.dropout > 0.0 {
+                    layer += 2 * self.projection_shape(target).0;
+                }
+            }
+        }
+        SavedPerToken {
+            layer,
+            layer_input: h,
+            head: 2 * h,
+        }
+    }
+
+    fn q_width(&self) -> u64 {
+        (self.num_attention_heads * self.head_dim()) as u64
+    }
+
+    fn kv_width(&self) -> u64 {
+        (self.kv_heads() * self.head_dim()) as u64
+    }
+}
+
+impl LoraConfig {
+    /// Trainable values of these adapters on a model of `model`'s shapes: `r · (in + out)` per
+    /// target and layer.
+    pub fn parameter_count(&self, model: &LlamaConfig) -> u64 {
+        let per_layer: u64 = self
+            .targets
+            .iter()
+            .map(|&t| {
+                let (i, o) = model.projection_shape(t);
+                self.rank as u64 * (i + o)
+            })
+            .sum();
+        per_layer * model.num_hidden_layers as u64
+    }
+}
+
+/// A field of `/proc/{file}` in bytes (the kernel writes `Name:   N kB`), where the system says it.
+fn proc_kib(file: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{file}")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// The machine's memory (`MemTotal` of `/proc/meminfo`), where the system says it.
+pub(crate) fn host_memory_bytes() -> Option<u64> {
+    proc_kib("meminfo", "MemTotal:")
+}
+
+/// The host memory this process can count on: what the system has available (`MemAvailable`)
+/// plus what the process already holds (`VmRSS`: a model it has loaded is part of a plan); `None`
+/// where the system does not say (not Linux).
+pub fn host_available_bytes() -> Option<u64> {
+    proc_kib("meminfo", "MemAvailable:")?.checked_add(proc_kib("self/status", "VmRSS:")?)
+}

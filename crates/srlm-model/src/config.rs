@@ -285,6 +285,7 @@ impl LlamaConfig {
                 return Err(format!("`{name}` must be positive"));
             }
         }
+        self.check_family()?;
         if self.head_dim.is_none() && !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(format!(
                 "`hidden_size` ({}) is not divisible by `num_attention_heads` ({})",

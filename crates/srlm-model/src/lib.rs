@@ -60,6 +60,7 @@ mod config;
 mod device;
 mod device_sampling;
 mod error;
+mod family;
 pub mod fused;
 mod generate;
 pub mod gguf;
@@ -84,6 +85,7 @@ pub use config::{LlamaConfig, RopeScaling, TokenIds};
 pub use device::{device_from_env, parse_device};
 pub use device_sampling::sample_on_device;
 pub use error::{ModelError, Result};
+pub use family::MODEL_TYPES;
 pub use generate::{
     generate, generate_continuous, generate_samples, ContinuousBatching, FinishReason, Generation,
     GenerationConfig,

@@ -4,8 +4,8 @@
 //!
 //! The per-token counts follow what this crate's forward pass saves, operation by operation:
 //! RMSNorm keeps its input, each projection its input, attention its rotated queries, keys and
-//! values and its output (fused, no dropout) or its probabilities (with dropout), SwiGLU both
-//! of its inputs, the down projection their product, a dropout its mask.
+//! values and its output (fused, no dropout) or its probabilities (with `attention_dropout`),
+//! SwiGLU both of its inputs, the down projection their product, a dropout its mask.
 
 use crate::config::LlamaConfig;
 use crate::lora::{LoraConfig, LoraTarget};
@@ -24,17 +24,18 @@ pub struct SavedPerToken {
 /// How a training forward pass runs, as far as what it keeps is concerned.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainingForward<'a> {
-    /// Dropout on the residual branches and the attention probabilities.
+    /// Dropout on the residual branches (the trainer's; the attention probabilities' is the
+    /// model's `attention_dropout`).
     pub dropout: f64,
     /// LoRA adapters (their dropout included), if the projections have them.
     pub lora: Option<&'a LoraConfig>,
-    /// Tokens per sequence: attention with dropout keeps `heads × seq` probabilities per token.
+    /// Tokens per sequence: attention with dropout keeps `3 × heads × seq` values per token.
     pub seq: usize,
 }
 
 impl LlamaConfig {
-    /// Parameters: embedding, the decoder layers' projections and norms, the final norm and an
-    /// untied head (`u64::MAX` if the count overflows).
+    /// Parameters: embedding, the decoder layers' projections (and their biases) and norms, the
+    /// final norm and an untied head (`u64::MAX` if the count overflows).
     pub fn parameter_count(&self) -> u64 {
         self.checked_parameter_count().unwrap_or(u64::MAX)
     }
@@ -50,11 +51,17 @@ impl LlamaConfig {
         let hd = n(self.head_dim())?;
         let q = n(self.num_attention_heads)?.checked_mul(hd)?;
         let kv = n(self.kv_heads())?.checked_mul(hd)?;
-        // q, k, v, o; gate, up, down; two norms.
+        // q, k, v, o; gate, up, down; two norms; the biases the family has.
+        let biases: u64 = LoraTarget::ALL
+            .iter()
+            .filter(|&&t| self.projection_bias(t))
+            .map(|&t| self.projection_shape(t).1)
+            .sum();
         let layer = h
             .checked_mul(q.checked_mul(2)?.checked_add(kv.checked_mul(2)?)?)?
             .checked_add(h.checked_mul(i)?.checked_mul(3)?)?
-            .checked_add(h.checked_mul(2)?)?;
+            .checked_add(h.checked_mul(2)?)?
+            .checked_add(biases)?;
         let heads = if self.tie_word_embeddings { 1 } else { 2 };
         layer
             .checked_mul(n(self.num_hidden_layers)?)?
@@ -90,12 +97,16 @@ impl LlamaConfig {
         // Both norms' inputs and outputs; the rotated queries, the keys and values; the
         // attention output laid out for `o_proj`; gate, up and their product.
         let mut layer = 4 * h + q + 2 * kv + q + 3 * i;
-        if forward.dropout > 0.0 {
-            // Probabilities, their mask and the dropped probabilities; two residual masks.
-            layer += 3 * heads * forward.seq as u64 + 2 * h;
+        if self.attention_dropout > 0.0 {
+            // Probabilities, their mask and the dropped probabilities.
+            layer += 3 * heads * forward.seq as u64;
         } else {
             // The fused attention's output and its log-sum-exp per head.
             layer += q + heads;
+        }
+        if forward.dropout > 0.0 {
+            // Both residual branches' masks.
+            layer += 2 * h;
         }
         if let Some(lora) = forward.lora {
             for &target in &lora.targets {

@@ -57,11 +57,11 @@ pub fn inverse_frequencies(config: &LlamaConfig) -> Vec<f32> {
 }
 
 impl RotaryTables {
-    /// Builds the tables for positions `0..config.max_position_embeddings`.
+    /// Builds the tables for positions `0..config.positions()`.
     pub(crate) fn new(config: &LlamaConfig, device: &Device) -> Self {
         let inv = inverse_frequencies(config);
         let dim = config.head_dim();
-        let max_positions = config.max_position_embeddings;
+        let max_positions = config.positions();
         let mut cos = Vec::with_capacity(max_positions * dim);
         let mut sin = Vec::with_capacity(max_positions * dim);
         for pos in 0..max_positions {

@@ -7,6 +7,7 @@ use burn::tensor::{Device, Distribution, Tensor};
 use super::{Attention, DecoderLayer, Llama, Mlp, RmsNorm};
 use crate::config::LlamaConfig;
 use crate::error::{ModelError, Result};
+use crate::lora::LoraTarget;
 use crate::rope::RotaryTables;
 use crate::weights::{layer_name, read_f32, HostTensor, WeightMap};
 
@@ -148,51 +149,31 @@ fn build(
     let mut layers = Vec::with_capacity(config.num_hidden_layers);
     for i in 0..config.num_hidden_layers {
         let n = |s: &str| layer_name(i, s);
-        let ab = config.attention_bias;
+        let mut project = |target: LoraTarget| {
+            let (input, output) = config.projection_shape(target);
+            linear(
+                source,
+                &n(target.path()),
+                output as usize,
+                input as usize,
+                config.projection_bias(target),
+                desc,
+            )
+        };
         let attention = Attention::new(
-            linear(
-                source,
-                &n("self_attn.q_proj"),
-                heads * head_dim,
-                hidden,
-                ab,
-                desc,
-            )?,
-            linear(
-                source,
-                &n("self_attn.k_proj"),
-                kv_heads * head_dim,
-                hidden,
-                ab,
-                desc,
-            )?,
-            linear(
-                source,
-                &n("self_attn.v_proj"),
-                kv_heads * head_dim,
-                hidden,
-                ab,
-                desc,
-            )?,
-            linear(
-                source,
-                &n("self_attn.o_proj"),
-                hidden,
-                heads * head_dim,
-                ab,
-                desc,
-            )?,
+            project(LoraTarget::Query)?,
+            project(LoraTarget::Key)?,
+            project(LoraTarget::Value)?,
+            project(LoraTarget::Output)?,
             dropout(config.attention_dropout),
             heads,
             kv_heads,
             head_dim,
         );
-        let mb = config.mlp_bias;
-        let ffn = config.intermediate_size;
         let mlp = Mlp {
-            gate: linear(source, &n("mlp.gate_proj"), ffn, hidden, mb, desc)?,
-            up: linear(source, &n("mlp.up_proj"), ffn, hidden, mb, desc)?,
-            down: linear(source, &n("mlp.down_proj"), hidden, ffn, mb, desc)?,
+            gate: project(LoraTarget::Gate)?,
+            up: project(LoraTarget::Up)?,
+            down: project(LoraTarget::Down)?,
             lora_dropout: dropout(0.0),
         };
         layers.push(DecoderLayer {

@@ -1,6 +1,7 @@
 //! Parity with transformers and gguf on small committed fixtures (tools/fixtures/tiny_models.py).
 
 use serde_json::Value;
+use srlm_model::burn::module::Module;
 use srlm_model::gguf::GgufFile;
 use srlm_model::{GenerationConfig, LanguageModel, TokenBatch};
 
@@ -175,4 +176,65 @@ fn gguf_qk_unpermute_inverts_llama_cpp_permute() {
     let t = srlm_model::HostTensor::new(vec![rows, cols], permuted).unwrap();
     let back = srlm_model::gguf::unpermute_rows(t, heads, "q").unwrap();
     assert_eq!(back.data, hf);
+}
+
+/// Qwen2 (biases on q/k/v, not o; tied head) and Mistral (its own head width, a sliding window)
+/// as transformers computes them (tools/fixtures/tiny_families.py).
+#[test]
+fn qwen2_and_mistral_logits_match_transformers() {
+    for family in ["tiny-qwen2", "tiny-mistral"] {
+        let lm = LanguageModel::load(&fixtures().join(family), &device()).unwrap();
+        assert_eq!(
+            lm.model.num_params() as u64,
+            lm.config.parameter_count(),
+            "{family}"
+        );
+        let reference = read_json(&format!("{family}/reference.json"));
+        for case in reference["logits"].as_array().unwrap() {
+            let input = ids(&case["ids"]);
+            let expected: Vec<f32> = case["logits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|row| {
+                    row.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap() as f32)
+                })
+                .collect();
+            let batch = TokenBatch::pad(&[input], 0, srlm_model::Padding::Right).unwrap();
+            let got = lm
+                .model
+                .forward(&batch)
+                .unwrap()
+                .try_into_vec_as::<f32>()
+                .unwrap();
+            let diff = max_abs_diff(&got, &expected);
+            let bound = crate::common::matmul_bound(1e-4, 5e-3);
+            assert!(diff < bound, "{family}: max |Δ| {diff}");
+        }
+    }
+}
+
+#[test]
+fn a_sequence_past_mistrals_window_is_refused_and_an_unknown_family_named() {
+    let lm = LanguageModel::load(&fixtures().join("tiny-mistral"), &device()).unwrap();
+    assert_eq!(lm.config.sliding_window(), Some(12));
+    let long: Vec<u32> = (1..=13).collect();
+    let batch = TokenBatch::pad(&[long], 0, srlm_model::Padding::Right).unwrap();
+    let err = lm.model.forward(&batch).unwrap_err().to_string();
+    assert!(
+        err.contains("13 tokens") && err.contains("12 positions"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = read_json("tiny-qwen2/config.json");
+    config["model_type"] = "gemma".into();
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    let err = srlm_model::LlamaConfig::from_file(&dir.path().join("config.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("gemma") && err.contains("qwen2"), "{err}");
 }

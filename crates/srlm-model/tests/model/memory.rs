@@ -64,14 +64,18 @@ fn dropout_and_adapters_add_what_they_keep_per_token() {
     let base = config.saved_per_token(&plain);
     assert_eq!(base.layer_input, 32);
     assert_eq!(base.head, 64);
-    // Attention probabilities grow with the sequence only under dropout.
+    // Residual dropout keeps two masks; attention probabilities grow with the sequence only
+    // under the model's attention dropout.
+    let residual = config.saved_per_token(&TrainingForward {
+        dropout: 0.1,
+        ..plain
+    });
+    assert_eq!(residual.layer - base.layer, 2 * 32);
+    let mut attention_dropout = config.clone();
+    attention_dropout.attention_dropout = 0.1;
     let dropped = |seq| {
-        config
-            .saved_per_token(&TrainingForward {
-                dropout: 0.1,
-                seq,
-                ..plain
-            })
+        attention_dropout
+            .saved_per_token(&TrainingForward { seq, ..plain })
             .layer
     };
     assert_eq!(dropped(200) - dropped(100), 3 * 4 * 100);

@@ -83,15 +83,19 @@ SHAPES = {
     "llama-3.2-1b": (128256, 2048, 16, 32, 8, 8192, True, 500000.0),
     "llama-3.2-3b": (128256, 3072, 28, 24, 8, 8192, True, 500000.0),
     "llama-3-8b": (128256, 4096, 32, 32, 8, 14336, False, 500000.0),
+    "qwen2.5-1.5b": (151936, 1536, 28, 12, 2, 8960, True, 1000000.0),
+    "qwen2.5-7b": (152064, 3584, 28, 28, 4, 18944, False, 1000000.0),
 }
 
 
 def load(model):
     if model.startswith("random:"):
-        from transformers import LlamaConfig
+        from transformers import LlamaConfig, Qwen2Config
 
-        vocab, hidden, layers, heads, kv, ffn, tied, theta = SHAPES[model.split(":", 1)[1]]
-        config = LlamaConfig(
+        name = model.split(":", 1)[1]
+        vocab, hidden, layers, heads, kv, ffn, tied, theta = SHAPES[name]
+        family = Qwen2Config if name.startswith("qwen") else LlamaConfig
+        config = family(
             vocab_size=vocab, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers,
             num_attention_heads=heads, num_key_value_heads=kv, max_position_embeddings=8192,
             rms_norm_eps=1e-5, rope_theta=theta, tie_word_embeddings=tied,

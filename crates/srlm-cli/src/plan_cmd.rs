@@ -23,7 +23,7 @@ pub(crate) enum PlanWork {
 #[derive(Args)]
 pub(crate) struct PlanArgs {
     /// A GGUF file or HF directory (only its config is read), or `random:NAME`: the shapes of
-    /// `smollm2-135m`, `llama-3.2-1b`, `llama-3.2-3b` or `llama-3-8b`.
+    /// `smollm2-135m`, `llama-3.2-1b`, `llama-3.2-3b`, `llama-3-8b`, `qwen2.5-1.5b` or `qwen2.5-7b`.
     #[arg(long, default_value = "assets/SmolLM2-135M-Instruct.Q4_1.gguf")]
     model: String,
     #[arg(long, value_enum, default_value_t = PlanWork::Sft)]

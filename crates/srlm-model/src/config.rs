@@ -142,9 +142,10 @@ impl LlamaConfig {
         c
     }
 
-    /// The shapes of a published Llama-architecture model, by name, for memory plans and
+    /// The shapes of a published model of a family srlm reads, by name, for memory plans and
     /// benchmarks with random weights: `smollm2-135m`, `llama-3.2-1b`, `llama-3.2-3b`,
-    /// `llama-3-8b` (vocabulary, width, layers, heads, MLP, tied head as their `config.json`).
+    /// `llama-3-8b`, `qwen2.5-1.5b`, `qwen2.5-7b` (vocabulary, width, layers, heads, MLP, tied
+    /// head as their `config.json`; Qwen2.5 with its q/k/v biases).
     ///
     /// ```
     /// let c = srlm_model::LlamaConfig::named("llama-3-8b").unwrap();
@@ -156,6 +157,8 @@ impl LlamaConfig {
             "llama-3.2-1b" => (128_256, 2048, 16, 32, 8, 8192, true),
             "llama-3.2-3b" => (128_256, 3072, 28, 24, 8, 8192, true),
             "llama-3-8b" => (128_256, 4096, 32, 32, 8, 14_336, false),
+            "qwen2.5-1.5b" => (151_936, 1536, 28, 12, 2, 8960, true),
+            "qwen2.5-7b" => (152_064, 3584, 28, 28, 4, 18_944, false),
             _ => return None,
         };
         let mut c = Self::tiny(vocab, hidden, layers, heads, kv);
@@ -163,12 +166,22 @@ impl LlamaConfig {
         c.tie_word_embeddings = tied;
         c.max_position_embeddings = 8192;
         c.rope_theta = 500_000.0;
+        if name.starts_with("qwen") {
+            c.rope_theta = 1_000_000.0;
+            c.extra.insert("model_type".into(), "qwen2".into());
+        }
         Some(c)
     }
 
     /// The names [`LlamaConfig::named`] knows.
-    pub const NAMED: [&'static str; 4] =
-        ["smollm2-135m", "llama-3.2-1b", "llama-3.2-3b", "llama-3-8b"];
+    pub const NAMED: [&'static str; 6] = [
+        "smollm2-135m",
+        "llama-3.2-1b",
+        "llama-3.2-3b",
+        "llama-3-8b",
+        "qwen2.5-1.5b",
+        "qwen2.5-7b",
+    ];
 
     /// A small config for tests and examples; every other field at its default.
     pub fn tiny(

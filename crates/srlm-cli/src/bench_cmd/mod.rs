@@ -96,7 +96,7 @@ impl Work {
 #[derive(Args, Debug)]
 pub(crate) struct BenchArgs {
     /// A GGUF file or HF directory, or `random:NAME`: random weights in the shapes of `smollm2`,
-    /// `llama-3.2-1b`, `llama-3.2-3b` or `llama-3-8b`.
+    /// `llama-3.2-1b`, `llama-3.2-3b`, `llama-3-8b`, `qwen2.5-1.5b` or `qwen2.5-7b`.
     #[arg(long, default_value = "assets/SmolLM2-135M-Instruct.Q4_1.gguf")]
     model: String,
     /// Repetitions measured after one warm-up; medians are reported.

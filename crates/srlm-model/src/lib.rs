@@ -7,8 +7,9 @@
 //!   grouped-query attention, SwiGLU, tied or untied head, dropout for training; a causal mask
 //!   combined with a padding mask so every row of a padded batch gets the logits it would get
 //!   alone; a [`KvCache`] for batched incremental decoding.
-//! - Loading: [`LanguageModel::load`] takes a GGUF file (F32, F16, BF16, Q8_0, Q4_0, Q4_1,
-//!   dequantised to f32) or a Hugging Face directory (safetensors, sharded or not);
+//! - Loading: [`LanguageModel::load`] takes a GGUF file (F32, F16, BF16, Q8_0, Q4_0, Q4_1 and
+//!   the K-quants Q4_K, Q5_K, Q6_K, dequantised to f32) or a Hugging Face directory
+//!   (safetensors, sharded or not; `model_type` llama, mistral or qwen2);
 //!   [`LanguageModel::save_pretrained`] writes the Hugging Face layout back.
 //! - [`Tokenizer`] (the `tokenizers` crate, also built from GGUF metadata) and [`ChatTemplate`]
 //!   (minijinja, rendering transformers' templates byte for byte).

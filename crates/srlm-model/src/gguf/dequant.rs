@@ -5,8 +5,12 @@
 //! - `Q4_0`: f16 `d`, then 16 bytes; low nibbles are elements 0–15, high nibbles 16–31;
 //!   `x = d·(q − 8)` (18 bytes).
 //! - `Q4_1`: f16 `d`, f16 `m`, then 16 bytes as in `Q4_0`; `x = d·q + m` (20 bytes).
+//!
+//! The K-quants (`Q4_K`, `Q5_K`, `Q6_K`, 256 elements a block): [`super::k_quants`].
 
 use half::{bf16, f16};
+
+use super::k_quants;
 
 /// GGML type ids this module reads.
 pub(crate) const F32: u32 = 0;
@@ -18,6 +22,12 @@ pub(crate) const Q4_0: u32 = 2;
 pub(crate) const Q4_1: u32 = 3;
 /// `Q8_0`.
 pub(crate) const Q8_0: u32 = 8;
+/// `Q4_K`.
+pub(crate) const Q4_K: u32 = 12;
+/// `Q5_K`.
+pub(crate) const Q5_K: u32 = 13;
+/// `Q6_K`.
+pub(crate) const Q6_K: u32 = 14;
 /// `BF16`.
 pub(crate) const BF16: u32 = 30;
 
@@ -42,6 +52,9 @@ pub fn byte_size(type_id: u32, n: usize) -> Option<usize> {
         Q8_0 => (BLOCK, 34),
         Q4_0 => (BLOCK, 18),
         Q4_1 => (BLOCK, 20),
+        Q4_K => (k_quants::QK_K, k_quants::Q4_K_BYTES),
+        Q5_K => (k_quants::QK_K, k_quants::Q5_K_BYTES),
+        Q6_K => (k_quants::QK_K, k_quants::Q6_K_BYTES),
         _ => return None,
     };
     if !n.is_multiple_of(block) {
@@ -95,6 +108,8 @@ pub fn dequantize(type_id: u32, bytes: &[u8], n: usize) -> Option<Vec<f32>> {
                 out.extend(quants.iter().map(|&q| d * f32::from(q >> 4) + m));
             }
         }
+        Q4_K | Q5_K => k_quants::dequantize_q4_q5_k(bytes, type_id == Q5_K, &mut out),
+        Q6_K => k_quants::dequantize_q6_k(bytes, &mut out),
         _ => return None,
     }
     Some(out)
@@ -138,7 +153,8 @@ mod tests {
     #[test]
     fn wrong_length_and_unknown_types_are_refused() {
         assert!(dequantize(Q8_0, &[0; 33], 32).is_none());
-        assert!(dequantize(12, &[0; 144], 256).is_none());
+        assert!(dequantize(Q4_K, &[0; 143], 256).is_none());
+        assert!(dequantize(11, &[0; 110], 256).is_none(), "Q3_K is not read");
         assert_eq!(type_name(12), "Q4_K");
         assert!(byte_size(Q4_1, 31).is_none());
     }

@@ -3,6 +3,7 @@
 //! from llama.cpp's interleaved rotary layout to Hugging Face's rotate-half layout.
 
 mod dequant;
+mod k_quants;
 mod reader;
 mod tokenizer;
 

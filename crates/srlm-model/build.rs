@@ -3,10 +3,10 @@
 //! backends the fused operations' extension covers (`fused_cube`: a CubeCL backend is compiled
 //! in; `fused_extension`: flex or a CubeCL backend is).
 
-use std::path::PathBuf;
+include!("../../build/assets.rs");
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(has_smollm2)");
+    smollm2();
     println!("cargo::rustc-check-cfg=cfg(fused_cube)");
     println!("cargo::rustc-check-cfg=cfg(fused_extension)");
     let feature = |name: &str| std::env::var_os(format!("CARGO_FEATURE_{name}")).is_some();
@@ -16,18 +16,5 @@ fn main() {
     }
     if cube || feature("FLEX") {
         println!("cargo::rustc-cfg=fused_extension");
-    }
-    println!("cargo::rerun-if-env-changed=SRLM_SMOLLM2");
-    let path = match std::env::var_os("SRLM_SMOLLM2") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../assets/SmolLM2-135M-Instruct.Q4_1.gguf"),
-    };
-    println!("cargo::rerun-if-changed={}", path.display());
-    if let Some(dir) = path.parent() {
-        println!("cargo::rerun-if-changed={}", dir.display());
-    }
-    if path.is_file() {
-        println!("cargo::rustc-cfg=has_smollm2");
     }
 }

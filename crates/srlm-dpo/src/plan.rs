@@ -152,13 +152,9 @@ impl MemoryPlan {
             head_gradient: if full { vocab * hidden * F32 } else { 0 },
             // A chunk of logits and its gradient; the hidden states' gradient and one more.
             working: tokens * (2 * HEAD_CHUNK + 2 * hidden) * F32,
-            // The trained weights copied to the host to be written; then each moment in turn
-            // (its values and their bytes).
-            checkpoint_copy: (trainable * F32).max(if full {
-                2 * model.largest_parameter() * F32
-            } else {
-                0
-            }),
+            // The trained weights copied to the host to be written (then each moment in turn,
+            // one tensor at a time: less).
+            checkpoint_copy: trainable * F32,
         };
         Self::from_parts(
             parts,

@@ -235,11 +235,33 @@ pub struct LazyTensor<'a> {
     pub read: Box<dyn Fn() -> Result<Vec<f32>> + 'a>,
 }
 
-/// A [`LazyTensor`] as safetensors sees it; a failed or short read is kept in `error` (and
-/// zeros written, in a file that is then discarded).
+/// A [`LazyTensor`] as safetensors sees it: its values read on the first call for its bytes and
+/// kept until the view is dropped (the writer drops each view once written); a failed or short
+/// read is kept in `error` (and zeros written, in a file that is then discarded).
 struct LazyView<'a, 'b> {
     tensor: &'b LazyTensor<'a>,
     error: &'b std::cell::RefCell<Option<ModelError>>,
+    values: std::cell::OnceCell<Vec<f32>>,
+}
+
+impl LazyView<'_, '_> {
+    fn read(&self) -> Vec<f32> {
+        let len = self.tensor.shape.iter().product::<usize>();
+        let reason = match (self.tensor.read)() {
+            Ok(values) if values.len() == len => return values,
+            Ok(values) => format!(
+                "`{}`: shape {:?} but {} values",
+                self.tensor.name,
+                self.tensor.shape,
+                values.len()
+            ),
+            Err(e) => format!("`{}`: {e}", self.tensor.name),
+        };
+        self.error
+            .borrow_mut()
+            .get_or_insert(ModelError::InvalidInput(reason));
+        vec![0.0; len]
+    }
 }
 
 impl safetensors::View for LazyView<'_, '_> {
@@ -252,26 +274,15 @@ impl safetensors::View for LazyView<'_, '_> {
     }
 
     fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-        let len = self.tensor.shape.iter().product::<usize>();
-        let values = match (self.tensor.read)() {
-            Ok(values) if values.len() == len => values,
-            outcome => {
-                let reason = match outcome {
-                    Ok(values) => format!(
-                        "`{}`: shape {:?} but {} values",
-                        self.tensor.name,
-                        self.tensor.shape,
-                        values.len()
-                    ),
-                    Err(e) => format!("`{}`: {e}", self.tensor.name),
-                };
-                self.error
-                    .borrow_mut()
-                    .get_or_insert(ModelError::InvalidInput(reason));
-                vec![0.0; len]
-            }
-        };
-        std::borrow::Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        let values = self.values.get_or_init(|| self.read());
+        #[cfg(target_endian = "little")]
+        {
+            std::borrow::Cow::Borrowed(bytemuck::cast_slice(values))
+        }
+        #[cfg(not(target_endian = "little"))]
+        {
+            std::borrow::Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        }
     }
 
     fn data_len(&self) -> usize {
@@ -290,6 +301,7 @@ pub fn write_safetensors_lazily(path: &Path, tensors: &[LazyTensor<'_>]) -> Resu
             LazyView {
                 tensor,
                 error: &error,
+                values: std::cell::OnceCell::new(),
             },
         )
     });

@@ -69,12 +69,6 @@ impl LlamaConfig {
             .checked_add(h)
     }
 
-    /// Values of the largest parameter (the embedding, `vocab × hidden`, or an FFN matrix).
-    pub fn largest_parameter(&self) -> u64 {
-        let h = self.hidden_size as u64;
-        (self.vocab_size as u64 * h).max(self.intermediate_size as u64 * h)
-    }
-
     /// `(in, out)` widths of the projection `target`.
     pub fn projection_shape(&self, target: LoraTarget) -> (u64, u64) {
         let (h, i) = (self.hidden_size as u64, self.intermediate_size as u64);

@@ -15,6 +15,10 @@ fn repo() -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_smollm2),
+    ignore = "SmolLM2 GGUF absent: run scripts/fetch-model.sh"
+)]
 fn smollm2_sft_step_matches_transformers_and_torch_adamw() {
     let _rng = super::training::serial();
     let fixture: serde_json::Value = serde_json::from_str(

@@ -5,6 +5,8 @@
 #                                       # checkpointing, full + checkpointing; PyTorch + PEFT beside
 #   bash scripts/bench-lora.sh shapes   # peak memory of one SFT / DPO step at Llama-3.2-1B and -3B
 #                                       # shapes (random weights): full against LoRA + checkpointing
+#   bash scripts/bench-lora.sh plan     # `srlm plan`'s peak beside each measured one (SmolLM2 in
+#                                       # every setting, 1B, 3B, Qwen2.5-1.5B): docs/performance.md
 #
 # Needs target/release/srlm (cargo build --release -p srlm-cli), the SmolLM2 GGUF
 # (scripts/fetch-model.sh) and, for `steps`, PYTHON pointing at a python with torch,
@@ -42,8 +44,26 @@ shapes)
   shape 3b-lora-sft --model random:llama-3.2-3b --work sft --lora 16 --checkpointing
   shape 3b-lora-dpo --model random:llama-3.2-3b --work dpo --lora 16 --checkpointing
   ;;
+plan)
+  # Each peak in its own process, the plan printed beside it (`plan …` in the peak column).
+  for work in sft dpo; do
+    shape "smollm2-$work" --work "$work"
+    shape "smollm2-$work-ckpt" --work "$work" --checkpointing
+    shape "smollm2-$work-lora" --work "$work" --lora 16
+    shape "smollm2-$work-lora-ckpt" --work "$work" --lora 16 --checkpointing
+  done
+  shape smollm2-sft-eft --work sft-eft
+  shape smollm2-sft-eft-lora-ckpt --work sft-eft --lora 16 --checkpointing
+  shape 1b-lora-sft-plain --model random:llama-3.2-1b --work sft --lora 16
+  shape 1b-lora-sft --model random:llama-3.2-1b --work sft --lora 16 --checkpointing
+  shape 1b-lora-dpo --model random:llama-3.2-1b --work dpo --lora 16 --checkpointing
+  shape 3b-lora-sft --model random:llama-3.2-3b --work sft --lora 16 --checkpointing
+  shape 3b-lora-dpo --model random:llama-3.2-3b --work dpo --lora 16 --checkpointing
+  shape qwen-1.5b-lora-sft --model random:qwen2.5-1.5b --work sft --lora 16 --checkpointing
+  shape 1b-full-sft --model random:llama-3.2-1b --work sft
+  ;;
 *)
-  echo "usage: $0 steps|shapes" >&2
+  echo "usage: $0 steps|shapes|plan" >&2
   exit 2
   ;;
 esac

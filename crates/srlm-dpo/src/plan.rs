@@ -103,6 +103,7 @@ struct Parts {
     optimizer: u64,
     activations: u64,
     head_gradient: u64,
+    embedding_gradient: u64,
     working: u64,
     checkpoint_copy: u64,
 }
@@ -150,6 +151,13 @@ impl MemoryPlan {
             activations: activations * F32,
             // The output projection's weight gradient comes first in the backward pass.
             head_gradient: if full { vocab * hidden * F32 } else { 0 },
+            // The embedding's gradient comes last, dense (a scatter into zeros), and with a tied
+            // head is added to the head's: two such tensors beside the others for a moment.
+            embedding_gradient: match (full, model.tie_word_embeddings) {
+                (false, _) => 0,
+                (true, true) => 2 * vocab * hidden * F32,
+                (true, false) => vocab * hidden * F32,
+            },
             // A chunk of logits and its gradient; the hidden states' gradient and one more.
             working: tokens * (2 * HEAD_CHUNK + 2 * hidden) * F32,
             // The trained weights copied to the host to be written (then each moment in turn,
@@ -214,6 +222,10 @@ impl MemoryPlan {
                 "output projection's weight gradient (start of backward)".into(),
                 p.head_gradient,
             ),
+            line(
+                "embedding gradient being summed (end of backward)".into(),
+                p.embedding_gradient,
+            ),
             line("working buffers".into(), p.working),
             line(
                 "checkpoint: the trained weights' host copy".into(),
@@ -229,7 +241,7 @@ impl MemoryPlan {
             ),
             line(
                 "end of backward".into(),
-                always + p.accumulated + p.gradients + p.working,
+                always + p.accumulated + p.gradients + p.embedding_gradient + p.working,
             ),
             line("checkpoint".into(), always + p.checkpoint_copy),
         ];

@@ -7,10 +7,10 @@ mod eval_cmd;
 mod heap;
 mod http_args;
 mod judge_cmd;
-mod lora_args;
 mod model_cmd;
 mod plan_cmd;
 mod run_cmd;
+mod step_args;
 mod train_cmd;
 mod verifiable_cmd;
 

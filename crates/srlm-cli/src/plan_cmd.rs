@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use srlm::dpo::{MemoryPlan, PlannedWork, TrainConfig};
 use srlm::model::{host_available_bytes, LanguageModel, LlamaConfig};
 
-use crate::lora_args::LoraArgs;
+use crate::step_args::StepArgs;
 
 /// What is trained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -34,19 +34,8 @@ pub(crate) struct PlanArgs {
     /// DPO: tokens of the prompt a pair's sides share (run once); 0 counts both sides whole.
     #[arg(long, default_value_t = 0)]
     prompt: usize,
-    /// Examples (pairs) per optimizer step.
-    #[arg(long, default_value_t = 16)]
-    batch_size: usize,
-    /// Padded tokens per micro-batch.
-    #[arg(long, default_value_t = 4096)]
-    micro_batch_tokens: usize,
-    #[arg(long, default_value_t = 0.1)]
-    dropout: f64,
     #[command(flatten)]
-    lora: LoraArgs,
-    /// Layer checkpointing.
-    #[arg(long)]
-    checkpointing: bool,
+    step: StepArgs,
     #[command(flatten)]
     memory: MemoryArgs,
 }
@@ -77,8 +66,8 @@ fn device_memory(device: &str) -> Option<u64> {
 
 #[allow(clippy::print_stdout)]
 pub(crate) fn plan(args: &PlanArgs, device: &str) -> Result<()> {
-    if args.seq == 0 || args.batch_size == 0 || args.micro_batch_tokens == 0 {
-        bail!("--seq, --batch-size and --micro-batch-tokens must be at least 1");
+    if args.seq == 0 {
+        bail!("--seq must be at least 1");
     }
     if args.prompt >= args.seq {
         bail!(
@@ -88,14 +77,7 @@ pub(crate) fn plan(args: &PlanArgs, device: &str) -> Result<()> {
         );
     }
     let model = model_config(&args.model)?;
-    let config = TrainConfig {
-        batch_size: args.batch_size,
-        micro_batch_tokens: args.micro_batch_tokens,
-        dropout: args.dropout,
-        lora: args.lora.config()?,
-        checkpointing: args.checkpointing,
-        ..TrainConfig::default()
-    };
+    let config = args.step.apply(TrainConfig::default())?;
     config.validate()?;
     let work = match args.work {
         PlanWork::Sft => PlannedWork::sft(args.seq),

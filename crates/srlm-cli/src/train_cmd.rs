@@ -16,8 +16,8 @@ use srlm::dpo::{
 };
 use srlm::model::{parse_device, LanguageModel};
 
-use crate::lora_args::LoraArgs;
 use crate::plan_cmd::MemoryArgs;
+use crate::step_args::StepArgs;
 
 /// Options shared by both stages.
 #[derive(Args)]
@@ -32,12 +32,8 @@ pub(crate) struct TrainArgs {
     epochs: usize,
     #[arg(long)]
     max_steps: Option<usize>,
-    /// Examples (pairs) per optimizer step.
-    #[arg(long, default_value_t = 16)]
-    batch_size: usize,
-    /// Padded tokens per micro-batch (gradients are accumulated over micro-batches).
-    #[arg(long, default_value_t = 4096)]
-    micro_batch_tokens: usize,
+    #[command(flatten)]
+    step: StepArgs,
     /// Peak learning rate (default: the paper's for the stage).
     #[arg(long)]
     lr: Option<f64>,
@@ -46,20 +42,12 @@ pub(crate) struct TrainArgs {
     final_lr: Option<f64>,
     #[arg(long, default_value_t = 0)]
     warmup_steps: usize,
-    #[arg(long, default_value_t = 0.1)]
-    dropout: f64,
     #[arg(long, default_value_t = 1.0)]
     max_grad_norm: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[arg(long)]
     checkpoint_every: Option<usize>,
-    #[command(flatten)]
-    lora: LoraArgs,
-    /// Layer checkpointing: keep only each layer's input, recompute the layer in the backward
-    /// pass (less memory, one more forward pass; needs --dropout 0).
-    #[arg(long)]
-    checkpointing: bool,
     #[command(flatten)]
     memory: MemoryArgs,
 }
@@ -70,16 +58,11 @@ impl TrainArgs {
         base.final_lr = self.final_lr.unwrap_or(base.final_lr);
         base.epochs = self.epochs;
         base.max_steps = self.max_steps;
-        base.batch_size = self.batch_size;
-        base.micro_batch_tokens = self.micro_batch_tokens;
         base.warmup_steps = self.warmup_steps;
-        base.dropout = self.dropout;
         base.max_grad_norm = Some(self.max_grad_norm);
         base.seed = self.seed;
         base.checkpoint_every = self.checkpoint_every;
-        base.lora = self.lora.config()?;
-        base.checkpointing = self.checkpointing;
-        Ok(base)
+        self.step.apply(base)
     }
 }
 
@@ -260,7 +243,7 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
             &encoder,
             &records,
             loss,
-            args.train.micro_batch_tokens,
+            args.train.step.micro_batch_tokens(),
             Some(&args.train.out.join("reference-cache")),
         )
         .with_context(|| {

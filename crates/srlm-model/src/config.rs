@@ -331,7 +331,7 @@ impl LlamaConfig {
             ));
         }
         let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
-        match (self.host_bytes(), crate::memory::host_memory_bytes()) {
+        match (self.host_bytes(), crate::host_memory::host_memory_bytes()) {
             (None, _) => {
                 return Err(
                     "the model's size overflows 64 bits (check its dimensions and `max_position_embeddings`)".into(),

@@ -66,6 +66,7 @@ pub mod fused;
 mod generate;
 pub mod gguf;
 mod hf;
+mod host_memory;
 mod llama;
 mod local_generator;
 mod log_sum_exp;
@@ -95,6 +96,7 @@ pub use hf::{
     read_safetensors, safetensors_files, write_safetensors, write_safetensors_lazily, LazyTensor,
     TokenizerConfig,
 };
+pub use host_memory::host_available_bytes;
 pub use llama::{
     add_gradients, attention_bias, attention_bias_with_room, Attention, DecoderLayer, KvCache,
     LayerCheckpoints, Llama, Mlp, RmsNorm,
@@ -106,7 +108,7 @@ pub use logprob::{
     ResponseLogprob,
 };
 pub use lora::{LoraConfig, LoraTarget};
-pub use memory::{host_available_bytes, SavedPerToken, TrainingForward};
+pub use memory::{SavedPerToken, TrainingForward};
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;
 pub use sampling::{argmax, sample, sequence_rng, SamplingParams};

@@ -15,11 +15,9 @@ fn reference() -> Value {
     read_json("tiny-llama3/reference.json")
 }
 
-#[test]
-fn sharded_hf_directory_logits_match_transformers() {
-    let lm = tiny();
-    assert!(lm.model.lm_head.is_some(), "tiny-llama3 has an untied head");
-    for case in reference()["logits"].as_array().unwrap() {
+/// `lm`'s logits against every case of a `reference.json`'s `logits` (`ids`, `logits`).
+fn assert_logits_match(lm: &LanguageModel, reference: &Value, label: &str) {
+    for case in reference["logits"].as_array().unwrap() {
         let input = ids(&case["ids"]);
         let expected: Vec<f32> = case["logits"]
             .as_array()
@@ -42,8 +40,15 @@ fn sharded_hf_directory_logits_match_transformers() {
         let diff = max_abs_diff(&got, &expected);
         // TF32 on cuda: ~5e-4 relative on logits of a few units.
         let bound = crate::common::matmul_bound(1e-4, 5e-3);
-        assert!(diff < bound, "logits differ by {diff}");
+        assert!(diff < bound, "{label}: logits differ by {diff}");
     }
+}
+
+#[test]
+fn sharded_hf_directory_logits_match_transformers() {
+    let lm = tiny();
+    assert!(lm.model.lm_head.is_some(), "tiny-llama3 has an untied head");
+    assert_logits_match(&lm, &reference(), "tiny-llama3");
 }
 
 #[test]
@@ -191,31 +196,7 @@ fn qwen2_and_mistral_logits_match_transformers() {
             lm.config.parameter_count(),
             "{family}"
         );
-        let reference = read_json(&format!("{family}/reference.json"));
-        for case in reference["logits"].as_array().unwrap() {
-            let input = ids(&case["ids"]);
-            let expected: Vec<f32> = case["logits"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|row| {
-                    row.as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|x| x.as_f64().unwrap() as f32)
-                })
-                .collect();
-            let batch = TokenBatch::pad(&[input], 0, srlm_model::Padding::Right).unwrap();
-            let got = lm
-                .model
-                .forward(&batch)
-                .unwrap()
-                .try_into_vec_as::<f32>()
-                .unwrap();
-            let diff = max_abs_diff(&got, &expected);
-            let bound = crate::common::matmul_bound(1e-4, 5e-3);
-            assert!(diff < bound, "{family}: max |Δ| {diff}");
-        }
+        assert_logits_match(&lm, &read_json(&format!("{family}/reference.json")), family);
     }
 }
 

@@ -1,12 +1,51 @@
-//! The LoRA flags `srlm sft`, `srlm dpo` and `srlm plan` share.
+//! The flags that size a training step's memory, which `srlm sft`, `srlm dpo` and `srlm plan`
+//! share: batch, micro-batch, dropout, LoRA, layer checkpointing.
 
 use anyhow::Result;
 use clap::Args;
+use srlm::dpo::TrainConfig;
 use srlm::model::{LoraConfig, LoraTarget};
+
+/// The step's size and how it trains.
+#[derive(Args)]
+pub(crate) struct StepArgs {
+    /// Examples (pairs) per optimizer step.
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// Padded tokens per micro-batch (gradients are accumulated over micro-batches).
+    #[arg(long, default_value_t = 4096)]
+    micro_batch_tokens: usize,
+    /// Dropout on the residual stream while training.
+    #[arg(long, default_value_t = 0.1)]
+    dropout: f64,
+    #[command(flatten)]
+    lora: LoraArgs,
+    /// Layer checkpointing: keep only each layer's input, recompute the layer in the backward
+    /// pass (less memory, one more forward pass; needs --dropout 0).
+    #[arg(long)]
+    checkpointing: bool,
+}
+
+impl StepArgs {
+    /// `config` with these settings.
+    pub(crate) fn apply(&self, mut config: TrainConfig) -> Result<TrainConfig> {
+        config.batch_size = self.batch_size;
+        config.micro_batch_tokens = self.micro_batch_tokens;
+        config.dropout = self.dropout;
+        config.lora = self.lora.config()?;
+        config.checkpointing = self.checkpointing;
+        Ok(config)
+    }
+
+    /// Tokens per micro-batch (the reference's log-probs are computed in micro-batches too).
+    pub(crate) fn micro_batch_tokens(&self) -> usize {
+        self.micro_batch_tokens
+    }
+}
 
 /// `--lora R` and its settings.
 #[derive(Args, Debug, Clone, Default)]
-pub(crate) struct LoraArgs {
+struct LoraArgs {
     /// Train LoRA adapters of this rank on a frozen model instead of every weight; the saved
     /// model has them merged in, and OUT/adapter/ holds them in PEFT's format.
     #[arg(long, value_name = "RANK")]
@@ -32,7 +71,7 @@ pub(crate) struct LoraArgs {
 
 impl LoraArgs {
     /// The adapters' settings; `None` without `--lora`.
-    pub(crate) fn config(&self) -> Result<Option<LoraConfig>> {
+    fn config(&self) -> Result<Option<LoraConfig>> {
         let Some(rank) = self.lora else {
             return Ok(None);
         };

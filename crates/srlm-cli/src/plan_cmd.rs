@@ -77,6 +77,13 @@ pub(crate) fn plan(args: &PlanArgs, device: &str) -> Result<()> {
         );
     }
     let model = model_config(&args.model)?;
+    if args.seq > model.positions() {
+        bail!(
+            "--seq {} exceeds the model's {} positions",
+            args.seq,
+            model.positions()
+        );
+    }
     let config = args.step.apply(TrainConfig::default())?;
     config.validate()?;
     let work = match args.work {

@@ -53,8 +53,8 @@ impl PlannedWork {
     /// `prompt` tokens (0 when unknown: both sides counted whole).
     pub fn preference(seq: usize, prompt: usize) -> Self {
         PlannedWork {
-            forward_tokens: 2 * seq - prompt.min(seq),
-            budget_tokens: 2 * seq,
+            forward_tokens: seq.saturating_mul(2) - prompt.min(seq),
+            budget_tokens: seq.saturating_mul(2),
             items: usize::MAX,
             keeps_start: true,
         }
@@ -118,19 +118,21 @@ impl MemoryPlan {
         let batch = config.batch_size.min(work.items).max(1);
         let per_micro = (config.micro_batch_tokens / work.budget_tokens.max(1)).clamp(1, batch);
         let micro_batches = batch.div_ceil(per_micro);
-        let tokens = (per_micro * work.forward_tokens) as u64;
+        // Saturating throughout: absurd settings give a huge plan, not a wrapped one.
+        let tokens = (per_micro as u64).saturating_mul(work.forward_tokens as u64);
         let saved = model.saved_per_token(&TrainingForward {
             dropout: config.dropout,
             lora,
             seq: work.forward_tokens,
         });
         let layers = model.num_hidden_layers as u64;
-        let activations = if config.checkpointing {
+        let per_token = if config.checkpointing {
             // Every layer's input, and one layer recomputed at a time.
-            tokens * (layers * saved.layer_input + saved.head + saved.layer)
+            layers * saved.layer_input + saved.head + saved.layer
         } else {
-            tokens * (layers * saved.layer + saved.head)
+            layers * saved.layer + saved.head
         };
+        let activations = tokens.saturating_mul(per_token);
         let (hidden, vocab) = (model.hidden_size as u64, model.vocab_size as u64);
         let full = lora.is_none();
         let parts = Parts {
@@ -148,7 +150,7 @@ impl MemoryPlan {
                 0
             },
             optimizer: 2 * trainable * F32,
-            activations: activations * F32,
+            activations: activations.saturating_mul(F32),
             // The output projection's weight gradient comes first in the backward pass.
             head_gradient: if full { vocab * hidden * F32 } else { 0 },
             // The embedding's gradient comes last, dense (a scatter into zeros), and with a tied
@@ -159,7 +161,7 @@ impl MemoryPlan {
                 (true, false) => vocab * hidden * F32,
             },
             // A chunk of logits and its gradient; the hidden states' gradient and one more.
-            working: tokens * (2 * HEAD_CHUNK + 2 * hidden) * F32,
+            working: tokens.saturating_mul((2 * HEAD_CHUNK + 2 * hidden) * F32),
             // The trained weights copied to the host to be written (then each moment in turn,
             // one tensor at a time: less).
             checkpoint_copy: trainable * F32,
@@ -182,7 +184,8 @@ impl MemoryPlan {
     ) -> Self {
         let millions = |n: u64| n as f64 / 1e6;
         let (per_micro, micro_batches) = micro_batch;
-        let always = p.weights + p.kept + p.adapters + p.optimizer + RUNTIME;
+        let sum = |parts: &[u64]| parts.iter().fold(0u64, |a, &b| a.saturating_add(b));
+        let always = sum(&[p.weights, p.kept, p.adapters, p.optimizer, RUNTIME]);
         let line = |what: String, bytes: u64| PlanLine { what, bytes };
         let mut parts = vec![line(
             format!("weights (f32, {:.1} M parameters)", millions(parameters)),
@@ -237,13 +240,25 @@ impl MemoryPlan {
         let phases = vec![
             line(
                 "start of backward".into(),
-                always + p.accumulated + p.activations + p.head_gradient + p.working,
+                sum(&[
+                    always,
+                    p.accumulated,
+                    p.activations,
+                    p.head_gradient,
+                    p.working,
+                ]),
             ),
             line(
                 "end of backward".into(),
-                always + p.accumulated + p.gradients + p.embedding_gradient + p.working,
+                sum(&[
+                    always,
+                    p.accumulated,
+                    p.gradients,
+                    p.embedding_gradient,
+                    p.working,
+                ]),
             ),
-            line("checkpoint".into(), always + p.checkpoint_copy),
+            line("checkpoint".into(), sum(&[always, p.checkpoint_copy])),
         ];
         MemoryPlan {
             parts,

@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(&out.join("dpo/reference-cache")),
     )?;
     let trained = fine_tune(
-        &mt,
+        mt.clone(),
         &dpo.objective,
         &config,
         &out.join("dpo"),
@@ -75,13 +75,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (encoded, _) = encoder.preference_set(&pairs)?;
     let simpo = SimpoObjective::simpo(encoded, SimpoConfig::default(), mt.pad_id)?;
-    let trained = fine_tune(&mt, &simpo, &config, &out.join("simpo"), &mut |step| {
-        println!(
-            "simpo step {}: loss {:.4} {:?}",
-            step.step, step.loss, step.objective
-        );
-        ControlFlow::Continue(())
-    })?;
+    let trained = fine_tune(
+        mt.clone(),
+        &simpo,
+        &config,
+        &out.join("simpo"),
+        &mut |step| {
+            println!(
+                "simpo step {}: loss {:.4} {:?}",
+                step.step, step.loss, step.objective
+            );
+            ControlFlow::Continue(())
+        },
+    )?;
     trained.model.save_pretrained(&out.join("simpo"))?;
     println!("models in {}", out.display());
     Ok(())

@@ -75,8 +75,9 @@ fn bar(total: usize) -> ProgressBar {
     bar
 }
 
+/// Trains `lm` (taken: its weights are updated in place) after checking the memory plan.
 fn run_training<O: Objective>(
-    lm: &LanguageModel,
+    lm: LanguageModel,
     objective: &O,
     config: &TrainConfig,
     (args, device): (&TrainArgs, &str),
@@ -129,7 +130,7 @@ pub(crate) fn sft(model: &Path, data: &[PathBuf], args: &TrainArgs, device: &str
         "{}",
         serde_json::json!({"ift": ift.len(), "eft": eft.len(), "encode": report})
     );
-    run_training(&lm, &objective, &config, (args, device))
+    run_training(lm, &objective, &config, (args, device))
 }
 
 /// The preference losses `srlm dpo` trains with.
@@ -204,7 +205,7 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
                 nll_alpha: args.rpo_alpha.unwrap_or(0.0),
             };
             let objective = SimpoObjective::simpo(pairs, simpo, lm.pad_id)?;
-            run_training(&lm, &objective, &config, (&args.train, device))
+            run_training(lm, &objective, &config, (&args.train, device))
         } else {
             if args.label_smoothing != 0.0 || args.rpo_alpha.is_some() {
                 bail!("--loss orpo takes neither --label-smoothing nor --rpo-alpha (its NLL term is always on)");
@@ -213,7 +214,7 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
                 beta: args.beta.unwrap_or(OrpoConfig::default().beta),
             };
             let objective = OrpoObjective::orpo(pairs, orpo, lm.pad_id)?;
-            run_training(&lm, &objective, &config, (&args.train, device))
+            run_training(lm, &objective, &config, (&args.train, device))
         };
     }
     let reference_path = match (&args.reference, &config.lora) {
@@ -259,5 +260,5 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
     );
     tracing::info!(outcome = ?set.cache, "reference log-probs");
     drop(loaded);
-    run_training(&lm, &set.objective, &config, (&args.train, device))
+    run_training(lm, &set.objective, &config, (&args.train, device))
 }

@@ -33,8 +33,9 @@ pub struct PlannedWork {
     pub budget_tokens: usize,
     /// Items in the set (a batch holds no more); `usize::MAX` when not known.
     pub items: usize,
-    /// Whether the caller keeps the model it trains from (the CLI and the loop do): with every
-    /// weight trained, the weights before the first update stay alive beside the new ones.
+    /// Whether the caller keeps the model it trains from (the loop keeps Mt; `srlm sft` and
+    /// `srlm dpo` hand theirs to [`crate::fine_tune`]): with every weight trained, the weights
+    /// before the first update then stay alive beside the new ones.
     pub keeps_start: bool,
 }
 
@@ -45,7 +46,7 @@ impl PlannedWork {
             forward_tokens: seq,
             budget_tokens: seq,
             items: usize::MAX,
-            keeps_start: true,
+            keeps_start: false,
         }
     }
 
@@ -56,7 +57,7 @@ impl PlannedWork {
             forward_tokens: seq.saturating_mul(2) - prompt.min(seq),
             budget_tokens: seq.saturating_mul(2),
             items: usize::MAX,
-            keeps_start: true,
+            keeps_start: false,
         }
     }
 
@@ -67,7 +68,7 @@ impl PlannedWork {
             forward_tokens: longest(&|i| objective.forward_tokens(i)),
             budget_tokens: longest(&|i| objective.tokens(i)),
             items: objective.len(),
-            keeps_start: true,
+            keeps_start: false,
         }
     }
 }

@@ -17,8 +17,9 @@ use crate::logprob::{sequence_logprobs, PromptResponse, ResponseLogprob};
 use crate::tokenizer::Tokenizer;
 use crate::weights::WeightMap;
 
-/// A Llama model ready to use: weights, config, tokenizer, chat template, special ids.
-#[derive(Debug)]
+/// A Llama model ready to use: weights, config, tokenizer, chat template, special ids. A clone
+/// shares the weights (burn's tensors are reference-counted) until one of the two is trained.
+#[derive(Debug, Clone)]
 pub struct LanguageModel {
     /// The network.
     pub model: Llama,

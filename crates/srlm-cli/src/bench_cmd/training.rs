@@ -67,11 +67,9 @@ fn planned_mib<O: Objective>(
     config: &TrainConfig,
     kept_reference: bool,
 ) -> f64 {
-    let work = PlannedWork {
-        keeps_start: false,
-        ..PlannedWork::of(objective)
-    };
-    let mut bytes = MemoryPlan::new(model_config, config, &work).peak().bytes;
+    let mut bytes = MemoryPlan::new(model_config, config, &PlannedWork::of(objective))
+        .peak()
+        .bytes;
     if kept_reference {
         bytes += model_config.host_bytes().unwrap_or(0);
     }

@@ -39,7 +39,8 @@ fn run<O: Objective>(
     observer: &mut dyn Observer,
 ) -> Result<FineTuned<O::Metrics>> {
     observer.stage_started(iteration, stage, config.total_steps(objective.len()), 0);
-    let trained = fine_tune(lm, objective, config, workdir, &mut |m| {
+    // The stage keeps Mt (the held-out pairs' "before", the caller's model): a clone.
+    let trained = fine_tune(lm.clone(), objective, config, workdir, &mut |m| {
         let message = format!("loss {:.4}, {:.0} tok/s", m.loss, m.tokens_per_second);
         observer.unit_finished(iteration, stage, m.step, &message)
     })?;

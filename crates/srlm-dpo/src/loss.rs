@@ -135,7 +135,8 @@ pub fn sft_loss(summed_logps: Tensor<1>, normaliser: usize) -> Tensor<1> {
         .mul_scalar(-1.0 / normaliser.max(1) as f32)
 }
 
-/// DPO metrics of a batch, with TRL's names, from host values.
+/// What every preference loss reports of a batch, with TRL's names, from host values (DPO's
+/// rewards are `β (π − ref)`; the reference-free losses' in [`crate::ReferenceFreeMetrics`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DpoMetrics {
     /// Mean loss (not serialised: a step's `loss` field already holds it).

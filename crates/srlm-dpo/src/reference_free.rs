@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use srlm_model::burn;
 
 use crate::error::{Result, TrainError};
+use crate::loss::DpoMetrics;
 use crate::objective::PairStats;
 
 /// Settings of SimPO.
@@ -162,30 +163,14 @@ fn log_sigmoid_f64(x: f64) -> f64 {
     }
 }
 
-/// Metrics of a reference-free preference batch, with TRL's names.
+/// Metrics of a reference-free preference batch, with TRL's names: the fields every preference
+/// loss reports ([`DpoMetrics`], its rewards `β a_c` and `β a_r`, its log-probs the
+/// length-averaged `a_c` and `a_r`, as TRL logs them for these losses) and the NLL and odds terms.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceFreeMetrics {
-    /// Mean loss (not serialised: a step's `loss` field already holds it).
-    #[serde(skip)]
-    pub loss: f64,
-    /// Mean `β a_c`.
-    #[serde(rename = "rewards/chosen")]
-    pub rewards_chosen: f64,
-    /// Mean `β a_r`.
-    #[serde(rename = "rewards/rejected")]
-    pub rewards_rejected: f64,
-    /// Mean chosen − rejected reward.
-    #[serde(rename = "rewards/margins")]
-    pub rewards_margins: f64,
-    /// Share of pairs whose chosen reward is strictly higher.
-    #[serde(rename = "rewards/accuracies")]
-    pub rewards_accuracies: f64,
-    /// Mean `a_c` (length-averaged, as TRL logs it for these losses).
-    #[serde(rename = "logps/chosen")]
-    pub logps_chosen: f64,
-    /// Mean `a_r`.
-    #[serde(rename = "logps/rejected")]
-    pub logps_rejected: f64,
+    /// Loss, rewards, margin, accuracy and log-probs, as every preference loss reports them.
+    #[serde(flatten)]
+    pub pairs: DpoMetrics,
     /// The chosen responses' token-mean cross-entropy.
     pub nll_loss: f64,
     /// ORPO: mean `log σ(log odds)`.
@@ -221,13 +206,15 @@ impl ReferenceFreeMetrics {
         let chosen_logp: f64 = policy.0.iter().map(|&v| f64::from(v)).sum();
         let chosen_tokens: f64 = tokens.0.iter().map(|&v| f64::from(v)).sum();
         ReferenceFreeMetrics {
-            loss,
-            rewards_chosen: beta * mean(lc),
-            rewards_rejected: beta * mean(lr),
-            rewards_margins: beta * mean(lc - lr),
-            rewards_accuracies: mean(acc),
-            logps_chosen: mean(lc),
-            logps_rejected: mean(lr),
+            pairs: DpoMetrics {
+                loss,
+                rewards_chosen: beta * mean(lc),
+                rewards_rejected: beta * mean(lr),
+                rewards_margins: beta * mean(lc - lr),
+                rewards_accuracies: mean(acc),
+                logps_chosen: mean(lc),
+                logps_rejected: mean(lr),
+            },
             nll_loss: -chosen_logp / chosen_tokens.max(1.0),
             log_odds_ratio: orpo.then(|| mean(ratio)),
             log_odds_chosen: orpo.then(|| mean(odds)),

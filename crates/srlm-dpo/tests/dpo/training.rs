@@ -476,9 +476,9 @@ fn simpo_and_orpo_learn_preferences_through_the_same_trainer_without_a_reference
     let dir = tempfile::tempdir().unwrap();
     let (_, seen) = run(model(2), &simpo, &quick(40, 1e-2), dir.path());
     let (first, last) = (seen[0].objective, seen.last().unwrap().objective);
-    assert!(last.rewards_accuracies >= 0.9, "SimPO: {last:?}");
+    assert!(last.pairs.rewards_accuracies >= 0.9, "SimPO: {last:?}");
     assert!(
-        last.rewards_margins > first.rewards_margins + 1.0,
+        last.pairs.rewards_margins > first.pairs.rewards_margins + 1.0,
         "SimPO: {first:?} -> {last:?}"
     );
     assert!(first.log_odds_ratio.is_none());
@@ -493,10 +493,10 @@ fn simpo_and_orpo_learn_preferences_through_the_same_trainer_without_a_reference
     let dir = tempfile::tempdir().unwrap();
     let (_, seen) = run(model(2), &orpo, &quick(40, 1e-2), dir.path());
     let (first, last) = (seen[0].objective, seen.last().unwrap().objective);
-    assert!(last.rewards_accuracies >= 0.9, "ORPO: {last:?}");
+    assert!(last.pairs.rewards_accuracies >= 0.9, "ORPO: {last:?}");
     // ORPO's NLL term pulls the chosen answers up: their mean log-prob rises.
     assert!(
-        last.logps_chosen > first.logps_chosen + 0.5,
+        last.pairs.logps_chosen > first.pairs.logps_chosen + 0.5,
         "ORPO: {first:?} -> {last:?}"
     );
     assert!(last.log_odds_chosen.unwrap() > first.log_odds_chosen.unwrap());

@@ -1,27 +1,41 @@
-//! The process's allocator, counting the bytes it holds: `srlm bench` reports the peak of live
-//! heap memory beside the peak resident set (`VmHWM`), which also counts memory the allocator
-//! kept after it was freed. Two relaxed atomic operations per allocation.
+//! The process's allocator, counting the bytes it holds once [`start_counting`] is called (only
+//! `srlm bench` calls it): the bench reports the peak of live heap memory beside the peak
+//! resident set (`VmHWM`), which also counts memory the allocator kept after it was freed. Every
+//! other command pays one relaxed load per allocation; counting costs two atomic operations.
 //!
 //! On glibc, [`keep_freed_memory`] also stops the allocator from handing freed activation
 //! buffers back to the kernel, which a training step would otherwise fault in again, page by
 //! zeroed page, on its next allocation of the same size.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
 /// [`System`], counting.
 pub(crate) struct CountingAllocator;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+/// Bytes allocated minus bytes freed since counting started (a block allocated before and freed
+/// after makes it a little low, hence signed).
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+/// Counts every allocation from now on (`srlm bench`: before any work is measured).
+pub(crate) fn start_counting() {
+    COUNTING.store(true, Ordering::Relaxed);
+}
 
 fn grew(bytes: usize) {
-    let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    PEAK.fetch_max(live, Ordering::Relaxed);
+    if COUNTING.load(Ordering::Relaxed) {
+        let bytes = bytes as isize;
+        let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        PEAK.fetch_max(live, Ordering::Relaxed);
+    }
 }
 
 fn shrank(bytes: usize) {
-    LIVE.fetch_sub(bytes, Ordering::Relaxed);
+    if COUNTING.load(Ordering::Relaxed) {
+        LIVE.fetch_sub(bytes as isize, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: every call goes to `System` with the caller's arguments unchanged; the counters are
@@ -95,6 +109,7 @@ mod tests {
 
     #[test]
     fn the_peak_counts_a_large_allocation_while_it_lives() {
+        start_counting();
         let before = peak_heap_mib();
         let block = vec![1u8; 64 << 20];
         assert!(peak_heap_mib() >= 64.0, "{}", peak_heap_mib());

@@ -85,6 +85,10 @@ enum Command {
 fn main() -> Result<()> {
     heap::keep_freed_memory();
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Bench(_)) {
+        // The live heap's peak is a figure of the bench's records only.
+        heap::start_counting();
+    }
     if !matches!(cli.command, Command::Run(_)) {
         run_cmd::init_tracing(None);
     }

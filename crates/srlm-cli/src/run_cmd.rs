@@ -295,19 +295,14 @@ fn check_run_memory(config: &RunConfig, memory: &MemoryArgs) -> Result<()> {
         .with_context(|| format!("reading M0 {}", config.model.path.display()))?;
     let seq = config.data.max_len;
     let device = config.run.device.as_str();
-    // The loop keeps the model each stage starts from.
-    let kept = |work: PlannedWork| PlannedWork {
-        keeps_start: true,
-        ..work
-    };
     memory
-        .check(&model, &config.sft, &kept(PlannedWork::sft(seq)), device)
+        .check(&model, &config.sft, &PlannedWork::sft(seq), device)
         .context("SFT")?;
     memory
         .check(
             &model,
             &config.dpo.train,
-            &kept(PlannedWork::preference(seq, 0)),
+            &PlannedWork::preference(seq, 0),
             device,
         )
         .context("DPO")

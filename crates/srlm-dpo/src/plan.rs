@@ -33,9 +33,9 @@ pub struct PlannedWork {
     pub budget_tokens: usize,
     /// Items in the set (a batch holds no more); `usize::MAX` when not known.
     pub items: usize,
-    /// Whether the caller keeps the model it trains from (the loop keeps Mt; `srlm sft` and
-    /// `srlm dpo` hand theirs to [`crate::fine_tune`]): with every weight trained, the weights
-    /// before the first update then stay alive beside the new ones.
+    /// Whether the caller keeps the model it trains from (`srlm sft`, `srlm dpo` and the loop
+    /// hand theirs to [`crate::fine_tune`]; a caller passing a clone keeps it): with every weight
+    /// trained, the weights before the first update then stay alive beside the new ones.
     pub keeps_start: bool,
 }
 

@@ -272,7 +272,7 @@ impl SelfRewardingRun {
     pub(super) fn dpo_stage(
         &self,
         t: usize,
-        mt: &LanguageModel,
+        mt: LanguageModel,
         pairs: &[PreferenceRecord],
         observer: &mut dyn Observer,
     ) -> Result<()> {
@@ -284,7 +284,7 @@ impl SelfRewardingRun {
                 t + 1,
                 t
             );
-            self.save_model(t + 1, mt)?;
+            self.save_model(t + 1, &mt)?;
             let stats = serde_json::json!({"pairs": 0, "skipped": "no preference pairs"});
             return self.finish_stage(observer, (t, "dpo"), clock, false, stats);
         }

@@ -149,7 +149,8 @@ impl SelfRewardingRun {
         let candidates = self.candidate_stage(t, &mt, &prompts, observer, source)?;
         let judged = self.judge_stage(t, &mt, &candidates, observer, source, judges)?;
         let pairs = self.pair_stage(t, &prompts, &judged, observer)?;
-        self.dpo_stage(t, &mt, &pairs, observer)
+        // The last stage of the iteration takes Mt: its weights are trained in place.
+        self.dpo_stage(t, mt, &pairs, observer)
     }
 
     /// Prompts kept in iterations before `t` (their tasks, without instructions).

@@ -162,14 +162,15 @@ impl SelfRewardingRun {
         let ift: Vec<IftRecord> = self.dir.read_records(&self.dir.data("sft-ift.jsonl"))?;
         let eft: Vec<EftRecord> = self.dir.read_records(&self.dir.data("sft-eft.jsonl"))?;
         let workdir = self.dir.workdir("sft")?;
-        let encoder = srlm_data::Encoder::new(&m0, self.config.data.max_len)?
-            .with_judge_template(self.config.judge.judge_template()?);
         let mut clocked = clock.observing(observer);
         let trained = stages::train::sft(
-            &m0,
+            m0,
             &ift,
             &eft,
-            &encoder,
+            (
+                self.config.data.max_len,
+                self.config.judge.judge_template()?,
+            ),
             &self.config.sft,
             &workdir,
             &mut clocked,

@@ -12,6 +12,7 @@ use srlm_dpo::{
     evaluate_preferences, fine_tune, sft_objective, DpoConfig, DpoMetrics, FineTuned, Objective,
     Reference, StepMetrics, TrainConfig, TrainError,
 };
+use srlm_judge::JudgeTemplate;
 use srlm_model::LanguageModel;
 
 use crate::error::{LoopError, Result};
@@ -31,7 +32,7 @@ pub struct Trained {
 /// [`fine_tune`] with the stage's progress reported to `observer`; a stop asked by the
 /// observer is [`LoopError::Stopped`].
 fn run<O: Objective>(
-    lm: &LanguageModel,
+    lm: LanguageModel,
     objective: &O,
     config: &TrainConfig,
     workdir: &Path,
@@ -39,8 +40,7 @@ fn run<O: Objective>(
     observer: &mut dyn Observer,
 ) -> Result<FineTuned<O::Metrics>> {
     observer.stage_started(iteration, stage, config.total_steps(objective.len()), 0);
-    // The stage keeps Mt (the held-out pairs' "before", the caller's model): a clone.
-    let trained = fine_tune(lm.clone(), objective, config, workdir, &mut |m| {
+    let trained = fine_tune(lm, objective, config, workdir, &mut |m| {
         let message = format!("loss {:.4}, {:.0} tok/s", m.loss, m.tokens_per_second);
         observer.unit_finished(iteration, stage, m.step, &message)
     })?;
@@ -73,19 +73,21 @@ fn empty_as_stage_error(stage: &str, error: TrainError) -> LoopError {
     }
 }
 
-/// SFT of `m0` on IFT + EFT records, laid out by `encoder` (its judge template renders the EFT
-/// prompts).
+/// SFT of `m0` on IFT + EFT records of up to `max_len` tokens (`judge_template` renders the EFT
+/// prompts). `m0` is taken: its weights are trained in place (keep yours with a clone).
 pub fn sft(
-    m0: &LanguageModel,
+    m0: LanguageModel,
     ift: &[IftRecord],
     eft: &[EftRecord],
-    encoder: &Encoder<'_>,
+    (max_len, judge_template): (usize, JudgeTemplate),
     config: &TrainConfig,
     workdir: &Path,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
+    let encoder = Encoder::new(&m0, max_len)?.with_judge_template(judge_template);
     let (objective, report) =
-        sft_objective(encoder, ift, eft).map_err(|e| empty_as_stage_error("sft", e))?;
+        sft_objective(&encoder, ift, eft).map_err(|e| empty_as_stage_error("sft", e))?;
+    drop(encoder);
     let trained = run(m0, &objective, config, workdir, (0, "sft"), observer)?;
     let stats = json!({
         "ift": ift.len(),
@@ -155,10 +157,11 @@ pub fn hold_out_pairs(
 }
 
 /// DPO of `mt` against itself (frozen, its log-probs cached in `workdir/reference-cache`) on
-/// `pairs`; `held_out` pairs are evaluated before and after the update.
+/// `pairs`; `held_out` pairs are evaluated before and after the update. `mt` is taken: its
+/// reference log-probs and the "before" come first, then its weights are trained in place.
 #[allow(clippy::too_many_arguments)]
 pub fn dpo(
-    mt: &LanguageModel,
+    mt: LanguageModel,
     pairs: &[PreferenceRecord],
     held_out: &[PreferenceRecord],
     max_len: usize,
@@ -168,8 +171,8 @@ pub fn dpo(
     iteration: usize,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
-    let encoder = Encoder::new(mt, max_len)?;
-    let reference = Reference::new(mt)?;
+    let encoder = Encoder::new(&mt, max_len)?;
+    let reference = Reference::new(&mt)?;
     let cache = workdir.join("reference-cache");
     let train_set = reference
         .dpo_objective(
@@ -198,7 +201,8 @@ pub fn dpo(
             None => None,
         })
     };
-    let before = evaluate(mt)?;
+    let before = evaluate(&mt)?;
+    drop((encoder, reference));
     let trained = run(
         mt,
         &train_set.objective,

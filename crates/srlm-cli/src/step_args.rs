@@ -36,11 +36,6 @@ impl StepArgs {
         config.checkpointing = self.checkpointing;
         Ok(config)
     }
-
-    /// Tokens per micro-batch (the reference's log-probs are computed in micro-batches too).
-    pub(crate) fn micro_batch_tokens(&self) -> usize {
-        self.micro_batch_tokens
-    }
 }
 
 /// `--lora R` and its settings.

@@ -244,7 +244,7 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
             &encoder,
             &records,
             loss,
-            args.train.step.micro_batch_tokens(),
+            config.micro_batch_tokens,
             Some(&args.train.out.join("reference-cache")),
         )
         .with_context(|| {

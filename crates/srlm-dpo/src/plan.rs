@@ -20,7 +20,7 @@ const F32: u64 = 4;
 /// Vocabulary ids the fused log-probs compute per chunk (`srlm_model::fused`).
 const HEAD_CHUNK: u64 = 4096;
 /// The executable, its libraries, thread stacks and what the allocator keeps beyond the live
-/// heap (measured: 25–115 MiB of resident memory above the heap's peak).
+/// heap (measured: 25–210 MiB of resident memory above the heap's peak).
 const RUNTIME: u64 = 80 << 20;
 
 /// What a run trains on, as far as memory goes: the longest item.

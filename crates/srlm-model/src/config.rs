@@ -268,10 +268,11 @@ impl LlamaConfig {
     }
 
     /// Bytes the model takes in host memory as built here: its parameters in `f32` and the
-    /// rotary tables (`cos` and `sin` for every position); `None` when the count overflows.
+    /// rotary tables (`cos` and `sin` for every position it takes, [`LlamaConfig::positions`]);
+    /// `None` when the count overflows.
     pub fn host_bytes(&self) -> Option<u64> {
         let hd = u64::try_from(self.head_dim()).ok()?;
-        let rotary = u64::try_from(self.max_position_embeddings)
+        let rotary = u64::try_from(self.positions())
             .ok()?
             .checked_mul(hd)?
             .checked_mul(2)?;
@@ -341,7 +342,7 @@ impl LlamaConfig {
                 return Err(format!(
                     "the model needs {:.1} GiB in f32 (parameters and rotary tables for {} positions), more than this machine's {:.1} GiB",
                     gib(needed),
-                    self.max_position_embeddings,
+                    self.positions(),
                     gib(total)
                 ))
             }

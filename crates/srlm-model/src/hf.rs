@@ -194,6 +194,18 @@ impl TokenizerConfig {
 
 /// One `f32` tensor of a [`WeightMap`] as safetensors sees it: its bytes borrowed where the
 /// machine is little-endian (safetensors' byte order), so writing copies nothing.
+/// `values` as safetensors stores them, little-endian: their own bytes where the machine is.
+fn le_bytes(values: &[f32]) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(target_endian = "little")]
+    {
+        std::borrow::Cow::Borrowed(bytemuck::cast_slice(values))
+    }
+    #[cfg(not(target_endian = "little"))]
+    {
+        std::borrow::Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+    }
+}
+
 struct F32View<'a> {
     shape: &'a [usize],
     data: &'a [f32],
@@ -209,14 +221,7 @@ impl safetensors::View for F32View<'_> {
     }
 
     fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-        #[cfg(target_endian = "little")]
-        {
-            std::borrow::Cow::Borrowed(bytemuck::cast_slice(self.data))
-        }
-        #[cfg(not(target_endian = "little"))]
-        {
-            std::borrow::Cow::Owned(self.data.iter().flat_map(|v| v.to_le_bytes()).collect())
-        }
+        le_bytes(self.data)
     }
 
     fn data_len(&self) -> usize {
@@ -274,15 +279,7 @@ impl safetensors::View for LazyView<'_, '_> {
     }
 
     fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-        let values = self.values.get_or_init(|| self.read());
-        #[cfg(target_endian = "little")]
-        {
-            std::borrow::Cow::Borrowed(bytemuck::cast_slice(values))
-        }
-        #[cfg(not(target_endian = "little"))]
-        {
-            std::borrow::Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect())
-        }
+        le_bytes(self.values.get_or_init(|| self.read()))
     }
 
     fn data_len(&self) -> usize {

@@ -48,15 +48,14 @@ impl LlamaConfig {
             n(self.vocab_size)?,
             n(self.intermediate_size)?,
         );
-        let hd = n(self.head_dim())?;
-        let q = n(self.num_attention_heads)?.checked_mul(hd)?;
-        let kv = n(self.kv_heads())?.checked_mul(hd)?;
-        // q, k, v, o; gate, up, down; two norms; the biases the family has.
-        let biases: u64 = LoraTarget::ALL
+        // Saturated widths overflow the checked sums below, as the true ones would.
+        let (q, kv) = (self.q_width(), self.kv_width());
+        // The biases the family has.
+        let biases = LoraTarget::ALL
             .iter()
             .filter(|&&t| self.projection_bias(t))
-            .map(|&t| self.projection_shape(t).1)
-            .sum();
+            .try_fold(0u64, |sum, &t| sum.checked_add(self.projection_shape(t).1))?;
+        // q, k, v, o; gate, up, down; two norms; biases.
         let layer = h
             .checked_mul(q.checked_mul(2)?.checked_add(kv.checked_mul(2)?)?)?
             .checked_add(h.checked_mul(i)?.checked_mul(3)?)?
@@ -118,12 +117,14 @@ impl LlamaConfig {
         }
     }
 
+    /// Query heads × head width (saturating: a config's numbers are not checked yet here).
     fn q_width(&self) -> u64 {
-        (self.num_attention_heads * self.head_dim()) as u64
+        (self.num_attention_heads as u64).saturating_mul(self.head_dim() as u64)
     }
 
+    /// Key/value heads × head width (saturating).
     fn kv_width(&self) -> u64 {
-        (self.kv_heads() * self.head_dim()) as u64
+        (self.kv_heads() as u64).saturating_mul(self.head_dim() as u64)
     }
 }
 

@@ -752,6 +752,11 @@ fn bench_measures_each_work_in_its_own_process_and_keeps_every_record() {
     );
     let (ok, _, stderr) = srlm(&["bench", "--model", model, "--fused", "flash"]);
     assert!(!ok && stderr.contains("`flash`"), "{stderr}");
+    let (ok, _, stderr) = srlm(&["bench", "--model", model, "--generation", "rms_norm"]);
+    assert!(
+        !ok && stderr.contains("`rms_norm`") && stderr.contains("SRLM_GENERATION"),
+        "{stderr}"
+    );
 
     let (ok, _, stderr) = srlm(&["bench", "--model", model, "--batches", "0"]);
     assert!(!ok && stderr.contains("--batches"), "{stderr}");
@@ -771,8 +776,8 @@ fn bench_answers_samples_four_answers_per_question_with_either_batching() {
     let dir = tempfile::tempdir().unwrap();
     let model = tiny();
     let questions = data_fixture("mt_bench.jsonl");
-    for fused in ["default", "all"] {
-        let json = dir.path().join(format!("answers-{fused}.jsonl"));
+    for paths in ["default", "all"] {
+        let json = dir.path().join(format!("answers-{paths}.jsonl"));
         let (ok, stdout, stderr) = srlm(&[
             "bench",
             "--model",
@@ -789,8 +794,8 @@ fn bench_answers_samples_four_answers_per_question_with_either_batching() {
             &questions,
             "--reps",
             "1",
-            "--fused",
-            fused,
+            "--generation",
+            paths,
             "--json",
             json.to_str().unwrap(),
         ]);
@@ -800,11 +805,16 @@ fn bench_answers_samples_four_answers_per_question_with_either_batching() {
         assert_eq!(record["work"], "answers");
         assert_eq!(record["batch"], 3);
         assert!(record["tokens_per_s"].as_f64().unwrap() > 0.0, "{record}");
-        let continuous = record["fused"]
+        let continuous = record["generation"]
             .as_str()
             .unwrap()
             .contains("continuous_batching");
-        assert_eq!(continuous, fused == "all", "{record}");
+        assert_eq!(continuous, paths == "all", "{record}");
+        // Generation's paths are not fused operations: every fused operation stays on.
+        assert!(
+            record["fused"].as_str().unwrap().contains("few_rows"),
+            "{record}"
+        );
         assert!(
             stdout.contains("| answers: 4 sampled per question, ≤ 6 tokens | 3 |"),
             "{stdout}"

@@ -4,12 +4,14 @@
 //! JSON Lines sets, run records, reports). A file is written to a temporary name in the same
 //! folder, synced, renamed into place, and the folder synced, so a crash or power loss leaves
 //! either the old file or the whole new one — never half of it. It depends on nothing but the
-//! standard library and `tempfile`, so crates without a deep-learning framework (srlm-data's
+//! standard library, `tempfile` and serde, so crates without a deep-learning framework (srlm-data's
 //! importers) share it.
 //!
 //! The temporary file is created with `O_EXCL` under a random name (`tempfile`), so a link
 //! planted beside the target cannot redirect the write. [`FolderLock`] keeps a second process
-//! out of a folder another one is writing.
+//! out of a folder another one is writing. [`Journal`] is the one append-only record of finished
+//! work (JSON Lines, synced per append, a torn last line cut off on reopening) that lets a killed
+//! run resume.
 //!
 //! ```
 //! let dir = std::env::temp_dir().join(format!("srlm-fs-doc-{}", std::process::id()));
@@ -21,12 +23,14 @@
 //! # Ok::<(), srlm_fs::FsError>(())
 //! ```
 
+mod journal;
 mod lock;
 mod pending;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use journal::{Journal, JournalError};
 pub use lock::{FolderLock, LockError};
 pub use pending::PendingFile;
 

@@ -4,11 +4,10 @@
 //! each chunk's completions (one JSON line per prompt, flushed and synced) before going on.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use srlm_fs::Journal;
 
 use crate::error::{JudgeError, Result};
 use srlm_generation::{
@@ -21,51 +20,32 @@ struct Entry {
     completions: Vec<Completion>,
 }
 
-/// An append-only file of completions keyed by (prompt, samples, settings).
+/// An append-only file of completions keyed by (prompt, samples, settings): an
+/// [`srlm_fs::Journal`] of them, indexed by key.
 #[derive(Debug)]
 pub struct CompletionJournal {
-    path: PathBuf,
-    file: File,
+    journal: Journal<Entry>,
     entries: HashMap<String, Vec<Completion>>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry").field("key", &self.key).finish()
+    }
 }
 
 impl CompletionJournal {
     /// Opens (or creates) the journal at `path` and reads what it holds. A last line cut by a
     /// crash is dropped from the file; any other unreadable line is an error naming the line.
     pub fn open(path: &Path) -> Result<Self> {
-        let io = |e: std::io::Error| {
-            JudgeError::InvalidInput(format!("journal {}: {e}", path.display()))
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(io)?;
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut file, &mut text).map_err(io)?;
-        // Only lines ended by a newline were finished; what follows the last one was cut by a
-        // crash mid-write and is dropped from the file.
-        let finished = text.rfind('\n').map_or(0, |i| i + 1);
-        let mut entries = HashMap::new();
-        for (i, line) in text[..finished].lines().enumerate() {
-            let entry: Entry = serde_json::from_str(line).map_err(|e| {
-                JudgeError::InvalidInput(format!("journal {}:{}: {e}", path.display(), i + 1))
-            })?;
-            entries.insert(entry.key, entry.completions);
-        }
-        if finished < text.len() {
-            file.set_len(finished as u64).map_err(io)?;
-            file.seek(SeekFrom::End(0)).map_err(io)?;
-        }
-        Ok(CompletionJournal {
-            path: path.to_path_buf(),
-            file,
-            entries,
-        })
+        let journal = Journal::<Entry>::open(path)
+            .map_err(|e| JudgeError::InvalidInput(format!("journal {e}")))?;
+        let entries = journal
+            .entries()
+            .iter()
+            .map(|e| (e.key.clone(), e.completions.clone()))
+            .collect();
+        Ok(CompletionJournal { journal, entries })
     }
 
     /// Prompts recorded.
@@ -95,21 +75,16 @@ impl CompletionJournal {
     }
 
     fn append(&mut self, rows: Vec<(String, Vec<Completion>)>) -> Result<()> {
-        let io = |e: std::io::Error| {
-            JudgeError::InvalidInput(format!("journal {}: {e}", self.path.display()))
-        };
-        let mut text = String::new();
-        for (key, completions) in &rows {
-            let line = serde_json::to_string(&Entry {
+        let entries = rows
+            .iter()
+            .map(|(key, completions)| Entry {
                 key: key.clone(),
                 completions: completions.clone(),
             })
-            .map_err(|e| JudgeError::InvalidInput(format!("journal entry: {e}")))?;
-            text.push_str(&line);
-            text.push('\n');
-        }
-        self.file.write_all(text.as_bytes()).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+            .collect();
+        self.journal
+            .append_all(entries)
+            .map_err(|e| JudgeError::InvalidInput(format!("journal {e}")))?;
         self.entries.extend(rows);
         Ok(())
     }

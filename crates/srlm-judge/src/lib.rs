@@ -49,8 +49,7 @@ pub use error::{JudgeError, Result};
 #[cfg(feature = "local")]
 pub use expected::ExpectedScoreJudge;
 pub use http::{
-    request_seed, Endpoint, HttpConfig, HttpSettings, OpenAiGenerator, SamplingCheck,
-    REQUEST_SEED_BITS,
+    request_seed, Endpoint, HttpConfig, HttpSettings, OpenAiGenerator, REQUEST_SEED_BITS,
 };
 pub use journal::{CompletionJournal, JournaledGenerator};
 pub use judge::{

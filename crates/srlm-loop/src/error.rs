@@ -83,6 +83,20 @@ impl From<srlm_generation::GenerationError> for LoopError {
     }
 }
 
+impl From<srlm_fs::JournalError> for LoopError {
+    fn from(error: srlm_fs::JournalError) -> Self {
+        match error {
+            srlm_fs::JournalError::Io(e) => LoopError::Io {
+                path: e.path,
+                source: e.source,
+            },
+            srlm_fs::JournalError::Corrupt { path, line, reason } => {
+                LoopError::Corrupt { path, line, reason }
+            }
+        }
+    }
+}
+
 impl LoopError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         LoopError::Io {

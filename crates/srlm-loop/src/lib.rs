@@ -37,7 +37,6 @@ mod driver;
 mod error;
 mod filter;
 mod generator;
-mod journal;
 mod judge_source;
 mod observer;
 mod records;
@@ -55,7 +54,6 @@ pub use driver::{RunOutcome, SelfRewardingRun};
 pub use error::{LoopError, Result};
 pub use filter::{FilterConfig, Rejection, UNFIT_KEYWORDS};
 pub use generator::{GeneratorSource, Role, SpecGenerators};
-pub use journal::Journal;
 pub use judge_source::{ConfiguredJudges, JudgeSource};
 pub use observer::{LogObserver, Observer};
 pub use records::{

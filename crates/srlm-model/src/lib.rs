@@ -77,6 +77,7 @@ mod model;
 mod rope;
 mod sampling;
 mod shared_prompt;
+mod switches;
 mod tokenizer;
 mod weights;
 
@@ -90,7 +91,7 @@ pub use error::{ModelError, Result};
 pub use family::MODEL_TYPES;
 pub use generate::{
     generate, generate_continuous, generate_samples, ContinuousBatching, FinishReason, Generation,
-    GenerationConfig,
+    GenerationConfig, GenerationPath,
 };
 pub use hf::{
     read_safetensors, safetensors_files, write_safetensors, write_safetensors_lazily, LazyTensor,

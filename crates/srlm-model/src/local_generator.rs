@@ -4,8 +4,8 @@
 use srlm_generation::{Completion, GenerationConfig, GenerationError, TextGenerator};
 
 use crate::error::Result;
-use crate::fused::{enabled, FusedOp};
-use crate::generate::{ContinuousBatching, FinishReason};
+
+use crate::generate::{ContinuousBatching, FinishReason, GenerationPath};
 use crate::model::LanguageModel;
 
 impl LanguageModel {
@@ -13,7 +13,7 @@ impl LanguageModel {
     /// sequences per forward pass: text in, text out. Each prompt is prefilled once and its `n`
     /// samples decoded from copies of its cache; sequence `k` of a chunk of `batch_size / n`
     /// prompts starting at prompt `p` draws from stream `k` of seed `config.seed + p·n`. With
-    /// [`FusedOp::ContinuousBatching`] on (`SRLM_FUSED=all`; off by default) prompts join the
+    /// [`GenerationPath::ContinuousBatching`] on (`SRLM_GENERATION=all`; off by default) prompts join the
     /// batch as sequences finish ([`crate::generate_continuous`]), drawing from the same streams.
     pub fn complete(
         &self,
@@ -30,7 +30,7 @@ impl LanguageModel {
             return Ok(prompts.iter().map(|_| Vec::new()).collect());
         }
         let per_chunk = (batch_size.max(1) / n).max(1);
-        let generations = if enabled(FusedOp::ContinuousBatching) {
+        let generations = if GenerationPath::ContinuousBatching.is_on() {
             let batching = ContinuousBatching {
                 rows: batch_size.max(1),
             };

@@ -1,7 +1,7 @@
 //! `log Σ exp` over a tensor's last dimension, summed in two levels: the one normaliser of
 //! log-probabilities, shared by the composed paths (`logprob.rs`) and the fused operations'
-//! references (`fused/reference.rs`, `fused/portable.rs`). A leaf: it imports nothing of the
-//! crate.
+//! references and CubeCL arms (`fused/*/reference.rs`, `fused/attention/cube.rs`). A leaf: it
+//! imports nothing of the crate.
 
 use burn::tensor::Tensor;
 

@@ -12,6 +12,8 @@
 //! | [`dpo`] | `srlm-dpo` | SFT and DPO: losses (DPO, IPO, hinge, cDPO, RPO), cached reference log-probs, a trainer with checkpoints and exact resume |
 //! | [`judge`] | `srlm-judge` | LLM-as-a-judge: the paper's prompt, score parsing, local and HTTP judges, reward-model metrics |
 //! | [`eval`] | `srlm-eval` | evaluation of a run: judge quality, head-to-head win rates with bootstrap intervals, lengths, DPO curves; report.md, JSON, SVG/PNG plots |
+//! | [`fs`] | `srlm-fs` | durable, all-or-nothing writes, folder locks, the JSON Lines journal a resumable stage keeps — no burn |
+//! | [`verifiable`] | `srlm-verifiable` | IFEval's verifiable instructions, rendered and checked by programs as Google's checkers do — no burn |
 //! | [`run`] | `srlm-loop` | the self-rewarding loop: self-instruction with Self-Instruct's filters, candidates, self-judging, pairs, DPO; a resumable driver over a run folder |
 //!
 //! ## Backends (cargo features)
@@ -40,6 +42,7 @@
 pub use srlm_data as data;
 pub use srlm_dpo as dpo;
 pub use srlm_eval as eval;
+pub use srlm_fs as fs;
 pub use srlm_generation as generation;
 pub use srlm_judge as judge;
 pub use srlm_loop as run;

@@ -42,6 +42,9 @@ pub(crate) struct Record {
     /// srlm only: the fused operations that were on (`SRLM_FUSED`'s form).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fused: String,
+    /// srlm only: generation's fast paths that were on (`SRLM_GENERATION`'s form).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub generation: String,
 }
 
 impl Record {
@@ -57,6 +60,7 @@ impl Record {
             planned_mib: None,
             phases: None,
             fused: srlm::model::fused::enabled_ops(),
+            generation: srlm::model::GenerationPath::names_on(),
         }
     }
 }
@@ -153,6 +157,10 @@ pub(crate) struct BenchArgs {
     /// operation against the composed burn operations in one session.
     #[arg(long)]
     fused: Option<String>,
+    /// Which of generation's fast paths srlm takes (`all`, `none`, or a list such as
+    /// `prefix_cache,kv_in_place`): sets `SRLM_GENERATION` for the measuring processes.
+    #[arg(long)]
+    generation: Option<String>,
     /// Training works: LoRA adapters of this rank (alpha 2 · rank, all seven projections) on
     /// the frozen model instead of full fine-tuning; PyTorch's side uses PEFT with the same.
     #[arg(long, value_name = "RANK")]
@@ -248,6 +256,9 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     if let Some(fused) = &args.fused {
         srlm::model::fused::parse_fused_ops(fused)?;
     }
+    if let Some(paths) = &args.generation {
+        srlm::model::GenerationPath::parse(paths)?;
+    }
     let torch_device = args
         .torch_device
         .clone()
@@ -303,14 +314,13 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
             (args.prompt_tokens, args.new_tokens)
         )
     );
-    let fused = ours
-        .iter()
-        .flatten()
-        .next()
-        .map_or("", |r| r.fused.as_str());
+    let first = ours.iter().flatten().next();
+    let (fused, generation) = first.map_or(("", ""), |r| (&r.fused, &r.generation));
     println!(
-        "fused operations in srlm: {fused} ({} = all | none | a list)",
-        srlm::model::fused::ENV_VAR
+        "fused operations in srlm: {fused} ({} = all | none | a list); generation's fast \
+         paths: {generation} ({})",
+        srlm::model::fused::ENV_VAR,
+        srlm::model::GenerationPath::ENV_VAR
     );
     Ok(())
 }
@@ -326,6 +336,9 @@ fn srlm_child(exe: &std::path::Path, args: &BenchArgs, work: Work, device: &str)
     }
     if let Some(fused) = &args.fused {
         command.env(srlm::model::fused::ENV_VAR, fused);
+    }
+    if let Some(paths) = &args.generation {
+        command.env(srlm::model::GenerationPath::ENV_VAR, paths);
     }
     command
 }

@@ -198,6 +198,7 @@ mod tests {
             planned_mib: None,
             phases: None,
             fused: String::new(),
+            generation: String::new(),
         }
     }
 

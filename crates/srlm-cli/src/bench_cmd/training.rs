@@ -217,5 +217,6 @@ pub(crate) fn measure(
             phase(|m| m.time.optimizer),
         ]),
         fused: srlm::model::fused::enabled_ops(),
+        generation: srlm::model::GenerationPath::names_on(),
     })
 }

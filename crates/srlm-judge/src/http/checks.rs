@@ -95,20 +95,20 @@ fn served_models(text: &str) -> Option<Vec<String>> {
 /// back identical; fails once most of them did (at least [`SamplingCheck::MIN_PROMPTS`]
 /// prompts, more than three quarters identical).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SamplingCheck {
+pub(crate) struct SamplingCheck {
     /// Prompts seen with two samples or more.
-    pub prompts: usize,
+    prompts: usize,
     /// Of those, prompts whose samples were all the same text.
-    pub identical: usize,
+    identical: usize,
 }
 
 impl SamplingCheck {
     /// Prompts needed before the check can fail.
-    pub const MIN_PROMPTS: usize = 4;
+    pub(crate) const MIN_PROMPTS: usize = 4;
 
     /// Adds one call's completions (prompt-major); `Err` with the reason and the fix when the
     /// server is not sampling.
-    pub fn observe(&mut self, rows: &[Vec<Completion>]) -> std::result::Result<(), String> {
+    pub(crate) fn observe(&mut self, rows: &[Vec<Completion>]) -> std::result::Result<(), String> {
         for row in rows.iter().filter(|r| r.len() >= 2) {
             self.prompts += 1;
             if row.iter().all(|c| c.text == row[0].text) {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-pub use checks::SamplingCheck;
+use checks::SamplingCheck;
 pub use settings::{request_seed, Endpoint, HttpConfig, HttpSettings, REQUEST_SEED_BITS};
 
 use crate::error::{JudgeError, Result};

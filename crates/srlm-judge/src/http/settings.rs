@@ -36,8 +36,8 @@ pub struct HttpSettings {
     /// logged). Checked when the client is made, before any stage runs.
     pub api_key_env: Option<String>,
     /// Stop with an error when a server asked to sample (temperature > 0, several samples per
-    /// prompt) returns identical texts for every sample of most prompts: it is not sampling
-    /// (see [`SamplingCheck`](crate::SamplingCheck)). Off only for a judge whose answers are
+    /// prompt) returns identical texts for every sample of most prompts (more than three
+    /// quarters of at least four): it is not sampling. Off only for a judge whose answers are
     /// legitimately identical.
     pub check_sampling: bool,
 }

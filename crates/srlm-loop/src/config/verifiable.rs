@@ -81,14 +81,19 @@ impl VerifiableSection {
         self.share > 0.0 || self.held_out_prompts > 0
     }
 
-    /// A sampler of training prompts' instructions: `held_out_kinds` left out.
-    pub fn training_sampler(&self, seed: u64) -> Result<InstructionSampler, String> {
-        self.sampler(false, seed)
+    /// A sampler of training prompts' instructions: `held_out_kinds` left out. An error is
+    /// [`LoopError::Config`](crate::LoopError::Config) naming the section.
+    pub fn training_sampler(&self, seed: u64) -> crate::Result<InstructionSampler> {
+        self.sampler(false, seed).map_err(Self::config_error)
     }
 
     /// A sampler of held-out evaluation prompts' instructions: every kind.
-    pub fn evaluation_sampler(&self, seed: u64) -> Result<InstructionSampler, String> {
-        self.sampler(true, seed)
+    pub fn evaluation_sampler(&self, seed: u64) -> crate::Result<InstructionSampler> {
+        self.sampler(true, seed).map_err(Self::config_error)
+    }
+
+    fn config_error(reason: String) -> crate::LoopError {
+        crate::LoopError::Config { path: None, reason }
     }
 
     fn sampler(&self, every_kind: bool, seed: u64) -> Result<InstructionSampler, String> {
@@ -148,8 +153,8 @@ impl VerifiableSection {
                 INSTRUCTION_IDS.join(", ")
             ));
         }
-        self.training_sampler(0)?;
-        self.evaluation_sampler(0)?;
+        self.sampler(false, 0)?;
+        self.sampler(true, 0)?;
         Ok(())
     }
 }

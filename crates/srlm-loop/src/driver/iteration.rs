@@ -47,12 +47,7 @@ impl SelfRewardingRun {
         let share = self.config.instruct.instructed_share;
         let prompts = if share > 0.0 {
             let seed = |u| unit_seed(self.config.run.seed, t, INSTRUCTED, u);
-            let mut sampler = self
-                .config
-                .data
-                .verifiable
-                .training_sampler(seed(0))
-                .map_err(|reason| LoopError::Config { path: None, reason })?;
+            let mut sampler = self.config.data.verifiable.training_sampler(seed(0))?;
             let (prompts, counts) =
                 stages::instructed::instruct_share(prompts, share, &mut sampler, seed(1));
             stats["instructed"] = counts;

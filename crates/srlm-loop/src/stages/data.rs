@@ -153,10 +153,8 @@ pub fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
         prompts.iter().map(|p| normalize_prompt(p)).collect()
     };
     let unit = |u: usize| super::unit_seed(seed, 0, 0, u);
-    let mut training = verifiable.training_sampler(unit(7)).map_err(config_error)?;
-    let mut evaluation = verifiable
-        .evaluation_sampler(unit(8))
-        .map_err(config_error)?;
+    let mut training = verifiable.training_sampler(unit(7))?;
+    let mut evaluation = verifiable.evaluation_sampler(unit(8))?;
     let train_count = if verifiable_examples > 0 {
         verifiable.prompts
     } else {
@@ -209,10 +207,6 @@ pub fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
         verifiable_examples,
         stats,
     })
-}
-
-fn config_error(reason: String) -> LoopError {
-    LoopError::Config { path: None, reason }
 }
 
 /// Builds the sets from `plan`, the seed model's `answers` to its anchors and its answers to

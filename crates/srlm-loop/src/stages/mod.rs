@@ -16,10 +16,10 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use crate::error::{LoopError, Result};
-use crate::journal::Journal;
 use crate::observer::Observer;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use srlm_fs::Journal;
 
 /// A seed for one unit of one stage: the same run seed, iteration, stage and unit always give
 /// the same seed, whatever ran before ([`srlm_generation::seed::derive_seed`] over the three).
@@ -42,10 +42,14 @@ where
     T: Serialize + DeserializeOwned,
     F: FnMut(usize, &[T]) -> Result<Option<(T, String)>>,
 {
-    if let Some(parent) = journal_path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| LoopError::io(parent, e))?;
-    }
     let mut journal = Journal::open(journal_path)?;
+    if journal.torn_bytes() > 0 {
+        tracing::warn!(
+            file = %journal_path.display(),
+            bytes = journal.torn_bytes(),
+            "cutting off a torn last line (the previous run stopped mid-write)"
+        );
+    }
     let resumed = !journal.entries().is_empty();
     observer.stage_started(iteration, stage, total, journal.entries().len());
     for u in journal.entries().len()..total {

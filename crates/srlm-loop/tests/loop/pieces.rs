@@ -1,7 +1,7 @@
 //! The configuration, the journal, the run folder's guards, and the instruct stage's helpers.
 
 use srlm_loop::stages::instruct::{extract_tasks, few_shot_prompt, InstructState};
-use srlm_loop::{GeneratorSpec, Journal, LoopError, RunConfig, RunDir};
+use srlm_loop::{GeneratorSpec, LoopError, RunConfig, RunDir};
 
 #[test]
 fn config_defaults_overrides_and_errors() {
@@ -95,25 +95,11 @@ fn config_defaults_overrides_and_errors() {
 }
 
 #[test]
-fn journal_keeps_finished_units_and_cuts_a_torn_line() {
+fn a_damaged_journal_is_a_corrupt_run_naming_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("units.journal");
-    let mut j = Journal::<Vec<u32>>::open(&path).unwrap();
-    j.append(vec![1, 2]).unwrap();
-    j.append(vec![3]).unwrap();
-    drop(j);
-    // A kill in the middle of the third write.
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes.extend_from_slice(b"[4, 5");
-    std::fs::write(&path, &bytes).unwrap();
-    let mut j = Journal::<Vec<u32>>::open(&path).unwrap();
-    assert_eq!(j.entries(), [vec![1, 2], vec![3]]);
-    j.append(vec![6]).unwrap();
-    drop(j);
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "[1,2]\n[3]\n[6]\n");
-    // A damaged complete line is an error naming the file and line.
     std::fs::write(&path, "[1]\nnot json\n[2]\n").unwrap();
-    let err = Journal::<Vec<u32>>::open(&path).unwrap_err();
+    let err = LoopError::from(srlm_fs::Journal::<Vec<u32>>::open(&path).unwrap_err());
     assert!(matches!(err, LoopError::Corrupt { line: 2, .. }), "{err}");
     assert!(err.to_string().contains("units.journal:2"), "{err}");
 }

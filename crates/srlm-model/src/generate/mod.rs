@@ -6,13 +6,14 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 mod continuous;
+mod paths;
 
 pub use continuous::{generate_continuous, ContinuousBatching};
+pub use paths::GenerationPath;
 
 use crate::batch::{Padding, TokenBatch};
 use crate::device_sampling::sample_on_device;
 use crate::error::{ModelError, Result};
-use crate::fused::{enabled, FusedOp};
 use crate::llama::{row_index, Llama};
 use crate::sampling::{sample, sequence_rng};
 use crate::weights::read_f32;
@@ -52,7 +53,7 @@ fn samples_on_host(device: &burn::tensor::Device) -> bool {
     }
 }
 
-/// Positions the KV cache grows by when decoding writes in place ([`FusedOp::KvInPlace`]): one
+/// Positions the KV cache grows by when decoding writes in place ([`GenerationPath::KvInPlace`]): one
 /// copy of the cache per this many steps, and at most this many masked keys read per step.
 const KV_ROOM: usize = 64;
 
@@ -122,7 +123,7 @@ pub fn generate(
 /// Prefills `prompts` into the empty `cache`, each prompt's row then repeated `samples` times
 /// (prompt-major): returns each row's last hidden state `[rows, 1, d]` and which of its cached
 /// cells are real tokens. The prefix all prompts share is prefilled once when
-/// [`FusedOp::PrefixCache`] is on.
+/// [`GenerationPath::PrefixCache`] is on.
 pub(crate) fn prefill_rows(
     model: &Llama,
     prompts: &[Vec<u32>],
@@ -131,7 +132,7 @@ pub(crate) fn prefill_rows(
     cache: &mut crate::llama::KvCache,
 ) -> Result<(burn::tensor::Tensor<3>, Vec<Vec<bool>>)> {
     let (hidden, prompt_valid) = match shared_prefix_len(prompts) {
-        Some(shared) if enabled(FusedOp::PrefixCache) => {
+        Some(shared) if GenerationPath::PrefixCache.is_on() => {
             prefill_after_prefix(model, prompts, shared, pad_id, cache)?
         }
         _ => {
@@ -221,7 +222,7 @@ pub(crate) fn next_tokens(
 /// real cells are `valid`, into `cache` — a row's token counts as a real one (attended to, at
 /// the row's next position) where `real` says so, else it is masked and takes no position
 /// (a finished row kept in the batch) — in place into
-/// reserved room when [`FusedOp::KvInPlace`] is on, reserving up to `room_hint` positions when
+/// reserved room when [`GenerationPath::KvInPlace`] is on, reserving up to `room_hint` positions when
 /// the room is used up — and returns each row's new hidden state `[rows, 1, d]`.
 pub(crate) fn decode_step(
     model: &Llama,
@@ -235,7 +236,7 @@ pub(crate) fn decode_step(
     let flat: Vec<bool> = valid.iter().flatten().copied().collect();
     let mut column = TokenBatch::column(next);
     column.valid = real.to_vec();
-    if enabled(FusedOp::KvInPlace) && cache.room() == 0 {
+    if GenerationPath::KvInPlace.is_on() && cache.room() == 0 {
         cache.reserve(KV_ROOM.min(room_hint.max(1)));
     }
     // Room already reserved is written into whatever the switch says now (another thread

@@ -165,17 +165,9 @@ fn attention_softmax_equals_the_composed_softmax_with_masks_and_shared_heads() {
 fn fused_operation_names_parse_and_unknown_names_are_errors() {
     use srlm_model::fused::{parse_fused_ops, FusedOp};
     assert_eq!(parse_fused_ops("all").unwrap(), FusedOp::ALL.to_vec());
-    // The default leaves out continuous batching only (slower on the CPU backend).
-    assert_eq!(
-        parse_fused_ops("default").unwrap(),
-        FusedOp::DEFAULT.to_vec()
-    );
+    // Every fused operation is on by default.
+    assert_eq!(parse_fused_ops("default").unwrap(), FusedOp::ALL.to_vec());
     assert_eq!(parse_fused_ops("").unwrap(), FusedOp::DEFAULT.to_vec());
-    let left_out: Vec<FusedOp> = FusedOp::ALL
-        .into_iter()
-        .filter(|op| !FusedOp::DEFAULT.contains(op))
-        .collect();
-    assert_eq!(left_out, vec![FusedOp::ContinuousBatching]);
     assert!(parse_fused_ops("none").unwrap().is_empty());
     assert_eq!(
         parse_fused_ops("swiglu, rms_norm").unwrap(),
@@ -184,6 +176,36 @@ fn fused_operation_names_parse_and_unknown_names_are_errors() {
     let error = parse_fused_ops("swiglu,flash").unwrap_err().to_string();
     assert!(
         error.contains("`flash`") && error.contains("attention_softmax"),
+        "{error}"
+    );
+    // Generation's fast paths are not fused operations: they have their own switches.
+    let error = parse_fused_ops("prefix_cache").unwrap_err().to_string();
+    assert!(error.contains("SRLM_FUSED"), "{error}");
+}
+
+#[test]
+fn generation_path_names_parse_and_the_default_leaves_out_continuous_batching() {
+    use srlm_model::GenerationPath;
+    assert_eq!(
+        GenerationPath::parse("all").unwrap(),
+        GenerationPath::ALL.to_vec()
+    );
+    // Continuous batching is slower on the CPU backend: off unless asked for.
+    assert_eq!(
+        GenerationPath::parse("default").unwrap(),
+        vec![GenerationPath::PrefixCache, GenerationPath::KvInPlace]
+    );
+    assert_eq!(
+        GenerationPath::parse("continuous_batching, prefix_cache").unwrap(),
+        vec![
+            GenerationPath::ContinuousBatching,
+            GenerationPath::PrefixCache
+        ]
+    );
+    assert!(GenerationPath::parse("none").unwrap().is_empty());
+    let error = GenerationPath::parse("rms_norm").unwrap_err().to_string();
+    assert!(
+        error.contains("`rms_norm`") && error.contains("SRLM_GENERATION"),
         "{error}"
     );
 }

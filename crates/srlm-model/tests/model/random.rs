@@ -380,7 +380,7 @@ fn a_prefix_shared_by_every_prompt_is_prefilled_once_with_the_same_result() {
 
 #[test]
 fn kv_cache_written_in_place_equals_concatenation() {
-    use srlm_model::fused::{with_enabled, FusedOp};
+    use srlm_model::GenerationPath;
     for (name, config) in configs() {
         let model = Llama::random(&config, &device(), 5).unwrap();
         let seqs = prompts();
@@ -460,12 +460,8 @@ fn kv_cache_written_in_place_equals_concatenation() {
             let stopped = srlm_model::generate_samples(&model, &seqs, 2, 0, &gen).unwrap();
             assert!(stopped[0].token_ids.len() <= 11, "{name}");
             runs.push(stopped);
-            let all_but: Vec<FusedOp> = FusedOp::DEFAULT
-                .into_iter()
-                .filter(|op| *op != FusedOp::KvInPlace)
-                .collect();
             // On this thread only: the tests beside this one run on with the default set.
-            let concatenated = with_enabled(&all_but, || {
+            let concatenated = GenerationPath::with(&[GenerationPath::PrefixCache], || {
                 [
                     srlm_model::generate_samples(&model, &seqs, 2, 0, &gen),
                     srlm_model::generate_samples(

@@ -6,8 +6,8 @@ use srlm::data::{
     inspect, BadLines, Conversation, EftRecord, EvalPrompt, IftRecord, JsonlReader,
     PreferenceRecord, RankedPrompt,
 };
+use srlm::fs::Journal;
 use srlm::judge::CompletionJournal;
-use srlm::run::Journal;
 
 use super::{apply, edits, fixtures, fuzz, temp_file};
 

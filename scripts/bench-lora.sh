@@ -7,6 +7,8 @@
 #                                       # shapes (random weights): full against LoRA + checkpointing
 #   bash scripts/bench-lora.sh plan     # `srlm plan`'s peak beside each measured one (SmolLM2 in
 #                                       # every setting, 1B, 3B, Qwen2.5-1.5B): docs/performance.md
+#   bash scripts/bench-lora.sh bf16     # LoRA 16 + checkpointing over an f32 base against a bf16
+#                                       # base (SmolLM2, 1B, 3B; SFT and DPO), alternated
 #
 # Needs target/release/srlm (cargo build --release -p srlm-cli), the SmolLM2 GGUF
 # (scripts/fetch-model.sh) and, for `steps`, PYTHON pointing at a python with torch,
@@ -62,8 +64,19 @@ plan)
   shape qwen-1.5b-lora-sft --model random:qwen2.5-1.5b --work sft --lora 16 --checkpointing
   shape 1b-full-sft --model random:llama-3.2-1b --work sft
   ;;
+bf16)
+  # Peaks from the loaded (and cast) model on; the loading's own peak is `load_peak_mib`.
+  for model in smollm2 llama-3.2-1b llama-3.2-3b; do
+    for work in sft dpo; do
+      for base in f32 bf16; do
+        shape "$model-$work-lora-ckpt-$base" --model "random:$model" --work "$work" \
+          --lora 16 --lora-base "$base" --checkpointing
+      done
+    done
+  done
+  ;;
 *)
-  echo "usage: $0 steps|shapes|plan" >&2
+  echo "usage: $0 steps|shapes|plan|bf16" >&2
   exit 2
   ;;
 esac

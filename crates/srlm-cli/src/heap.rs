@@ -80,6 +80,12 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 }
 
+/// Starts the peak over from what is held now (`srlm bench`: once the model is ready, so that
+/// the peak is the work's and not the loading's).
+pub(crate) fn reset_peak() {
+    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
 /// The most heap memory this process has held at once, MiB.
 pub(crate) fn peak_heap_mib() -> f64 {
     PEAK.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)

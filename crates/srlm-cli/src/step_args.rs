@@ -4,7 +4,7 @@
 use anyhow::Result;
 use clap::Args;
 use srlm::dpo::TrainConfig;
-use srlm::model::{LoraConfig, LoraTarget};
+use srlm::model::{BaseDtype, LoraConfig, LoraTarget};
 
 /// The step's size and how it trains.
 #[derive(Args)]
@@ -62,6 +62,10 @@ struct LoraArgs {
     /// Scale by alpha / √rank (rsLoRA).
     #[arg(long, requires = "lora")]
     rslora: bool,
+    /// Store the adapted projections' frozen weights in bf16 (half their memory; their
+    /// products in bf16, everything else f32).
+    #[arg(long, requires = "lora", value_name = "f32|bf16")]
+    lora_base: Option<String>,
 }
 
 impl LoraArgs {
@@ -81,6 +85,9 @@ impl LoraArgs {
         }
         lora.dropout = self.lora_dropout;
         lora.rslora = self.rslora;
+        if let Some(name) = &self.lora_base {
+            lora.base_dtype = BaseDtype::parse(name)?;
+        }
         Ok(Some(lora))
     }
 }

@@ -182,6 +182,11 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
     let config = args.train.config(TrainConfig::paper_dpo())?;
     config.validate()?;
     let lm = load(&args.model, device)?;
+    // Over a bf16 LoRA base, policy and (without --reference) reference are that base.
+    let lm = match &config.lora {
+        Some(lora) => lm.with_base_dtype(lora)?,
+        None => lm,
+    };
     let (records, _) = read_jsonl::<PreferenceRecord>(&args.data, BadLines::Fail)?;
     let encoder = Encoder::new(&lm, args.train.max_len)?;
     let reference_free = matches!(args.loss, LossArg::Simpo | LossArg::Orpo);

@@ -1176,6 +1176,21 @@ fn plan_says_whether_a_run_fits_and_training_refuses_one_that_does_not() {
     let (ok, out, err) = srlm(&dpo_8b);
     assert!(ok, "{err}");
     assert!(out.contains("does not fit"), "{out}");
+    // Over a bf16 base the projections take half: the 8B step fits 24 GiB.
+    let mut bf16 = lora.clone();
+    bf16.extend(["--lora-base", "bf16"]);
+    let memory = bf16.iter().position(|a| *a == "80").unwrap();
+    bf16[memory] = "24";
+    let (ok, out, err) = srlm(&bf16);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("weights (f32, adapted projections bf16") && out.contains("\nfits:"),
+        "{out}"
+    );
+    let mut fp8 = lora.clone();
+    fp8.extend(["--lora-base", "fp8"]);
+    let (ok, _, err) = srlm(&fp8);
+    assert!(!ok && err.contains("fp8") && err.contains("bf16"), "{err}");
     let (ok, _, err) = srlm(&["plan", "--model", "random:llama-9b"]);
     assert!(
         !ok && err.contains("llama-9b") && err.contains("llama-3-8b"),

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use srlm_model::{LlamaConfig, TrainingForward};
+use srlm_model::{BaseDtype, LlamaConfig, TrainingForward};
 
 use crate::error::{Result, TrainError};
 use crate::trainer::TrainConfig;
@@ -97,6 +97,8 @@ pub struct MemoryPlan {
 #[derive(Debug, Default, Clone, Copy)]
 struct Parts {
     weights: u64,
+    /// `f32`, or `f32 + bf16 LoRA base`.
+    weights_dtype: &'static str,
     kept: u64,
     adapters: u64,
     gradients: u64,
@@ -136,8 +138,25 @@ impl MemoryPlan {
         let activations = tokens.saturating_mul(per_token);
         let (hidden, vocab) = (model.hidden_size as u64, model.vocab_size as u64);
         let full = lora.is_none();
+        // A bf16 base stores the adapted projections in 2 bytes a weight instead of 4, and (on
+        // flex, whose bf16 product goes through f32) converts one of them to f32 at a time.
+        let (base_saving, base_conversion) = match lora {
+            Some(l) if l.base_dtype != BaseDtype::F32 => (
+                l.adapted_weight_count(model) * (F32 - l.base_dtype.bytes()),
+                l.largest_adapted_weight(model) * F32,
+            ),
+            _ => (0, 0),
+        };
         let parts = Parts {
-            weights: model.host_bytes().unwrap_or(u64::MAX),
+            weights: model
+                .host_bytes()
+                .unwrap_or(u64::MAX)
+                .saturating_sub(base_saving),
+            weights_dtype: if base_saving > 0 {
+                "f32, adapted projections bf16"
+            } else {
+                "f32"
+            },
             kept: if full && work.keeps_start {
                 parameters * F32
             } else {
@@ -162,7 +181,9 @@ impl MemoryPlan {
                 (true, false) => vocab * hidden * F32,
             },
             // A chunk of logits and its gradient; the hidden states' gradient and one more.
-            working: tokens.saturating_mul((2 * HEAD_CHUNK + 2 * hidden) * F32),
+            working: tokens
+                .saturating_mul((2 * HEAD_CHUNK + 2 * hidden) * F32)
+                .saturating_add(base_conversion),
             // The trained weights copied to the host to be written (then each moment in turn,
             // one tensor at a time: less).
             checkpoint_copy: trainable * F32,
@@ -189,7 +210,11 @@ impl MemoryPlan {
         let always = sum(&[p.weights, p.kept, p.adapters, p.optimizer, RUNTIME]);
         let line = |what: String, bytes: u64| PlanLine { what, bytes };
         let mut parts = vec![line(
-            format!("weights (f32, {:.1} M parameters)", millions(parameters)),
+            format!(
+                "weights ({}, {:.1} M parameters)",
+                p.weights_dtype,
+                millions(parameters)
+            ),
             p.weights,
         )];
         if p.kept > 0 {

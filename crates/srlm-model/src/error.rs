@@ -28,7 +28,7 @@ pub enum ModelError {
     },
 
     /// A GGUF tensor has a storage type this crate cannot dequantise.
-    #[error("{path}: tensor `{tensor}` has GGUF type {type_name} (id {type_id}), which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)")]
+    #[error("{path}: tensor `{tensor}` has GGUF type {type_name} (id {type_id}), which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)")]
     UnsupportedTensorType {
         /// The file.
         path: PathBuf,

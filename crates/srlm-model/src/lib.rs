@@ -108,7 +108,7 @@ pub use logprob::{
     next_token_logprobs, response_logprobs, sequence_logprobs, PromptResponse, ResponseBatch,
     ResponseLogprob,
 };
-pub use lora::{LoraConfig, LoraTarget};
+pub use lora::{BaseDtype, LoraConfig, LoraTarget};
 pub use memory::{SavedPerToken, TrainingForward};
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;

@@ -142,4 +142,30 @@ impl LoraConfig {
             .sum();
         per_layer * model.num_hidden_layers as u64
     }
+
+    /// Weights of the projections these adapters adapt (stored at [`LoraConfig::base_dtype`]):
+    /// `in · out` per target and layer.
+    pub fn adapted_weight_count(&self, model: &LlamaConfig) -> u64 {
+        let per_layer: u64 = self
+            .targets
+            .iter()
+            .map(|&t| {
+                let (i, o) = model.projection_shape(t);
+                i * o
+            })
+            .sum();
+        per_layer * model.num_hidden_layers as u64
+    }
+
+    /// The largest adapted projection's weights (0 without targets).
+    pub fn largest_adapted_weight(&self, model: &LlamaConfig) -> u64 {
+        self.targets
+            .iter()
+            .map(|&t| {
+                let (i, o) = model.projection_shape(t);
+                i * o
+            })
+            .max()
+            .unwrap_or(0)
+    }
 }

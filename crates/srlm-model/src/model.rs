@@ -111,6 +111,14 @@ impl LanguageModel {
         Self::from_parts(model, config, tokenizer, tokenizer_config)
     }
 
+    /// This model with its LoRA targets' weights stored at `lora.base_dtype`
+    /// ([`Llama::with_base_dtype`]): the policy and the DPO reference of a LoRA run over a bf16
+    /// base, scoring with the same weights.
+    pub fn with_base_dtype(mut self, lora: &crate::LoraConfig) -> Result<Self> {
+        self.model = self.model.with_base_dtype(lora)?;
+        Ok(self)
+    }
+
     /// Wraps an existing network (for example a freshly trained one).
     pub fn from_parts(
         model: Llama,

@@ -17,6 +17,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
+use srlm::model::{BaseDtype, LoraConfig};
 
 /// What one measurement found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,9 +31,14 @@ pub(crate) struct Record {
     /// Peak resident memory of the process that measured it, MiB.
     pub peak_rss_mib: f64,
     /// srlm only: the most heap memory that process held at once, MiB (`VmHWM` also counts
-    /// memory the allocator kept after it was freed).
+    /// memory the allocator kept after it was freed). Training: both peaks from the loaded
+    /// model on (see `load_peak_mib`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_heap_mib: Option<f64>,
+    /// srlm's training only: the peak resident memory while the model was loaded (and its LoRA
+    /// base cast), before the peaks above were started over, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_peak_mib: Option<f64>,
     /// srlm's training only: the peak `srlm plan` predicts for the step (`MemoryPlan`), MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_mib: Option<f64>,
@@ -57,6 +63,7 @@ impl Record {
             tokens_per_s,
             peak_rss_mib: peak_rss_mib(),
             peak_heap_mib: Some(crate::heap::peak_heap_mib()),
+            load_peak_mib: None,
             planned_mib: None,
             phases: None,
             fused: srlm::model::fused::enabled_ops(),
@@ -165,6 +172,10 @@ pub(crate) struct BenchArgs {
     /// the frozen model instead of full fine-tuning; PyTorch's side uses PEFT with the same.
     #[arg(long, value_name = "RANK")]
     lora: Option<usize>,
+    /// Training works with `--lora`: the adapted projections' frozen weights in bf16 (srlm
+    /// only; PyTorch's side keeps f32).
+    #[arg(long, requires = "lora", value_name = "f32|bf16")]
+    lora_base: Option<String>,
     /// Training works: layer checkpointing (PyTorch's side: `gradient_checkpointing_enable`).
     #[arg(long)]
     checkpointing: bool,
@@ -174,6 +185,18 @@ pub(crate) struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// `--lora R` (alpha 2 · R, all seven projections) with `--lora-base`'s dtype.
+    fn lora_config(&self) -> Result<Option<LoraConfig>> {
+        let Some(rank) = self.lora else {
+            return Ok(None);
+        };
+        let mut config = LoraConfig::new(rank);
+        if let Some(base) = &self.lora_base {
+            config.base_dtype = BaseDtype::parse(base)?;
+        }
+        Ok(Some(config))
+    }
+
     /// The flags that say what one child measures, the same for `srlm bench --child` and the
     /// PyTorch script: `--model M --work W --reps R --batches B --prompt-tokens P --new-tokens N`.
     fn work_flags(&self, work: Work) -> Vec<String> {
@@ -241,7 +264,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
                     &args.model,
                     device,
                     args.reps,
-                    (args.lora, args.checkpointing),
+                    (args.lora_config()?, args.checkpointing),
                 )?]
             }
         };
@@ -330,6 +353,10 @@ fn srlm_child(exe: &std::path::Path, args: &BenchArgs, work: Work, device: &str)
     let mut command = Command::new(exe);
     command.args(["--device", device, "bench", "--child"]);
     command.args(args.work_flags(work));
+    // srlm only: PyTorch's side keeps an f32 base.
+    if let Some(base) = &args.lora_base {
+        command.args(["--lora-base", base]);
+    }
     if work == Work::Answers {
         command.arg("--questions").arg(args.questions.to_string());
         command.arg("--questions-file").arg(&args.questions_file);
@@ -379,6 +406,16 @@ fn child_records(mut command: Command, what: &str) -> Result<Vec<Record>> {
 }
 
 /// Peak resident set size of this process in MiB (Linux `VmHWM`; NaN elsewhere).
+/// The peak resident memory so far (MiB), then starts both peaks over (`VmHWM` through
+/// `/proc/self/clear_refs`, and the heap's): what a training step measures from here on is its
+/// own, not the loading's. `None` where the system cannot reset `VmHWM`.
+pub(crate) fn reset_peaks() -> Option<f64> {
+    let before = peak_rss_mib();
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    crate::heap::reset_peak();
+    Some(before)
+}
+
 pub(crate) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -195,6 +195,7 @@ mod tests {
             tokens_per_s: rate,
             peak_rss_mib: 100.0,
             peak_heap_mib: None,
+            load_peak_mib: None,
             planned_mib: None,
             phases: None,
             fused: String::new(),

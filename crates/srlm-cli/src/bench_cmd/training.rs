@@ -18,10 +18,10 @@ use srlm::dpo::{
     compute_reference_logps, train, DpoConfig, DpoObjective, MemoryPlan, Objective, PlannedWork,
     SftObjective, StepTime, TrainConfig,
 };
-use srlm::model::{parse_device, Llama, LlamaConfig, LoraConfig};
+use srlm::model::{parse_device, BaseDtype, Llama, LlamaConfig, LoraConfig};
 
 use super::generation::{load_model, token_ids};
-use super::{median, peak_rss_mib, Record, Work};
+use super::{median, peak_rss_mib, reset_peaks, Record, Work};
 
 const PROMPT: usize = 128;
 const RESPONSE: usize = 128;
@@ -104,12 +104,15 @@ fn run_steps<O: Objective>(
     Ok(steps)
 }
 
-/// `work`'s name in the records, `+loraR` with adapters, `+ckpt` with layer checkpointing
-/// (PyTorch's side names them alike).
-fn record_name(work: Work, (lora, checkpointing): (Option<usize>, bool)) -> String {
+/// `work`'s name in the records, `+loraR` with adapters (`+loraRbf16` over a bf16 base),
+/// `+ckpt` with layer checkpointing (PyTorch's side names them alike).
+fn record_name(work: Work, (lora, checkpointing): (Option<&LoraConfig>, bool)) -> String {
     let mut name = work.name().to_string();
-    if let Some(rank) = lora {
-        name.push_str(&format!("+lora{rank}"));
+    if let Some(lora) = lora {
+        name.push_str(&format!("+lora{}", lora.rank));
+        if lora.base_dtype != BaseDtype::F32 {
+            name.push_str(lora.base_dtype.name());
+        }
     }
     if checkpointing {
         name.push_str("+ckpt");
@@ -122,7 +125,7 @@ pub(crate) fn measure(
     source: &str,
     device: &str,
     reps: usize,
-    (lora, checkpointing): (Option<usize>, bool),
+    (lora, checkpointing): (Option<LoraConfig>, bool),
 ) -> Result<Record> {
     if lora.is_some() && work == Work::DpoRef {
         bail!(
@@ -131,6 +134,13 @@ pub(crate) fn measure(
     }
     let device = parse_device(device)?;
     let (model, model_config, pad_id) = load_model(source, &device)?;
+    // Over a bf16 base, policy and reference are that base (as `srlm dpo` and the loop make
+    // them); the peaks start over once it is ready.
+    let model = match &lora {
+        Some(lora) => model.with_base_dtype(lora)?,
+        None => model,
+    };
+    let load_peak = reset_peaks();
     let vocab = model.vocab_size();
     let config = TrainConfig {
         peak_lr: 1e-6,
@@ -141,7 +151,7 @@ pub(crate) fn measure(
         // Every work's whole batch (DPO: both sides) in one micro-batch.
         micro_batch_tokens: BATCH * 2 * (EFT_PROMPT + EFT_RESPONSE).max(PROMPT + RESPONSE),
         dropout: 0.0,
-        lora: lora.map(LoraConfig::new),
+        lora: lora.clone(),
         checkpointing,
         ..TrainConfig::default()
     };
@@ -205,11 +215,12 @@ pub(crate) fn measure(
     let phase = |f: fn(&Measured) -> f64| median(measured.iter().map(f).collect());
     let seconds = phase(|m| m.num_tokens as f64 / m.tokens_per_second) + reference_seconds;
     Ok(Record {
-        work: record_name(work, (lora, checkpointing)),
+        work: record_name(work, (lora.as_ref(), checkpointing)),
         batch: BATCH,
         tokens_per_s: first.num_tokens as f64 / seconds,
         peak_rss_mib: peak_rss_mib(),
         peak_heap_mib: Some(crate::heap::peak_heap_mib()),
+        load_peak_mib: load_peak,
         planned_mib: Some(planned),
         phases: Some([
             phase(|m| m.time.forward) + reference_seconds,

@@ -171,6 +171,11 @@ pub fn dpo(
     iteration: usize,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
+    // Over a bf16 base the reference is that base too: policy and reference score alike.
+    let mt = match &config.lora {
+        Some(lora) => mt.with_base_dtype(lora)?,
+        None => mt,
+    };
     let encoder = Encoder::new(&mt, max_len)?;
     let reference = Reference::new(&mt)?;
     let cache = workdir.join("reference-cache");

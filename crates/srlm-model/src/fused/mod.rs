@@ -13,7 +13,7 @@
 //! passes: autodiff keeps one node per operation, attention recomputes its probabilities instead
 //! of keeping them, and the output projection's log-probs never hold the `[rows, vocab]` logits.
 //! For tensors that are not `f32`, on any other backend, and for an operation turned off (see
-//! [`set_enabled`]), each function computes the composed burn operations of [`reference`]
+//! [`set_enabled`]), each function computes the composed burn operations of [`mod@reference`]
 //! instead — the definition every fused arm is tested against.
 //!
 //! Each operation is one folder: `mod.rs` (its wrapper, its extension trait and the trait its

@@ -1,10 +1,11 @@
 //! A linear projection of `[batch, seq, in]` as one matrix product of its `batch · seq` rows:
 //! when those are few (decoding a small batch), [`crate::fused::few_rows_matmul`] reads the
 //! weight once instead of letting `gemm` pack it on every call. A projection with a LoRA
-//! adapter adds its low-rank term without composing the dense weight.
+//! adapter adds its low-rank term without composing the dense weight. A weight stored in bf16
+//! (a frozen LoRA base) multiplies its input cast to bf16, the product cast back to f32.
 
 use burn::nn::{Dropout, Linear};
-use burn::tensor::Tensor;
+use burn::tensor::{FloatDType, Tensor};
 
 /// `linear(x)` for `x` `[batch, seq, in]`, computed as one `[batch · seq, in]` product;
 /// `lora_dropout` drops the input of an adapter, if the projection has one.
@@ -13,7 +14,10 @@ pub(crate) fn project(linear: &Linear, x: Tensor<3>, lora_dropout: &Dropout) -> 
     let rows = x.reshape([b * t, d]);
     let y = match (adapted(linear, &rows, lora_dropout), &linear.bias) {
         (Some(y), _) => y,
-        (None, None) => crate::fused::few_rows_matmul(rows, linear.weight.val()),
+        (None, None) => stored_matmul(rows, linear.weight.val()),
+        (None, Some(bias)) if linear.weight.dtype() != rows.dtype() => {
+            stored_matmul(rows, linear.weight.val()) + bias.val().unsqueeze()
+        }
         (None, Some(_)) => linear.forward(rows),
     };
     let out = y.dims()[1];
@@ -25,7 +29,7 @@ pub(crate) fn project(linear: &Linear, x: Tensor<3>, lora_dropout: &Dropout) -> 
 /// `None` without an adapter.
 fn adapted(linear: &Linear, x: &Tensor<2>, dropout: &Dropout) -> Option<Tensor<2>> {
     let adapter = linear.weight.adapter()?;
-    let base = x.clone().matmul(linear.weight.base());
+    let base = stored_matmul(x.clone(), linear.weight.base());
     let base = match &linear.bias {
         Some(bias) => base + bias.val().unsqueeze(),
         None => base,
@@ -36,4 +40,18 @@ fn adapted(linear: &Linear, x: &Tensor<2>, dropout: &Dropout) -> Option<Tensor<2
         .matmul(adapter.a.val())
         .matmul(adapter.b.val().mul_scalar(adapter.scale));
     Some(base + low)
+}
+
+/// `x · w` for a weight stored at any float dtype: at `x`'s dtype through
+/// [`crate::fused::few_rows_matmul`]; otherwise `x` cast to the weight's dtype (bf16 × bf16, f32
+/// accumulation where the backend has it) and the product cast back. Under autodiff the casts
+/// carry the gradient to `x`; a frozen weight gets none.
+fn stored_matmul(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
+    let (x_dtype, w_dtype) = (x.dtype(), w.dtype());
+    if x_dtype == w_dtype || !w_dtype.is_float() || !x_dtype.is_float() {
+        return crate::fused::few_rows_matmul(x, w);
+    }
+    x.cast(FloatDType::from(w_dtype))
+        .matmul(w)
+        .cast(FloatDType::from(x_dtype))
 }

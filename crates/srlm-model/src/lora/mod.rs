@@ -9,6 +9,11 @@
 //! iteration); [`peft`] reads and writes them in PEFT's format; [`stack_adapters`] makes
 //! adapters merged one after another into one adapter on the first model.
 //!
+//! The frozen weights of the adapted projections can be stored in bf16
+//! ([`LoraConfig::base_dtype`]): half their memory, multiplied in bf16 (with f32 accumulation
+//! on CUDA's tensor cores) while everything else — adapters, norms, softmax, log-probs, the loss
+//! — stays f32. Merging adds the f32 adapters to the bf16-rounded base.
+//!
 //! ```
 //! use srlm_model::{parse_device, LanguageModel, LoraConfig};
 //!
@@ -31,7 +36,7 @@ pub use stack::stack_adapters;
 
 use burn::module::{LoraAdapter, Module, Param, Reparameterizer};
 use burn::nn::{DropoutConfig, Linear};
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{DType, Distribution, FloatDType, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
@@ -116,6 +121,54 @@ impl LoraTarget {
     }
 }
 
+/// The dtype the frozen weights of the adapted projections are stored and multiplied at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaseDtype {
+    /// `f32`, as loaded.
+    #[default]
+    F32,
+    /// `bf16`: half the memory; the projection's input is cast to bf16 for its product with the
+    /// base and the product cast back to f32.
+    Bf16,
+}
+
+impl BaseDtype {
+    /// `f32` or `bf16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BaseDtype::F32 => "f32",
+            BaseDtype::Bf16 => "bf16",
+        }
+    }
+
+    /// Bytes per stored weight.
+    pub fn bytes(self) -> u64 {
+        match self {
+            BaseDtype::F32 => 4,
+            BaseDtype::Bf16 => 2,
+        }
+    }
+
+    /// Parses `f32` or `bf16`.
+    pub fn parse(name: &str) -> Result<BaseDtype> {
+        match name {
+            "f32" => Ok(BaseDtype::F32),
+            "bf16" => Ok(BaseDtype::Bf16),
+            other => Err(ModelError::InvalidInput(format!(
+                "LoRA base dtype `{other}`: expected f32 or bf16"
+            ))),
+        }
+    }
+
+    fn float(self) -> FloatDType {
+        match self {
+            BaseDtype::F32 => FloatDType::F32,
+            BaseDtype::Bf16 => FloatDType::BF16,
+        }
+    }
+}
+
 /// What LoRA adapts and how (PEFT's `LoraConfig` fields of the same meaning). Read from TOML
 /// or JSON, a field left out takes [`LoraConfig::new`]'s value for the rank given: `alpha` is
 /// `2 · rank` unless set.
@@ -132,6 +185,9 @@ pub struct LoraConfig {
     pub rslora: bool,
     /// Dropout on the adapters' input while training (PEFT `lora_dropout`).
     pub dropout: f64,
+    /// The dtype the adapted projections' frozen weights are stored at (`base_dtype`; PEFT
+    /// takes the loaded model's, `torch_dtype`).
+    pub base_dtype: BaseDtype,
 }
 
 /// [`LoraConfig`] as written, every field optional.
@@ -143,6 +199,7 @@ struct LoraSettings {
     targets: Option<Vec<LoraTarget>>,
     rslora: Option<bool>,
     dropout: Option<f64>,
+    base_dtype: Option<BaseDtype>,
 }
 
 impl From<LoraSettings> for LoraConfig {
@@ -153,6 +210,7 @@ impl From<LoraSettings> for LoraConfig {
             targets: s.targets.unwrap_or(base.targets.clone()),
             rslora: s.rslora.unwrap_or(base.rslora),
             dropout: s.dropout.unwrap_or(base.dropout),
+            base_dtype: s.base_dtype.unwrap_or(base.base_dtype),
             ..base
         }
     }
@@ -165,7 +223,8 @@ impl Default for LoraConfig {
 }
 
 impl LoraConfig {
-    /// Rank `rank` on all seven projections, `alpha = 2·rank`, no rsLoRA, no dropout.
+    /// Rank `rank` on all seven projections, `alpha = 2·rank`, no rsLoRA, no dropout, an f32
+    /// base.
     pub fn new(rank: usize) -> Self {
         LoraConfig {
             rank,
@@ -173,6 +232,7 @@ impl LoraConfig {
             targets: LoraTarget::ALL.to_vec(),
             rslora: false,
             dropout: 0.0,
+            base_dtype: BaseDtype::F32,
         }
     }
 
@@ -307,7 +367,7 @@ impl Llama {
                 "the model already has LoRA adapters: merge them first".into(),
             ));
         }
-        let mut model = self.no_grad();
+        let mut model = self.no_grad().with_base_dtype(config)?;
         for layer in 0..model.num_layers() {
             for &target in &config.targets {
                 let linear = model.projection_mut(layer, target);
@@ -319,6 +379,29 @@ impl Llama {
             }
         }
         model.set_lora_dropout(config.dropout);
+        Ok(model)
+    }
+
+    /// This model with the weights of `config`'s target projections stored at
+    /// `config.base_dtype` (nothing changes for f32): what [`Llama::with_lora`] starts from, and
+    /// what a DPO reference whose policy trains over a bf16 base must be, so that both score
+    /// with the same weights. Fails on a model that has adapters.
+    pub fn with_base_dtype(self, config: &LoraConfig) -> Result<Llama> {
+        let dtype = config.base_dtype.float();
+        if self.lora_parameters() > 0 {
+            return Err(ModelError::InvalidInput(
+                "the model has LoRA adapters: cast its base before attaching them".into(),
+            ));
+        }
+        let mut model = self;
+        for layer in 0..model.num_layers() {
+            for &target in &config.targets {
+                let linear = model.projection_mut(layer, target);
+                if linear.weight.dtype() != DType::from(dtype) {
+                    linear.weight = linear.weight.clone().map(|w| w.cast(dtype));
+                }
+            }
+        }
         Ok(model)
     }
 

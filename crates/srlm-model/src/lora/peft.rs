@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::{Factors, LoraConfig, LoraTarget};
+use super::{BaseDtype, Factors, LoraConfig, LoraTarget};
 use crate::error::{ModelError, Result};
 use crate::hf::{read_safetensors, write_safetensors};
 use crate::llama::Llama;
@@ -261,6 +261,8 @@ pub fn read_config(path: &Path) -> Result<LoraConfig> {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         dropout: field("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0),
+        // PEFT records no dtype: the base is the model's as loaded.
+        base_dtype: BaseDtype::F32,
     };
     config.validate().map_err(|e| bad(e.to_string()))?;
     Ok(config)

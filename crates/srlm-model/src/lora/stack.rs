@@ -4,7 +4,7 @@
 //! server that loads adapters (vLLM's `--enable-lora`) then serves every Mt over one base.
 
 use super::peft::tensor_name;
-use super::{LoraConfig, LoraTarget};
+use super::{BaseDtype, LoraConfig, LoraTarget};
 use crate::error::{ModelError, Result};
 use crate::weights::{HostTensor, WeightMap};
 
@@ -40,6 +40,7 @@ pub fn stack_adapters(
         targets,
         rslora: false,
         dropout: 0.0,
+        base_dtype: BaseDtype::F32,
     };
     Ok((config, stacked))
 }

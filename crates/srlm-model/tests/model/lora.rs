@@ -275,3 +275,92 @@ fn a_lora_table_without_alpha_takes_twice_its_rank() {
     let err = serde_json::from_str::<LoraConfig>(r#"{"rank": 8, "alpah": 4.0}"#).unwrap_err();
     assert!(err.to_string().contains("alpah"), "{err}");
 }
+
+/// The adapted projections' frozen weights in bf16: the model scores as the f32 model with
+/// those weights rounded to bf16 (to bf16's precision: the projections' inputs and products
+/// are rounded too), only the adapters train, the gradients match the rounded model's, and
+/// merging gives f32 weights: the rounded base plus the adapters.
+#[test]
+fn a_bf16_base_scores_and_trains_as_the_f32_model_with_its_weights_rounded() {
+    use srlm_model::burn::tensor::DType;
+    use srlm_model::BaseDtype;
+
+    let lm = tiny();
+    let bf16 = LoraConfig {
+        base_dtype: BaseDtype::Bf16,
+        ..LoraConfig::new(4)
+    };
+    let adapted = lm.model.clone().with_lora(&bf16, 3).unwrap();
+    let q = |m: &Llama| m.layers[0].attention.q.weight.dtype();
+    assert_eq!(q(&adapted), DType::BF16);
+    // The same weights, rounded to bf16 and stored back in f32, with the same fresh adapters.
+    let rounded = lm
+        .model
+        .clone()
+        .with_base_dtype(&bf16)
+        .unwrap()
+        .with_base_dtype(&LoraConfig::new(4))
+        .unwrap();
+    assert_eq!(q(&rounded), DType::F32);
+    let rounded = rounded.with_lora(&LoraConfig::new(4), 3).unwrap();
+    let input = vec![5, 6, 7, 8, 9, 10, 11];
+    let (a, r) = (
+        logits(&adapted, input.clone()),
+        logits(&rounded, input.clone()),
+    );
+    let scale = r.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let diff = max_abs_diff(&a, &r);
+    // Measured on flex: 0.4 % of the largest logit.
+    assert!(diff < 1e-2 * scale, "logits {diff} apart (scale {scale})");
+    // Not the f32 path: the activations are rounded too.
+    assert!(diff > 0.0);
+
+    // Gradients reach the adapters only, close to the rounded model's.
+    let grads_of = |model: &Llama| {
+        let trained = model.clone().fork(&device().autodiff()).train();
+        let batch = TokenBatch::pad(std::slice::from_ref(&input), 0, Padding::Right).unwrap();
+        let loss = trained.forward(&batch).unwrap().powi_scalar(2).mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &trained);
+        let adapter = trained.layers[1].mlp.down.weight.adapter().unwrap();
+        let base = trained.layers[1].mlp.down.weight.id;
+        assert!(
+            grads.get::<2>(base).is_none(),
+            "the frozen base got a gradient"
+        );
+        // B is zero at the start, so A's gradient is too: B's is the one to compare.
+        grads
+            .get::<2>(adapter.b.id)
+            .unwrap()
+            .try_into_vec_as::<f32>()
+            .unwrap()
+    };
+    let (ga, gr) = (grads_of(&adapted), grads_of(&rounded));
+    let scale = gr.iter().fold(0f32, |m, x| m.max(x.abs()));
+    assert!(scale > 0.0);
+    let diff = max_abs_diff(&ga, &gr);
+    // Measured on flex: 0.7 % of the largest element.
+    assert!(diff < 2.5e-2 * scale, "dB {diff} apart (scale {scale})");
+
+    // Merged: f32 again, the rounded base plus the adapters' product.
+    let merged = adapted.merge_lora();
+    assert_eq!(q(&merged), DType::F32);
+    let diff = max_abs_diff(
+        &merged.to_weights().unwrap().tensors["model.layers.0.self_attn.q_proj.weight"].data,
+        &rounded.merge_lora().to_weights().unwrap().tensors
+            ["model.layers.0.self_attn.q_proj.weight"]
+            .data,
+    );
+    assert_eq!(diff, 0.0, "merged weights differ by {diff}");
+}
+
+#[test]
+fn the_base_dtype_is_read_by_name_and_refused_on_an_adapted_model() {
+    let config: LoraConfig = serde_json::from_str(r#"{"rank": 8, "base_dtype": "bf16"}"#).unwrap();
+    assert_eq!(config.base_dtype, srlm_model::BaseDtype::Bf16);
+    let err = serde_json::from_str::<LoraConfig>(r#"{"base_dtype": "fp8"}"#).unwrap_err();
+    assert!(err.to_string().contains("fp8"), "{err}");
+    assert!(srlm_model::BaseDtype::parse("fp8").is_err());
+    let adapted = tiny().model.with_lora(&LoraConfig::new(2), 1).unwrap();
+    let err = adapted.with_base_dtype(&config).unwrap_err().to_string();
+    assert!(err.contains("adapters"), "{err}");
+}

@@ -129,16 +129,20 @@ impl LlamaConfig {
 }
 
 impl LoraConfig {
+    /// `(in, out)` of each target projection of one layer.
+    fn target_shapes<'a>(
+        &'a self,
+        model: &'a LlamaConfig,
+    ) -> impl Iterator<Item = (u64, u64)> + 'a {
+        self.targets.iter().map(|&t| model.projection_shape(t))
+    }
+
     /// Trainable values of these adapters on a model of `model`'s shapes: `r · (in + out)` per
     /// target and layer.
     pub fn parameter_count(&self, model: &LlamaConfig) -> u64 {
         let per_layer: u64 = self
-            .targets
-            .iter()
-            .map(|&t| {
-                let (i, o) = model.projection_shape(t);
-                self.rank as u64 * (i + o)
-            })
+            .target_shapes(model)
+            .map(|(i, o)| self.rank as u64 * (i + o))
             .sum();
         per_layer * model.num_hidden_layers as u64
     }
@@ -146,25 +150,14 @@ impl LoraConfig {
     /// Weights of the projections these adapters adapt (stored at [`LoraConfig::base_dtype`]):
     /// `in · out` per target and layer.
     pub fn adapted_weight_count(&self, model: &LlamaConfig) -> u64 {
-        let per_layer: u64 = self
-            .targets
-            .iter()
-            .map(|&t| {
-                let (i, o) = model.projection_shape(t);
-                i * o
-            })
-            .sum();
+        let per_layer: u64 = self.target_shapes(model).map(|(i, o)| i * o).sum();
         per_layer * model.num_hidden_layers as u64
     }
 
     /// The largest adapted projection's weights (0 without targets).
     pub fn largest_adapted_weight(&self, model: &LlamaConfig) -> u64 {
-        self.targets
-            .iter()
-            .map(|&t| {
-                let (i, o) = model.projection_shape(t);
-                i * o
-            })
+        self.target_shapes(model)
+            .map(|(i, o)| i * o)
             .max()
             .unwrap_or(0)
     }

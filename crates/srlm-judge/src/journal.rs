@@ -21,11 +21,12 @@ struct Entry {
 }
 
 /// An append-only file of completions keyed by (prompt, samples, settings): an
-/// [`srlm_fs::Journal`] of them, indexed by key.
+/// [`srlm_fs::Journal`] of them, indexed by key (the completions are held once, in the journal).
 #[derive(Debug)]
 pub struct CompletionJournal {
     journal: Journal<Entry>,
-    entries: HashMap<String, Vec<Completion>>,
+    /// Each key's entry in the journal (the last one, for a key written twice).
+    index: HashMap<String, usize>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -40,22 +41,23 @@ impl CompletionJournal {
     pub fn open(path: &Path) -> Result<Self> {
         let journal = Journal::<Entry>::open(path)
             .map_err(|e| JudgeError::InvalidInput(format!("journal {e}")))?;
-        let entries = journal
+        let index = journal
             .entries()
             .iter()
-            .map(|e| (e.key.clone(), e.completions.clone()))
+            .enumerate()
+            .map(|(i, e)| (e.key.clone(), i))
             .collect();
-        Ok(CompletionJournal { journal, entries })
+        Ok(CompletionJournal { journal, index })
     }
 
     /// Prompts recorded.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.index.len()
     }
 
     /// Whether nothing is recorded.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.index.is_empty()
     }
 
     fn key(prompt: &str, n: usize, params: &GenerationConfig) -> String {
@@ -74,18 +76,23 @@ impl CompletionJournal {
         key
     }
 
+    /// The completions recorded under `key`.
+    fn get(&self, key: &str) -> Option<&Vec<Completion>> {
+        let &i = self.index.get(key)?;
+        Some(&self.journal.entries()[i].completions)
+    }
+
     fn append(&mut self, rows: Vec<(String, Vec<Completion>)>) -> Result<()> {
+        let first = self.journal.entries().len();
+        let keys: Vec<String> = rows.iter().map(|(key, _)| key.clone()).collect();
         let entries = rows
-            .iter()
-            .map(|(key, completions)| Entry {
-                key: key.clone(),
-                completions: completions.clone(),
-            })
+            .into_iter()
+            .map(|(key, completions)| Entry { key, completions })
             .collect();
         self.journal
             .append_all(entries)
             .map_err(|e| JudgeError::InvalidInput(format!("journal {e}")))?;
-        self.entries.extend(rows);
+        self.index.extend(keys.into_iter().zip(first..));
         Ok(())
     }
 }
@@ -121,7 +128,7 @@ impl<G: TextGenerator> TextGenerator for JournaledGenerator<G> {
             .map(|p| CompletionJournal::key(p, n, params))
             .collect();
         let missing: Vec<usize> = (0..prompts.len())
-            .filter(|&i| !self.journal.entries.contains_key(&keys[i]))
+            .filter(|&i| !self.journal.index.contains_key(&keys[i]))
             .collect();
         for chunk in missing.chunks(self.chunk) {
             let asked: Vec<String> = chunk.iter().map(|&i| prompts[i].clone()).collect();
@@ -133,7 +140,7 @@ impl<G: TextGenerator> TextGenerator for JournaledGenerator<G> {
         }
         keys.iter()
             .map(|k| {
-                self.journal.entries.get(k).cloned().ok_or_else(|| {
+                self.journal.get(k).cloned().ok_or_else(|| {
                     GenerationError::generator(JudgeError::InvalidInput(
                         "a journaled completion went missing".into(),
                     ))

@@ -405,7 +405,6 @@ fn child_records(mut command: Command, what: &str) -> Result<Vec<Record>> {
         .collect()
 }
 
-/// Peak resident set size of this process in MiB (Linux `VmHWM`; NaN elsewhere).
 /// The peak resident memory so far (MiB), then starts both peaks over (`VmHWM` through
 /// `/proc/self/clear_refs`, and the heap's): what a training step measures from here on is its
 /// own, not the loading's. `None` where the system cannot reset `VmHWM`.
@@ -416,6 +415,7 @@ pub(crate) fn reset_peaks() -> Option<f64> {
     Some(before)
 }
 
+/// Peak resident set size of this process in MiB (Linux `VmHWM`; NaN elsewhere).
 pub(crate) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

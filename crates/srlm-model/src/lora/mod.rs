@@ -152,13 +152,12 @@ impl BaseDtype {
 
     /// Parses `f32` or `bf16`.
     pub fn parse(name: &str) -> Result<BaseDtype> {
-        match name {
-            "f32" => Ok(BaseDtype::F32),
-            "bf16" => Ok(BaseDtype::Bf16),
-            other => Err(ModelError::InvalidInput(format!(
-                "LoRA base dtype `{other}`: expected f32 or bf16"
-            ))),
-        }
+        [BaseDtype::F32, BaseDtype::Bf16]
+            .into_iter()
+            .find(|dtype| dtype.name() == name)
+            .ok_or_else(|| {
+                ModelError::InvalidInput(format!("LoRA base dtype `{name}`: expected f32 or bf16"))
+            })
     }
 
     fn float(self) -> FloatDType {

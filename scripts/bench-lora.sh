@@ -9,6 +9,8 @@
 #                                       # every setting, 1B, 3B, Qwen2.5-1.5B): docs/performance.md
 #   bash scripts/bench-lora.sh bf16     # LoRA 16 + checkpointing over an f32 base against a bf16
 #                                       # base (SmolLM2, 1B, 3B; SFT and DPO), alternated
+#   bash scripts/bench-lora.sh 8b       # one SFT and one DPO step at the Llama-3-8B shape: LoRA 16
+#                                       # + checkpointing over a bf16 base (drawn tensor by tensor)
 #
 # Needs target/release/srlm (cargo build --release -p srlm-cli), the SmolLM2 GGUF
 # (scripts/fetch-model.sh) and, for `steps`, PYTHON pointing at a python with torch,
@@ -75,8 +77,16 @@ bf16)
     done
   done
   ;;
+8b)
+  # The random weights are drawn and cast one tensor at a time: the f32 model (32 GB) is never
+  # held. Each step takes minutes on two cores.
+  for work in sft dpo; do
+    shape "8b-$work-lora-ckpt-bf16" --model random:llama-3-8b --work "$work" \
+      --lora 16 --lora-base bf16 --checkpointing
+  done
+  ;;
 *)
-  echo "usage: $0 steps|shapes|plan|bf16" >&2
+  echo "usage: $0 steps|shapes|plan|bf16|8b" >&2
   exit 2
   ;;
 esac

@@ -14,7 +14,7 @@ use srlm::dpo::{
     fine_tune, sft_objective, DpoConfig, DpoLossType, Objective, OrpoConfig, OrpoObjective,
     PlannedWork, Reference, SimpoConfig, SimpoObjective, TrainConfig,
 };
-use srlm::model::{parse_device, LanguageModel};
+use srlm::model::{parse_device, LanguageModel, LoraConfig};
 
 use crate::plan_cmd::MemoryArgs;
 use crate::step_args::StepArgs;
@@ -102,16 +102,22 @@ fn run_training<O: Objective>(
     Ok(())
 }
 
-fn load(path: &Path, device: &str) -> Result<LanguageModel> {
-    LanguageModel::load(path, &parse_device(device)?)
-        .with_context(|| format!("loading {}", path.display()))
+/// The model at `path`; with LoRA, its adapted projections stored at the base dtype as they are
+/// read (over a bf16 base, policy and — without `--reference` — reference are that base).
+fn load(path: &Path, device: &str, lora: Option<&LoraConfig>) -> Result<LanguageModel> {
+    let device = parse_device(device)?;
+    match lora {
+        Some(lora) => LanguageModel::load_with_base_dtype(path, &device, lora),
+        None => LanguageModel::load(path, &device),
+    }
+    .with_context(|| format!("loading {}", path.display()))
 }
 
 #[allow(clippy::print_stdout)]
 pub(crate) fn sft(model: &Path, data: &[PathBuf], args: &TrainArgs, device: &str) -> Result<()> {
     let config = args.config(TrainConfig::default())?;
     config.validate()?;
-    let lm = load(model, device)?;
+    let lm = load(model, device, config.lora.as_ref())?;
     let (mut ift, mut eft) = (Vec::new(), Vec::new());
     for path in data {
         match SetKind::of_file(path)? {
@@ -181,12 +187,7 @@ pub(crate) struct PreferenceArgs {
 pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
     let config = args.train.config(TrainConfig::paper_dpo())?;
     config.validate()?;
-    let lm = load(&args.model, device)?;
-    // Over a bf16 LoRA base, policy and (without --reference) reference are that base.
-    let lm = match &config.lora {
-        Some(lora) => lm.with_base_dtype(lora)?,
-        None => lm,
-    };
+    let lm = load(&args.model, device, config.lora.as_ref())?;
     let (records, _) = read_jsonl::<PreferenceRecord>(&args.data, BadLines::Fail)?;
     let encoder = Encoder::new(&lm, args.train.max_len)?;
     let reference_free = matches!(args.loss, LossArg::Simpo | LossArg::Orpo);
@@ -241,7 +242,7 @@ pub(crate) fn dpo(args: &PreferenceArgs, device: &str) -> Result<()> {
     };
     // With LoRA and no --reference, the frozen model is the loaded one: no second copy.
     let loaded = match &args.reference {
-        Some(path) => Some(load(path, device)?),
+        Some(path) => Some(load(path, device, None)?),
         None => None,
     };
     let set = Reference::new(loaded.as_ref().unwrap_or(&lm))?

@@ -285,6 +285,16 @@ impl LlamaConfig {
     /// larger than this machine's memory ([`LlamaConfig::host_bytes`] against `MemTotal` where
     /// the system says it) is refused with both numbers, rather than aborting an allocation.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        self.validate_needing(self.host_bytes(), "in f32")
+    }
+
+    /// [`LlamaConfig::validate`] with the model's memory need given: `needed` bytes (`None`: it
+    /// overflows), stored as `stored` says (for the message).
+    pub(crate) fn validate_needing(
+        &self,
+        needed: Option<u64>,
+        stored: &str,
+    ) -> std::result::Result<(), String> {
         let positive = [
             ("vocab_size", self.vocab_size),
             ("hidden_size", self.hidden_size),
@@ -332,7 +342,7 @@ impl LlamaConfig {
             ));
         }
         let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
-        match (self.host_bytes(), crate::host_memory::host_memory_bytes()) {
+        match (needed, crate::host_memory::host_memory_bytes()) {
             (None, _) => {
                 return Err(
                     "the model's size overflows 64 bits (check its dimensions and `max_position_embeddings`)".into(),
@@ -340,7 +350,7 @@ impl LlamaConfig {
             }
             (Some(needed), Some(total)) if needed > total => {
                 return Err(format!(
-                    "the model needs {:.1} GiB in f32 (parameters and rotary tables for {} positions), more than this machine's {:.1} GiB",
+                    "the model needs {:.1} GiB {stored} (parameters and rotary tables for {} positions), more than this machine's {:.1} GiB",
                     gib(needed),
                     self.positions(),
                     gib(total)

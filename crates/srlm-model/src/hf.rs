@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::error::{ModelError, Result};
 use crate::weights::{HostTensor, WeightMap};
 
-fn st_err(path: &Path, reason: impl Into<String>) -> ModelError {
+pub(crate) fn st_err(path: &Path, reason: impl Into<String>) -> ModelError {
     ModelError::Safetensors {
         path: path.to_path_buf(),
         reason: reason.into(),
@@ -29,7 +29,17 @@ pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     unsafe { Mmap::map(&file) }.map_err(|e| ModelError::io(path, e))
 }
 
-fn to_f32(view: &TensorView<'_>, name: &str, path: &Path) -> Result<Vec<f32>> {
+/// `len` bytes of `file` from byte `start`, read (not mapped).
+pub(crate) fn read_range(file: &File, start: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut reader = file;
+    let mut bytes = vec![0u8; len];
+    reader.seek(SeekFrom::Start(start))?;
+    reader.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+pub(crate) fn to_f32(view: &TensorView<'_>, name: &str, path: &Path) -> Result<Vec<f32>> {
     let bytes = view.data();
     Ok(match view.dtype() {
         Dtype::F32 => bytes

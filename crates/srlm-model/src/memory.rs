@@ -126,6 +126,26 @@ impl LlamaConfig {
     fn kv_width(&self) -> u64 {
         (self.kv_heads() as u64).saturating_mul(self.head_dim() as u64)
     }
+
+    /// [`LlamaConfig::validate`] for a model whose LoRA targets are stored at `lora`'s base
+    /// dtype ([`crate::BaseDtype`]): the memory it needs counts those weights at that dtype.
+    pub fn validate_stored(&self, lora: Option<&LoraConfig>) -> Result<(), String> {
+        let saved = lora.map_or(0, |lora| {
+            lora.adapted_weight_count(self)
+                .saturating_mul(4 - lora.base_dtype.bytes())
+        });
+        let needed = self.host_bytes().map(|bytes| bytes.saturating_sub(saved));
+        match lora {
+            Some(lora) if saved > 0 => self.validate_needing(
+                needed,
+                &format!(
+                    "in f32 with the adapted projections in {}",
+                    lora.base_dtype.name()
+                ),
+            ),
+            _ => self.validate_needing(needed, "in f32"),
+        }
+    }
 }
 
 impl LoraConfig {

@@ -3,19 +3,15 @@
 
 use std::path::Path;
 
-use burn::tensor::Device;
-
 use crate::atomic::write_atomic;
 use crate::chat::{ChatTemplate, Message};
 use crate::config::LlamaConfig;
 use crate::error::{ModelError, Result};
 use crate::generate::{generate, Generation, GenerationConfig};
-use crate::gguf::GgufFile;
-use crate::hf::{read_safetensors, safetensors_files, write_safetensors, TokenizerConfig};
+use crate::hf::{write_safetensors, TokenizerConfig};
 use crate::llama::Llama;
 use crate::logprob::{sequence_logprobs, PromptResponse, ResponseLogprob};
 use crate::tokenizer::Tokenizer;
-use crate::weights::WeightMap;
 
 /// A Llama model ready to use: weights, config, tokenizer, chat template, special ids. A clone
 /// shares the weights (burn's tensors are reference-counted) until one of the two is trained.
@@ -38,79 +34,6 @@ pub struct LanguageModel {
 }
 
 impl LanguageModel {
-    /// The config of the model at `path` (a GGUF file's metadata or a Hugging Face
-    /// directory's `config.json`), without reading its weights.
-    pub fn read_config(path: &Path) -> Result<LlamaConfig> {
-        if path.is_dir() {
-            LlamaConfig::from_file(&path.join("config.json"))
-        } else {
-            GgufFile::open(path)?.config()
-        }
-    }
-
-    /// Loads a GGUF file or a Hugging Face directory onto `device`.
-    pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        if path.is_dir() {
-            Self::load_hf_dir(path, device)
-        } else if path.is_file() {
-            Self::load_gguf(path, device)
-        } else if path.exists() {
-            Err(ModelError::io(
-                path,
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "not a model: neither a GGUF file nor a Hugging Face folder (a device, a pipe or a socket)",
-                ),
-            ))
-        } else {
-            Err(ModelError::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
-            ))
-        }
-    }
-
-    /// Loads a GGUF file.
-    pub fn load_gguf(path: &Path, device: &Device) -> Result<Self> {
-        let file = GgufFile::open(path)?;
-        let config = file.config()?;
-        let tokenizer = Tokenizer::from_json(&file.tokenizer_json()?)
-            .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))?;
-        let token = |id: Option<u32>| id.and_then(|id| tokenizer.id_to_token(id));
-        let tokenizer_config = TokenizerConfig {
-            chat_template: file.chat_template(),
-            bos_token: token(config.bos_token_id),
-            eos_token: token(config.eos_ids().first().copied()),
-            pad_token: token(config.pad_token_id),
-        };
-        let mut weights = file.weights(&config)?;
-        Self::assemble(config, &mut weights, tokenizer, tokenizer_config, device)
-    }
-
-    /// Loads a Hugging Face directory.
-    pub fn load_hf_dir(dir: &Path, device: &Device) -> Result<Self> {
-        let config = LlamaConfig::from_file(&dir.join("config.json"))?;
-        let tokenizer = Tokenizer::from_file(&dir.join("tokenizer.json"))?;
-        let tokenizer_config = TokenizerConfig::read(dir)?;
-        let mut weights = WeightMap::new(dir.display().to_string());
-        for file in safetensors_files(dir)? {
-            read_safetensors(&file, &mut weights)?;
-        }
-        Self::assemble(config, &mut weights, tokenizer, tokenizer_config, device)
-    }
-
-    /// Builds the model from parts, checking that they agree.
-    pub fn assemble(
-        config: LlamaConfig,
-        weights: &mut WeightMap,
-        tokenizer: Tokenizer,
-        tokenizer_config: TokenizerConfig,
-        device: &Device,
-    ) -> Result<Self> {
-        let model = Llama::from_weights(&config, weights, device)?;
-        Self::from_parts(model, config, tokenizer, tokenizer_config)
-    }
-
     /// This model with its LoRA targets' weights stored at `lora.base_dtype`
     /// ([`Llama::with_base_dtype`]): the policy and the DPO reference of a LoRA run over a bf16
     /// base, scoring with the same weights.
@@ -312,10 +235,10 @@ impl LanguageModel {
     }
 
     /// What identifies the model's behaviour, as SHA-256 in lowercase hex: its weights
-    /// ([`WeightMap::sha256`]), hyper-parameters, tokenizer, chat template and special ids. Two
-    /// models with the same fingerprint answer every prompt alike; caches of answers are keyed
-    /// by it (reading the weights back from the device costs about a second per 100 M
-    /// parameters).
+    /// ([`crate::WeightMap::sha256`]), hyper-parameters, tokenizer, chat template and special
+    /// ids. Two models with the same fingerprint answer every prompt alike; caches of answers
+    /// are keyed by it (reading the weights back from the device costs about a second per
+    /// 100 M parameters).
     pub fn fingerprint(&self) -> Result<String> {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();

@@ -82,16 +82,7 @@ impl WeightMap {
     /// Checks that every value is finite; the error names the first tensor that is not.
     pub fn check_finite(&self) -> Result<()> {
         for (name, tensor) in &self.tensors {
-            if let Some((index, value)) =
-                tensor.data.iter().enumerate().find(|(_, v)| !v.is_finite())
-            {
-                return Err(ModelError::NonFiniteWeight {
-                    tensor: name.clone(),
-                    index,
-                    value: *value,
-                    source_desc: self.source.clone(),
-                });
-            }
+            check_finite(name, tensor, &self.source)?;
         }
         Ok(())
     }
@@ -131,14 +122,7 @@ impl WeightMap {
                 tensor: name.to_string(),
                 source_desc: self.source.clone(),
             })?;
-        if tensor.shape != expected {
-            return Err(ModelError::ShapeMismatch {
-                tensor: name.to_string(),
-                expected: expected.to_vec(),
-                actual: tensor.shape,
-            });
-        }
-        Ok(tensor)
+        check_shape(name, tensor, expected)
     }
 
     /// Removes `name` if present, checking its shape.
@@ -151,7 +135,52 @@ impl WeightMap {
     }
 }
 
-/// Reads a tensor back to host memory as `f32`.
+/// Tensors read one at a time, by Hugging Face name and in PyTorch layout, from files that stay
+/// on disk (memory-mapped): a model loads through one without ever holding all its weights in
+/// `f32` on the host.
+pub(crate) trait TensorReader {
+    /// Where the tensors come from (a path), for error messages.
+    fn source(&self) -> &str;
+    /// The tensor `name` in `f32`, `None` if the files have no such tensor.
+    fn read(&self, name: &str) -> Result<Option<HostTensor>>;
+
+    /// [`TensorReader::read`], checking its shape against `expected` and every value for
+    /// finiteness (what [`WeightMap::take`] and [`WeightMap::check_finite`] check of a map).
+    fn read_checked(&self, name: &str, expected: &[usize]) -> Result<Option<HostTensor>> {
+        let Some(tensor) = self.read(name)? else {
+            return Ok(None);
+        };
+        let tensor = check_shape(name, tensor, expected)?;
+        check_finite(name, &tensor, self.source())?;
+        Ok(Some(tensor))
+    }
+}
+
+/// `tensor`, or the error naming it if its shape is not `expected`.
+fn check_shape(name: &str, tensor: HostTensor, expected: &[usize]) -> Result<HostTensor> {
+    if tensor.shape != expected {
+        return Err(ModelError::ShapeMismatch {
+            tensor: name.to_string(),
+            expected: expected.to_vec(),
+            actual: tensor.shape,
+        });
+    }
+    Ok(tensor)
+}
+
+/// The error naming `tensor`'s first value that is not finite, if any.
+fn check_finite(name: &str, tensor: &HostTensor, source: &str) -> Result<()> {
+    match tensor.data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        Some((index, value)) => Err(ModelError::NonFiniteWeight {
+            tensor: name.to_string(),
+            index,
+            value: *value,
+            source_desc: source.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Reads a tensor back to the host as `f32`s; `what` names it in the error.
 pub fn read_f32<const D: usize>(t: burn::tensor::Tensor<D>, what: &str) -> Result<Vec<f32>> {
     t.try_into_vec_as::<f32>()

@@ -11,8 +11,8 @@ use std::time::Instant;
 use anyhow::{ensure, Context, Result};
 use srlm::model::burn::tensor::Device;
 use srlm::model::{
-    generate, parse_device, GenerationConfig, LanguageModel, Llama, LlamaConfig, Padding,
-    TokenBatch,
+    generate, parse_device, GenerationConfig, LanguageModel, Llama, LlamaConfig, LoraConfig,
+    Padding, TokenBatch,
 };
 
 use super::{median, Record};
@@ -30,8 +30,13 @@ pub(crate) fn token_ids(row: usize, n: usize, salt: usize, vocab: usize) -> Vec<
 }
 
 /// The model, its configuration and its padding id: from a file, or `random:NAME` (random
-/// weights in the shapes of [`LlamaConfig::named`]; `random:smollm2` is SmolLM2-135M's).
-pub(crate) fn load_model(source: &str, device: &Device) -> Result<(Llama, LlamaConfig, u32)> {
+/// weights in the shapes of [`LlamaConfig::named`]; `random:smollm2` is SmolLM2-135M's). With
+/// `lora`, its target projections are stored at its base dtype as they are read or drawn.
+pub(crate) fn load_model(
+    source: &str,
+    device: &Device,
+    lora: Option<&LoraConfig>,
+) -> Result<(Llama, LlamaConfig, u32)> {
     if let Some(name) = source.strip_prefix("random:") {
         let name = if name == "smollm2" {
             "smollm2-135m"
@@ -44,10 +49,18 @@ pub(crate) fn load_model(source: &str, device: &Device) -> Result<(Llama, LlamaC
                 LlamaConfig::NAMED.join(", ")
             );
         };
-        return Ok((Llama::random(&config, device, 0)?, config, 2));
+        let model = match lora {
+            Some(lora) => Llama::random_with_base_dtype(&config, device, 0, lora)?,
+            None => Llama::random(&config, device, 0)?,
+        };
+        return Ok((model, config, 2));
     }
-    let lm = LanguageModel::load(Path::new(source), device)
-        .with_context(|| format!("loading {source}"))?;
+    let path = Path::new(source);
+    let lm = match lora {
+        Some(lora) => LanguageModel::load_with_base_dtype(path, device, lora),
+        None => LanguageModel::load(path, device),
+    }
+    .with_context(|| format!("loading {source}"))?;
     Ok((lm.model, lm.config, lm.pad_id))
 }
 
@@ -59,7 +72,7 @@ pub(crate) fn measure(
     reps: usize,
 ) -> Result<Vec<Record>> {
     let device = parse_device(device)?;
-    let (model, _, pad_id) = load_model(source, &device)?;
+    let (model, _, pad_id) = load_model(source, &device, None)?;
     let vocab = model.vocab_size();
     let mut records = Vec::new();
     for &batch in batches {

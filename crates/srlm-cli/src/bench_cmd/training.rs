@@ -133,13 +133,9 @@ pub(crate) fn measure(
         );
     }
     let device = parse_device(device)?;
-    let (model, model_config, pad_id) = load_model(source, &device)?;
     // Over a bf16 base, policy and reference are that base (as `srlm dpo` and the loop make
     // them); the peaks start over once it is ready.
-    let model = match &lora {
-        Some(lora) => model.with_base_dtype(lora)?,
-        None => model,
-    };
+    let (model, model_config, pad_id) = load_model(source, &device, lora.as_ref())?;
     let load_peak = reset_peaks();
     let vocab = model.vocab_size();
     let config = TrainConfig {
@@ -183,7 +179,7 @@ pub(crate) fn measure(
             // frozen model itself, whose weights the adapters never change.
             let reference = match lora {
                 Some(_) => model.clone(),
-                None => load_model(source, &device)?.0,
+                None => load_model(source, &device, None)?.0,
             };
             let logps =
                 compute_reference_logps(&reference, &pairs, pad_id, config.micro_batch_tokens)?;

@@ -16,13 +16,16 @@ pub use reader::{parse_header, GgufHeader, GgufTensorInfo, GgufValue};
 
 use crate::config::{LlamaConfig, TokenIds};
 use crate::error::{ModelError, Result};
-use crate::hf::map_file;
-use crate::weights::{HostTensor, WeightMap};
+use crate::hf::{map_file, read_range};
+use crate::weights::{HostTensor, TensorReader, WeightMap};
 
 /// An opened GGUF file: its header parsed, its bytes memory-mapped.
 pub struct GgufFile {
     path: PathBuf,
+    /// The header is parsed from the map; tensors are read from the file (mapped pages would
+    /// count in the process's resident memory).
     map: Mmap,
+    file: std::fs::File,
     /// The parsed header.
     pub header: GgufHeader,
 }
@@ -40,9 +43,11 @@ impl GgufFile {
     pub fn open(path: &Path) -> Result<Self> {
         let map = map_file(path)?;
         let header = parse_header(&map, path)?;
+        let file = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
         Ok(GgufFile {
             path: path.to_path_buf(),
             map,
+            file,
             header,
         })
     }
@@ -236,29 +241,42 @@ impl GgufFile {
                 self.map.len()
             )));
         }
-        let bytes = &self.map[start as usize..end as usize];
-        let data = dequantize(info.type_id, bytes, n)
+        let bytes = read_range(&self.file, start, size)
+            .map_err(|e| self.error(format!("reading tensor `{}`: {e}", info.name)))?;
+        let data = dequantize(info.type_id, &bytes, n)
             .ok_or_else(|| self.error(format!("tensor `{}`: cannot dequantise", info.name)))?;
         HostTensor::new(shape, data)
     }
 
     /// Every tensor, dequantised, in Hugging Face naming and layout.
     pub fn weights(&self, config: &LlamaConfig) -> Result<WeightMap> {
-        let mut map = WeightMap::new(self.path.display().to_string());
-        for info in &self.header.tensors {
-            let Some(name) = hf_name(&info.name) else {
-                tracing::debug!(tensor = %info.name, "ignoring GGUF tensor with no Llama counterpart");
-                continue;
-            };
-            let mut tensor = self.tensor(info)?;
-            if name.ends_with("q_proj.weight") {
-                tensor = unpermute_rows(tensor, config.num_attention_heads, &name)?;
-            } else if name.ends_with("k_proj.weight") {
-                tensor = unpermute_rows(tensor, config.kv_heads(), &name)?;
-            }
-            map.insert(name, tensor);
+        let reader = self.reader(config);
+        let mut map = WeightMap::new(reader.source.clone());
+        for (name, info) in &reader.by_name {
+            map.insert(name.clone(), reader.hf_tensor(name, info)?);
         }
         Ok(map)
+    }
+
+    /// The tensors read one at a time, in Hugging Face naming and layout.
+    pub(crate) fn reader<'a>(&'a self, config: &LlamaConfig) -> GgufReader<'a> {
+        let mut by_name = std::collections::BTreeMap::new();
+        for info in &self.header.tensors {
+            match hf_name(&info.name) {
+                Some(name) => {
+                    by_name.insert(name, info);
+                }
+                None => {
+                    tracing::debug!(tensor = %info.name, "ignoring GGUF tensor with no Llama counterpart")
+                }
+            }
+        }
+        GgufReader {
+            file: self,
+            by_name,
+            heads: (config.num_attention_heads, config.kv_heads()),
+            source: self.path.display().to_string(),
+        }
     }
 
     /// The tokenizer (`tokenizer.json` text) described by the metadata.
@@ -268,6 +286,42 @@ impl GgufFile {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// A GGUF file's tensors by Hugging Face name, each dequantised (and its Q/K rows un-permuted)
+/// when it is read.
+pub(crate) struct GgufReader<'a> {
+    file: &'a GgufFile,
+    by_name: std::collections::BTreeMap<String, &'a GgufTensorInfo>,
+    /// Query and key/value heads, for un-permuting `q_proj` and `k_proj`.
+    heads: (usize, usize),
+    source: String,
+}
+
+impl GgufReader<'_> {
+    fn hf_tensor(&self, name: &str, info: &GgufTensorInfo) -> Result<HostTensor> {
+        let tensor = self.file.tensor(info)?;
+        if name.ends_with("q_proj.weight") {
+            unpermute_rows(tensor, self.heads.0, name)
+        } else if name.ends_with("k_proj.weight") {
+            unpermute_rows(tensor, self.heads.1, name)
+        } else {
+            Ok(tensor)
+        }
+    }
+}
+
+impl TensorReader for GgufReader<'_> {
+    fn source(&self) -> &str {
+        &self.source
+    }
+
+    fn read(&self, name: &str) -> Result<Option<HostTensor>> {
+        self.by_name
+            .get(name)
+            .map(|info| self.hf_tensor(name, info))
+            .transpose()
     }
 }
 

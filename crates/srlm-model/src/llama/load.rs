@@ -2,14 +2,14 @@
 
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Embedding, Linear};
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, FloatDType, Tensor};
 
 use super::{Attention, DecoderLayer, Llama, Mlp, RmsNorm};
 use crate::config::LlamaConfig;
 use crate::error::{ModelError, Result};
-use crate::lora::LoraTarget;
+use crate::lora::{BaseDtype, LoraConfig, LoraTarget};
 use crate::rope::RotaryTables;
-use crate::weights::{layer_name, read_f32, HostTensor, WeightMap};
+use crate::weights::{layer_name, read_f32, HostTensor, TensorReader, WeightMap};
 
 /// Where a tensor's values come from while building a model.
 trait Source {
@@ -33,6 +33,26 @@ impl Source for FromMap<'_> {
     }
     fn get_transposed(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
         let host = self.map.take_optional(name, shape)?;
+        Ok(host.map(|t| t.transposed().to_matrix(self.device)))
+    }
+    fn device(&self) -> &Device {
+        self.device
+    }
+}
+
+/// Tensors read from files one at a time: at most one of them on the host in `f32` at once.
+struct FromReader<'a> {
+    reader: &'a dyn TensorReader,
+    device: &'a Device,
+}
+
+impl Source for FromReader<'_> {
+    fn get(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
+        let host = self.reader.read_checked(name, shape)?;
+        Ok(host.map(|t| t.to_matrix(self.device)))
+    }
+    fn get_transposed(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
+        let host = self.reader.read_checked(name, shape)?;
         Ok(host.map(|t| t.transposed().to_matrix(self.device)))
     }
     fn device(&self) -> &Device {
@@ -82,21 +102,26 @@ fn vector(source: &mut dyn Source, name: &str, len: usize, desc: &str) -> Result
     Ok(require(source, name, &[len], desc)?.reshape([len]))
 }
 
+/// A projection's weight and bias; the weight is cast to `dtype` as soon as it is read, so
+/// that at most one of them is ever held in f32.
 fn linear(
     source: &mut dyn Source,
     prefix: &str,
-    out_dim: usize,
-    in_dim: usize,
+    (out_dim, in_dim): (usize, usize),
     bias: bool,
+    dtype: Option<FloatDType>,
     desc: &str,
 ) -> Result<Linear> {
     // PyTorch stores `[out, in]`; burn's row layout is `[in, out]`.
     let name = format!("{prefix}.weight");
-    let weight = present(
+    let mut weight = present(
         source.get_transposed(&name, &[out_dim, in_dim])?,
         &name,
         desc,
     )?;
+    if let Some(dtype) = dtype {
+        weight = weight.cast(dtype);
+    }
     let bias = if bias {
         Some(Param::from_tensor(vector(
             source,
@@ -117,21 +142,26 @@ fn dropout(prob: f64) -> Dropout {
     DropoutConfig::new(prob).init()
 }
 
+/// The model of `config` from `source`; with `base`, its target projections are stored at its
+/// `base_dtype` (each cast as it is read).
 fn build(
     config: &LlamaConfig,
     source: &mut dyn Source,
     desc: &str,
-    hidden_dropout: f64,
+    base: Option<&LoraConfig>,
 ) -> Result<Llama> {
-    config.validate().map_err(|reason| ModelError::Config {
-        path: desc.into(),
-        reason,
-    })?;
-    if !(0.0..1.0).contains(&hidden_dropout) {
-        return Err(ModelError::InvalidInput(format!(
-            "dropout {hidden_dropout} is not in [0, 1)"
-        )));
-    }
+    config
+        .validate_stored(base)
+        .map_err(|reason| ModelError::Config {
+            path: desc.into(),
+            reason,
+        })?;
+    let base_dtype = |target: LoraTarget| match base {
+        Some(lora) if lora.base_dtype != BaseDtype::F32 && lora.targets.contains(&target) => {
+            Some(lora.base_dtype.float())
+        }
+        _ => None,
+    };
     let (hidden, vocab) = (config.hidden_size, config.vocab_size);
     let (heads, kv_heads, head_dim) = (
         config.num_attention_heads,
@@ -154,9 +184,9 @@ fn build(
             linear(
                 source,
                 &n(target.path()),
-                output as usize,
-                input as usize,
+                (output as usize, input as usize),
                 config.projection_bias(target),
+                base_dtype(target),
                 desc,
             )
         };
@@ -187,7 +217,7 @@ fn build(
                 config.rms_norm_eps,
             ),
             mlp,
-            dropout: dropout(hidden_dropout),
+            dropout: dropout(0.0),
         });
     }
     let norm = RmsNorm::new(
@@ -197,7 +227,14 @@ fn build(
     let lm_head = if config.tie_word_embeddings {
         None
     } else {
-        Some(linear(source, "lm_head", vocab, hidden, false, desc)?)
+        Some(linear(
+            source,
+            "lm_head",
+            (vocab, hidden),
+            false,
+            None,
+            desc,
+        )?)
     };
     let rope = RotaryTables::new(config, source.device());
     Ok(Llama {
@@ -224,13 +261,40 @@ impl Llama {
             map: weights,
             device,
         };
-        build(config, &mut source, &desc, 0.0)
+        build(config, &mut source, &desc, None)
+    }
+
+    /// Builds the model from files read one tensor at a time, each checked as
+    /// [`Llama::from_weights`] checks a map; with `base`, its target projections are stored at
+    /// its base dtype as they are read. Tensors the architecture does not use are not read.
+    pub(crate) fn from_reader(
+        config: &LlamaConfig,
+        reader: &dyn TensorReader,
+        device: &Device,
+        base: Option<&LoraConfig>,
+    ) -> Result<Self> {
+        let desc = reader.source().to_string();
+        build(config, &mut FromReader { reader, device }, &desc, base)
     }
 
     /// A randomly initialised model (normal, std 0.02; norms at 1), seeded through `device`.
     pub fn random(config: &LlamaConfig, device: &Device, seed: u64) -> Result<Self> {
         device.seed(seed);
-        build(config, &mut Random { device }, "<random>", 0.0)
+        build(config, &mut Random { device }, "<random>", None)
+    }
+
+    /// [`Llama::random`] with `lora`'s target projections stored at its `base_dtype`, each cast
+    /// as it is drawn: the same values as `Llama::random(..).with_base_dtype(lora)`, without
+    /// ever holding the whole model in f32 (a Llama-3-8B shape over a bf16 base needs 16 GB
+    /// rather than 32 GB to build).
+    pub fn random_with_base_dtype(
+        config: &LlamaConfig,
+        device: &Device,
+        seed: u64,
+        lora: &LoraConfig,
+    ) -> Result<Self> {
+        device.seed(seed);
+        build(config, &mut Random { device }, "<random>", Some(lora))
     }
 
     /// Sets the dropout on residual branches (the paper fine-tunes with 0.1). Dropout is active

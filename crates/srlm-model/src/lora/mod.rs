@@ -160,7 +160,7 @@ impl BaseDtype {
             })
     }
 
-    fn float(self) -> FloatDType {
+    pub(crate) fn float(self) -> FloatDType {
         match self {
             BaseDtype::F32 => FloatDType::F32,
             BaseDtype::Bf16 => FloatDType::BF16,

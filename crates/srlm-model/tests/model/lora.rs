@@ -364,3 +364,91 @@ fn the_base_dtype_is_read_by_name_and_refused_on_an_adapted_model() {
     let err = adapted.with_base_dtype(&config).unwrap_err().to_string();
     assert!(err.contains("adapters"), "{err}");
 }
+
+#[test]
+fn a_random_model_drawn_over_a_bf16_base_equals_one_cast_after_it_is_drawn() {
+    use srlm_model::burn::tensor::DType;
+    use srlm_model::{BaseDtype, LlamaConfig};
+
+    let config = LlamaConfig::tiny(64, 32, 2, 4, 2);
+    // Only the attention's query and value: the other projections stay f32.
+    let lora = LoraConfig {
+        base_dtype: BaseDtype::Bf16,
+        targets: vec![LoraTarget::Query, LoraTarget::Value],
+        ..LoraConfig::new(4)
+    };
+    let drawn = Llama::random_with_base_dtype(&config, &device(), 7, &lora).unwrap();
+    let cast = Llama::random(&config, &device(), 7)
+        .unwrap()
+        .with_base_dtype(&lora)
+        .unwrap();
+    for layer in 0..2 {
+        for target in LoraTarget::ALL {
+            let expected = if lora.targets.contains(&target) {
+                DType::BF16
+            } else {
+                DType::F32
+            };
+            let (a, m) = (&drawn.layers[layer].attention, &drawn.layers[layer].mlp);
+            let linear = match target {
+                LoraTarget::Query => &a.q,
+                LoraTarget::Key => &a.k,
+                LoraTarget::Value => &a.v,
+                LoraTarget::Output => &a.o,
+                LoraTarget::Gate => &m.gate,
+                LoraTarget::Up => &m.up,
+                LoraTarget::Down => &m.down,
+            };
+            assert_eq!(linear.weight.dtype(), expected, "layer {layer} {target:?}");
+        }
+    }
+    let (a, b) = (drawn.to_weights().unwrap(), cast.to_weights().unwrap());
+    assert_eq!(a.tensors.len(), b.tensors.len());
+    for (name, tensor) in &a.tensors {
+        assert_eq!(tensor.data, b.tensors[name].data, "{name}");
+    }
+    // Drawn over an f32 base, it is the plain random model.
+    let plain = Llama::random_with_base_dtype(&config, &device(), 7, &LoraConfig::new(4)).unwrap();
+    let random = Llama::random(&config, &device(), 7).unwrap();
+    assert_eq!(
+        plain.to_weights().unwrap().tensors["model.layers.1.mlp.up_proj.weight"].data,
+        random.to_weights().unwrap().tensors["model.layers.1.mlp.up_proj.weight"].data
+    );
+}
+
+/// Loading over a bf16 base (each projection cast as it is read) gives the model that loading
+/// in f32 and casting afterwards gives.
+fn assert_loads_as_cast(path: &Path, lora: &LoraConfig) {
+    let read = LanguageModel::load_with_base_dtype(path, &device(), lora).unwrap();
+    let cast = LanguageModel::load(path, &device())
+        .unwrap()
+        .with_base_dtype(lora)
+        .unwrap();
+    let q = |m: &Llama| m.layers[0].attention.q.weight.dtype();
+    assert_eq!(q(&read.model), q(&cast.model));
+    assert_eq!(read.fingerprint().unwrap(), cast.fingerprint().unwrap());
+}
+
+#[test]
+fn a_model_loaded_over_a_bf16_base_equals_one_cast_after_loading() {
+    let lora = LoraConfig {
+        base_dtype: srlm_model::BaseDtype::Bf16,
+        ..LoraConfig::new(4)
+    };
+    assert_loads_as_cast(&fixtures().join("tiny-llama3"), &lora);
+    assert_loads_as_cast(&fixtures().join("tiny-qwen2"), &lora);
+}
+
+#[test]
+#[cfg_attr(
+    not(has_smollm2),
+    ignore = "SmolLM2 GGUF absent: run scripts/fetch-model.sh"
+)]
+fn smollm2_loaded_over_a_bf16_base_equals_it_cast_after_loading() {
+    let lora = LoraConfig {
+        base_dtype: srlm_model::BaseDtype::Bf16,
+        targets: vec![LoraTarget::Query, LoraTarget::Down],
+        ..LoraConfig::new(4)
+    };
+    assert_loads_as_cast(&crate::common::smollm2_path(), &lora);
+}

@@ -12,7 +12,7 @@ use srlm::data::split::split_by_prompt;
 use srlm::data::{read_jsonl, write_jsonl, BadLines, IftRecord, SetKind};
 use srlm::eval::{read_eval_prompts, InstructedSet};
 use srlm::judge::{GenerationConfig, LocalGenerator};
-use srlm::run::stages::verifiable::answer_instructed;
+use srlm::run::answer_instructed;
 use srlm::verifiable::{InstructedPrompt, InstructionSampler, SamplerConfig, INSTRUCTION_IDS};
 
 /// `srlm data instruct` options.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use srlm_loop::stages::instructed::Rate;
+use srlm_loop::Rate;
 
 use crate::instruction_following::{FollowingComparison, InstructionFollowing};
 use crate::run_stats::IterationStats;

@@ -72,4 +72,4 @@ pub use plot::{dpo_plot, judge_plot, length_plot, win_plot, LENGTH_BUCKET};
 pub use pointwise::{compare_scored, pointwise_outcome, score_answers, AnswerScores};
 pub use report::{markdown, write_report, EvalReport};
 pub use run_stats::{dpo_curves, iteration_stats, DpoCurve, DpoPoint, IterationStats};
-pub use win_rate::{quantile, win_tie_loss, Share, WinTieLoss, BOOTSTRAP_RESAMPLES};
+pub use win_rate::{win_tie_loss, Share, WinTieLoss, BOOTSTRAP_RESAMPLES};

@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use srlm_data::PreferenceRecord;
-use srlm_loop::stages::instructed::{check_self_reward, SelfRewardCheck};
-use srlm_loop::stages::judging::{judged_judgements, score_histogram};
-use srlm_loop::stages::mean_words;
-use srlm_loop::stages::train::HeldOutDpo;
+use srlm_loop::{
+    check_self_reward, judged_judgements, mean_words, score_histogram, HeldOutDpo, SelfRewardCheck,
+};
 use srlm_loop::{CandidateSet, JudgedSet, NewPrompt, RunDir};
 
 use crate::error::Result;

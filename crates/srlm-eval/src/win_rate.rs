@@ -57,7 +57,7 @@ pub(crate) fn pct(s: &Share) -> String {
 pub const BOOTSTRAP_RESAMPLES: usize = 2000;
 
 /// The `q`-quantile of sorted values by linear interpolation (numpy's default).
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -133,5 +133,17 @@ pub fn win_tie_loss(outcomes: &[PairOutcome], seed: u64) -> WinTieLoss {
         win: share(0, wins),
         tie: share(1, ties),
         loss: share(2, losses),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantile;
+
+    #[test]
+    fn quantiles_interpolate_as_numpy_does() {
+        // numpy.percentile([1, 2, 3, 4], [25, 97.5]) (linear interpolation): 1.75, 3.925.
+        assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75);
+        assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.975), 3.925);
     }
 }

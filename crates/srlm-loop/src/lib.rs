@@ -43,7 +43,7 @@ mod records;
 mod rouge;
 mod run_dir;
 mod stage_clock;
-pub mod stages;
+mod stages;
 
 pub use config::{
     CandidateSection, DataSection, DpoSection, EftBuilder, Follows, GeneratorSpec, InstructSection,
@@ -59,5 +59,15 @@ pub use observer::{LogObserver, Observer};
 pub use records::{
     CandidateSet, GeneratedInstruction, JudgedResponse, JudgedSet, NewPrompt, SeedPrompt,
 };
-pub use rouge::{lcs_len, rouge_l, rouge_l_tokens, rouge_tokens, RougePool};
+pub use rouge::{rouge_l, rouge_l_tokens, rouge_tokens, RougePool};
 pub use run_dir::{RunDir, StageSummary};
+// The stages' pieces a user composes or reads a run folder with: Self-Instruct's prompt and
+// parser, the preference pairs, the checks of the self-judge against the verifiable
+// instructions, the instructed answers, and what a finished run's records hold.
+pub use stages::instruct::{extract_tasks, few_shot_prompt};
+pub use stages::instructed::{check_self_reward, wilson_interval, Rate, SelfRewardCheck};
+pub use stages::judging::{judged_judgements, score_histogram};
+pub use stages::mean_words;
+pub use stages::pairs::{build_pairs, PairReport};
+pub use stages::train::{HeldOutDpo, HeldOutMetrics};
+pub use stages::verifiable::answer_instructed;

@@ -12,7 +12,7 @@ pub fn rouge_tokens(text: &str) -> Vec<String> {
 }
 
 /// Length of the longest common subsequence of two token lists.
-pub fn lcs_len<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+fn lcs_len<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     if a.is_empty() || b.is_empty() {
         return 0;
     }

@@ -3,7 +3,7 @@
 
 use srlm_data::{EftRecord, EvalPrompt};
 use srlm_eval::{
-    compare, held_out_groups, held_out_sets, judge_quality, matchups, metric_intervals, quantile,
+    compare, held_out_groups, held_out_sets, judge_quality, matchups, metric_intervals,
     reference_ranks, spread_over_categories, win_tie_loss, Answers,
 };
 use srlm_judge::PairOutcome::{Loss, Tie, Unparsed, Win};
@@ -38,9 +38,6 @@ fn win_tie_loss_counts_shares_and_intervals() {
     );
     let none = win_tie_loss(&[], 0);
     assert_eq!((none.n, none.win.value, none.win.high), (0, 0.0, 0.0));
-    // numpy's linear-interpolation percentile.
-    assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75);
-    assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.975), 3.925);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::records::{CandidateSet, NewPrompt};
 
 /// Samples the responses of one unit of prompts.
-pub fn generate_unit(
+pub(crate) fn generate_unit(
     prompts: &[NewPrompt],
     generator: &mut dyn TextGenerator,
     config: &CandidateSection,
@@ -30,7 +30,7 @@ pub fn generate_unit(
 }
 
 /// The stage's counts: prompts, responses, how many hit the token limit, mean length.
-pub fn stats(sets: &[CandidateSet]) -> serde_json::Value {
+pub(crate) fn stats(sets: &[CandidateSet]) -> serde_json::Value {
     let responses: Vec<_> = sets.iter().flat_map(|s| &s.responses).collect();
     json!({
         "prompts": sets.len(),

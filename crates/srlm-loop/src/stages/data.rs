@@ -26,7 +26,7 @@ use crate::records::SeedPrompt;
 
 /// What the data stage produces.
 #[derive(Debug, Clone, Default)]
-pub struct PreparedData {
+pub(crate) struct PreparedData {
     /// IFT examples for SFT.
     pub sft_ift: Vec<IftRecord>,
     /// EFT examples for SFT.
@@ -46,7 +46,7 @@ pub struct PreparedData {
 
 /// The seed, split, with the prompts whose seed-model answers the natural builder needs.
 #[derive(Debug, Clone, Default)]
-pub struct DataPlan {
+pub(crate) struct DataPlan {
     /// Training-side seed pairs.
     pub train: Vec<IftRecord>,
     /// Held-out seed pairs.
@@ -72,14 +72,14 @@ pub struct DataPlan {
 impl DataPlan {
     /// Every prompt the seed model must answer for the natural builder: training anchors, then
     /// held-out ones.
-    pub fn anchors(&self) -> Vec<String> {
+    pub(crate) fn anchors(&self) -> Vec<String> {
         let mut all = self.train_anchors.clone();
         all.extend(self.held_out_anchors.iter().cloned());
         all
     }
 
     /// Every instructed prompt the seed model must answer: training ones, then held-out ones.
-    pub fn verifiable_prompts(&self) -> Vec<InstructedPrompt> {
+    pub(crate) fn verifiable_prompts(&self) -> Vec<InstructedPrompt> {
         let mut all = self.verifiable_train.clone();
         all.extend(self.verifiable_held_out.iter().cloned());
         all
@@ -87,7 +87,7 @@ impl DataPlan {
 }
 
 /// Reads seed IFT records: a ShareGPT JSON file (`.json`, `.json.gz`) or IFT JSON Lines.
-pub fn read_seed(path: &Path) -> Result<(Vec<IftRecord>, serde_json::Value)> {
+pub(crate) fn read_seed(path: &Path) -> Result<(Vec<IftRecord>, serde_json::Value)> {
     let name = path.to_string_lossy();
     if name.ends_with(".json") || name.ends_with(".json.gz") {
         let (records, report) = import_sharegpt(path, ShareGptOptions::default(), BadLines::Fail)?;
@@ -110,7 +110,7 @@ fn draw<T>(mut records: Vec<T>, n: usize, seed: u64) -> Vec<T> {
 /// fewer where the seed model's answers run past the token limit) when the builder is natural
 /// and no EFT file is given, and `natural.held_out_prompts` held-out ones; then the prompts
 /// given verifiable instructions (`data.verifiable`), none of them an anchor.
-pub fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
+pub(crate) fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
     let (records, read) = read_seed(&config.seed)?;
     let offered = records.len();
     let (records, duplicates) = dedup_by_prompt(records, |r| r.prompt.as_str());
@@ -211,7 +211,7 @@ pub fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
 
 /// Builds the sets from `plan`, the seed model's `answers` to its anchors and its answers to
 /// the instructed prompts (`verifiable`, in [`DataPlan::verifiable_prompts`] order).
-pub fn prepare(
+pub(crate) fn prepare(
     config: &DataSection,
     seed: u64,
     plan: DataPlan,

@@ -34,7 +34,7 @@ pub fn few_shot_prompt(examples: &[&str]) -> String {
 
 /// The sentences of the few-shot prompt's instructions: a reply that parrots them is not a task
 /// (they join the ROUGE-L pool).
-pub const INSTRUCTION_SENTENCES: &[&str] = &[
+pub(crate) const INSTRUCTION_SENTENCES: &[&str] = &[
     "Come up with a new task for an AI assistant.",
     "Here are examples of tasks:",
     "One new task, different from the tasks above.",
@@ -90,7 +90,7 @@ pub fn extract_tasks(generation: &str, truncated: bool) -> Vec<(String, bool)> {
 
 /// The state the stage builds up: prompts known to the filter, and those kept.
 #[derive(Debug)]
-pub struct InstructState<'a> {
+pub(crate) struct InstructState<'a> {
     config: &'a InstructSection,
     /// Seed prompts usable as few-shot examples (they pass the text rules).
     shots: Vec<&'a str>,
@@ -104,7 +104,7 @@ pub struct InstructState<'a> {
 
 impl<'a> InstructState<'a> {
     /// A fresh state over the seed prompts and prompts kept in earlier iterations.
-    pub fn new(
+    pub(crate) fn new(
         config: &'a InstructSection,
         seed_prompts: &'a [String],
         earlier: &[String],
@@ -135,12 +135,12 @@ impl<'a> InstructState<'a> {
     }
 
     /// Whether the stage has kept enough prompts.
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.kept_now >= self.config.prompts
     }
 
     /// The few-shot prompts of one unit (`batch` of them), from its seeded RNG.
-    pub fn unit_prompts(&self, seed: u64, batch: usize) -> Vec<String> {
+    pub(crate) fn unit_prompts(&self, seed: u64, batch: usize) -> Vec<String> {
         let mut rng = StdRng::seed_from_u64(seed);
         (0..batch)
             .map(|_| {
@@ -159,7 +159,7 @@ impl<'a> InstructState<'a> {
     }
 
     /// Filters every task of one generation, keeping those that pass.
-    pub fn offer(&mut self, raw: &str, truncated: bool) -> Vec<GeneratedInstruction> {
+    pub(crate) fn offer(&mut self, raw: &str, truncated: bool) -> Vec<GeneratedInstruction> {
         let tasks = extract_tasks(raw, truncated);
         if tasks.is_empty() {
             return vec![GeneratedInstruction {
@@ -198,7 +198,7 @@ impl<'a> InstructState<'a> {
     }
 
     /// Replays a finished unit (on resume) without generating.
-    pub fn replay(&mut self, unit: &[GeneratedInstruction]) {
+    pub(crate) fn replay(&mut self, unit: &[GeneratedInstruction]) {
         for g in unit.iter().filter(|g| g.kept) {
             self.known.push(&g.prompt);
             self.kept.push(g.prompt.clone());
@@ -207,14 +207,14 @@ impl<'a> InstructState<'a> {
     }
 
     /// The seed prompts usable as examples.
-    pub fn shot_pool(&self) -> usize {
+    pub(crate) fn shot_pool(&self) -> usize {
         self.shots.len()
     }
 }
 
 /// Generates one unit: `batch` few-shot prompts sampled once each; every task read out of each
 /// generation is filtered, in order.
-pub fn generate_unit(
+pub(crate) fn generate_unit(
     state: &mut InstructState<'_>,
     generator: &mut dyn TextGenerator,
     seed: u64,
@@ -236,7 +236,7 @@ pub fn generate_unit(
 }
 
 /// The kept prompts with ids, and the stage's counts.
-pub fn finish(
+pub(crate) fn finish(
     iteration: usize,
     generations: &[GeneratedInstruction],
     filter: &FilterConfig,
@@ -263,4 +263,45 @@ pub fn finish(
         "max_rouge_l": filter.max_rouge_l,
     });
     (prompts, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InstructState;
+    use crate::RunConfig;
+
+    #[test]
+    fn instruct_state_uses_generated_examples_and_filters_in_order() {
+        let config = RunConfig::default().instruct;
+        let seed: Vec<String> = (0..20)
+            .map(|i| format!("Explain topic number {i} to me clearly"))
+            .collect();
+        let earlier = vec!["Compose a sea shanty about lighthouse keepers".to_string()];
+        let mut state = InstructState::new(&config, &seed, &earlier);
+        assert_eq!(state.shot_pool(), 20);
+        let prompts = state.unit_prompts(7, 3);
+        assert_eq!(prompts, state.unit_prompts(7, 3), "seeded");
+        assert!(prompts
+            .iter()
+            .all(|p| p.contains("Task 8:") && p.contains("Write Task 9:")));
+        assert!(
+            prompts.iter().all(|p| p.contains("sea shanty")),
+            "the earlier prompt is among 2 generated examples"
+        );
+        let kinds = |v: Vec<crate::GeneratedInstruction>| {
+            v.into_iter()
+                .map(|g| g.rejection.map_or("kept", |r| r.kind()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kinds(state.offer("Task 9: Describe how bees make honey\nTask 10: Describe how bees make honey!\nTask 11: Describe a long story about", true)),
+            ["kept", "too_similar", "truncated"]
+        );
+        assert_eq!(
+            kinds(state.offer("Task 9: Explain topic number 3 to me clearly\nTask 10: One new task, different from the tasks above.", false)),
+            ["too_similar", "too_similar"],
+            "a copy of a seed prompt, and a parrot of the instructions"
+        );
+        assert_eq!(kinds(state.offer("Task 9:", false)), ["empty"]);
+    }
 }

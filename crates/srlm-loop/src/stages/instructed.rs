@@ -18,7 +18,7 @@ use crate::records::{JudgedSet, NewPrompt};
 /// Gives `round(share × n)` of `prompts`, chosen by `seed`, one to three instructions from
 /// `sampler` (appended to the prompt, recorded in `instructed`); returns the prompts in their
 /// order and the counts.
-pub fn instruct_share(
+pub(crate) fn instruct_share(
     mut prompts: Vec<NewPrompt>,
     share: f64,
     sampler: &mut InstructionSampler,
@@ -198,4 +198,51 @@ pub fn check_self_reward(
             (n_pairs > 0).then(|| 1.0 - differ as f64 / (2.0 * n_pairs as f64)),
         ),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use srlm_verifiable::{InstructionSampler, SamplerConfig};
+
+    use super::instruct_share;
+    use crate::records::NewPrompt;
+
+    #[test]
+    fn a_share_of_the_prompts_gets_instructions_by_the_seed() {
+        let prompts: Vec<NewPrompt> = (0..10)
+            .map(|i| NewPrompt {
+                id: format!("iter1-{i:04}"),
+                prompt: format!("Describe place number {i}."),
+                instructed: None,
+            })
+            .collect();
+        let sampler = || InstructionSampler::new(SamplerConfig::default(), 3).unwrap();
+        let (out, stats) = instruct_share(prompts.clone(), 0.3, &mut sampler(), 11);
+        let given: Vec<&NewPrompt> = out.iter().filter(|p| p.instructed.is_some()).collect();
+        assert_eq!(given.len(), 3);
+        assert_eq!(stats["instructed"], 3);
+        for (before, after) in prompts.iter().zip(&out) {
+            assert_eq!(before.id, after.id);
+            assert_eq!(after.task(), before.prompt);
+            if let Some(i) = &after.instructed {
+                assert!(after.prompt.starts_with(&before.prompt));
+                assert!(after.prompt.len() > before.prompt.len());
+                assert_eq!(i.prompt, after.prompt);
+                assert!((1..=3).contains(&i.instructions().unwrap().len()));
+            } else {
+                assert_eq!(after, before);
+            }
+        }
+        // The same seed gives the same prompts; another seed other ones.
+        assert_eq!(
+            instruct_share(prompts.clone(), 0.3, &mut sampler(), 11).0,
+            out
+        );
+        assert_ne!(
+            instruct_share(prompts.clone(), 0.3, &mut sampler(), 12).0,
+            out
+        );
+        let (none, _) = instruct_share(prompts.clone(), 0.0, &mut sampler(), 11);
+        assert_eq!(none, prompts);
+    }
 }

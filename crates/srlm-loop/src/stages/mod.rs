@@ -1,16 +1,16 @@
 //! The stages of the loop. Each reads its inputs from the run folder (or is handed them), does
 //! its work in units recorded in a [`Journal`], and writes its output atomically.
 
-pub mod candidates;
-pub mod data;
-pub mod instruct;
-pub mod instructed;
-pub mod judging;
-pub mod pairs;
-pub mod seed_answers;
-pub mod seed_prompts;
-pub mod train;
-pub mod verifiable;
+pub(crate) mod candidates;
+pub(crate) mod data;
+pub(crate) mod instruct;
+pub(crate) mod instructed;
+pub(crate) mod judging;
+pub(crate) mod pairs;
+pub(crate) mod seed_answers;
+pub(crate) mod seed_prompts;
+pub(crate) mod train;
+pub(crate) mod verifiable;
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -23,7 +23,7 @@ use srlm_fs::Journal;
 
 /// A seed for one unit of one stage: the same run seed, iteration, stage and unit always give
 /// the same seed, whatever ran before ([`srlm_generation::seed::derive_seed`] over the three).
-pub fn unit_seed(seed: u64, iteration: usize, stage: u64, unit: usize) -> u64 {
+pub(crate) fn unit_seed(seed: u64, iteration: usize, stage: u64, unit: usize) -> u64 {
     srlm_generation::seed::derive_seed(seed, &[iteration as u64, stage, unit as u64])
 }
 

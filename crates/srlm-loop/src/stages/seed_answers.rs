@@ -10,7 +10,7 @@ use crate::config::NaturalSection;
 use crate::error::Result;
 
 /// Answers one unit of prompts, greedy and sampled.
-pub fn answer_unit(
+pub(crate) fn answer_unit(
     prompts: &[String],
     generator: &mut dyn TextGenerator,
     config: &NaturalSection,
@@ -38,7 +38,7 @@ pub fn answer_unit(
 }
 
 /// The answers' counts: prompts, answers kept, answers left out (cut at the limit or empty).
-pub fn stats(answers: &[SeedAnswers], max_tokens: usize) -> serde_json::Value {
+pub(crate) fn stats(answers: &[SeedAnswers], max_tokens: usize) -> serde_json::Value {
     let kept = answers
         .iter()
         .map(|a| usize::from(a.greedy.is_some()) + usize::from(a.sampled.is_some()))

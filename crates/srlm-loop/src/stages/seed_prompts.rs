@@ -18,7 +18,7 @@ use crate::records::{NewPrompt, SeedPrompt};
 
 /// What a draw keeps.
 #[derive(Debug, Clone, Copy)]
-pub struct DrawRules<'a> {
+pub(crate) struct DrawRules<'a> {
     /// The text rules (no ROUGE-L: the pool is the seed prompts themselves).
     pub filter: &'a FilterConfig,
     /// Most words in the prompt's seed answer (`None`: any length).
@@ -32,7 +32,7 @@ pub struct DrawRules<'a> {
 /// Up to `rules.count` prompts of `seed_prompts` whose normalised text is not in `used`, in a
 /// seeded order, each passing `rules`; and the stage's counts. A length limit on prompts whose
 /// answer length was never recorded (a run folder from before it was) is an error.
-pub fn draw_unused(
+pub(crate) fn draw_unused(
     iteration: usize,
     seed_prompts: &[SeedPrompt],
     used: &[&str],

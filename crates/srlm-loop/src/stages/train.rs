@@ -20,7 +20,7 @@ use crate::observer::Observer;
 
 /// What a training stage did.
 #[derive(Debug)]
-pub struct Trained {
+pub(crate) struct Trained {
     /// The trained model (inference device).
     pub model: LanguageModel,
     /// Statistics for the stage summary.
@@ -75,7 +75,7 @@ fn empty_as_stage_error(stage: &str, error: TrainError) -> LoopError {
 
 /// SFT of `m0` on IFT + EFT records of up to `max_len` tokens (`judge_template` renders the EFT
 /// prompts). `m0` is taken: its weights are trained in place (keep yours with a clone).
-pub fn sft(
+pub(crate) fn sft(
     m0: LanguageModel,
     ift: &[IftRecord],
     eft: &[EftRecord],
@@ -142,7 +142,7 @@ pub struct HeldOutDpo {
 
 /// Splits an iteration's pairs into DPO training pairs and held-out pairs: `fraction` of them
 /// (at least one once there are 4 pairs, none below), chosen by a seeded hash of the prompt.
-pub fn hold_out_pairs(
+pub(crate) fn hold_out_pairs(
     pairs: &[PreferenceRecord],
     fraction: f64,
     seed: u64,
@@ -160,7 +160,7 @@ pub fn hold_out_pairs(
 /// `pairs`; `held_out` pairs are evaluated before and after the update. `mt` is taken: its
 /// reference log-probs and the "before" come first, then its weights are trained in place.
 #[allow(clippy::too_many_arguments)]
-pub fn dpo(
+pub(crate) fn dpo(
     mt: LanguageModel,
     pairs: &[PreferenceRecord],
     held_out: &[PreferenceRecord],
@@ -233,4 +233,48 @@ pub fn dpo(
         resumed: trained.resumed_from > 0,
         model: trained.model,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use srlm_data::PreferenceRecord;
+
+    use super::hold_out_pairs;
+
+    #[test]
+    fn dpo_holds_out_a_share_of_pairs_once_there_are_four() {
+        let pairs = |n: usize| -> Vec<PreferenceRecord> {
+            (0..n)
+                .map(|i| PreferenceRecord {
+                    prompt: format!("prompt {i}"),
+                    chosen: "good".into(),
+                    rejected: "bad".into(),
+                    score_chosen: Some(4.0),
+                    score_rejected: Some(1.0),
+                    iteration: Some(1),
+                    judge_texts_chosen: Vec::new(),
+                    judge_texts_rejected: Vec::new(),
+                })
+                .collect()
+        };
+        let sizes = |n: usize, fraction: f64| {
+            let (train, held) = hold_out_pairs(&pairs(n), fraction, 3);
+            (train.len(), held.len())
+        };
+        assert_eq!(sizes(3, 0.1), (3, 0));
+        assert_eq!(sizes(4, 0.1), (3, 1));
+        assert_eq!(sizes(20, 0.1), (18, 2));
+        assert_eq!(sizes(20, 0.0), (20, 0));
+        assert_eq!(sizes(4, 0.9), (1, 3), "at least one pair is trained on");
+        // Held out and trained on are disjoint and cover every pair.
+        let (train, held) = hold_out_pairs(&pairs(20), 0.25, 3);
+        let mut all: Vec<String> = train
+            .iter()
+            .chain(&held)
+            .map(|p| p.prompt.clone())
+            .collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 20);
+    }
 }

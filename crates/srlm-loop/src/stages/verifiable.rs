@@ -26,7 +26,7 @@ fn words(text: &str) -> usize {
 /// answer is short enough (`max_answer_words`) and whose normalised prompt is not in `exclude`,
 /// in an order fixed by `seed`; each task gets instructions from `sampler` and the key
 /// `{prefix}-NNNN`. The picked prompts' normalised tasks are added to `exclude`.
-pub fn pick(
+pub(crate) fn pick(
     pool: &[IftRecord],
     count: usize,
     exclude: &mut HashSet<String>,
@@ -93,13 +93,13 @@ pub fn answer_instructed(
 }
 
 /// The sampling settings of `[data.verifiable]`'s answers.
-pub fn answer_params(config: &VerifiableSection, seed: u64) -> GenerationConfig {
+pub(crate) fn answer_params(config: &VerifiableSection, seed: u64) -> GenerationConfig {
     GenerationConfig::sampled(config.temperature, config.top_p, config.max_tokens).with_seed(seed)
 }
 
 /// Counts of the answers: prompts, answers, those cut at the limit (or blank) and their share,
 /// the mean words of the finished ones.
-pub fn answer_stats(answers: &[VerifiableAnswers], max_tokens: usize) -> serde_json::Value {
+pub(crate) fn answer_stats(answers: &[VerifiableAnswers], max_tokens: usize) -> serde_json::Value {
     let total: usize = answers.iter().map(|a| a.answers.len()).sum();
     let finished = answers.iter().flat_map(|a| a.answers.iter().flatten());
     let kept = finished.clone().count();

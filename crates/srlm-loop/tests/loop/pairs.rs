@@ -1,7 +1,7 @@
 //! The pairing rules: best vs worst, ties, unjudged responses, length control.
 
 use srlm_judge::{Judgement, ParseFailure};
-use srlm_loop::stages::pairs::build_pairs;
+use srlm_loop::build_pairs;
 use srlm_loop::{JudgedResponse, JudgedSet, MinParsed, PairSection};
 
 fn response(text: &str, score: Option<f64>) -> JudgedResponse {
@@ -205,43 +205,4 @@ fn selection_needs_enough_parsed_samples_by_the_configured_rule() {
         [1, 1, 2, 2]
     );
     assert_eq!(MinParsed::All.needed(3), 3);
-}
-
-#[test]
-fn dpo_holds_out_a_share_of_pairs_once_there_are_four() {
-    use srlm_data::PreferenceRecord;
-    use srlm_loop::stages::train::hold_out_pairs;
-    let pairs = |n: usize| -> Vec<PreferenceRecord> {
-        (0..n)
-            .map(|i| PreferenceRecord {
-                prompt: format!("prompt {i}"),
-                chosen: "good".into(),
-                rejected: "bad".into(),
-                score_chosen: Some(4.0),
-                score_rejected: Some(1.0),
-                iteration: Some(1),
-                judge_texts_chosen: Vec::new(),
-                judge_texts_rejected: Vec::new(),
-            })
-            .collect()
-    };
-    let sizes = |n: usize, fraction: f64| {
-        let (train, held) = hold_out_pairs(&pairs(n), fraction, 3);
-        (train.len(), held.len())
-    };
-    assert_eq!(sizes(3, 0.1), (3, 0));
-    assert_eq!(sizes(4, 0.1), (3, 1));
-    assert_eq!(sizes(20, 0.1), (18, 2));
-    assert_eq!(sizes(20, 0.0), (20, 0));
-    assert_eq!(sizes(4, 0.9), (1, 3), "at least one pair is trained on");
-    // Held out and trained on are disjoint and cover every pair.
-    let (train, held) = hold_out_pairs(&pairs(20), 0.25, 3);
-    let mut all: Vec<String> = train
-        .iter()
-        .chain(&held)
-        .map(|p| p.prompt.clone())
-        .collect();
-    all.sort();
-    all.dedup();
-    assert_eq!(all.len(), 20);
 }

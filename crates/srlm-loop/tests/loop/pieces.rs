@@ -1,6 +1,6 @@
 //! The configuration, the journal, the run folder's guards, and the instruct stage's helpers.
 
-use srlm_loop::stages::instruct::{extract_tasks, few_shot_prompt, InstructState};
+use srlm_loop::{extract_tasks, few_shot_prompt};
 use srlm_loop::{GeneratorSpec, LoopError, RunConfig, RunDir};
 
 #[test]
@@ -180,41 +180,6 @@ fn few_shot_prompt_and_task_extraction() {
 }
 
 #[test]
-fn instruct_state_uses_generated_examples_and_filters_in_order() {
-    let config = RunConfig::default().instruct;
-    let seed: Vec<String> = (0..20)
-        .map(|i| format!("Explain topic number {i} to me clearly"))
-        .collect();
-    let earlier = vec!["Compose a sea shanty about lighthouse keepers".to_string()];
-    let mut state = InstructState::new(&config, &seed, &earlier);
-    assert_eq!(state.shot_pool(), 20);
-    let prompts = state.unit_prompts(7, 3);
-    assert_eq!(prompts, state.unit_prompts(7, 3), "seeded");
-    assert!(prompts
-        .iter()
-        .all(|p| p.contains("Task 8:") && p.contains("Write Task 9:")));
-    assert!(
-        prompts.iter().all(|p| p.contains("sea shanty")),
-        "the earlier prompt is among 2 generated examples"
-    );
-    let kinds = |v: Vec<srlm_loop::GeneratedInstruction>| {
-        v.into_iter()
-            .map(|g| g.rejection.map_or("kept", |r| r.kind()))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        kinds(state.offer("Task 9: Describe how bees make honey\nTask 10: Describe how bees make honey!\nTask 11: Describe a long story about", true)),
-        ["kept", "too_similar", "truncated"]
-    );
-    assert_eq!(
-        kinds(state.offer("Task 9: Explain topic number 3 to me clearly\nTask 10: One new task, different from the tasks above.", false)),
-        ["too_similar", "too_similar"],
-        "a copy of a seed prompt, and a parrot of the instructions"
-    );
-    assert_eq!(kinds(state.offer("Task 9:", false)), ["empty"]);
-}
-
-#[test]
 fn judge_template_and_score_pattern_come_from_the_config() {
     let dir = tempfile::tempdir().unwrap();
     // Defaults: the paper's prompt and `Score: N`; nothing written for them in config.toml.
@@ -266,88 +231,6 @@ fn judge_template_and_score_pattern_come_from_the_config() {
     broken.judge.score_pattern = Some("Rating: (".into());
     let err = broken.judge.score_parser().unwrap_err().to_string();
     assert!(err.contains("judge.score_pattern"), "{err}");
-}
-
-/// A judge that scores every response by its length in words (capped at 5) and records what
-/// it was asked.
-struct WordCountJudge {
-    asked: Vec<String>,
-}
-
-impl srlm_judge::Judge for WordCountJudge {
-    fn judge(
-        &mut self,
-        items: &[srlm_judge::JudgeItem],
-    ) -> srlm_judge::Result<Vec<srlm_judge::Judgement>> {
-        Ok(items
-            .iter()
-            .map(|item| {
-                self.asked.push(item.response.clone());
-                let words = item.response.split_whitespace().count().min(5) as f64;
-                srlm_judge::Judgement::from_samples(
-                    vec![Ok(words)],
-                    vec![format!("Score: {words}")],
-                    &srlm_judge::AggregationConfig {
-                        samples: 1,
-                        min_valid: 1,
-                    },
-                )
-            })
-            .collect())
-    }
-}
-
-#[test]
-fn cut_candidates_are_not_judged_unless_asked() {
-    use srlm_judge::Completion;
-    use srlm_loop::stages::judging::{judge_unit, stats, was_judged};
-    let completion = |text: &str, truncated| Completion {
-        text: text.into(),
-        truncated,
-    };
-    let sets = vec![
-        srlm_loop::CandidateSet {
-            id: "p0".into(),
-            prompt: "Q0?".into(),
-            responses: vec![
-                completion("one two", false),
-                completion("cut off in the mid", true),
-                completion("one two three", false),
-            ],
-        },
-        srlm_loop::CandidateSet {
-            id: "p1".into(),
-            prompt: "Q1?".into(),
-            responses: vec![completion("also cut", true), completion("fine", false)],
-        },
-    ];
-    // Default: the judge sees the three finished responses only, and each judgement lands
-    // beside its own response.
-    let mut judge = WordCountJudge { asked: Vec::new() };
-    let judged = judge_unit(&sets, &mut judge, 7, false).unwrap();
-    assert_eq!(judge.asked, ["one two", "one two three", "fine"]);
-    let scores: Vec<Vec<Option<f64>>> = judged
-        .iter()
-        .map(|s| s.responses.iter().map(|r| r.judgement.score).collect())
-        .collect();
-    assert_eq!(
-        scores,
-        [vec![Some(2.0), None, Some(3.0)], vec![None, Some(1.0)]]
-    );
-    assert!(judged[0].responses[1].judgement.samples.is_empty());
-    assert!(!was_judged(&judged[0].responses[1]) && was_judged(&judged[0].responses[0]));
-    let s = stats(&judged);
-    assert_eq!(s["cut_not_judged"], 2);
-    assert_eq!(s["responses"], 3);
-    assert_eq!(s["unjudged"], 0);
-    assert_eq!(s["parse_rate"], 1.0);
-    // `judge.judge_cut`: all five, the cut ones scored like any other.
-    let mut judge = WordCountJudge { asked: Vec::new() };
-    let judged = judge_unit(&sets, &mut judge, 7, true).unwrap();
-    assert_eq!(judge.asked.len(), 5);
-    assert_eq!(judged[0].responses[1].judgement.score, Some(5.0));
-    assert_eq!(judged[1].responses[0].judgement.score, Some(2.0));
-    assert_eq!(stats(&judged)["cut_not_judged"], 0);
 }
 
 /// Issue 41's findings 3 and 6: settings accepted until a late stage failed on them (or never

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use srlm_data::split::normalize_prompt;
 use srlm_data::{read_jsonl, BadLines, EftRecord, IftRecord, PreferenceRecord};
-use srlm_loop::stages::train::HeldOutDpo;
+use srlm_loop::HeldOutDpo;
 use srlm_loop::{
     CandidateSet, FilterConfig, GeneratedInstruction, JudgeMethod, JudgedSet, LogObserver,
     LoopError, NewPrompt, Observer, PromptSource, RougePool, SeedPrompt, SelfRewardingRun,

@@ -7,11 +7,11 @@ use std::path::Path;
 use srlm_data::split::normalize_prompt;
 use srlm_data::{read_jsonl, BadLines, EftRecord, PreferenceRecord};
 use srlm_judge::Judgement;
-use srlm_loop::stages::instructed::{check_self_reward, instruct_share, wilson_interval};
+use srlm_loop::{check_self_reward, wilson_interval};
 use srlm_loop::{
     JudgedResponse, JudgedSet, NewPrompt, PromptSource, RunConfig, SeedPrompt, SelfRewardingRun,
 };
-use srlm_verifiable::{InstructedPrompt, InstructionSampler, SamplerConfig};
+use srlm_verifiable::InstructedPrompt;
 
 use crate::common::{
     configured_judges, fixture, seed_file, serial, tiny_config, tiny_model, Scripted,
@@ -148,45 +148,6 @@ fn the_checks_grade_the_self_judges_scores_and_pairs() {
     assert_eq!(at_least.chance, Some(0.75));
     // No instructed prompt: nothing to check.
     assert_eq!(check_self_reward(&[plain], &[], &[]).unwrap(), None);
-}
-
-#[test]
-fn a_share_of_the_prompts_gets_instructions_by_the_seed() {
-    let prompts: Vec<NewPrompt> = (0..10)
-        .map(|i| NewPrompt {
-            id: format!("iter1-{i:04}"),
-            prompt: format!("Describe place number {i}."),
-            instructed: None,
-        })
-        .collect();
-    let sampler = || InstructionSampler::new(SamplerConfig::default(), 3).unwrap();
-    let (out, stats) = instruct_share(prompts.clone(), 0.3, &mut sampler(), 11);
-    let given: Vec<&NewPrompt> = out.iter().filter(|p| p.instructed.is_some()).collect();
-    assert_eq!(given.len(), 3);
-    assert_eq!(stats["instructed"], 3);
-    for (before, after) in prompts.iter().zip(&out) {
-        assert_eq!(before.id, after.id);
-        assert_eq!(after.task(), before.prompt);
-        if let Some(i) = &after.instructed {
-            assert!(after.prompt.starts_with(&before.prompt));
-            assert!(after.prompt.len() > before.prompt.len());
-            assert_eq!(i.prompt, after.prompt);
-            assert!((1..=3).contains(&i.instructions().unwrap().len()));
-        } else {
-            assert_eq!(after, before);
-        }
-    }
-    // The same seed gives the same prompts; another seed other ones.
-    assert_eq!(
-        instruct_share(prompts.clone(), 0.3, &mut sampler(), 11).0,
-        out
-    );
-    assert_ne!(
-        instruct_share(prompts.clone(), 0.3, &mut sampler(), 12).0,
-        out
-    );
-    let (none, _) = instruct_share(prompts.clone(), 0.0, &mut sampler(), 11);
-    assert_eq!(none, prompts);
 }
 
 #[test]

@@ -38,9 +38,9 @@ impl StepArgs {
     }
 }
 
-/// `--lora R` and its settings.
+/// `--lora R` and its settings (`srlm sft`, `srlm dpo`, `srlm plan`, `srlm bench`).
 #[derive(Args, Debug, Clone, Default)]
-struct LoraArgs {
+pub(crate) struct LoraArgs {
     /// Train LoRA adapters of this rank on a frozen model instead of every weight; the saved
     /// model has them merged in, and OUT/adapter/ holds them in PEFT's format.
     #[arg(long, value_name = "RANK")]
@@ -70,7 +70,7 @@ struct LoraArgs {
 
 impl LoraArgs {
     /// The adapters' settings; `None` without `--lora`.
-    fn config(&self) -> Result<Option<LoraConfig>> {
+    pub(crate) fn config(&self) -> Result<Option<LoraConfig>> {
         let Some(rank) = self.lora else {
             return Ok(None);
         };
@@ -89,5 +89,41 @@ impl LoraArgs {
             lora.base_dtype = BaseDtype::parse(name)?;
         }
         Ok(Some(lora))
+    }
+
+    /// The rank, if `--lora` is given.
+    pub(crate) fn rank(&self) -> Option<usize> {
+        self.lora
+    }
+
+    /// Whether nothing but the rank and the base dtype differ from the defaults (alpha 2 · rank,
+    /// all seven projections, no dropout, no rsLoRA): what `srlm bench --torch`'s PEFT side
+    /// matches.
+    pub(crate) fn is_rank_only(&self) -> bool {
+        self.lora_alpha.is_none()
+            && self.lora_targets.is_empty()
+            && self.lora_dropout == 0.0
+            && !self.rslora
+    }
+
+    /// The flags beyond `--lora R` that give these settings again (to a child process).
+    pub(crate) fn setting_flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        if let Some(alpha) = self.lora_alpha {
+            flags.extend(["--lora-alpha".to_string(), alpha.to_string()]);
+        }
+        if !self.lora_targets.is_empty() {
+            flags.extend(["--lora-targets".to_string(), self.lora_targets.join(",")]);
+        }
+        if self.lora_dropout != 0.0 {
+            flags.extend(["--lora-dropout".to_string(), self.lora_dropout.to_string()]);
+        }
+        if self.rslora {
+            flags.push("--rslora".to_string());
+        }
+        if let Some(base) = &self.lora_base {
+            flags.extend(["--lora-base".to_string(), base.clone()]);
+        }
+        flags
     }
 }

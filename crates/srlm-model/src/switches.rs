@@ -9,6 +9,24 @@ use std::thread::LocalKey;
 
 use crate::error::{ModelError, Result};
 
+/// Defines `const fn bits_of(items: &[$enum]) -> u32`, the state word with each item's bit
+/// (its discriminant) set: one per enum of switches, since a `const fn` cannot be generic over
+/// an enum's `as u32`.
+macro_rules! bits_of_fn {
+    ($enum:ty) => {
+        const fn bits_of(items: &[$enum]) -> u32 {
+            let mut bits = 0;
+            let mut i = 0;
+            while i < items.len() {
+                bits |= 1 << (items[i] as u32);
+                i += 1;
+            }
+            bits
+        }
+    };
+}
+pub(crate) use bits_of_fn;
+
 /// Set once a state word has been initialised (from the environment or [`Switches::set`]).
 const INITIALISED: u32 = 1 << 31;
 

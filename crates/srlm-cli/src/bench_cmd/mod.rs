@@ -17,7 +17,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use srlm::model::{BaseDtype, LoraConfig};
+
+use crate::step_args::LoraArgs;
 
 /// What one measurement found.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,14 +169,11 @@ pub(crate) struct BenchArgs {
     /// `prefix_cache,kv_in_place`): sets `SRLM_GENERATION` for the measuring processes.
     #[arg(long)]
     generation: Option<String>,
-    /// Training works: LoRA adapters of this rank (alpha 2 · rank, all seven projections) on
-    /// the frozen model instead of full fine-tuning; PyTorch's side uses PEFT with the same.
-    #[arg(long, value_name = "RANK")]
-    lora: Option<usize>,
-    /// Training works with `--lora`: the adapted projections' frozen weights in bf16 (srlm
-    /// only; PyTorch's side keeps f32).
-    #[arg(long, requires = "lora", value_name = "f32|bf16")]
-    lora_base: Option<String>,
+    /// Training works: LoRA adapters on the frozen model instead of full fine-tuning
+    /// (`--torch`: PyTorch's side uses PEFT with the same rank, over an f32 base; it takes no
+    /// other LoRA setting).
+    #[command(flatten)]
+    lora: LoraArgs,
     /// Training works: layer checkpointing (PyTorch's side: `gradient_checkpointing_enable`).
     #[arg(long)]
     checkpointing: bool,
@@ -185,18 +183,6 @@ pub(crate) struct BenchArgs {
 }
 
 impl BenchArgs {
-    /// `--lora R` (alpha 2 · R, all seven projections) with `--lora-base`'s dtype.
-    fn lora_config(&self) -> Result<Option<LoraConfig>> {
-        let Some(rank) = self.lora else {
-            return Ok(None);
-        };
-        let mut config = LoraConfig::new(rank);
-        if let Some(base) = &self.lora_base {
-            config.base_dtype = BaseDtype::parse(base)?;
-        }
-        Ok(Some(config))
-    }
-
     /// The flags that say what one child measures, the same for `srlm bench --child` and the
     /// PyTorch script: `--model M --work W --reps R --batches B --prompt-tokens P --new-tokens N`.
     fn work_flags(&self, work: Work) -> Vec<String> {
@@ -217,7 +203,7 @@ impl BenchArgs {
         ]
         .map(String::from)
         .to_vec();
-        if let Some(rank) = self.lora {
+        if let Some(rank) = self.lora.rank() {
             flags.extend(["--lora".to_string(), rank.to_string()]);
         }
         if self.checkpointing {
@@ -237,6 +223,11 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     {
         bail!(
             "--reps, --rounds, --prompt-tokens, --new-tokens and every --batches value must be at least 1"
+        );
+    }
+    if args.torch && !args.lora.is_rank_only() {
+        bail!(
+            "--torch compares against PEFT with the rank alone (alpha 2 · rank, all seven projections, no dropout, no rsLoRA): drop --lora-alpha, --lora-targets, --lora-dropout and --rslora, or --torch"
         );
     }
     if args.child {
@@ -264,7 +255,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
                     &args.model,
                     device,
                     args.reps,
-                    (args.lora_config()?, args.checkpointing),
+                    (args.lora.config()?, args.checkpointing),
                 )?]
             }
         };
@@ -353,10 +344,8 @@ fn srlm_child(exe: &std::path::Path, args: &BenchArgs, work: Work, device: &str)
     let mut command = Command::new(exe);
     command.args(["--device", device, "bench", "--child"]);
     command.args(args.work_flags(work));
-    // srlm only: PyTorch's side keeps an f32 base.
-    if let Some(base) = &args.lora_base {
-        command.args(["--lora-base", base]);
-    }
+    // Every LoRA setting (PyTorch's side gets the rank alone, and keeps an f32 base).
+    command.args(args.lora.setting_flags());
     if work == Work::Answers {
         command.arg("--questions").arg(args.questions.to_string());
         command.arg("--questions-file").arg(&args.questions_file);

@@ -81,15 +81,7 @@ thread_local! {
 
 static SWITCHES: Switches = Switches::new(ENV_VAR, &NAMES, bits_of(&FusedOp::DEFAULT), &SCOPED);
 
-const fn bits_of(ops: &[FusedOp]) -> u32 {
-    let mut bits = 0;
-    let mut i = 0;
-    while i < ops.len() {
-        bits |= 1 << (ops[i] as u32);
-        i += 1;
-    }
-    bits
-}
+crate::switches::bits_of_fn!(FusedOp);
 
 /// Parses `default` (or nothing), `all`, `none`, or a comma-separated list of operation names.
 pub fn parse_fused_ops(text: &str) -> Result<Vec<FusedOp>> {

@@ -41,15 +41,7 @@ static SWITCHES: Switches = Switches::new(
     &SCOPED,
 );
 
-const fn bits_of(paths: &[GenerationPath]) -> u32 {
-    let mut bits = 0;
-    let mut i = 0;
-    while i < paths.len() {
-        bits |= 1 << (paths[i] as u32);
-        i += 1;
-    }
-    bits
-}
+crate::switches::bits_of_fn!(GenerationPath);
 
 impl GenerationPath {
     /// Every path, in the order of their bits.

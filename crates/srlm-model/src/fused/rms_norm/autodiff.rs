@@ -22,11 +22,11 @@ impl<B: RmsNormBackward> Backward<B, 2> for RmsNormNode {
         let [x_node, weight_node] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         let (x, weight, inverse) = ops.state;
-        let (dx, dw) = B::rms_norm_backward(x, weight, inverse, grad);
+        let (dx, dw) = B::rms_norm_backward(x, weight, inverse, grad, weight_node.is_some());
         if let Some(node) = x_node {
             grads.register::<B>(node.id, dx);
         }
-        if let Some(node) = weight_node {
+        if let (Some(node), Some(dw)) = (weight_node, dw) {
             grads.register::<B>(node.id, dw);
         }
     }

@@ -18,19 +18,21 @@ pub(super) fn rms_norm_with_inverse(
     (y, inverse)
 }
 
-/// RMSNorm's `(dx, dweight)`: `dx = r·g·w − x·r³·Σ(g·w·x)/d`, `dw = Σ_rows g·x·r`.
+/// RMSNorm's `(dx, dweight)`: `dx = r·g·w − x·r³·Σ(g·w·x)/d` and, when `weight_grad`,
+/// `dw = Σ_rows g·x·r`.
 pub(super) fn rms_norm_backward(
     x: Tensor<2>,
     weight: Tensor<1>,
     inverse: Tensor<2>,
     grad: Tensor<2>,
-) -> (Tensor<2>, Tensor<1>) {
+    weight_grad: bool,
+) -> (Tensor<2>, Option<Tensor<1>>) {
     let dim = x.dims()[1];
     let gw = grad.clone() * weight.unsqueeze::<2>();
     let dot = (gw.clone() * x.clone()).sum_dim(1).div_scalar(dim as f32);
     let cubed = inverse.clone().powi_scalar(3);
     let dx = gw * inverse.clone() - x.clone() * cubed * dot;
-    let dw = (grad * x * inverse).sum_dim(0).reshape([dim]);
+    let dw = weight_grad.then(|| (grad * x * inverse).sum_dim(0).reshape([dim]));
     (dx, dw)
 }
 
@@ -68,11 +70,13 @@ mod arms {
             weight: FloatTensor<Self>,
             inverse: FloatTensor<Self>,
             grad: FloatTensor<Self>,
-        ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            weight_grad: bool,
+        ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>) {
             let (x, shape) = lift_rows(x);
             let (grad, _) = lift_rows(grad);
-            let (dx, dw) = super::rms_norm_backward(x, lift(weight), lift(inverse), grad);
-            (lower_as(dx, shape), lower(dw))
+            let (dx, dw) =
+                super::rms_norm_backward(x, lift(weight), lift(inverse), grad, weight_grad);
+            (lower_as(dx, shape), dw.map(lower))
         }
     }
 }
@@ -95,8 +99,12 @@ mod tests {
         let grads = (y.clone() * on(&g, &plain().autodiff())).sum().backward();
         let (fy, inv) = rms_norm_with_inverse(x.clone(), w.clone(), 1e-5);
         assert_close(fy, y.inner(), "y");
-        let (dx, dw) = rms_norm_backward(x, w, inv, g);
-        assert_close(dx, xa.grad(&grads).unwrap(), "dx");
-        assert_close(dw, wa.grad(&grads).unwrap(), "dw");
+        let (dx, dw) = rms_norm_backward(x.clone(), w.clone(), inv.clone(), g.clone(), true);
+        assert_close(dx.clone(), xa.grad(&grads).unwrap(), "dx");
+        assert_close(dw.unwrap(), wa.grad(&grads).unwrap(), "dw");
+        // A frozen weight: the same dx, no dw.
+        let (frozen_dx, frozen_dw) = rms_norm_backward(x, w, inv, g, false);
+        assert!(frozen_dw.is_none());
+        assert_close(frozen_dx, dx, "dx, weight frozen");
     }
 }

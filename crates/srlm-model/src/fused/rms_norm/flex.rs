@@ -35,11 +35,18 @@ impl RmsNormBackward for Flex {
         weight: FloatTensor<Self>,
         inverse: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        weight_grad: bool,
+    ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>) {
         let (x, weight) = (contiguous(&x), contiguous(&weight));
         let (inverse, grad) = (contiguous(&inverse), contiguous(&grad));
-        let (dx, dw) =
-            kernel::rms_norm_backward(values(&x), values(&weight), values(&inverse), values(&grad));
-        (tensor(dx, shape(&x)), tensor(dw, shape(&weight)))
+        let (dx, dw) = kernel::rms_norm_backward(
+            values(&x),
+            values(&weight),
+            values(&inverse),
+            values(&grad),
+            weight_grad,
+        );
+        let dw = dw.map(|dw| tensor(dw, shape(&weight)));
+        (tensor(dx, shape(&x)), dw)
     }
 }

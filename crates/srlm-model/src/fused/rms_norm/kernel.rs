@@ -45,23 +45,29 @@ fn forward_rows_with<S: Simd>(
     }
 }
 
-/// RMSNorm backward: with `u = g · w`, `dx = r·u − x · r³ · Σ(u·x) / width` per row and
-/// `dw = Σ_rows g · x · r`.
+/// RMSNorm backward: with `u = g · w`, `dx = r·u − x · r³ · Σ(u·x) / width` per row and, when
+/// `weight_grad`, `dw = Σ_rows g · x · r`.
 pub(crate) fn rms_norm_backward(
     x: &[f32],
     weight: &[f32],
     inv: &[f32],
     grad: &[f32],
-) -> (Vec<f32>, Vec<f32>) {
+    weight_grad: bool,
+) -> (Vec<f32>, Option<Vec<f32>>) {
     let width = weight.len();
     let rows = inv.len();
     let mut dx = vec![0.0; x.len()];
     let chunk = rows_per_task(rows, width);
-    let dw = dx
+    let tasks = dx
         .par_chunks_mut(chunk * width)
         .zip(x.par_chunks(chunk * width))
         .zip(grad.par_chunks(chunk * width))
-        .zip(inv.par_chunks(chunk))
+        .zip(inv.par_chunks(chunk));
+    if !weight_grad {
+        tasks.for_each(|(((dx, x), g), inv)| backward_rows(dx, &mut [], x, g, inv, weight));
+        return (dx, None);
+    }
+    let dw = tasks
         .map(|(((dx, x), g), inv)| {
             let mut dw = vec![0.0f32; width];
             backward_rows(dx, &mut dw, x, g, inv, weight);
@@ -76,9 +82,10 @@ pub(crate) fn rms_norm_backward(
                 a
             },
         );
-    (dx, dw)
+    (dx, Some(dw))
 }
 
+/// One task's rows of [`rms_norm_backward`]; `dw` empty when the weight's gradient is not wanted.
 #[pulp::with_simd(backward_rows = Arch::new())]
 #[inline(always)]
 fn backward_rows_with<S: Simd>(
@@ -103,9 +110,15 @@ fn backward_rows_with<S: Simd>(
         }
         let dot = sum_zip(dx, x, |u, x| u * x);
         let coefficient = r * r * r * dot / width as f32;
-        for (((dx, &x), &g), dw) in dx.iter_mut().zip(x).zip(g).zip(dw.iter_mut()) {
-            *dx = r * *dx - x * coefficient;
-            *dw += g * x * r;
+        if dw.is_empty() {
+            for (dx, &x) in dx.iter_mut().zip(x) {
+                *dx = r * *dx - x * coefficient;
+            }
+        } else {
+            for (((dx, &x), &g), dw) in dx.iter_mut().zip(x).zip(g).zip(dw.iter_mut()) {
+                *dx = r * *dx - x * coefficient;
+                *dw += g * x * r;
+            }
         }
     }
 }

@@ -48,13 +48,15 @@ pub(crate) trait RmsNormBackward: RmsNormOps {
         eps: f32,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
 
-    /// `(dx, dweight)` from the forward's inputs, its per-row inverse and the output's gradient.
+    /// `(dx, dweight)` from the forward's inputs, its per-row inverse and the output's gradient;
+    /// `dweight` only when `weight_grad` (a frozen weight's is never computed).
     fn rms_norm_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         inverse: FloatTensor<Self>,
         grad: FloatTensor<Self>,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+        weight_grad: bool,
+    ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>);
 }
 
 /// `x · weight / √(mean(x²) + ε)` over the last dimension (Hugging Face's `LlamaRMSNorm`).

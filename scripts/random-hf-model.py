@@ -4,8 +4,9 @@ file at a size no committed fixture has (docs/performance.md, "Loading over a bf
     PYTHON=.serve/venv/bin/python  # torch and safetensors
     $PYTHON scripts/random-hf-model.py llama-3.2-1b runs/random-llama-3.2-1b
 
-The shapes are srlm's `LlamaConfig::named` ones; the tokenizer is the tiny Llama fixture's
-(320 tokens, fewer than the vocabulary: srlm warns and loads). Writes about 2 bytes a parameter.
+The shapes are srlm's `LlamaConfig::named` ones (the Llama ones); the tokenizer is the tiny
+Llama fixture's (320 tokens, fewer than the vocabulary: srlm warns and loads). Writes about 2
+bytes a parameter.
 """
 
 import json
@@ -16,16 +17,16 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-SHAPES = {
-    # vocab, hidden, layers, heads, kv heads, MLP, tied head
-    "llama-3.2-1b": (128256, 2048, 16, 32, 8, 8192, True),
-    "llama-3.2-3b": (128256, 3072, 28, 24, 8, 8192, True),
-}
+# The `random:` shapes, as the parameter-count fixture lists them.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools" / "fixtures"))
+from parameter_counts import SHAPES  # noqa: E402
 
 
 def main() -> None:
     name, out = sys.argv[1], Path(sys.argv[2])
-    vocab, hidden, layers, heads, kv, ffn, tied = SHAPES[name]
+    if name not in SHAPES or name.startswith("qwen"):
+        sys.exit(f"{name}: expected one of the Llama shapes of tools/fixtures/parameter_counts.py")
+    vocab, hidden, ffn, layers, heads, kv, tied = SHAPES[name]
     head_dim = hidden // heads
     out.mkdir(parents=True, exist_ok=True)
     fixture = Path(__file__).resolve().parent.parent / "tests/fixtures/tiny-llama3"

@@ -1,6 +1,6 @@
 //! Loading a [`LanguageModel`]: a GGUF file or a Hugging Face folder, read one tensor at a time
-//! (the files stay memory-mapped), optionally with its LoRA targets stored in bf16 as they are
-//! read.
+//! (at most one of them in `f32` on the host), optionally with its LoRA targets stored in bf16
+//! as they are read.
 
 use std::path::Path;
 
@@ -35,8 +35,8 @@ impl LanguageModel {
 
     /// [`LanguageModel::load`] with `lora`'s target projections stored at its base dtype
     /// ([`crate::BaseDtype`]) as they are read: the same model as
-    /// `load(..)?.with_base_dtype(lora)`, without ever holding every weight in `f32` (a
-    /// Llama-3-8B over a bf16 base needs 16 GB rather than 32 GB to load).
+    /// `load(..)?.with_base_dtype(lora)`, without ever holding every weight in `f32` (over a
+    /// bf16 base the loading's peak is about the bf16 model's size, not the f32 model's).
     pub fn load_with_base_dtype(path: &Path, device: &Device, lora: &LoraConfig) -> Result<Self> {
         Self::load_stored(path, device, Some(lora))
     }

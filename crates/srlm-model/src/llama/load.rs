@@ -285,8 +285,7 @@ impl Llama {
 
     /// [`Llama::random`] with `lora`'s target projections stored at its `base_dtype`, each cast
     /// as it is drawn: the same values as `Llama::random(..).with_base_dtype(lora)`, without
-    /// ever holding the whole model in f32 (a Llama-3-8B shape over a bf16 base needs 16 GB
-    /// rather than 32 GB to build).
+    /// ever holding the whole model in f32.
     pub fn random_with_base_dtype(
         config: &LlamaConfig,
         device: &Device,

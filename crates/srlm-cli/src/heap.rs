@@ -118,7 +118,9 @@ mod tests {
         start_counting();
         let before = peak_heap_mib();
         let block = vec![1u8; 64 << 20];
-        assert!(peak_heap_mib() >= 64.0, "{}", peak_heap_mib());
+        // Other tests' threads may free blocks allocated before counting started, which takes
+        // a few bytes off the live count (it is signed for that): a 64 MiB block still shows.
+        assert!(peak_heap_mib() >= 63.0, "{}", peak_heap_mib());
         assert!(peak_heap_mib() >= before);
         drop(block);
         let live = LIVE.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0);

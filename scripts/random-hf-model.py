@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 
 # The `random:` shapes, as the parameter-count fixture lists them.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools" / "fixtures"))
-from parameter_counts import SHAPES  # noqa: E402
+from parameter_counts import SHAPES, config_fields  # noqa: E402
 
 
 def main() -> None:
@@ -34,14 +34,8 @@ def main() -> None:
         shutil.copy(fixture / file, out / file)
     config = json.loads((fixture / "config.json").read_text())
     config.update(
-        vocab_size=vocab,
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=kv,
+        config_fields(name),
         head_dim=head_dim,
-        intermediate_size=ffn,
-        tie_word_embeddings=tied,
         max_position_embeddings=8192,
         rope_theta=500000.0,
         dtype="bfloat16",

@@ -136,8 +136,8 @@ impl WeightMap {
 }
 
 /// Tensors read one at a time, by Hugging Face name and in PyTorch layout, from files that stay
-/// on disk (memory-mapped): a model loads through one without ever holding all its weights in
-/// `f32` on the host.
+/// on disk: a model loads through one without ever holding all its weights in `f32` on the
+/// host.
 pub(crate) trait TensorReader {
     /// Where the tensors come from (a path), for error messages.
     fn source(&self) -> &str;

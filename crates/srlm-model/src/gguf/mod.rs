@@ -9,8 +9,6 @@ mod tokenizer;
 
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
-
 pub use dequant::{byte_size, dequantize, type_name};
 pub use reader::{parse_header, GgufHeader, GgufTensorInfo, GgufValue};
 
@@ -19,13 +17,13 @@ use crate::error::{ModelError, Result};
 use crate::hf::{map_file, read_range};
 use crate::weights::{HostTensor, TensorReader, WeightMap};
 
-/// An opened GGUF file: its header parsed, its bytes memory-mapped.
+/// An opened GGUF file: its header parsed (through a memory map), its tensors read from the
+/// file when asked for (mapped pages would count in the process's resident memory).
 pub struct GgufFile {
     path: PathBuf,
-    /// The header is parsed from the map; tensors are read from the file (mapped pages would
-    /// count in the process's resident memory).
-    map: Mmap,
     file: std::fs::File,
+    /// The file's length in bytes.
+    len: u64,
     /// The parsed header.
     pub header: GgufHeader,
 }
@@ -46,8 +44,8 @@ impl GgufFile {
         let file = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
         Ok(GgufFile {
             path: path.to_path_buf(),
-            map,
             file,
+            len: map.len() as u64,
             header,
         })
     }
@@ -234,11 +232,10 @@ impl GgufFile {
         let (Some(start), Some(end)) = (start, end) else {
             return Err(too_large());
         };
-        if end > self.map.len() as u64 {
+        if end > self.len {
             return Err(self.error(format!(
                 "truncated: tensor `{}` needs bytes {start}..{end} but the file has {} bytes",
-                info.name,
-                self.map.len()
+                info.name, self.len
             )));
         }
         let bytes = read_range(&self.file, start, size)

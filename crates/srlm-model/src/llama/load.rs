@@ -21,38 +21,23 @@ trait Source {
     fn device(&self) -> &Device;
 }
 
-struct FromMap<'a> {
-    map: &'a mut WeightMap,
+/// Host tensors, taken by name and shape (from a map, or read from files one at a time) and
+/// uploaded to `device`.
+struct FromHost<'a, F> {
+    take: F,
     device: &'a Device,
 }
 
-impl Source for FromMap<'_> {
+impl<F> Source for FromHost<'_, F>
+where
+    F: FnMut(&str, &[usize]) -> Result<Option<HostTensor>>,
+{
     fn get(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
-        let host = self.map.take_optional(name, shape)?;
+        let host = (self.take)(name, shape)?;
         Ok(host.map(|t| t.to_matrix(self.device)))
     }
     fn get_transposed(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
-        let host = self.map.take_optional(name, shape)?;
-        Ok(host.map(|t| t.transposed().to_matrix(self.device)))
-    }
-    fn device(&self) -> &Device {
-        self.device
-    }
-}
-
-/// Tensors read from files one at a time: at most one of them on the host in `f32` at once.
-struct FromReader<'a> {
-    reader: &'a dyn TensorReader,
-    device: &'a Device,
-}
-
-impl Source for FromReader<'_> {
-    fn get(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
-        let host = self.reader.read_checked(name, shape)?;
-        Ok(host.map(|t| t.to_matrix(self.device)))
-    }
-    fn get_transposed(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor<2>>> {
-        let host = self.reader.read_checked(name, shape)?;
+        let host = (self.take)(name, shape)?;
         Ok(host.map(|t| t.transposed().to_matrix(self.device)))
     }
     fn device(&self) -> &Device {
@@ -257,11 +242,8 @@ impl Llama {
     ) -> Result<Self> {
         weights.check_finite()?;
         let desc = weights.source.clone();
-        let mut source = FromMap {
-            map: weights,
-            device,
-        };
-        build(config, &mut source, &desc, None)
+        let take = |name: &str, shape: &[usize]| weights.take_optional(name, shape);
+        build(config, &mut FromHost { take, device }, &desc, None)
     }
 
     /// Builds the model from files read one tensor at a time, each checked as
@@ -274,7 +256,9 @@ impl Llama {
         base: Option<&LoraConfig>,
     ) -> Result<Self> {
         let desc = reader.source().to_string();
-        build(config, &mut FromReader { reader, device }, &desc, base)
+        // At most one tensor on the host in `f32` at once.
+        let take = |name: &str, shape: &[usize]| reader.read_checked(name, shape);
+        build(config, &mut FromHost { take, device }, &desc, base)
     }
 
     /// A randomly initialised model (normal, std 0.02; norms at 1), seeded through `device`.

@@ -88,6 +88,7 @@ fn flex() -> Result<Device> {
 
 #[cfg(feature = "cpu")]
 fn cubecl_cpu() -> Result<Device> {
+    crate::cubecl_cpu_builtins::link();
     Ok(Device::cpu())
 }
 #[cfg(not(feature = "cpu"))]

@@ -58,6 +58,7 @@ mod atomic;
 mod batch;
 mod chat;
 mod config;
+mod cubecl_cpu_builtins;
 mod device;
 mod device_sampling;
 mod error;

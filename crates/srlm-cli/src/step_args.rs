@@ -66,6 +66,11 @@ pub(crate) struct LoraArgs {
     /// products in bf16, everything else f32).
     #[arg(long, requires = "lora", value_name = "f32|bf16")]
     lora_base: Option<String>,
+    /// The activations' dtype: bf16 halves them and multiplies bf16 operands (norms, softmax,
+    /// log-probs and the adapters stay f32); bf16 needs a CubeCL device (cuda, wgpu,
+    /// cubecl-cpu).
+    #[arg(long, requires = "lora", value_name = "f32|bf16")]
+    lora_compute: Option<String>,
 }
 
 impl LoraArgs {
@@ -88,6 +93,9 @@ impl LoraArgs {
         if let Some(name) = &self.lora_base {
             lora.base_dtype = BaseDtype::parse(name)?;
         }
+        if let Some(name) = &self.lora_compute {
+            lora.compute_dtype = BaseDtype::parse(name)?;
+        }
         Ok(Some(lora))
     }
 
@@ -97,10 +105,11 @@ impl LoraArgs {
     }
 
     /// Whether nothing but the rank and the base dtype differ from the defaults (alpha 2 · rank,
-    /// all seven projections, no dropout, no rsLoRA): what `srlm bench --torch`'s PEFT side
-    /// matches.
+    /// all seven projections, no dropout, no rsLoRA, f32 compute): what `srlm bench --torch`'s
+    /// PEFT side matches.
     pub(crate) fn is_rank_only(&self) -> bool {
-        self.lora_alpha.is_none()
+        self.lora_compute.as_deref().unwrap_or("f32") == "f32"
+            && self.lora_alpha.is_none()
             && self.lora_targets.is_empty()
             && self.lora_dropout == 0.0
             && !self.rslora
@@ -123,6 +132,9 @@ impl LoraArgs {
         }
         if let Some(base) = &self.lora_base {
             flags.extend(["--lora-base".to_string(), base.clone()]);
+        }
+        if let Some(compute) = &self.lora_compute {
+            flags.extend(["--lora-compute".to_string(), compute.clone()]);
         }
         flags
     }

@@ -1,6 +1,6 @@
 //! Which implementation a fused operation's wrapper calls: the backend extension (flex's kernels,
-//! CubeCL's tensor operations) when the tensors are on a backend it covers, `f32`, and the
-//! operation is on ([`super::switch`]); otherwise the composed reference. A leaf of `fused/`.
+//! CubeCL's tensor operations) when the tensors are on a backend it covers, of a dtype its arms
+//! take, and the operation is on ([`super::switch`]); otherwise the composed reference. A leaf of `fused/`.
 
 #[cfg(fused_extension)]
 use burn::tensor::DType;
@@ -9,10 +9,27 @@ use burn::tensor::Device;
 #[cfg(fused_extension)]
 use super::switch::{enabled, FusedOp};
 
-/// Whether `op` runs fused for tensors on `device` with these element types.
+/// Whether `op` runs fused for tensors on `device` with these element types: f32 on flex; f32,
+/// bf16 or f16 on CubeCL, whose arms compute in f32 and return each result in its input's dtype
+/// (AdamW, whose moments must stay f32, and the flex-only few-rows product take f32 alone).
 #[cfg(fused_extension)]
 pub(super) fn runs_fused(op: FusedOp, device: &Device, dtypes: &[DType]) -> bool {
-    enabled(op) && (is_flex(device) || is_cube(device)) && dtypes.iter().all(|d| *d == DType::F32)
+    let f32_only = || dtypes.iter().all(|d| *d == DType::F32);
+    let half_too = !matches!(op, FusedOp::AdamW | FusedOp::FewRows);
+    enabled(op)
+        && if is_flex(device) {
+            f32_only()
+        } else if is_cube(device) {
+            if half_too {
+                dtypes
+                    .iter()
+                    .all(|d| matches!(d, DType::F32 | DType::BF16 | DType::F16))
+            } else {
+                f32_only()
+            }
+        } else {
+            false
+        }
 }
 
 /// Whether a `[batch, 1 | heads, rows, width]` operand fits `[batch, heads, rows, width]`: its

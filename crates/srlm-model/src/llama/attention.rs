@@ -116,10 +116,13 @@ impl Attention {
         // against a bias repeated the same way (see `StepContext::grouped`).
         let q = q.reshape([b, kvh, (h / kvh) * t, d]);
         let scale = 1.0 / (d as f64).sqrt();
-        let out = if q.is_autodiff() && self.dropout.prob == 0.0 {
+        let half = q.dtype() != burn::tensor::DType::F32;
+        let out = if (q.is_autodiff() || half) && self.dropout.prob == 0.0 {
             // Training: burn's fused attention has no backward of its own (autodiff decomposes
             // it), so attention runs as one operation with its own backward pass, the scores
-            // recomputed tile by tile instead of kept (on flex; composed elsewhere).
+            // recomputed tile by tile instead of kept (on flex; composed elsewhere). bf16
+            // activations take it without autodiff too (a checkpointed layer's recorded pass):
+            // its scores and softmax are f32, burn's are not.
             crate::fused::attention(q, k, v, ctx.bias.clone(), scale)
         } else if q.is_autodiff() {
             // Training with dropout on the probabilities: they are written out; the scale,

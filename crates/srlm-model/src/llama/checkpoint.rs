@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::Embedding;
 use burn::optim::GradientsParams;
-use burn::tensor::{Gradients, Int, Tensor};
+use burn::tensor::{FloatDType, Gradients, Int, Tensor};
 
 use super::attention::StepContext;
 use super::block::DecoderLayer;
@@ -70,6 +70,7 @@ impl LayerCheckpoints {
         self,
         layers: &[DecoderLayer],
         embed: &Embedding,
+        compute: FloatDType,
         grads: &mut Gradients,
     ) -> GradientsParams {
         let mut acc = GradientsParams::new();
@@ -88,7 +89,7 @@ impl LayerCheckpoints {
                 acc = add_gradients(layer, acc, GradientsParams::from_grads(g, layer));
             }
             if embed.weight.is_require_grad() {
-                let out = embed.forward(segment.tokens);
+                let out = embed.forward(segment.tokens).cast(compute);
                 let g = (out * Tensor::from_inner(upstream)).sum().backward();
                 acc = add_gradients(embed, acc, GradientsParams::from_grads(g, embed));
             }
@@ -108,13 +109,14 @@ pub(crate) fn forward(
     (embed, layers, norm): (&Embedding, &[DecoderLayer], &RmsNorm),
     tokens: Tensor<2, Int>,
     ctx: StepContext,
+    compute: FloatDType,
 ) -> Tensor<3> {
     let inner = StepContext {
         cos: ctx.cos.clone().inner(),
         sin: ctx.sin.clone().inner(),
         bias: ctx.bias.clone().inner(),
     };
-    let mut x = embed.valid().forward(tokens.clone().inner());
+    let mut x = embed.valid().forward(tokens.clone().inner()).cast(compute);
     let mut inputs = Vec::with_capacity(layers.len());
     for layer in layers {
         inputs.push(x.clone());

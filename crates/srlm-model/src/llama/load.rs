@@ -228,6 +228,7 @@ fn build(
         norm,
         lm_head,
         rope,
+        compute: FloatDType::F32,
     })
 }
 

@@ -11,7 +11,7 @@ mod project;
 
 use burn::module::Module;
 use burn::nn::{Embedding, Linear};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, FloatDType, Int, Tensor, TensorData};
 
 pub use attention::Attention;
 pub use block::DecoderLayer;
@@ -41,6 +41,9 @@ pub struct Llama {
     /// `lm_head`, absent when tied to the embeddings.
     pub lm_head: Option<Linear>,
     rope: RotaryTables,
+    /// The dtype activations flow in ([`Llama::with_compute_dtype`]).
+    #[module(skip)]
+    compute: FloatDType,
 }
 
 impl Llama {
@@ -52,6 +55,45 @@ impl Llama {
     /// Number of decoder layers.
     pub fn num_layers(&self) -> usize {
         self.layers.len()
+    }
+
+    /// The dtype activations flow in between the operations (f32 unless
+    /// [`Llama::with_compute_dtype`] chose bf16).
+    pub fn compute_dtype(&self) -> FloatDType {
+        self.compute
+    }
+
+    /// This model with its activations in `dtype`: the embeddings' output, the rotary tables and
+    /// the attention bias are cast to it, so the decoder layers run at it — projections over a
+    /// base of the same dtype multiply it directly; the fused norm, softmax and attention
+    /// compute in f32 and answer in it; adapters, the head and log-probs stay f32. The
+    /// weights are not touched. Only f32 and bf16, and bf16 only on a CubeCL device (flex
+    /// computes in f32): anything else is an error naming the device.
+    pub fn with_compute_dtype(mut self, dtype: FloatDType) -> Result<Llama> {
+        match dtype {
+            FloatDType::F32 => {}
+            FloatDType::BF16 if crate::fused::is_cube(&self.device()) => {}
+            FloatDType::BF16 => {
+                return Err(ModelError::InvalidInput(format!(
+                    "bf16 compute runs on a CubeCL device (cuda, wgpu, cubecl-cpu), not on {:?}: \
+                     use f32 compute there",
+                    self.device()
+                )))
+            }
+            other => {
+                return Err(ModelError::InvalidInput(format!(
+                    "compute dtype {other:?}: expected f32 or bf16"
+                )))
+            }
+        }
+        self.compute = dtype;
+        Ok(self)
+    }
+
+    /// This model computing in f32 again.
+    pub(crate) fn with_compute_f32(mut self) -> Llama {
+        self.compute = FloatDType::F32;
+        self
     }
 
     /// Longest sequence (prompt and generated tokens together) the model accepts.
@@ -81,14 +123,20 @@ impl Llama {
         bias: Tensor<4>,
         mut cache: Option<&mut KvCache>,
     ) -> Tensor<3> {
+        // The tables and the bias at the activations' dtype, as transformers casts them.
         let (cos, sin) = self.rope.lookup(positions);
+        let (cos, sin, bias) = (
+            cos.cast(self.compute),
+            sin.cast(self.compute),
+            bias.cast(self.compute),
+        );
         let groups = self.layers.first().map_or(1, |l| l.attention.groups());
         let ctx = StepContext::grouped(cos, sin, bias, groups);
         if cache.is_none() && checkpoint::recording() && self.embed.weight.is_autodiff() {
             let parts = (&self.embed, self.layers.as_slice(), &self.norm);
-            return checkpoint::forward(parts, tokens, ctx);
+            return checkpoint::forward(parts, tokens, ctx, self.compute);
         }
-        let mut x = self.embed.forward(tokens);
+        let mut x = self.embed.forward(tokens).cast(self.compute);
         for (index, layer) in self.layers.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| (c, index));
             x = layer.forward(x, &ctx, layer_cache);
@@ -106,11 +154,13 @@ impl Llama {
         recorded: LayerCheckpoints,
         grads: &mut burn::tensor::Gradients,
     ) -> burn::optim::GradientsParams {
-        recorded.backward(&self.layers, &self.embed, grads)
+        recorded.backward(&self.layers, &self.embed, self.compute, grads)
     }
 
-    /// Logits `[batch, seq, vocab]` from hidden states.
+    /// Logits `[batch, seq, vocab]` from hidden states, in f32 (the head's dtype) whatever the
+    /// activations' dtype.
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        let hidden = hidden.cast(FloatDType::F32);
         match &self.lm_head {
             Some(head) => project::project(head, hidden, &burn::nn::DropoutConfig::new(0.0).init()),
             None => {
@@ -126,8 +176,9 @@ impl Llama {
     /// Each row's log-probability of its target token: `hidden` `[rows, dim]` (final hidden
     /// states) → `[rows]`. Through [`fused::linear_log_probs`](crate::fused::linear_log_probs)
     /// (the `[rows, vocab]` logits never held whole where that runs fused) unless the head has
-    /// a bias.
+    /// a bias. In f32 whatever the activations' dtype.
     pub fn target_logprobs(&self, hidden: Tensor<2>, targets: &[u32]) -> Tensor<1> {
+        let hidden = hidden.cast(FloatDType::F32);
         match &self.lm_head {
             None => crate::fused::linear_log_probs(hidden, self.embed.weight.val(), targets),
             Some(head) if head.bias.is_none() => {

@@ -1,7 +1,7 @@
 //! RMSNorm as Hugging Face's `LlamaRMSNorm` computes it: `w · x · rsqrt(mean(x²) + ε)`.
 
 use burn::module::{Module, Param};
-use burn::tensor::Tensor;
+use burn::tensor::{FloatDType, Tensor};
 
 /// Root-mean-square layer norm with a learned scale.
 #[derive(Module, Debug)]
@@ -22,6 +22,8 @@ impl RmsNorm {
 
     /// Normalises over the last dimension.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        crate::fused::rms_norm(x, self.weight.val(), self.eps)
+        // The scale at the activations' dtype, as transformers multiplies it.
+        let weight = self.weight.val().cast(FloatDType::from(x.dtype()));
+        crate::fused::rms_norm(x, weight, self.eps)
     }
 }

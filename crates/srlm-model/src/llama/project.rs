@@ -16,7 +16,9 @@ pub(crate) fn project(linear: &Linear, x: Tensor<3>, lora_dropout: &Dropout) -> 
         (Some(y), _) => y,
         (None, None) => stored_matmul(rows, linear.weight.val()),
         (None, Some(bias)) if linear.weight.dtype() != rows.dtype() => {
-            stored_matmul(rows, linear.weight.val()) + bias.val().unsqueeze()
+            let y = stored_matmul(rows, linear.weight.val());
+            let bias = bias.val().cast(FloatDType::from(y.dtype()));
+            y + bias.unsqueeze()
         }
         (None, Some(_)) => linear.forward(rows),
     };
@@ -25,21 +27,27 @@ pub(crate) fn project(linear: &Linear, x: Tensor<3>, lora_dropout: &Dropout) -> 
 }
 
 /// `x·W (+ bias) + s·(dropout(x)·A)·B` for `x` `[rows, in]` and a projection with a LoRA
-/// adapter (`A` `[in, r]`, `B` `[r, out]`, `s` its scale), the dense `W + s·A·B` never formed;
-/// `None` without an adapter.
+/// adapter (`A` `[in, r]`, `B` `[r, out]`, `s` its scale), the dense `W + s·A·B` never formed,
+/// the result at `x`'s dtype; `None` without an adapter.
 fn adapted(linear: &Linear, x: &Tensor<2>, dropout: &Dropout) -> Option<Tensor<2>> {
     let adapter = linear.weight.adapter()?;
     let base = stored_matmul(x.clone(), linear.weight.base());
     let base = match &linear.bias {
-        Some(bias) => base + bias.val().unsqueeze(),
+        Some(bias) => {
+            let bias = bias.val().cast(FloatDType::from(base.dtype()));
+            base + bias.unsqueeze()
+        }
         None => base,
     };
-    // The scale on `B` (`[r, out]`), not on the `[rows, out]` product.
+    // The scale on `B` (`[r, out]`), not on the `[rows, out]` product; the adapters in their
+    // own dtype (f32), the sum in the activations'.
+    let a = adapter.a.val();
     let low = dropout
         .forward(x.clone())
-        .matmul(adapter.a.val())
+        .cast(FloatDType::from(a.dtype()))
+        .matmul(a)
         .matmul(adapter.b.val().mul_scalar(adapter.scale));
-    Some(base + low)
+    Some(base + low.cast(FloatDType::from(x.dtype())))
 }
 
 /// `x · w` for a weight stored at any float dtype: at `x`'s dtype through

@@ -156,7 +156,7 @@ impl BaseDtype {
             .into_iter()
             .find(|dtype| dtype.name() == name)
             .ok_or_else(|| {
-                ModelError::InvalidInput(format!("LoRA base dtype `{name}`: expected f32 or bf16"))
+                ModelError::InvalidInput(format!("dtype `{name}`: expected f32 or bf16"))
             })
     }
 
@@ -187,6 +187,11 @@ pub struct LoraConfig {
     /// The dtype the adapted projections' frozen weights are stored at (`base_dtype`; PEFT
     /// takes the loaded model's, `torch_dtype`).
     pub base_dtype: BaseDtype,
+    /// The dtype the activations flow in between the operations (`compute_dtype`): bf16 halves
+    /// them and multiplies bf16 operands (f32 accumulation where the backend has it); norms,
+    /// softmax, log-probs and the adapters stay f32. bf16 needs a CubeCL device (cuda, wgpu,
+    /// `cubecl-cpu`): flex computes in f32.
+    pub compute_dtype: BaseDtype,
 }
 
 /// [`LoraConfig`] as written, every field optional.
@@ -199,6 +204,7 @@ struct LoraSettings {
     rslora: Option<bool>,
     dropout: Option<f64>,
     base_dtype: Option<BaseDtype>,
+    compute_dtype: Option<BaseDtype>,
 }
 
 impl From<LoraSettings> for LoraConfig {
@@ -210,6 +216,7 @@ impl From<LoraSettings> for LoraConfig {
             rslora: s.rslora.unwrap_or(base.rslora),
             dropout: s.dropout.unwrap_or(base.dropout),
             base_dtype: s.base_dtype.unwrap_or(base.base_dtype),
+            compute_dtype: s.compute_dtype.unwrap_or(base.compute_dtype),
             ..base
         }
     }
@@ -223,7 +230,7 @@ impl Default for LoraConfig {
 
 impl LoraConfig {
     /// Rank `rank` on all seven projections, `alpha = 2·rank`, no rsLoRA, no dropout, an f32
-    /// base.
+    /// base, f32 compute.
     pub fn new(rank: usize) -> Self {
         LoraConfig {
             rank,
@@ -232,6 +239,7 @@ impl LoraConfig {
             rslora: false,
             dropout: 0.0,
             base_dtype: BaseDtype::F32,
+            compute_dtype: BaseDtype::F32,
         }
     }
 
@@ -392,7 +400,7 @@ impl Llama {
                 "the model has LoRA adapters: cast its base before attaching them".into(),
             ));
         }
-        let mut model = self;
+        let mut model = self.with_compute_dtype(config.compute_dtype.float())?;
         for layer in 0..model.num_layers() {
             for &target in &config.targets {
                 let linear = model.projection_mut(layer, target);
@@ -421,7 +429,7 @@ impl Llama {
     /// The adapters folded into the weights (`W + s·A·B`), every parameter trainable again:
     /// the plain model the next iteration starts from (PEFT's `merge_and_unload`).
     pub fn merge_lora(self) -> Llama {
-        let mut model = self.materialize().set_require_grad(true);
+        let mut model = self.materialize().set_require_grad(true).with_compute_f32();
         model.set_lora_dropout(0.0);
         model
     }

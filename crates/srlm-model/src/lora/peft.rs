@@ -263,6 +263,7 @@ pub fn read_config(path: &Path) -> Result<LoraConfig> {
         dropout: field("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0),
         // PEFT records no dtype: the base is the model's as loaded.
         base_dtype: BaseDtype::F32,
+        compute_dtype: BaseDtype::F32,
     };
     config.validate().map_err(|e| bad(e.to_string()))?;
     Ok(config)

@@ -41,6 +41,7 @@ pub fn stack_adapters(
         rslora: false,
         dropout: 0.0,
         base_dtype: BaseDtype::F32,
+        compute_dtype: BaseDtype::F32,
     };
     Ok((config, stacked))
 }

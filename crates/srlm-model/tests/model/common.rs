@@ -8,6 +8,17 @@ pub(crate) fn device() -> Device {
     device_from_env("SRLM_TEST_DEVICE", "cpu").expect("test device")
 }
 
+/// The test device if it is a CubeCL one (cuda, wgpu, cubecl-cpu), else burn's `cpu` backend:
+/// where the tests of bf16 compute run (they are ignored in a build without a CubeCL backend).
+#[allow(dead_code)] // unused in a build without a CubeCL backend
+pub(crate) fn cube_device() -> Device {
+    let device = device();
+    if srlm_model::fused::is_cube(&device) {
+        return device;
+    }
+    srlm_model::parse_device("cubecl-cpu").expect("a CubeCL device (build with --features cpu)")
+}
+
 /// The bound for a comparison whose computation includes matmuls: `f32_bound` on every device
 /// but cuda, `tf32_bound` on cuda. There cubek-matmul's accelerated kernels, which autotuning
 /// picks on GPUs with tensor cores, load f32 operands as TF32 (10-bit mantissa, unit roundoff

@@ -11,19 +11,19 @@ use srlm_model::fused::{self, reference};
 use crate::common::device;
 
 /// Largest difference relative to the reference's largest magnitude.
-fn relative_error(got: Tensor<1>, want: Tensor<1>) -> f32 {
+pub(crate) fn relative_error(got: Tensor<1>, want: Tensor<1>) -> f32 {
     let got = got.try_into_vec_as::<f32>().unwrap();
     let want = want.try_into_vec_as::<f32>().unwrap();
     let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
     crate::common::max_abs_diff(&got, &want) / scale
 }
 
-fn flat<const D: usize>(t: Tensor<D>) -> Tensor<1> {
+pub(crate) fn flat<const D: usize>(t: Tensor<D>) -> Tensor<1> {
     let n = t.shape().num_elements();
     t.reshape([n])
 }
 
-fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+pub(crate) fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
 }
 
@@ -109,7 +109,7 @@ fn swiglu_equals_silu_times_up_in_value_and_gradient() {
 
 /// A causal bias `[batch, 1, groups · queries, keys]` with the last `padding[row]` keys of each
 /// row masked (right padding), repeated for each of `groups` query heads.
-fn causal_padded_bias(
+pub(crate) fn causal_padded_bias(
     padding: &[usize],
     groups: usize,
     queries: usize,

@@ -4,11 +4,13 @@
 
 mod checkpoint;
 mod common;
+mod compute_bf16;
 mod continuous;
 mod device_sampling;
 mod errors;
 mod fixtures;
 mod fused;
+mod fused_bf16;
 mod lazy_write;
 mod lora;
 mod memory;

@@ -48,13 +48,17 @@ pub(super) fn attention_backward(
     (d_q, d_k, d_v)
 }
 
+/// bf16 and f16 tensors are widened to f32 — the scores, softmax and `log Σ exp`, and the
+/// products too (the scores of a bf16 product would be rounded to bf16 before the softmax, as
+/// flash attention never does) —; the output and the gradients come back in the inputs' dtypes,
+/// the saved `log Σ exp` stays f32.
 #[cfg(fused_cube)]
 mod arms {
     use burn::backend::tensor::FloatTensor;
-    use burn::backend::Cube;
+    use burn::backend::{Cube, TensorMetadata};
 
     use super::super::{AttentionBackward, AttentionOps};
-    use crate::fused::cube_tensors::{lift, lower};
+    use crate::fused::cube_tensors::{lift_f32, lower, lower_in};
 
     impl AttentionOps for Cube {
         fn fused_attention(
@@ -76,9 +80,15 @@ mod arms {
             bias: FloatTensor<Self>,
             scale: f32,
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-            let (out, lse) =
-                super::attention_with_lse(lift(q), lift(k), lift(v), lift(bias), scale);
-            (lower(out), lower(lse))
+            let dtype = v.dtype();
+            let (out, lse) = super::attention_with_lse(
+                lift_f32(q),
+                lift_f32(k),
+                lift_f32(v),
+                lift_f32(bias),
+                scale,
+            );
+            (lower_in(out, dtype), lower(lse))
         }
 
         fn attention_backward(
@@ -91,17 +101,22 @@ mod arms {
             grad: FloatTensor<Self>,
             scale: f32,
         ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+            let dtypes = (q.dtype(), k.dtype(), v.dtype());
             let (d_q, d_k, d_v) = super::attention_backward(
-                lift(q),
-                lift(k),
-                lift(v),
-                lift(bias),
-                lift(out),
-                lift(lse),
-                lift(grad),
+                lift_f32(q),
+                lift_f32(k),
+                lift_f32(v),
+                lift_f32(bias),
+                lift_f32(out),
+                lift_f32(lse),
+                lift_f32(grad),
                 scale,
             );
-            (lower(d_q), lower(d_k), lower(d_v))
+            (
+                lower_in(d_q, dtypes.0),
+                lower_in(d_k, dtypes.1),
+                lower_in(d_v, dtypes.2),
+            )
         }
     }
 }

@@ -14,13 +14,15 @@ pub(super) fn attention_softmax_backward(
     (probs * (grad - dot)).mul_scalar(scale)
 }
 
+/// bf16 and f16 scores are widened to f32 for the softmax and its gradient; results come back in
+/// the scores' dtype.
 #[cfg(fused_cube)]
 mod arms {
     use burn::backend::tensor::FloatTensor;
-    use burn::backend::Cube;
+    use burn::backend::{Cube, TensorMetadata};
 
     use super::super::{reference, AttentionSoftmaxBackward, AttentionSoftmaxOps};
-    use crate::fused::cube_tensors::{lift, lower};
+    use crate::fused::cube_tensors::{lift_f32, lower_in};
 
     impl AttentionSoftmaxOps for Cube {
         fn fused_attention_softmax(
@@ -28,11 +30,10 @@ mod arms {
             bias: FloatTensor<Self>,
             scale: f32,
         ) -> FloatTensor<Self> {
-            lower(reference::attention_softmax(
-                lift(scores),
-                lift(bias),
-                f64::from(scale),
-            ))
+            let dtype = scores.dtype();
+            let probs =
+                reference::attention_softmax(lift_f32(scores), lift_f32(bias), f64::from(scale));
+            lower_in(probs, dtype)
         }
     }
 
@@ -42,11 +43,10 @@ mod arms {
             grad: FloatTensor<Self>,
             scale: f32,
         ) -> FloatTensor<Self> {
-            lower(super::attention_softmax_backward(
-                lift(probs),
-                lift(grad),
-                scale,
-            ))
+            let dtype = probs.dtype();
+            let d_scores =
+                super::attention_softmax_backward(lift_f32(probs), lift_f32(grad), scale);
+            lower_in(d_scores, dtype)
         }
     }
 }

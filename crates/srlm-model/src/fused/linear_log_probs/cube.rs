@@ -2,14 +2,15 @@
 //! `log Σ exp`, and the backward pass, as burn tensor operations over chunks of the vocabulary
 //! (the `[rows, vocab]` logits are never held whole, forward or backward).
 
-use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
+use burn::tensor::{FloatDType, IndexingUpdateOp, Int, Tensor, TensorData};
 
 /// Vocabulary ids per chunk of [`linear_log_probs_with_lse`] and its backward pass.
 pub(super) const VOCAB_CHUNK: usize = 8192;
 
 /// Each row's target log-probability under `hidden · weightᵀ` (`hidden` `[rows, dim]`,
 /// `weight` `[vocab, dim]`), `[rows]`, and each row's `log Σ exp` of its logits, `[rows]`: the
-/// logits a chunk of [`VOCAB_CHUNK`] ids at a time, with an online log-sum-exp.
+/// logits a chunk of [`VOCAB_CHUNK`] ids at a time, with an online log-sum-exp. Both in f32
+/// whatever the inputs' dtypes (bf16 or f16 inputs multiply in the weight's dtype).
 pub(super) fn linear_log_probs_with_lse(
     hidden: Tensor<2>,
     weight: Tensor<2>,
@@ -17,11 +18,12 @@ pub(super) fn linear_log_probs_with_lse(
 ) -> (Tensor<1>, Tensor<1>) {
     let [rows, _] = hidden.dims();
     let vocab = weight.dims()[0];
+    let hidden_as_weight = hidden.clone().cast(FloatDType::from(weight.dtype()));
     let mut max: Option<Tensor<2>> = None;
     let mut sum: Option<Tensor<2>> = None;
     for start in (0..vocab).step_by(VOCAB_CHUNK) {
         let end = (start + VOCAB_CHUNK).min(vocab);
-        let logits = chunk_logits(&hidden, &weight, start, end);
+        let logits = chunk_logits(&hidden_as_weight, &weight, start, end);
         let chunk_max = logits.clone().max_dim(1);
         let new_max = match &max {
             Some(m) => m.clone().max_pair(chunk_max),
@@ -39,13 +41,16 @@ pub(super) fn linear_log_probs_with_lse(
         _ => Tensor::zeros([rows], &hidden.device()),
     };
     let target_rows = weight.select(0, target_ids(targets, &hidden.device()));
-    let target_logits = (hidden * target_rows).sum_dim(1).reshape([rows]);
+    let target_logits = (hidden.cast(FloatDType::F32) * target_rows.cast(FloatDType::F32))
+        .sum_dim(1)
+        .reshape([rows]);
     (target_logits - lse.clone(), lse)
 }
 
 /// The backward pass of [`linear_log_probs_with_lse`]: `dlogits = g·(onehot(target) − p)`,
 /// `dhidden = dlogits · weight`, `dweight = dlogitsᵀ · hidden` (only with `weight_grad`), the
-/// logits recomputed a chunk at a time from the forward's `log Σ exp`.
+/// logits recomputed a chunk at a time from the forward's `log Σ exp`; `dhidden` accumulates in
+/// f32 and comes back in `hidden`'s dtype, `dweight` in the weight's.
 pub(super) fn linear_log_probs_backward(
     hidden: Tensor<2>,
     weight: Tensor<2>,
@@ -57,34 +62,39 @@ pub(super) fn linear_log_probs_backward(
     let [rows, _] = hidden.dims();
     let vocab = weight.dims()[0];
     let device = hidden.device();
+    let (hidden_dtype, weight_dtype) = (hidden.dtype(), FloatDType::from(weight.dtype()));
+    let hidden = hidden.cast(weight_dtype);
     let lse = lse.reshape([rows, 1]);
-    let grad = grad.reshape([rows, 1]);
+    let grad = grad.cast(FloatDType::F32).reshape([rows, 1]);
     let ids = target_ids(targets, &device);
     // The target's part: `+g` at each row's target logit.
     let target_rows = weight.clone().select(0, ids.clone());
-    let mut d_hidden = target_rows * grad.clone();
+    let mut d_hidden = target_rows.cast(FloatDType::F32) * grad.clone();
     let mut d_weight_chunks = Vec::new();
     for start in (0..vocab).step_by(VOCAB_CHUNK) {
         let end = (start + VOCAB_CHUNK).min(vocab);
         let probs = (chunk_logits(&hidden, &weight, start, end) - lse.clone()).exp();
-        let d_logits = probs * grad.clone().neg();
+        let d_logits = (probs * grad.clone().neg()).cast(weight_dtype);
         let rows_of_chunk = weight.clone().narrow(0, start, end - start);
-        d_hidden = d_hidden + d_logits.clone().matmul(rows_of_chunk);
+        d_hidden = d_hidden + d_logits.clone().matmul(rows_of_chunk).cast(FloatDType::F32);
         if weight_grad {
             d_weight_chunks.push(d_logits.transpose().matmul(hidden.clone()));
         }
     }
     let d_weight = weight_grad.then(|| {
-        Tensor::cat(d_weight_chunks, 0).select_assign(0, ids, hidden * grad, IndexingUpdateOp::Add)
+        let d_target = hidden * grad.cast(weight_dtype);
+        Tensor::cat(d_weight_chunks, 0).select_assign(0, ids, d_target, IndexingUpdateOp::Add)
     });
-    (d_hidden, d_weight)
+    (d_hidden.cast(FloatDType::from(hidden_dtype)), d_weight)
 }
 
-/// `hidden · weight[start..end]ᵀ`, `[rows, end − start]`.
+/// `hidden · weight[start..end]ᵀ`, `[rows, end − start]`, in f32 (the product in the weight's
+/// dtype: on CUDA a bf16 product accumulates in f32).
 fn chunk_logits(hidden: &Tensor<2>, weight: &Tensor<2>, start: usize, end: usize) -> Tensor<2> {
     hidden
         .clone()
         .matmul(weight.clone().narrow(0, start, end - start).transpose())
+        .cast(FloatDType::F32)
 }
 
 fn target_ids(targets: &[u32], device: &burn::tensor::Device) -> Tensor<1, Int> {

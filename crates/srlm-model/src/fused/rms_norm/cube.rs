@@ -36,13 +36,15 @@ pub(super) fn rms_norm_backward(
     (dx, dw)
 }
 
+/// bf16 and f16 tensors are widened to f32 for the norm and its gradient; the result and the
+/// gradients come back in their inputs' dtypes, the saved inverse stays f32.
 #[cfg(fused_cube)]
 mod arms {
     use burn::backend::tensor::FloatTensor;
-    use burn::backend::Cube;
+    use burn::backend::{Cube, TensorMetadata};
 
     use super::super::{RmsNormBackward, RmsNormOps};
-    use crate::fused::cube_tensors::{lift, lift_rows, lower, lower_as};
+    use crate::fused::cube_tensors::{lift_f32, lift_rows, lower, lower_as, narrowed, widened};
 
     impl RmsNormOps for Cube {
         fn fused_rms_norm(
@@ -60,9 +62,10 @@ mod arms {
             weight: FloatTensor<Self>,
             eps: f32,
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            let dtype = x.dtype();
             let (x, shape) = lift_rows(x);
-            let (y, inverse) = super::rms_norm_with_inverse(x, lift(weight), eps);
-            (lower_as(y, shape), lower(inverse))
+            let (y, inverse) = super::rms_norm_with_inverse(widened(x), lift_f32(weight), eps);
+            (lower_as(narrowed(y, dtype), shape), lower(inverse))
         }
 
         fn rms_norm_backward(
@@ -72,11 +75,20 @@ mod arms {
             grad: FloatTensor<Self>,
             weight_grad: bool,
         ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>) {
+            let (x_dtype, w_dtype) = (x.dtype(), weight.dtype());
             let (x, shape) = lift_rows(x);
             let (grad, _) = lift_rows(grad);
-            let (dx, dw) =
-                super::rms_norm_backward(x, lift(weight), lift(inverse), grad, weight_grad);
-            (lower_as(dx, shape), dw.map(lower))
+            let (dx, dw) = super::rms_norm_backward(
+                widened(x),
+                lift_f32(weight),
+                lift_f32(inverse),
+                widened(grad),
+                weight_grad,
+            );
+            (
+                lower_as(narrowed(dx, x_dtype), shape),
+                dw.map(|dw| lower(narrowed(dw, w_dtype))),
+            )
         }
     }
 }

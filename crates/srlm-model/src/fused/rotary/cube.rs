@@ -14,13 +14,15 @@ pub(super) fn rotary_backward(grad: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -
     grad * cos + Tensor::cat(vec![u2, u1.neg()], 3)
 }
 
+/// bf16 and f16 tensors are widened to f32 for the rotation; results come back in the rotated
+/// tensor's dtype.
 #[cfg(fused_cube)]
 mod arms {
     use burn::backend::tensor::FloatTensor;
-    use burn::backend::Cube;
+    use burn::backend::{Cube, TensorMetadata};
 
     use super::super::{reference, RotaryBackward, RotaryOps};
-    use crate::fused::cube_tensors::{lift, lower};
+    use crate::fused::cube_tensors::{lift_f32, lower_in};
 
     impl RotaryOps for Cube {
         fn fused_rotary(
@@ -28,7 +30,11 @@ mod arms {
             cos: FloatTensor<Self>,
             sin: FloatTensor<Self>,
         ) -> FloatTensor<Self> {
-            lower(reference::rotary(lift(x), lift(cos), lift(sin)))
+            let dtype = x.dtype();
+            lower_in(
+                reference::rotary(lift_f32(x), lift_f32(cos), lift_f32(sin)),
+                dtype,
+            )
         }
     }
 
@@ -38,7 +44,11 @@ mod arms {
             cos: FloatTensor<Self>,
             sin: FloatTensor<Self>,
         ) -> FloatTensor<Self> {
-            lower(super::rotary_backward(lift(grad), lift(cos), lift(sin)))
+            let dtype = grad.dtype();
+            lower_in(
+                super::rotary_backward(lift_f32(grad), lift_f32(cos), lift_f32(sin)),
+                dtype,
+            )
         }
     }
 }

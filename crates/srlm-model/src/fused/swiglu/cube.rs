@@ -16,19 +16,23 @@ pub(super) fn swiglu_backward(
     (grad * up * slope, d_up)
 }
 
+/// bf16 and f16 tensors are widened to f32 for the gating and its gradient; results come back in
+/// the inputs' dtypes.
 #[cfg(fused_cube)]
 mod arms {
     use burn::backend::tensor::FloatTensor;
-    use burn::backend::Cube;
+    use burn::backend::{Cube, TensorMetadata};
 
     use super::super::{reference, SwigluBackward, SwigluOps};
-    use crate::fused::cube_tensors::{lift_flat, lower_as};
+    use crate::fused::cube_tensors::{lift_flat, lower_as, narrowed, widened};
 
     impl SwigluOps for Cube {
         fn fused_swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self> {
+            let dtype = gate.dtype();
             let (gate, shape) = lift_flat(gate);
             let (up, _) = lift_flat(up);
-            lower_as(reference::swiglu(gate, up), shape)
+            let y = reference::swiglu(widened(gate), widened(up));
+            lower_as(narrowed(y, dtype), shape)
         }
     }
 
@@ -38,10 +42,14 @@ mod arms {
             up: FloatTensor<Self>,
             grad: FloatTensor<Self>,
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            let (gate_dtype, up_dtype) = (gate.dtype(), up.dtype());
             let (gate, shape) = lift_flat(gate);
             let (up, grad) = (lift_flat(up).0, lift_flat(grad).0);
-            let (d_gate, d_up) = super::swiglu_backward(gate, up, grad);
-            (lower_as(d_gate, shape.clone()), lower_as(d_up, shape))
+            let (d_gate, d_up) = super::swiglu_backward(widened(gate), widened(up), widened(grad));
+            (
+                lower_as(narrowed(d_gate, gate_dtype), shape.clone()),
+                lower_as(narrowed(d_up, up_dtype), shape),
+            )
         }
     }
 }

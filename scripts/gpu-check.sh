@@ -166,6 +166,12 @@ lora_8b() {
   capped "${LORA_CAP_S:-240}" .gpu/srlm --device "$dev" bench --model random:llama-3-8b --work dpo \
     --lora 16 --checkpointing --reps 2 --torch --torch-device "${TORCH_DEVICE:-cuda}" \
     --json "$out/$dev-bench-dpo-lora-8b.jsonl" || echo "BENCH $dev dpo-lora-8b FAILED"
+  # The same step over a bf16 base with bf16 activations (srlm alone: PyTorch's side would
+  # need a bf16 model of its own), to set beside the f32 one above.
+  echo "== $dev: the same with --lora-base bf16 --lora-compute bf16 ($((SECONDS - RUN_START)) s) =="
+  capped "${LORA_CAP_S:-240}" .gpu/srlm --device "$dev" bench --model random:llama-3-8b --work dpo \
+    --lora 16 --lora-base bf16 --lora-compute bf16 --checkpointing --reps 2 \
+    --json "$out/$dev-bench-dpo-lora-8b-bf16.jsonl" || echo "BENCH $dev dpo-lora-8b-bf16 FAILED"
 }
 
 loop_backend() {

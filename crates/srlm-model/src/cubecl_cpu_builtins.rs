@@ -8,8 +8,9 @@
 //! kernel fails to link ("Symbols not found: [ __truncsfbf2 ]") and every bf16 tensor made by a
 //! cast is out of reach. This module defines the builtin, and the executables that can run
 //! cubecl-cpu export it to the JIT with the linker flag `-Wl,--export-dynamic-symbol=__truncsfbf2`
-//! (srlm-model's and srlm-cli's build scripts add it to their tests and binaries when the `cpu`
-//! feature is on; a binary of one's own adds it in its build script:
+//! (the build scripts of the workspace's crates that have a `cpu` feature add it to their tests,
+//! examples and binaries through `build/cubecl_cpu.rs`; a binary of one's own adds it in its
+//! build script:
 //! `cargo::rustc-link-arg-bins=-Wl,--export-dynamic-symbol=__truncsfbf2`).
 
 /// `__truncsfbf2`: f32 → bf16, rounding to nearest, ties to even, NaN kept NaN (as compiler-rt).

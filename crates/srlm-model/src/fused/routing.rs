@@ -1,6 +1,7 @@
 //! Which implementation a fused operation's wrapper calls: the backend extension (flex's kernels,
 //! CubeCL's tensor operations) when the tensors are on a backend it covers, of a dtype its arms
-//! take, and the operation is on ([`super::switch`]); otherwise the composed reference. A leaf of `fused/`.
+//! take, and the operation is on ([`super::switch`]); otherwise the composed reference. A leaf
+//! of `fused/`.
 
 #[cfg(fused_extension)]
 use burn::tensor::DType;
@@ -14,22 +15,10 @@ use super::switch::{enabled, FusedOp};
 /// (AdamW, whose moments must stay f32, and the flex-only few-rows product take f32 alone).
 #[cfg(fused_extension)]
 pub(super) fn runs_fused(op: FusedOp, device: &Device, dtypes: &[DType]) -> bool {
-    let f32_only = || dtypes.iter().all(|d| *d == DType::F32);
-    let half_too = !matches!(op, FusedOp::AdamW | FusedOp::FewRows);
-    enabled(op)
-        && if is_flex(device) {
-            f32_only()
-        } else if is_cube(device) {
-            if half_too {
-                dtypes
-                    .iter()
-                    .all(|d| matches!(d, DType::F32 | DType::BF16 | DType::F16))
-            } else {
-                f32_only()
-            }
-        } else {
-            false
-        }
+    let cube = is_cube(device);
+    let half_too = cube && !matches!(op, FusedOp::AdamW | FusedOp::FewRows);
+    let takes = |d: &DType| *d == DType::F32 || (half_too && matches!(d, DType::BF16 | DType::F16));
+    enabled(op) && (is_flex(device) || cube) && dtypes.iter().all(takes)
 }
 
 /// Whether a `[batch, 1 | heads, rows, width]` operand fits `[batch, heads, rows, width]`: its

@@ -121,7 +121,8 @@ impl LoraTarget {
     }
 }
 
-/// The dtype the frozen weights of the adapted projections are stored and multiplied at.
+/// A LoRA dtype: the one the frozen weights of the adapted projections are stored and multiplied
+/// at (`LoraConfig::base_dtype`), and the one activations flow in (`LoraConfig::compute_dtype`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BaseDtype {

@@ -36,9 +36,8 @@ fn adapted(model: Llama, compute: BaseDtype) -> Llama {
         .expect("adapter fits the model")
 }
 
-/// Two unpadded rows: what tools/fixtures/bf16_compute.py runs through PyTorch.
-fn rows() -> TokenBatch {
-    let reference = torch_reference();
+/// The two unpadded rows tools/fixtures/bf16_compute.py ran through PyTorch.
+fn rows(reference: &serde_json::Value) -> TokenBatch {
     let rows: Vec<Vec<u32>> = serde_json::from_value(reference["rows"].clone()).unwrap();
     TokenBatch::pad(&rows, 0, Padding::Right).unwrap()
 }
@@ -57,10 +56,9 @@ fn flat(t: Tensor<3>) -> Vec<f32> {
 }
 
 /// Every trainable parameter's gradient of `mean(logits²)`, in traversal order.
-fn adapter_gradients(model: &Llama, checkpointing: bool) -> Vec<Vec<f32>> {
+fn adapter_gradients(model: &Llama, batch: &TokenBatch, checkpointing: bool) -> Vec<Vec<f32>> {
     let model = model.clone().fork(&model.device().autodiff()).train();
-    let batch = rows();
-    let loss = || model.forward(&batch).unwrap().powi_scalar(2).mean();
+    let loss = || model.forward(batch).unwrap().powi_scalar(2).mean();
     let grads = if checkpointing {
         let (loss, layers) = LayerCheckpoints::record(loss);
         let mut backward = loss.backward();
@@ -113,14 +111,14 @@ fn bf16_compute_scores_and_trains_as_f32_compute_to_bf16_precision() {
     assert_eq!(f32_compute.compute_dtype(), FloatDType::F32);
     assert_eq!(bf16_compute.compute_dtype(), FloatDType::BF16);
 
-    let batch = rows();
+    let torch = torch_reference();
+    let batch = rows(&torch);
     let (want, got) = (
         flat(f32_compute.forward(&batch).unwrap()),
         flat(bf16_compute.forward(&batch).unwrap()),
     );
     // PyTorch's bf16 model, on the same model, adapter and rows, is this far from its f32 one;
     // bf16 compute should come no farther (within 1.5×: other roundings, the same precision).
-    let torch = torch_reference();
     let torch_logits = torch["logits"].as_f64().unwrap() as f32;
     let torch_grads: Vec<f32> = serde_json::from_value(torch["gradients"].clone()).unwrap();
     let error = relative_norm(&want, &got);
@@ -132,8 +130,8 @@ fn bf16_compute_scores_and_trains_as_f32_compute_to_bf16_precision() {
 
     // Only the adapters train; their gradients follow the f32 run's.
     let (want, got) = (
-        adapter_gradients(&f32_compute, false),
-        adapter_gradients(&bf16_compute, false),
+        adapter_gradients(&f32_compute, &batch, false),
+        adapter_gradients(&bf16_compute, &batch, false),
     );
     assert_eq!(
         want.len(),
@@ -172,7 +170,7 @@ fn bf16_compute_scores_and_trains_as_f32_compute_to_bf16_precision() {
 
     // Checkpointed, the same gradients as the plain bf16 run (measured: equal; the recorded
     // pass runs the training attention too, whose scores are f32).
-    let checkpointed = adapter_gradients(&bf16_compute, true);
+    let checkpointed = adapter_gradients(&bf16_compute, &batch, true);
     let error = worst_relative(&got, &checkpointed);
     eprintln!("checkpointed: {error:.2e}");
     assert!(error < 1e-3, "checkpointed gradients {error} apart");

@@ -105,6 +105,8 @@ struct Parts {
     accumulated: u64,
     optimizer: u64,
     activations: u64,
+    /// The activations' dtype (`f32`, or `bf16` under LoRA's bf16 compute).
+    activations_dtype: &'static str,
     head_gradient: u64,
     embedding_gradient: u64,
     working: u64,
@@ -138,6 +140,7 @@ impl MemoryPlan {
         let activations = tokens.saturating_mul(per_token);
         let (hidden, vocab) = (model.hidden_size as u64, model.vocab_size as u64);
         let full = lora.is_none();
+        let compute = lora.map_or(F32, |l| l.compute_dtype.bytes());
         // A bf16 base stores the adapted projections in 2 bytes a weight instead of 4, and (on
         // flex, whose bf16 product goes through f32) converts one of them to f32 at a time.
         let (base_saving, base_conversion) = match lora {
@@ -170,7 +173,8 @@ impl MemoryPlan {
                 0
             },
             optimizer: 2 * trainable * F32,
-            activations: activations.saturating_mul(F32),
+            activations,
+            activations_dtype: lora.map_or("f32", |l| l.compute_dtype.name()),
             // The output projection's weight gradient comes first in the backward pass.
             head_gradient: if full { vocab * hidden * F32 } else { 0 },
             // The embedding's gradient comes last, dense (a scatter into zeros), and with a tied
@@ -180,9 +184,10 @@ impl MemoryPlan {
                 (true, true) => 2 * vocab * hidden * F32,
                 (true, false) => vocab * hidden * F32,
             },
-            // A chunk of logits and its gradient; the hidden states' gradient and one more.
+            // A chunk of logits and its gradient (f32); the hidden states' gradient and one
+            // more (in the activations' dtype).
             working: tokens
-                .saturating_mul((2 * HEAD_CHUNK + 2 * hidden) * F32)
+                .saturating_mul(2 * HEAD_CHUNK * F32 + 2 * hidden * compute)
                 .saturating_add(base_conversion),
             // The trained weights copied to the host to be written (then each moment in turn,
             // one tensor at a time: less).
@@ -242,8 +247,8 @@ impl MemoryPlan {
         parts.extend([
             line(
                 format!(
-                    "activations ({per_micro} × {} tokens per micro-batch)",
-                    work.forward_tokens
+                    "activations ({}, {per_micro} × {} tokens per micro-batch)",
+                    p.activations_dtype, work.forward_tokens
                 ),
                 p.activations,
             ),

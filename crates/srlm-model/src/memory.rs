@@ -1,16 +1,19 @@
 //! What a Llama holds in memory while it trains, counted from its shapes: the parameters, the
-//! LoRA adapters, and the `f32` values one training forward pass keeps per token for its
-//! backward pass (what `srlm plan` adds up before a run; `srlm_dpo::MemoryPlan`).
+//! LoRA adapters, and the bytes one training forward pass keeps per token for its backward pass
+//! (what `srlm plan` adds up before a run; `srlm_dpo::MemoryPlan`).
 //!
 //! The per-token counts follow what this crate's forward pass saves, operation by operation:
 //! RMSNorm keeps its input, each projection its input, attention its rotated queries, keys and
 //! values and its output (fused, no dropout) or its probabilities (with `attention_dropout`),
-//! SwiGLU both of its inputs, the down projection their product, a dropout its mask.
+//! SwiGLU both of its inputs, the down projection their product, a dropout its mask. These are
+//! in the activations' dtype (LoRA's `compute_dtype`); attention's log-sum-exp, an adapter's
+//! `x·A`, and the head's input are `f32`, and under bf16 compute the adapters keep an `f32` copy
+//! of their input (the adapters are `f32`), one per input shared by q/k/v and by gate/up.
 
 use crate::config::LlamaConfig;
 use crate::lora::{LoraConfig, LoraTarget};
 
-/// `f32` values a training forward pass keeps per token for the backward pass.
+/// Bytes a training forward pass keeps per token for the backward pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SavedPerToken {
     /// One decoder layer's, all of its operations.
@@ -81,39 +84,62 @@ impl LlamaConfig {
         }
     }
 
-    /// What one training forward pass keeps per token (see the module's documentation).
+    /// What one training forward pass keeps per token, in bytes (see the module's
+    /// documentation).
     pub fn saved_per_token(&self, forward: &TrainingForward) -> SavedPerToken {
+        const F32: u64 = 4;
         let h = self.hidden_size as u64;
         let i = self.intermediate_size as u64;
         let (q, kv) = (self.q_width(), self.kv_width());
         let heads = self.num_attention_heads as u64;
+        let compute = forward.lora.map_or(F32, |l| l.compute_dtype.bytes());
         // Both norms' inputs and outputs; the rotated queries, the keys and values; the
         // attention output laid out for `o_proj`; gate, up and their product.
-        let mut layer = 4 * h + q + 2 * kv + q + 3 * i;
+        let mut layer = (4 * h + q + 2 * kv + q + 3 * i) * compute;
         if self.attention_dropout > 0.0 {
             // Probabilities, their mask and the dropped probabilities.
-            layer += 3 * heads * forward.seq as u64;
+            layer += 3 * heads * forward.seq as u64 * compute;
         } else {
-            // The fused attention's output and its log-sum-exp per head.
-            layer += q + heads;
+            // The fused attention's output, and its log-sum-exp per head in f32.
+            layer += q * compute + heads * F32;
         }
         if forward.dropout > 0.0 {
             // Both residual branches' masks.
-            layer += 2 * h;
+            layer += 2 * h * compute;
         }
         if let Some(lora) = forward.lora {
+            let has = |t: &LoraTarget| lora.targets.contains(t);
             for &target in &lora.targets {
-                // `x·A` for `B`'s gradient; with dropout, the mask and the dropped input.
-                layer += lora.rank as u64;
+                let input = self.projection_shape(target).0;
+                // `x·A` (f32) for `B`'s gradient; with dropout, the mask and the dropped input
+                // and (under bf16 compute) its own f32 copy.
+                layer += lora.rank as u64 * F32;
                 if lora.dropout > 0.0 {
-                    layer += 2 * self.projection_shape(target).0;
+                    layer += 2 * input * compute + if compute != F32 { input * F32 } else { 0 };
                 }
+            }
+            if compute != F32 && lora.dropout == 0.0 {
+                // The input cast to the adapters' f32 for `A`'s gradient, once per input:
+                // q/k/v share the norm's output, gate/up theirs.
+                let attention = [LoraTarget::Query, LoraTarget::Key, LoraTarget::Value];
+                let shared = [
+                    (attention.iter().any(has), h),
+                    (has(&LoraTarget::Output), q),
+                    ([LoraTarget::Gate, LoraTarget::Up].iter().any(has), h),
+                    (has(&LoraTarget::Down), i),
+                ];
+                layer += shared
+                    .iter()
+                    .filter(|(adapted, _)| *adapted)
+                    .map(|(_, width)| width * F32)
+                    .sum::<u64>();
             }
         }
         SavedPerToken {
             layer,
-            layer_input: h,
-            head: 2 * h,
+            layer_input: h * compute,
+            // The final norm's input, and its output cast to f32 for the head.
+            head: h * compute + h * F32,
         }
     }
 

@@ -7,7 +7,7 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::Tensor;
 
 use super::cache::KvCache;
-use super::project::project;
+use super::project::{project, project_each};
 use crate::rope::apply_rotary;
 
 /// Self-attention with `heads` query heads sharing `kv_heads` key/value heads.
@@ -95,15 +95,10 @@ impl Attention {
     ) -> Tensor<3> {
         let [b, t, _] = x.dims();
         let (h, kvh, d) = (self.heads, self.kv_heads, self.head_dim);
-        let q = project(&self.q, x.clone(), &self.lora_dropout)
-            .reshape([b, t, h, d])
-            .swap_dims(1, 2);
-        let k = project(&self.k, x.clone(), &self.lora_dropout)
-            .reshape([b, t, kvh, d])
-            .swap_dims(1, 2);
-        let v = project(&self.v, x, &self.lora_dropout)
-            .reshape([b, t, kvh, d])
-            .swap_dims(1, 2);
+        let [q, k, v] = project_each([&self.q, &self.k, &self.v], x, &self.lora_dropout);
+        let q = q.reshape([b, t, h, d]).swap_dims(1, 2);
+        let k = k.reshape([b, t, kvh, d]).swap_dims(1, 2);
+        let v = v.reshape([b, t, kvh, d]).swap_dims(1, 2);
         let q = apply_rotary(q, ctx.cos.clone(), ctx.sin.clone());
         let k = apply_rotary(k, ctx.cos.clone(), ctx.sin.clone());
         let (k, v) = match cache {

@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, Linear};
 use burn::tensor::Tensor;
 
-use super::project::project;
+use super::project::{project, project_each};
 
 /// SwiGLU MLP.
 #[derive(Module, Debug)]
@@ -23,10 +23,8 @@ impl Mlp {
     /// Applies the block to `[batch, seq, hidden]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let drop = &self.lora_dropout;
-        let gated = crate::fused::swiglu(
-            project(&self.gate, x.clone(), drop),
-            project(&self.up, x, drop),
-        );
+        let [gate, up] = project_each([&self.gate, &self.up], x, drop);
+        let gated = crate::fused::swiglu(gate, up);
         project(&self.down, gated, drop)
     }
 }

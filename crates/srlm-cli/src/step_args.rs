@@ -4,7 +4,7 @@
 use anyhow::Result;
 use clap::Args;
 use srlm::dpo::TrainConfig;
-use srlm::model::{BaseDtype, LoraConfig, LoraTarget};
+use srlm::model::{LoraConfig, LoraDtype, LoraTarget};
 
 /// The step's size and how it trains.
 #[derive(Args)]
@@ -91,10 +91,10 @@ impl LoraArgs {
         lora.dropout = self.lora_dropout;
         lora.rslora = self.rslora;
         if let Some(name) = &self.lora_base {
-            lora.base_dtype = BaseDtype::parse(name)?;
+            lora.base_dtype = LoraDtype::parse(name)?;
         }
         if let Some(name) = &self.lora_compute {
-            lora.compute_dtype = BaseDtype::parse(name)?;
+            lora.compute_dtype = LoraDtype::parse(name)?;
         }
         Ok(Some(lora))
     }

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use srlm_model::{BaseDtype, LlamaConfig, TrainingForward};
+use srlm_model::{LlamaConfig, LoraDtype, TrainingForward};
 
 use crate::error::{Result, TrainError};
 use crate::trainer::TrainConfig;
@@ -144,7 +144,7 @@ impl MemoryPlan {
         // A bf16 base stores the adapted projections in 2 bytes a weight instead of 4, and (on
         // flex, whose bf16 product goes through f32) converts one of them to f32 at a time.
         let (base_saving, base_conversion) = match lora {
-            Some(l) if l.base_dtype != BaseDtype::F32 => (
+            Some(l) if l.base_dtype != LoraDtype::F32 => (
                 l.adapted_weight_count(model) * (F32 - l.base_dtype.bytes()),
                 l.largest_adapted_weight(model) * F32,
             ),

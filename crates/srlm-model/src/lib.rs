@@ -111,7 +111,7 @@ pub use logprob::{
     next_token_logprobs, response_logprobs, sequence_logprobs, PromptResponse, ResponseBatch,
     ResponseLogprob,
 };
-pub use lora::{BaseDtype, LoraConfig, LoraTarget};
+pub use lora::{LoraConfig, LoraDtype, LoraTarget};
 pub use memory::{SavedPerToken, TrainingForward};
 pub use model::LanguageModel;
 pub use rope::inverse_frequencies;

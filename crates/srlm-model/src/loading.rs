@@ -34,7 +34,7 @@ impl LanguageModel {
     }
 
     /// [`LanguageModel::load`] with `lora`'s target projections stored at its base dtype
-    /// ([`crate::BaseDtype`]) as they are read: the same model as
+    /// ([`crate::LoraDtype`]) as they are read: the same model as
     /// `load(..)?.with_base_dtype(lora)`, without ever holding every weight in `f32` (over a
     /// bf16 base the loading's peak is about the bf16 model's size, not the f32 model's).
     pub fn load_with_base_dtype(path: &Path, device: &Device, lora: &LoraConfig) -> Result<Self> {

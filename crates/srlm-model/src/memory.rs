@@ -154,7 +154,7 @@ impl LlamaConfig {
     }
 
     /// [`LlamaConfig::validate`] for a model whose LoRA targets are stored at `lora`'s base
-    /// dtype ([`crate::BaseDtype`]): the memory it needs counts those weights at that dtype.
+    /// dtype ([`crate::LoraDtype`]): the memory it needs counts those weights at that dtype.
     pub fn validate_stored(&self, lora: Option<&LoraConfig>) -> Result<(), String> {
         let saved = lora.map_or(0, |lora| {
             lora.adapted_weight_count(self)

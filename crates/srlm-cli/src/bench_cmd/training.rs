@@ -18,7 +18,7 @@ use srlm::dpo::{
     compute_reference_logps, train, DpoConfig, DpoObjective, MemoryPlan, Objective, PlannedWork,
     SftObjective, StepTime, TrainConfig,
 };
-use srlm::model::{parse_device, BaseDtype, Llama, LlamaConfig, LoraConfig};
+use srlm::model::{parse_device, Llama, LlamaConfig, LoraConfig, LoraDtype};
 
 use super::generation::{load_model, token_ids};
 use super::{median, peak_rss_mib, reset_peaks, Record, Work};
@@ -110,7 +110,7 @@ fn record_name(work: Work, (lora, checkpointing): (Option<&LoraConfig>, bool)) -
     let mut name = work.name().to_string();
     if let Some(lora) = lora {
         name.push_str(&format!("+lora{}", lora.rank));
-        if lora.base_dtype != BaseDtype::F32 {
+        if lora.base_dtype != LoraDtype::F32 {
             name.push_str(lora.base_dtype.name());
         }
     }

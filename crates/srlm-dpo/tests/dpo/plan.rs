@@ -6,7 +6,7 @@ use srlm_dpo::{
     DpoConfig, DpoObjective, MemoryPlan, Objective, PlannedWork, ReferenceLogps, TrainConfig,
     TrainError,
 };
-use srlm_model::{BaseDtype, LlamaConfig, LoraConfig};
+use srlm_model::{LlamaConfig, LoraConfig, LoraDtype};
 
 const GIB: u64 = 1 << 30;
 
@@ -64,7 +64,7 @@ fn llama_3_8b_dpo_fits_80_gb_with_lora_and_checkpointing_and_not_in_full() {
 #[test]
 fn bf16_compute_plans_the_8b_steps_activations_at_their_dtypes() {
     let bf16 = LoraConfig {
-        compute_dtype: BaseDtype::Bf16,
+        compute_dtype: LoraDtype::Bf16,
         ..LoraConfig::new(16)
     };
     let tokens = 2048;
@@ -186,7 +186,7 @@ fn a_pair_sharing_its_prompt_runs_it_once_and_the_plan_counts_that() {
 fn a_bf16_base_halves_the_adapted_projections_of_llama_3_8b() {
     let f32_base = dpo_8b(Some(LoraConfig::new(16)));
     let bf16_base = dpo_8b(Some(LoraConfig {
-        base_dtype: srlm_model::BaseDtype::Bf16,
+        base_dtype: srlm_model::LoraDtype::Bf16,
         ..LoraConfig::new(16)
     }));
     // transformers' count of Llama-3-8B (8,030,261,248) less its untied embedding and head

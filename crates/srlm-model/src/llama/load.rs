@@ -7,7 +7,7 @@ use burn::tensor::{Device, Distribution, FloatDType, Tensor};
 use super::{Attention, DecoderLayer, Llama, Mlp, RmsNorm};
 use crate::config::LlamaConfig;
 use crate::error::{ModelError, Result};
-use crate::lora::{BaseDtype, LoraConfig, LoraTarget};
+use crate::lora::{LoraConfig, LoraDtype, LoraTarget};
 use crate::rope::RotaryTables;
 use crate::weights::{layer_name, read_f32, HostTensor, TensorReader, WeightMap};
 
@@ -142,7 +142,7 @@ fn build(
             reason,
         })?;
     let base_dtype = |target: LoraTarget| match base {
-        Some(lora) if lora.base_dtype != BaseDtype::F32 && lora.targets.contains(&target) => {
+        Some(lora) if lora.base_dtype != LoraDtype::F32 && lora.targets.contains(&target) => {
             Some(lora.base_dtype.float())
         }
         _ => None,

@@ -125,7 +125,7 @@ impl LoraTarget {
 /// at (`LoraConfig::base_dtype`), and the one activations flow in (`LoraConfig::compute_dtype`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum BaseDtype {
+pub enum LoraDtype {
     /// `f32`, as loaded.
     #[default]
     F32,
@@ -134,26 +134,26 @@ pub enum BaseDtype {
     Bf16,
 }
 
-impl BaseDtype {
+impl LoraDtype {
     /// `f32` or `bf16`.
     pub fn name(self) -> &'static str {
         match self {
-            BaseDtype::F32 => "f32",
-            BaseDtype::Bf16 => "bf16",
+            LoraDtype::F32 => "f32",
+            LoraDtype::Bf16 => "bf16",
         }
     }
 
     /// Bytes per stored weight.
     pub fn bytes(self) -> u64 {
         match self {
-            BaseDtype::F32 => 4,
-            BaseDtype::Bf16 => 2,
+            LoraDtype::F32 => 4,
+            LoraDtype::Bf16 => 2,
         }
     }
 
     /// Parses `f32` or `bf16`.
-    pub fn parse(name: &str) -> Result<BaseDtype> {
-        [BaseDtype::F32, BaseDtype::Bf16]
+    pub fn parse(name: &str) -> Result<LoraDtype> {
+        [LoraDtype::F32, LoraDtype::Bf16]
             .into_iter()
             .find(|dtype| dtype.name() == name)
             .ok_or_else(|| {
@@ -163,8 +163,8 @@ impl BaseDtype {
 
     pub(crate) fn float(self) -> FloatDType {
         match self {
-            BaseDtype::F32 => FloatDType::F32,
-            BaseDtype::Bf16 => FloatDType::BF16,
+            LoraDtype::F32 => FloatDType::F32,
+            LoraDtype::Bf16 => FloatDType::BF16,
         }
     }
 }
@@ -187,12 +187,12 @@ pub struct LoraConfig {
     pub dropout: f64,
     /// The dtype the adapted projections' frozen weights are stored at (`base_dtype`; PEFT
     /// takes the loaded model's, `torch_dtype`).
-    pub base_dtype: BaseDtype,
+    pub base_dtype: LoraDtype,
     /// The dtype the activations flow in between the operations (`compute_dtype`): bf16 halves
     /// them and multiplies bf16 operands (f32 accumulation where the backend has it); norms,
     /// softmax, log-probs and the adapters stay f32. bf16 needs a CubeCL device (cuda, wgpu,
     /// `cubecl-cpu`): flex computes in f32.
-    pub compute_dtype: BaseDtype,
+    pub compute_dtype: LoraDtype,
 }
 
 /// [`LoraConfig`] as written, every field optional.
@@ -204,8 +204,8 @@ struct LoraSettings {
     targets: Option<Vec<LoraTarget>>,
     rslora: Option<bool>,
     dropout: Option<f64>,
-    base_dtype: Option<BaseDtype>,
-    compute_dtype: Option<BaseDtype>,
+    base_dtype: Option<LoraDtype>,
+    compute_dtype: Option<LoraDtype>,
 }
 
 impl From<LoraSettings> for LoraConfig {
@@ -239,8 +239,8 @@ impl LoraConfig {
             targets: LoraTarget::ALL.to_vec(),
             rslora: false,
             dropout: 0.0,
-            base_dtype: BaseDtype::F32,
-            compute_dtype: BaseDtype::F32,
+            base_dtype: LoraDtype::F32,
+            compute_dtype: LoraDtype::F32,
         }
     }
 

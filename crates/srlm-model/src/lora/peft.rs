@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::{BaseDtype, Factors, LoraConfig, LoraTarget};
+use super::{Factors, LoraConfig, LoraDtype, LoraTarget};
 use crate::error::{ModelError, Result};
 use crate::hf::{read_safetensors, write_safetensors};
 use crate::llama::Llama;
@@ -262,8 +262,8 @@ pub fn read_config(path: &Path) -> Result<LoraConfig> {
             .unwrap_or(false),
         dropout: field("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0),
         // PEFT records no dtype: the base is the model's as loaded.
-        base_dtype: BaseDtype::F32,
-        compute_dtype: BaseDtype::F32,
+        base_dtype: LoraDtype::F32,
+        compute_dtype: LoraDtype::F32,
     };
     config.validate().map_err(|e| bad(e.to_string()))?;
     Ok(config)

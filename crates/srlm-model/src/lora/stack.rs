@@ -4,7 +4,7 @@
 //! server that loads adapters (vLLM's `--enable-lora`) then serves every Mt over one base.
 
 use super::peft::tensor_name;
-use super::{BaseDtype, LoraConfig, LoraTarget};
+use super::{LoraConfig, LoraDtype, LoraTarget};
 use crate::error::{ModelError, Result};
 use crate::weights::{HostTensor, WeightMap};
 
@@ -40,8 +40,8 @@ pub fn stack_adapters(
         targets,
         rslora: false,
         dropout: 0.0,
-        base_dtype: BaseDtype::F32,
-        compute_dtype: BaseDtype::F32,
+        base_dtype: LoraDtype::F32,
+        compute_dtype: LoraDtype::F32,
     };
     Ok((config, stacked))
 }

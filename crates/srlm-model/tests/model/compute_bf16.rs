@@ -9,7 +9,7 @@ use srlm_model::burn::optim::GradientsParams;
 use srlm_model::burn::tensor::{Device, FloatDType, Tensor};
 use srlm_model::lora::peft;
 use srlm_model::{
-    add_gradients, BaseDtype, LanguageModel, LayerCheckpoints, Llama, LoraConfig, Padding,
+    add_gradients, LanguageModel, LayerCheckpoints, Llama, LoraConfig, LoraDtype, Padding,
     TokenBatch,
 };
 
@@ -23,11 +23,11 @@ fn tiny_on(device: &Device) -> Llama {
 
 /// PEFT's rank-4 adapter on all seven projections (non-zero `A` and `B`), over a bf16 base,
 /// computing in `compute`.
-fn adapted(model: Llama, compute: BaseDtype) -> Llama {
+fn adapted(model: Llama, compute: LoraDtype) -> Llama {
     let (config, mut weights) =
         peft::load_adapter(&fixtures().join("peft/all-r4")).expect("PEFT adapter");
     let config = LoraConfig {
-        base_dtype: BaseDtype::Bf16,
+        base_dtype: LoraDtype::Bf16,
         compute_dtype: compute,
         ..config
     };
@@ -106,8 +106,8 @@ fn worst_relative(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
 fn bf16_compute_scores_and_trains_as_f32_compute_to_bf16_precision() {
     let device = cube_device();
     let model = tiny_on(&device);
-    let f32_compute = adapted(model.clone(), BaseDtype::F32);
-    let bf16_compute = adapted(model, BaseDtype::Bf16);
+    let f32_compute = adapted(model.clone(), LoraDtype::F32);
+    let bf16_compute = adapted(model, LoraDtype::Bf16);
     assert_eq!(f32_compute.compute_dtype(), FloatDType::F32);
     assert_eq!(bf16_compute.compute_dtype(), FloatDType::BF16);
 
@@ -190,7 +190,7 @@ fn bf16_compute_is_refused_on_flex_and_read_by_name() {
     assert!(err.contains("CubeCL"), "{err}");
     let config: LoraConfig =
         serde_json::from_str(r#"{"base_dtype": "bf16", "compute_dtype": "bf16"}"#).unwrap();
-    assert_eq!(config.compute_dtype, BaseDtype::Bf16);
+    assert_eq!(config.compute_dtype, LoraDtype::Bf16);
     let err = model.with_lora(&config, 1).unwrap_err().to_string();
     assert!(err.contains("CubeCL"), "{err}");
     let err = serde_json::from_str::<LoraConfig>(r#"{"compute_dtype": "f16"}"#).unwrap_err();

@@ -283,11 +283,11 @@ fn a_lora_table_without_alpha_takes_twice_its_rank() {
 #[test]
 fn a_bf16_base_scores_and_trains_as_the_f32_model_with_its_weights_rounded() {
     use srlm_model::burn::tensor::DType;
-    use srlm_model::BaseDtype;
+    use srlm_model::LoraDtype;
 
     let lm = tiny();
     let bf16 = LoraConfig {
-        base_dtype: BaseDtype::Bf16,
+        base_dtype: LoraDtype::Bf16,
         ..LoraConfig::new(4)
     };
     let adapted = lm.model.clone().with_lora(&bf16, 3).unwrap();
@@ -356,10 +356,10 @@ fn a_bf16_base_scores_and_trains_as_the_f32_model_with_its_weights_rounded() {
 #[test]
 fn the_base_dtype_is_read_by_name_and_refused_on_an_adapted_model() {
     let config: LoraConfig = serde_json::from_str(r#"{"rank": 8, "base_dtype": "bf16"}"#).unwrap();
-    assert_eq!(config.base_dtype, srlm_model::BaseDtype::Bf16);
+    assert_eq!(config.base_dtype, srlm_model::LoraDtype::Bf16);
     let err = serde_json::from_str::<LoraConfig>(r#"{"base_dtype": "fp8"}"#).unwrap_err();
     assert!(err.to_string().contains("fp8"), "{err}");
-    assert!(srlm_model::BaseDtype::parse("fp8").is_err());
+    assert!(srlm_model::LoraDtype::parse("fp8").is_err());
     let adapted = tiny().model.with_lora(&LoraConfig::new(2), 1).unwrap();
     let err = adapted.with_base_dtype(&config).unwrap_err().to_string();
     assert!(err.contains("adapters"), "{err}");
@@ -368,12 +368,12 @@ fn the_base_dtype_is_read_by_name_and_refused_on_an_adapted_model() {
 #[test]
 fn a_random_model_drawn_over_a_bf16_base_equals_one_cast_after_it_is_drawn() {
     use srlm_model::burn::tensor::DType;
-    use srlm_model::{BaseDtype, LlamaConfig};
+    use srlm_model::{LlamaConfig, LoraDtype};
 
     let config = LlamaConfig::tiny(64, 32, 2, 4, 2);
     // Only the attention's query and value: the other projections stay f32.
     let lora = LoraConfig {
-        base_dtype: BaseDtype::Bf16,
+        base_dtype: LoraDtype::Bf16,
         targets: vec![LoraTarget::Query, LoraTarget::Value],
         ..LoraConfig::new(4)
     };
@@ -432,7 +432,7 @@ fn assert_loads_as_cast(path: &Path, lora: &LoraConfig) {
 #[test]
 fn a_model_loaded_over_a_bf16_base_equals_one_cast_after_loading() {
     let lora = LoraConfig {
-        base_dtype: srlm_model::BaseDtype::Bf16,
+        base_dtype: srlm_model::LoraDtype::Bf16,
         ..LoraConfig::new(4)
     };
     assert_loads_as_cast(&fixtures().join("tiny-llama3"), &lora);
@@ -446,7 +446,7 @@ fn a_model_loaded_over_a_bf16_base_equals_one_cast_after_loading() {
 )]
 fn smollm2_loaded_over_a_bf16_base_equals_it_cast_after_loading() {
     let lora = LoraConfig {
-        base_dtype: srlm_model::BaseDtype::Bf16,
+        base_dtype: srlm_model::LoraDtype::Bf16,
         targets: vec![LoraTarget::Query, LoraTarget::Down],
         ..LoraConfig::new(4)
     };

@@ -101,7 +101,7 @@ fn dropout_and_adapters_add_what_they_keep_per_token() {
 fn bf16_compute_halves_the_activations_but_not_the_adapters_inputs() {
     let config = LlamaConfig::tiny(64, 32, 2, 4, 2);
     let lora = LoraConfig {
-        compute_dtype: srlm_model::BaseDtype::Bf16,
+        compute_dtype: srlm_model::LoraDtype::Bf16,
         ..LoraConfig::new(8)
     };
     let saved = config.saved_per_token(&TrainingForward {

@@ -14,7 +14,8 @@ use crate::contest::{pairwise, pointwise, reference_answers, Contest};
 use crate::error::{EvalError, Result};
 use crate::head_to_head::{answer, Answers};
 use crate::instruction_following::{compare_following, instruction_following, InstructedSet};
-use crate::judge_quality::{held_out_sets, judge_quality};
+use crate::judge_comparison::{compare_judges, JudgeComparison};
+use crate::judge_quality::{held_out_sets, judge_quality, JudgeQuality};
 use crate::judges::{journal_key, journaled, ConfiguredEvalJudges, EvalJudges, HeadToHeadJudge};
 use crate::options::{EvalOptions, PairMethod};
 use crate::report::EvalReport;
@@ -78,6 +79,30 @@ pub fn matchups(names: &[String], baseline: bool) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// B − A in judge quality for each held-out set and each of [`matchups`] where both judged it.
+fn judge_comparisons(
+    judged: &[JudgeQuality],
+    names: &[String],
+    options: &EvalOptions,
+) -> Result<Vec<JudgeComparison>> {
+    let row = |model: &str, set: &str| judged.iter().find(|j| j.model == model && j.set == set);
+    let mut sets: Vec<&str> = Vec::new();
+    for j in judged {
+        if !sets.contains(&j.set.as_str()) {
+            sets.push(&j.set);
+        }
+    }
+    let mut out = Vec::new();
+    for set in sets {
+        for (b, a) in matchups(names, options.baseline) {
+            if let (Some(a), Some(b)) = (row(&names[a], set), row(&names[b], set)) {
+                out.push(compare_judges(a, b, options.seed)?);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Evaluates the run in `run_dir`: its models (M0 from its config when `options.baseline`, then
@@ -224,6 +249,7 @@ pub fn evaluate_models_with(
         }
     }
     let names: Vec<String> = models.iter().map(|(n, _)| n.clone()).collect();
+    report.judge_comparisons = judge_comparisons(&report.judge, &names, options)?;
     let followed = &report.instruction_following;
     report.following_comparisons = matchups(&names, options.baseline)
         .into_iter()

@@ -8,15 +8,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use srlm_data::{read_jsonl, BadLines};
 use srlm_judge::{complete_checked, GenerationConfig, TextGenerator};
 use srlm_verifiable::{follow_all, Following, InstructedPrompt, Instruction};
 
 use crate::error::{EvalError, Result};
-use crate::win_rate::{percentile_share, Share, BOOTSTRAP_RESAMPLES};
+use crate::win_rate::{bootstrap, Share};
 
 /// A prompt set read and checked: each prompt with its instructions built.
 #[derive(Debug, Clone)]
@@ -234,24 +232,6 @@ fn instruction_level(rows: &[&Vec<Following>], pass: Pass) -> f64 {
         .map(|r| r.iter().filter(|f| pass(f)).count())
         .sum();
     passed as f64 / total as f64
-}
-
-/// `statistic` on `items`, with the 95 % percentile interval of `statistic` on the items
-/// resampled with replacement (`seed`).
-fn bootstrap<T: Copy>(items: &[T], seed: u64, statistic: impl Fn(&[T]) -> f64) -> Share {
-    let value = statistic(items);
-    let n = items.len();
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut samples = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
-    let mut draw: Vec<T> = Vec::with_capacity(n);
-    if n > 0 {
-        for _ in 0..BOOTSTRAP_RESAMPLES {
-            draw.clear();
-            draw.extend((0..n).map(|_| items[rng.random_range(0..n)]));
-            samples.push(statistic(&draw));
-        }
-    }
-    percentile_share(value, samples)
 }
 
 /// B − A on the same prompts, each difference with its paired-bootstrap 95 % interval (the

@@ -159,6 +159,10 @@ pub struct JudgeQuality {
     /// the answers. `None` in reports older than it or with no judged pair.
     #[serde(default)]
     pub chance_pairwise_accuracy: Option<f64>,
+    /// Each prompt's reference ranks and this judge's scores (what paired comparisons between
+    /// judges resample; empty in reports older than it).
+    #[serde(default)]
+    pub groups: Vec<RankedGroup>,
 }
 
 /// Permutations behind [`chance_pairwise_accuracy`].
@@ -248,5 +252,6 @@ pub fn judge_quality(
         chance_pairwise_accuracy: chance_pairwise_accuracy(&ranked, seed),
         parse_rate: parse.parse_rate(),
         parse,
+        groups: ranked,
     })
 }

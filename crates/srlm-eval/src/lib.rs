@@ -5,7 +5,8 @@
 //! - **Judge quality** of each model (M0 baseline, M1, M2, …) on the held-out EFT set: the model
 //!   scores every held-out response with the judge prompt; pairwise accuracy, 5-best %, exact
 //!   match %, Spearman, Kendall τ against the reference scores, and the parse rate
-//!   ([`judge_quality`]).
+//!   ([`judge_quality`]); between two judges on the same pairs, the paired difference
+//!   ([`compare_judges`]).
 //! - **Head-to-head** between iterations on evaluation prompts (MT-Bench's first turns by
 //!   default), decided by one fixed judge: each answer scored alone with the judge prompt, the
 //!   higher score winning ([`compare_scored`], the default for a local judge), or each pair
@@ -38,6 +39,7 @@ mod evaluate;
 mod following_report;
 mod head_to_head;
 mod instruction_following;
+mod judge_comparison;
 mod judge_quality;
 mod judges;
 mod length_control;
@@ -59,6 +61,7 @@ pub use instruction_following::{
     compare_following, instruction_following, summarise as summarise_following,
     FollowingComparison, InstructedSet, InstructionFollowing, KindFollowing,
 };
+pub use judge_comparison::{compare_judges, JudgeComparison};
 pub use judge_quality::{
     chance_pairwise_accuracy, held_out_groups, held_out_sets, judge_quality, metric_intervals,
     reference_ranks, set_kind, HeldOutGroup, JudgeQuality, MetricIntervals, CHANCE_PERMUTATIONS,

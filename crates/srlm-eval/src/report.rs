@@ -10,6 +10,7 @@ use crate::error::{EvalError, Result};
 use crate::following_report::{following_section, self_reward_section};
 use crate::head_to_head::Matchup;
 use crate::instruction_following::{FollowingComparison, InstructionFollowing};
+use crate::judge_comparison::JudgeComparison;
 use crate::judge_quality::JudgeQuality;
 use crate::options::PairMethod;
 use crate::plot;
@@ -22,6 +23,9 @@ use crate::win_rate::{pct, Share};
 pub struct EvalReport {
     /// Judge quality of each model on the held-out EFT set.
     pub judge: Vec<JudgeQuality>,
+    /// Paired differences in judge quality between models on the same held-out set (B − A).
+    #[serde(default)]
+    pub judge_comparisons: Vec<JudgeComparison>,
     /// Which model judged the head-to-heads.
     pub head_to_head_judge: Option<String>,
     /// How it judged them (`None` in reports older than the field: pairwise).
@@ -91,6 +95,22 @@ fn bracketed(
     }
 }
 
+/// The paired differences between judges, under the judge-quality table.
+fn judge_comparison_table(md: &mut String, comparisons: &[JudgeComparison]) {
+    if comparisons.is_empty() {
+        return;
+    }
+    md.push_str("\nPaired differences, B − A on the same pairs (pairwise accuracy over all pairs, an unjudged pair wrong for either judge; paired bootstrap over prompts; an interval above 0 says B orders more pairs as the reference does):\n\n| B − A | set | pairwise acc., all pairs | pairs |\n|---|---|---|---|\n");
+    for c in comparisons {
+        let d = &c.pairwise_accuracy_all;
+        let _ = writeln!(
+            md,
+            "| {} − {} | {} | {:+.3} [{:+.3}, {:+.3}] | {} |",
+            c.b, c.a, c.set, d.value, d.low, d.high, c.pairs
+        );
+    }
+}
+
 /// The markdown report (plots referenced by relative path).
 pub fn markdown(report: &EvalReport) -> String {
     let mut md = String::from("# Self-rewarding run report\n\n");
@@ -125,6 +145,7 @@ pub fn markdown(report: &EvalReport) -> String {
                 m.groups
             );
         }
+        judge_comparison_table(&mut md, &report.judge_comparisons);
         md.push_str("\n![judge quality](judge_quality.svg) ([PNG](judge_quality.png))\n\n");
     }
     following_section(

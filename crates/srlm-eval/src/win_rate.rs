@@ -136,6 +136,24 @@ pub fn win_tie_loss(outcomes: &[PairOutcome], seed: u64) -> WinTieLoss {
     }
 }
 
+/// `statistic` on `items`, with the 95 % percentile interval of `statistic` on the items
+/// resampled with replacement (`seed`).
+pub(crate) fn bootstrap<T: Copy>(items: &[T], seed: u64, statistic: impl Fn(&[T]) -> f64) -> Share {
+    let value = statistic(items);
+    let n = items.len();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut samples = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
+    let mut draw: Vec<T> = Vec::with_capacity(n);
+    if n > 0 {
+        for _ in 0..BOOTSTRAP_RESAMPLES {
+            draw.clear();
+            draw.extend((0..n).map(|_| items[rng.random_range(0..n)]));
+            samples.push(statistic(&draw));
+        }
+    }
+    percentile_share(value, samples)
+}
+
 #[cfg(test)]
 mod tests {
     use super::quantile;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod following;
+mod judge_comparison;
 mod length_control;
 mod report;
 mod run;

@@ -212,6 +212,7 @@ fn report_files_tables_and_plots() {
                 },
                 parse_rate: 0.25,
                 chance_pairwise_accuracy: None,
+                groups: Vec::new(),
             },
             JudgeQuality {
                 model: "M1".into(),
@@ -245,6 +246,7 @@ fn report_files_tables_and_plots() {
                 },
                 parse_rate: 0.75,
                 chance_pairwise_accuracy: Some(0.375),
+                groups: Vec::new(),
             },
         ],
         head_to_head_judge: Some("M1".into()),

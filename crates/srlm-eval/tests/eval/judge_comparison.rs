@@ -1,39 +1,9 @@
 //! Paired differences between two judges on the same held-out pairs, against hand-computed
 //! values.
 
-use srlm_data::EftRecord;
 use srlm_eval::{compare_judges, held_out_groups, judge_quality, markdown, EvalReport};
-use srlm_judge::{Judge, JudgeItem, Judgement};
 
-fn eft(prompt: &str, response: &str, score: f64) -> EftRecord {
-    EftRecord {
-        prompt: prompt.into(),
-        response: response.into(),
-        judgement: format!("Score: {score}"),
-        score,
-        origin: None,
-    }
-}
-
-/// Scores a response by the `nth` number written in it.
-struct NthNumber(usize);
-
-impl Judge for NthNumber {
-    fn judge(&mut self, items: &[JudgeItem]) -> srlm_judge::Result<Vec<Judgement>> {
-        Ok(items
-            .iter()
-            .map(|i| {
-                let parsed = i
-                    .response
-                    .split_whitespace()
-                    .filter_map(|w| w.parse::<f64>().ok())
-                    .nth(self.0)
-                    .ok_or(srlm_judge::ParseFailure::NoScore);
-                Judgement::from_samples(vec![parsed], vec![i.response.clone()], &Default::default())
-            })
-            .collect())
-    }
-}
+use crate::scoring::{eft, NthNumber};
 
 /// Reference scores p1: 4, 3, 1; p2: 4, 2. Judge B reads the first number of each response and
 /// orders every pair as the reference does (4 of 4); judge A reads the second: p1 scored 1, 3, 2

@@ -92,7 +92,7 @@ fn prompts_are_spread_over_categories() {
     );
 }
 
-fn eft(prompt: &str, response: &str, score: f64) -> EftRecord {
+pub(crate) fn eft(prompt: &str, response: &str, score: f64) -> EftRecord {
     EftRecord {
         prompt: prompt.into(),
         response: response.into(),
@@ -102,10 +102,10 @@ fn eft(prompt: &str, response: &str, score: f64) -> EftRecord {
     }
 }
 
-/// Scores a response by a number written in it; "?" is a failed parse.
-struct ByNumber;
+/// Scores a response by the `nth` number written in it; without one ("?") the parse fails.
+pub(crate) struct NthNumber(pub usize);
 
-impl Judge for ByNumber {
+impl Judge for NthNumber {
     fn judge(&mut self, items: &[JudgeItem]) -> srlm_judge::Result<Vec<Judgement>> {
         Ok(items
             .iter()
@@ -113,7 +113,8 @@ impl Judge for ByNumber {
                 let parsed = i
                     .response
                     .split_whitespace()
-                    .find_map(|w| w.parse::<f64>().ok())
+                    .filter_map(|w| w.parse::<f64>().ok())
+                    .nth(self.0)
                     .ok_or(srlm_judge::ParseFailure::NoScore);
                 Judgement::from_samples(vec![parsed], vec![i.response.clone()], &Default::default())
             })
@@ -135,7 +136,7 @@ fn judge_quality_against_reference_scores() {
     let groups = held_out_groups(&records, 10);
     assert_eq!(groups.len(), 2, "a prompt with one response is no group");
     assert_eq!(reference_ranks(&groups[0].records), [0.0, 1.0, 3.0]);
-    let q = judge_quality("M1", "given", &mut ByNumber, &groups, 0).unwrap();
+    let q = judge_quality("M1", "given", &mut NthNumber(0), &groups, 0).unwrap();
     // p1: pairs (4>3 ok), (4>1 ok), (3 vs 1: judge 2 < 3, wrong) → 2/3; p2: the "?" is
     // unjudged, (4 vs 2: 5 > 1 ok) → 1/1. Overall 3/4.
     assert_eq!(q.metrics.pairwise_accuracy, Some(0.75));
@@ -328,7 +329,7 @@ fn pointwise_head_to_head_compares_each_answers_own_score() {
         prompt("3", "math"),
         prompt("4", "math"),
     ];
-    // ByNumber scores an answer by the number written in it; "?" gets no score.
+    // NthNumber(0) scores an answer by the number written in it; "?" gets no score.
     let a = Answers {
         model: "M2".into(),
         answers: vec!["4".into(), "2".into(), "3".into(), "?".into()],
@@ -337,8 +338,8 @@ fn pointwise_head_to_head_compares_each_answers_own_score() {
         model: "M1".into(),
         answers: vec!["1".into(), "5".into(), "3".into(), "2".into()],
     };
-    let a_scores = score_answers(&mut ByNumber, &prompts, &a, "eval").unwrap();
-    let b_scores = score_answers(&mut ByNumber, &prompts, &b, "eval").unwrap();
+    let a_scores = score_answers(&mut NthNumber(0), &prompts, &a, "eval").unwrap();
+    let b_scores = score_answers(&mut NthNumber(0), &prompts, &b, "eval").unwrap();
     assert_eq!(a_scores.scores, [Some(4.0), Some(2.0), Some(3.0), None]);
     assert_eq!((a_scores.mean(), a_scores.scored()), (Some(3.0), 3));
     assert_eq!(b_scores.mean(), Some(11.0 / 4.0));
@@ -363,7 +364,7 @@ fn pointwise_head_to_head_compares_each_answers_own_score() {
         model: "M0".into(),
         answers: vec!["1".into()],
     };
-    assert!(score_answers(&mut ByNumber, &prompts, &short, "eval").is_err());
+    assert!(score_answers(&mut NthNumber(0), &prompts, &short, "eval").is_err());
     assert!(compare_scored(&prompts, (&a, &a_scores), (&short, &b_scores), 0).is_err());
     // Auto: pointwise for a model (it learned that prompt), pairwise for a server.
     let server = PairJudge::External(srlm_loop::GeneratorSpec::OpenAi(

@@ -55,12 +55,11 @@ pub fn compare_judges(a: &JudgeQuality, b: &JudgeQuality, seed: u64) -> Result<J
         accuracy(draw.iter().map(|p| p.1.clone()).collect())
             - accuracy(draw.iter().map(|p| p.0.clone()).collect())
     });
-    let metrics = judge_metrics(&a.groups, 5.0);
     Ok(JudgeComparison {
         a: a.model.clone(),
         b: b.model.clone(),
         set: a.set.clone(),
-        pairs: metrics.pairs + metrics.unjudged_pairs,
+        pairs: a.metrics.pairs + a.metrics.unjudged_pairs,
         pairwise_accuracy_all: difference,
     })
 }

@@ -168,7 +168,7 @@ pub(crate) fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
         verifiable,
         &mut training,
         ("train", unit(4)),
-    );
+    )?;
     let mut used = normalized(&held_out_anchors);
     let verifiable_held_out = super::verifiable::pick(
         &split.held_out,
@@ -177,7 +177,7 @@ pub(crate) fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
         verifiable,
         &mut training,
         ("held-out", unit(5)),
-    );
+    )?;
     let instructed_eval = super::verifiable::pick(
         &split.held_out,
         verifiable.eval_prompts,
@@ -185,7 +185,7 @@ pub(crate) fn plan(config: &DataSection, seed: u64) -> Result<DataPlan> {
         verifiable,
         &mut evaluation,
         ("eval", unit(6)),
-    );
+    )?;
     let stats = json!({
         "seed": read,
         "seed_pairs": offered,

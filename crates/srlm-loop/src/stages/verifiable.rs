@@ -16,7 +16,7 @@ use srlm_generation::{complete_checked, GenerationConfig, TextGenerator};
 use srlm_verifiable::{InstructedPrompt, InstructionSampler};
 
 use crate::config::VerifiableSection;
-use crate::error::Result;
+use crate::error::{LoopError, Result};
 
 fn words(text: &str) -> usize {
     text.split_whitespace().count()
@@ -25,7 +25,10 @@ fn words(text: &str) -> usize {
 /// Up to `count` seed pairs of `pool` whose task is short enough (`max_task_words`), whose seed
 /// answer is short enough (`max_answer_words`) and whose normalised prompt is not in `exclude`,
 /// in an order fixed by `seed`; each task gets instructions from `sampler` and the key
-/// `{prefix}-NNNN`. The picked prompts' normalised tasks are added to `exclude`.
+/// `{prefix}-NNNN`. The picked prompts' normalised tasks are added to `exclude`. Fewer usable
+/// prompts than asked is a warning; none at all, when some were asked for, is an error: a set
+/// that comes out empty would silently drop what it is for (its EFT, its judge-quality or its
+/// instruction-following section).
 pub(crate) fn pick(
     pool: &[IftRecord],
     count: usize,
@@ -33,9 +36,9 @@ pub(crate) fn pick(
     config: &VerifiableSection,
     sampler: &mut InstructionSampler,
     (prefix, seed): (&str, u64),
-) -> Vec<InstructedPrompt> {
+) -> Result<Vec<InstructedPrompt>> {
     if count == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut usable: Vec<&IftRecord> = pool
         .iter()
@@ -48,17 +51,28 @@ pub(crate) fn pick(
         })
         .collect();
     usable.shuffle(&mut StdRng::seed_from_u64(seed));
+    if usable.is_empty() {
+        return Err(LoopError::Empty {
+            stage: "data".into(),
+            reason: format!(
+                "no seed prompt is left for the {prefix} set of data.verifiable ({count} asked): \
+                 none passes max_task_words and max_answer_words without being used by another \
+                 set; raise data.held_out_fraction or the limits, or ask for fewer prompts"
+            ),
+        });
+    }
     if usable.len() < count {
         tracing::warn!(
             set = prefix,
             asked = count,
             usable = usable.len(),
             "fewer seed prompts than data.verifiable asks for pass its limits \
-             (max_task_words, max_answer_words) and are not used by another set"
+             (max_task_words, max_answer_words) and are not used by another set; \
+             data.held_out_fraction or the limits give more"
         );
     }
     usable.truncate(count);
-    usable
+    Ok(usable
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
@@ -66,7 +80,7 @@ pub(crate) fn pick(
             let task = r.prompt.trim();
             InstructedPrompt::new(format!("{prefix}-{i:04}"), task, &sampler.draw(task))
         })
-        .collect()
+        .collect())
 }
 
 /// `answers` sampled answers to each prompt, as `params` say; an answer cut at the token limit

@@ -289,3 +289,34 @@ fn a_run_mixes_verifiable_eft_and_checks_its_self_reward() {
     assert!(more["hits"].as_u64().unwrap() <= more["of"].as_u64().unwrap());
     assert_eq!(more["chance"], 0.5);
 }
+
+#[test]
+fn a_verifiable_set_left_without_prompts_stops_the_run_naming_it() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
+    config.instruct.source = PromptSource::Seed;
+    config.data.eft_examples = 8;
+    config.data.verifiable.share = 0.5;
+    config.data.verifiable.prompts = 6;
+    config.data.natural.held_out_prompts = 2;
+    config.data.verifiable.max_answer_words = 400;
+    // The 12 held-out seed prompts: 2 natural anchors, then the held-out verifiable set takes
+    // the other 10 (short of its 40, a warning), and nothing is left for evaluation.
+    config.data.verifiable.held_out_prompts = 40;
+    config.data.verifiable.eval_prompts = 2;
+    let root = tmp.path().join("run");
+    let run = SelfRewardingRun::open(&root, config.clone()).unwrap();
+    let err = run
+        .execute_with(
+            &mut srlm_loop::LogObserver,
+            &mut Scripted::default(),
+            &mut configured_judges(&config),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the eval set"), "{err}");
+    assert!(err.contains("2 asked"), "{err}");
+    assert!(err.contains("data.held_out_fraction"), "{err}");
+    assert!(!root.join("data/verifiable-answers.jsonl").exists());
+}

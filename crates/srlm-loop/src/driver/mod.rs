@@ -67,6 +67,26 @@ impl SelfRewardingRun {
         Ok(parse_device(&self.config.run.device)?)
     }
 
+    /// Mt (M0: `model.path`), stored as the stage that trains it stores it: over a bf16 LoRA
+    /// base (`sft.lora` for M0, `dpo.train.lora` after), the adapted projections are cast as
+    /// they are read, so the run never holds the model in f32, and the model that generates,
+    /// judges and is DPO's reference is the one that trains.
+    fn load_model(&self, t: usize) -> Result<LanguageModel> {
+        let (path, lora) = if t == 0 {
+            (
+                self.config.model.path.clone(),
+                self.config.sft.lora.as_ref(),
+            )
+        } else {
+            (self.dir.model(t), self.config.dpo.train.lora.as_ref())
+        };
+        let device = self.device()?;
+        Ok(match lora {
+            Some(lora) => LanguageModel::load_with_base_dtype(&path, &device, lora)?,
+            None => LanguageModel::load(&path, &device)?,
+        })
+    }
+
     fn finish_stage(
         &self,
         observer: &mut dyn Observer,
@@ -143,7 +163,7 @@ impl SelfRewardingRun {
         if self.dir.model(t + 1).exists() {
             return Ok(());
         }
-        let mt = LanguageModel::load(&self.dir.model(t), &self.device()?)?;
+        let mt = self.load_model(t)?;
         self.follow_current(t, &mt)?;
         let prompts = self.instruct_stage(t, &mt, observer, source)?;
         let candidates = self.candidate_stage(t, &mt, &prompts, observer, source)?;

@@ -129,10 +129,7 @@ impl SelfRewardingRun {
         let clock = StageClock::start(&self.dir, 0, name)?;
         let m0: &LanguageModel = match m0 {
             Some(model) => model,
-            None => m0.insert(LanguageModel::load(
-                &self.config.model.path,
-                &self.device()?,
-            )?),
+            None => m0.insert(self.load_model(0)?),
         };
         let chunks: Vec<&[P]> = prompts.chunks(per_unit).collect();
         let journal = self.dir.data(&format!("{name}.journal"));
@@ -158,7 +155,7 @@ impl SelfRewardingRun {
             return Ok(());
         }
         let clock = StageClock::start(&self.dir, 0, "sft")?;
-        let m0 = LanguageModel::load(&self.config.model.path, &self.device()?)?;
+        let m0 = self.load_model(0)?;
         let ift: Vec<IftRecord> = self.dir.read_records(&self.dir.data("sft-ift.jsonl"))?;
         let eft: Vec<EftRecord> = self.dir.read_records(&self.dir.data("sft-eft.jsonl"))?;
         let workdir = self.dir.workdir("sft")?;

@@ -38,7 +38,7 @@ impl SelfRewardingRun {
             http: self.config.http.clone(),
         };
         let probes = self.probe_answers(t, mt)?;
-        let previous = self.previous_probe_answers(t, generators)?;
+        let previous = self.previous_probe_answers(t)?;
         let mut checked: Vec<Endpoint> = Vec::new();
         for served in &roles {
             if checked.contains(&served.endpoint) {
@@ -145,11 +145,7 @@ impl SelfRewardingRun {
 
     /// M(t−1)'s probe answers: the previous iteration's file, or the model itself (M0 for
     /// t = 1), loaded for them.
-    fn previous_probe_answers(
-        &self,
-        t: usize,
-        generators: &SpecGenerators,
-    ) -> Result<ProbeAnswers> {
+    fn previous_probe_answers(&self, t: usize) -> Result<ProbeAnswers> {
         if t > 1 {
             let path = self.dir.iteration(t - 1, "probes.json");
             if let Some(saved) = ProbeAnswers::read(&path, self.config.serve.probe_tokens)? {
@@ -161,7 +157,7 @@ impl SelfRewardingRun {
         } else {
             self.config.model.path.clone()
         };
-        let model = LanguageModel::load(&path, &generators.device)?;
+        let model = self.load_model(t - 1)?;
         self.local_probe_answers(&model, path.display().to_string())
     }
 

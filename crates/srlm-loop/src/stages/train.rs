@@ -171,7 +171,9 @@ pub(crate) fn dpo(
     iteration: usize,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
-    // Over a bf16 base the reference is that base too: policy and reference score alike.
+    // Over a bf16 base the reference is that base too: policy and reference score alike. The
+    // driver loaded Mt stored that way already; this sets the compute dtype (and casts a model
+    // a caller loaded in f32).
     let mt = match &config.lora {
         Some(lora) => mt.with_base_dtype(lora)?,
         None => mt,

@@ -119,6 +119,8 @@ pub(crate) fn tiny_config(model: &Path, seed: &Path) -> RunConfig {
 pub(crate) struct Scripted {
     /// Prompts seen, by role.
     pub(crate) calls: Vec<(Role, usize)>,
+    /// How the model each generator was given (Mt) stores its first query projection.
+    pub(crate) stored: Vec<(Role, srlm_model::burn::tensor::DType)>,
 }
 
 struct ScriptedGenerator<'a> {
@@ -196,8 +198,10 @@ impl GeneratorSource for Scripted {
         &'a mut self,
         role: Role,
         _spec: &GeneratorSpec,
-        _current: &'a LanguageModel,
+        current: &'a LanguageModel,
     ) -> srlm_loop::Result<Box<dyn TextGenerator + 'a>> {
+        let query = &current.model.layers[0].attention.q.weight;
+        self.stored.push((role, query.dtype()));
         Ok(Box::new(ScriptedGenerator {
             role,
             calls: &mut self.calls,

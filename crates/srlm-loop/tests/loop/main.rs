@@ -4,6 +4,7 @@
 
 mod common;
 mod filters;
+mod lora_base;
 mod pairs;
 mod pieces;
 mod run;

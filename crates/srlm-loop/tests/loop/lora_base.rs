@@ -1,0 +1,61 @@
+//! A run whose LoRA adapters train over a bf16 base holds each Mt as it trains it: every stage
+//! that generates from Mt (seed answers, prompts, candidates, judgements) gets the model with
+//! its adapted projections stored in bf16, never an f32 copy cast only for the update.
+
+use srlm_loop::{LogObserver, PromptSource, Role, SelfRewardingRun};
+use srlm_model::burn::tensor::DType;
+use srlm_model::{LoraConfig, LoraDtype};
+
+use crate::common::{configured_judges, seed_file, serial, tiny_config, tiny_model, Scripted};
+
+fn bf16_base(rank: usize) -> LoraConfig {
+    LoraConfig {
+        base_dtype: LoraDtype::Bf16,
+        ..LoraConfig::new(rank)
+    }
+}
+
+#[test]
+fn every_stage_generates_from_mt_stored_as_its_training_stores_it() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
+    config.instruct.source = PromptSource::Seed;
+    config.run.iterations = 1;
+    config.sft.lora = Some(bf16_base(4));
+    config.dpo.train.lora = Some(bf16_base(2));
+    let mut source = Scripted::default();
+    let outcome = SelfRewardingRun::open(&tmp.path().join("run"), config.clone())
+        .unwrap()
+        .execute_with(
+            &mut LogObserver,
+            &mut source,
+            &mut configured_judges(&config),
+        )
+        .unwrap();
+    assert_eq!(outcome.models.len(), 2);
+    let roles: Vec<Role> = source.stored.iter().map(|(role, _)| *role).collect();
+    assert!(roles.contains(&Role::Candidates), "{roles:?}");
+    assert!(roles.contains(&Role::Judge), "{roles:?}");
+    for (role, dtype) in &source.stored {
+        assert_eq!(*dtype, DType::BF16, "{role:?}");
+    }
+
+    // Over an f32 base (the default) the same run generates from f32 weights.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
+    config.instruct.source = PromptSource::Seed;
+    config.run.iterations = 1;
+    config.dpo.train.lora = Some(LoraConfig::new(2));
+    let mut source = Scripted::default();
+    SelfRewardingRun::open(&tmp.path().join("run"), config.clone())
+        .unwrap()
+        .execute_with(
+            &mut LogObserver,
+            &mut source,
+            &mut configured_judges(&config),
+        )
+        .unwrap();
+    assert!(!source.stored.is_empty());
+    assert!(source.stored.iter().all(|(_, d)| *d == DType::F32));
+}

@@ -5,7 +5,8 @@
 //!
 //! On glibc, [`keep_freed_memory`] also stops the allocator from handing freed activation
 //! buffers back to the kernel, which a training step would otherwise fault in again, page by
-//! zeroed page, on its next allocation of the same size.
+//! zeroed page, on its next allocation of the same size; [`release_freed_memory`] hands them
+//! back between the stages of a run.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
@@ -106,6 +107,20 @@ pub(crate) fn keep_freed_memory() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
+    }
+}
+
+/// Hands the free pages of glibc's heap back to the kernel (`malloc_trim`), where
+/// [`keep_freed_memory`] keeps them during a stage: `srlm run` calls it after each stage, so
+/// that a training stage's freed activations do not stay in the resident set while the next
+/// stage generates. A walk over the heap, once a stage; free blocks stay free.
+pub(crate) fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns pages of free chunks to the kernel (`madvise`); it is
+    // safe to call from any thread at any time.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -172,6 +172,8 @@ impl Observer for Progress {
             one_line(&summary.stage, &summary.stats)
         );
         tracing::info!(stage = %summary.stage, iteration = summary.iteration, wall_s = summary.wall_s, stats = %summary.stats, "stage finished");
+        // What the stage freed (a training stage's activations) leaves the resident set.
+        crate::heap::release_freed_memory();
     }
 }
 

@@ -3,7 +3,8 @@
 # finished stage (docs/performance.md, "The loop over a bf16 base").
 # Usage: scripts/loop-memory.sh [SRLM-BINARY] [OUT]   (defaults: target/release/srlm, runs/loop-memory)
 # Writes OUT/rss.txt (epoch seconds, VmRSS KiB, last finished stage) and OUT/time.txt, and
-# prints the peak while M0 answers, after SFT, and of the whole run (MB).
+# prints the peak while M0 answers, in the iterations (from iteration 1's candidates on), and of
+# the whole run (MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/release/srlm}
@@ -22,8 +23,9 @@ while kill -0 "$pid" 2> /dev/null; do
   sleep 0.2
 done
 wait "$timer"
+# Stages are labelled by the last one finished: "instruct" onwards is iteration 1's candidates on.
 awk '$3 ~ /none|seed-answers|verifiable-answers/ {if ($2 > a) a = $2}
-     $3 !~ /none|seed-answers|verifiable-answers|"data"/ {if ($2 > b) b = $2}
+     $3 ~ /instruct|candidates|judge|pairs|dpo/ {if ($2 > b) b = $2}
      {if ($2 > c) c = $2}
-     END {printf "while M0 answers %.0f MB, after SFT %.0f MB, run %.0f MB\n", a / 1024, b / 1024, c / 1024}' \
+     END {printf "while M0 answers %.0f MB, iterations (from the first candidates) %.0f MB, run %.0f MB\n", a / 1024, b / 1024, c / 1024}' \
   "$out/rss.txt"

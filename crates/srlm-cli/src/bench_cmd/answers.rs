@@ -9,7 +9,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
-use srlm::model::{parse_device, GenerationConfig, LanguageModel, LocalGenerator, TextGenerator};
+use srlm::model::{
+    parse_device, GenerationConfig, LanguageModel, LocalGenerator, LoraConfig, TextGenerator,
+};
 
 use super::{median, Record};
 
@@ -47,14 +49,18 @@ pub(crate) fn measure(
     batches: &[usize],
     (questions_path, count, new_tokens): (&Path, usize, usize),
     reps: usize,
+    base: Option<&LoraConfig>,
 ) -> Result<Vec<Record>> {
     ensure!(
         source != "random:smollm2",
         "--work answers needs a trained model: a random one never ends its answers"
     );
     let device = parse_device(device)?;
-    let model = LanguageModel::load(Path::new(source), &device)
-        .with_context(|| format!("loading {source}"))?;
+    let model = match base {
+        Some(lora) => LanguageModel::load_with_base_dtype(Path::new(source), &device, lora),
+        None => LanguageModel::load(Path::new(source), &device),
+    }
+    .with_context(|| format!("loading {source}"))?;
     let prompts = questions(questions_path, count)?;
     let config = GenerationConfig::sampled(0.7, 0.9, new_tokens).with_seed(0);
     let mut records = Vec::new();
@@ -74,7 +80,11 @@ pub(crate) fn measure(
                 rates.push(tokens as f64 / seconds);
             }
         }
-        records.push(Record::generation("answers", batch, median(rates)));
+        records.push(Record::generation(
+            &super::generation::base_name("answers", base),
+            batch,
+            median(rates),
+        ));
     }
     Ok(records)
 }

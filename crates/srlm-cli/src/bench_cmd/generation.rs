@@ -12,7 +12,7 @@ use anyhow::{ensure, Context, Result};
 use srlm::model::burn::tensor::Device;
 use srlm::model::{
     generate, parse_device, GenerationConfig, LanguageModel, Llama, LlamaConfig, LoraConfig,
-    Padding, TokenBatch,
+    LoraDtype, Padding, TokenBatch,
 };
 
 use super::{median, Record};
@@ -70,9 +70,10 @@ pub(crate) fn measure(
     batches: &[usize],
     (prompt_len, new_tokens): (usize, usize),
     reps: usize,
+    base: Option<&LoraConfig>,
 ) -> Result<Vec<Record>> {
     let device = parse_device(device)?;
-    let (model, _, pad_id) = load_model(source, &device, None)?;
+    let (model, _, pad_id) = load_model(source, &device, base)?;
     let vocab = model.vocab_size();
     let mut records = Vec::new();
     for &batch in batches {
@@ -110,8 +111,23 @@ pub(crate) fn measure(
             }
         }
         for (work, rates) in [("prefill", prefill), ("decode", decode)] {
-            records.push(Record::generation(work, batch, median(rates)));
+            records.push(Record::generation(
+                &base_name(work, base),
+                batch,
+                median(rates),
+            ));
         }
     }
     Ok(records)
+}
+
+/// `work` over a bf16 LoRA base is `work+bf16base` (the model the loop generates from when its
+/// adapters train over that base: `--lora R --lora-base bf16`); over an f32 base, `work`.
+pub(crate) fn base_name(work: &str, base: Option<&LoraConfig>) -> String {
+    match base {
+        Some(lora) if lora.base_dtype != LoraDtype::F32 => {
+            format!("{work}+{}base", lora.base_dtype.name())
+        }
+        _ => work.to_string(),
+    }
 }

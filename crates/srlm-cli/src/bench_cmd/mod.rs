@@ -241,6 +241,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
                 &args.batches,
                 (args.prompt_tokens, args.new_tokens),
                 args.reps,
+                args.lora.config()?.as_ref(),
             )?,
             Work::Answers => answers::measure(
                 &args.model,
@@ -248,6 +249,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
                 &args.batches,
                 (&args.questions_file, args.questions, args.new_tokens),
                 args.reps,
+                args.lora.config()?.as_ref(),
             )?,
             Work::Sft | Work::SftEft | Work::Dpo | Work::DpoRef => {
                 vec![training::measure(

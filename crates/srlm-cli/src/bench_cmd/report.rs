@@ -67,8 +67,17 @@ fn combine(records: &[Record]) -> Option<Record> {
     })
 }
 
-/// A record's row label; `(prompt, new)` are the generation shape's token counts.
+/// A record's row label; `(prompt, new)` are the generation shape's token counts. A generation
+/// over a bf16 LoRA base (`decode+bf16base`) gets its work's label and `, bf16 base`.
 fn label(r: &Record, (prompt, new): (usize, usize)) -> String {
+    if let Some((work, base)) = r.work.split_once('+').filter(|(_, b)| b.ends_with("base")) {
+        let plain = Record {
+            work: work.to_string(),
+            ..r.clone()
+        };
+        let dtype = base.trim_end_matches("base");
+        return format!("{}, {dtype} base", label(&plain, (prompt, new)));
+    }
     match r.work.as_str() {
         "prefill" => format!("prefill {prompt}"),
         "decode" if prompt == generation::PROMPT => format!("decode {new}"),
@@ -201,6 +210,28 @@ mod tests {
             fused: String::new(),
             generation: String::new(),
         }
+    }
+
+    #[test]
+    fn generation_over_a_bf16_base_is_labelled_as_its_work_and_base() {
+        let shape = (128, 32);
+        assert_eq!(
+            label(&record("decode+bf16base", 16, 1.0), shape),
+            "decode 32, bf16 base"
+        );
+        assert_eq!(
+            label(&record("prefill+bf16base", 16, 1.0), shape),
+            "prefill 128, bf16 base"
+        );
+        assert_eq!(
+            label(&record("decode+bf16base", 16, 1.0), (600, 32)),
+            "decode 32 after 600, bf16 base"
+        );
+        // A training record's suffix is its own.
+        assert_eq!(
+            label(&record("sft+lora16bf16", 4, 1.0), shape),
+            "sft+lora16bf16"
+        );
     }
 
     #[test]

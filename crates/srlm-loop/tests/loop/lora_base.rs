@@ -2,7 +2,7 @@
 //! that generates from Mt (seed answers, prompts, candidates, judgements) gets the model with
 //! its adapted projections stored in bf16, never an f32 copy cast only for the update.
 
-use srlm_loop::{LogObserver, PromptSource, Role, SelfRewardingRun};
+use srlm_loop::{LogObserver, PromptSource, Role, RunConfig, SelfRewardingRun};
 use srlm_model::burn::tensor::DType;
 use srlm_model::{LoraConfig, LoraDtype};
 
@@ -15,15 +15,14 @@ fn bf16_base(rank: usize) -> LoraConfig {
     }
 }
 
-#[test]
-fn every_stage_generates_from_mt_stored_as_its_training_stores_it() {
-    let _serial = serial();
+/// One iteration on the tiny model with `lora` = (SFT's, DPO's) adapters: how the model handed
+/// to each generator stored its first query projection, by role.
+fn generated_from(lora: (Option<LoraConfig>, Option<LoraConfig>)) -> Vec<(Role, DType)> {
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
+    let mut config: RunConfig = tiny_config(&tiny_model(tmp.path()), &seed_file());
     config.instruct.source = PromptSource::Seed;
     config.run.iterations = 1;
-    config.sft.lora = Some(bf16_base(4));
-    config.dpo.train.lora = Some(bf16_base(2));
+    (config.sft.lora, config.dpo.train.lora) = lora;
     let mut source = Scripted::default();
     let outcome = SelfRewardingRun::open(&tmp.path().join("run"), config.clone())
         .unwrap()
@@ -34,28 +33,21 @@ fn every_stage_generates_from_mt_stored_as_its_training_stores_it() {
         )
         .unwrap();
     assert_eq!(outcome.models.len(), 2);
-    let roles: Vec<Role> = source.stored.iter().map(|(role, _)| *role).collect();
+    source.stored
+}
+
+#[test]
+fn every_stage_generates_from_mt_stored_as_its_training_stores_it() {
+    let _serial = serial();
+    let stored = generated_from((Some(bf16_base(4)), Some(bf16_base(2))));
+    let roles: Vec<Role> = stored.iter().map(|(role, _)| *role).collect();
     assert!(roles.contains(&Role::Candidates), "{roles:?}");
     assert!(roles.contains(&Role::Judge), "{roles:?}");
-    for (role, dtype) in &source.stored {
+    for (role, dtype) in &stored {
         assert_eq!(*dtype, DType::BF16, "{role:?}");
     }
-
     // Over an f32 base (the default) the same run generates from f32 weights.
-    let tmp = tempfile::tempdir().unwrap();
-    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
-    config.instruct.source = PromptSource::Seed;
-    config.run.iterations = 1;
-    config.dpo.train.lora = Some(LoraConfig::new(2));
-    let mut source = Scripted::default();
-    SelfRewardingRun::open(&tmp.path().join("run"), config.clone())
-        .unwrap()
-        .execute_with(
-            &mut LogObserver,
-            &mut source,
-            &mut configured_judges(&config),
-        )
-        .unwrap();
-    assert!(!source.stored.is_empty());
-    assert!(source.stored.iter().all(|(_, d)| *d == DType::F32));
+    let stored = generated_from((None, Some(LoraConfig::new(2))));
+    assert!(!stored.is_empty());
+    assert!(stored.iter().all(|(_, d)| *d == DType::F32));
 }

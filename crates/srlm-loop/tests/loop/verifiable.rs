@@ -186,21 +186,28 @@ fn verifiable_settings_are_checked_at_start() {
     assert!(err.to_string().contains("data.verifiable.answers"), "{err}");
 }
 
+/// The tiny run with half of its 8 EFT examples verifiable, from 6 instructed seed prompts; of
+/// the seed's 12 held-out prompts, 2 are natural anchors and the rest are left to the held-out
+/// verifiable and evaluation sets the test asks for.
+fn verifiable_config(dir: &Path) -> RunConfig {
+    let mut config = tiny_config(&tiny_model(dir), &seed_file());
+    config.instruct.source = PromptSource::Seed;
+    config.data.eft_examples = 8;
+    config.data.verifiable.share = 0.5;
+    config.data.verifiable.prompts = 6;
+    config.data.natural.held_out_prompts = 2;
+    config.data.verifiable.max_answer_words = 400;
+    config
+}
+
 #[test]
 fn a_run_mixes_verifiable_eft_and_checks_its_self_reward() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
-    config.instruct.source = PromptSource::Seed;
+    let mut config = verifiable_config(tmp.path());
     config.run.iterations = 1;
-    config.data.eft_examples = 8;
-    config.data.verifiable.share = 0.5;
-    config.data.verifiable.prompts = 6;
     config.data.verifiable.held_out_prompts = 8;
     config.data.verifiable.eval_prompts = 2;
-    // 12 held-out seed prompts: room for natural, verifiable and evaluation ones.
-    config.data.natural.held_out_prompts = 2;
-    config.data.verifiable.max_answer_words = 400;
     config.data.verifiable.held_out_kinds = vec!["punctuation:no_comma".into()];
     config.instruct.instructed_share = 0.5;
     let root = tmp.path().join("run");
@@ -294,13 +301,7 @@ fn a_run_mixes_verifiable_eft_and_checks_its_self_reward() {
 fn a_verifiable_set_left_without_prompts_stops_the_run_naming_it() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = tiny_config(&tiny_model(tmp.path()), &seed_file());
-    config.instruct.source = PromptSource::Seed;
-    config.data.eft_examples = 8;
-    config.data.verifiable.share = 0.5;
-    config.data.verifiable.prompts = 6;
-    config.data.natural.held_out_prompts = 2;
-    config.data.verifiable.max_answer_words = 400;
+    let mut config = verifiable_config(tmp.path());
     // The 12 held-out seed prompts: 2 natural anchors, then the held-out verifiable set takes
     // the other 10 (short of its 40, a warning), and nothing is left for evaluation.
     config.data.verifiable.held_out_prompts = 40;

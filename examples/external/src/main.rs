@@ -184,6 +184,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     config.data.verifiable.prompts = 8;
     config.data.verifiable.held_out_prompts = 4;
     config.data.verifiable.eval_prompts = 4;
+    // Its 12 held-out prompts: 4 natural anchors (the default 12 would take them all), 4 for the
+    // held-out verifiable set, 4 for evaluation.
+    config.data.natural.held_out_prompts = 4;
     config.instruct.source = PromptSource::Seed;
     config.instruct.prompts = 6;
     config.candidates.batch = 3;

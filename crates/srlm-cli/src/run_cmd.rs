@@ -195,7 +195,13 @@ fn one_line(stage: &str, s: &serde_json::Value) -> String {
             "rejected",
             "mean_words",
         ],
-        "candidates" => &["prompts", "responses", "truncated", "mean_words"],
+        "candidates" => &[
+            "prompts",
+            "responses",
+            "truncated",
+            "truncated_looping",
+            "mean_words",
+        ],
         "judge" => &[
             "responses",
             "parse_rate",

@@ -29,14 +29,70 @@ pub(crate) fn generate_unit(
         .collect())
 }
 
-/// The stage's counts: prompts, responses, how many hit the token limit, mean length.
+/// The stage's counts: prompts, responses, how many hit the token limit and how many of those
+/// were caught in a loop ([`loops_at_end`]), mean length.
 pub(crate) fn stats(sets: &[CandidateSet]) -> serde_json::Value {
     let responses: Vec<_> = sets.iter().flat_map(|s| &s.responses).collect();
     json!({
         "prompts": sets.len(),
         "responses": responses.len(),
         "truncated": responses.iter().filter(|r| r.truncated).count(),
+        "truncated_looping": responses
+            .iter()
+            .filter(|r| r.truncated && loops_at_end(&r.text))
+            .count(),
         "empty": responses.iter().filter(|r| r.text.trim().is_empty()).count(),
         "mean_words": super::mean_words(responses.iter().map(|r| r.text.as_str())),
     })
+}
+
+/// Words at the end of a response that [`loops_at_end`] reads.
+const LOOP_WINDOW_WORDS: usize = 120;
+
+/// Whether a response ends in a repetition loop: more than 30 % of the 4-word sequences of its
+/// last [`LOOP_WINDOW_WORDS`] words (whitespace-split) repeat an earlier one of that window. A
+/// candidate cut at the token limit that loops would not have ended under any larger limit; one
+/// that does not may have. Responses under 40 words are never counted as looping.
+pub(crate) fn loops_at_end(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() < 40 {
+        return false;
+    }
+    let window = &words[words.len().saturating_sub(LOOP_WINDOW_WORDS)..];
+    let grams: Vec<&[&str]> = window.windows(4).collect();
+    let distinct: std::collections::HashSet<&[&str]> = grams.iter().copied().collect();
+    let repeated = grams.len() - distinct.len();
+    10 * repeated > 3 * grams.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loops_at_end;
+
+    #[test]
+    fn a_response_that_repeats_itself_at_the_end_loops() {
+        let prose: Vec<String> = (0..200).map(|i| format!("word{i}")).collect();
+        assert!(!loops_at_end(&prose.join(" ")));
+        // The same 10-word sentence over and over: 107 of the window's 117 4-grams repeat.
+        let looping = format!(
+            "{} {}",
+            prose[..60].join(" "),
+            "they may be successful in one area but not another. ".repeat(12)
+        );
+        assert!(loops_at_end(&looping));
+        // Four words copied over k later spans: 26 of 117 4-grams repeat for k = 8 (22 %, not
+        // a loop), 42 for k = 12 (36 %, a loop).
+        let partly = |repeats: usize| {
+            let mut words: Vec<String> = prose[..120].to_vec();
+            let tail = words[..4].to_vec();
+            for k in 0..repeats {
+                let at = 120 - 4 * (k + 1);
+                words.splice(at..at + 4, tail.clone());
+            }
+            words.join(" ")
+        };
+        assert!(!loops_at_end(&partly(8)));
+        assert!(loops_at_end(&partly(12)));
+        assert!(!loops_at_end("short and repeated short and repeated"));
+    }
 }

@@ -12,23 +12,11 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use srlm::generation::GenerationConfig;
 use srlm::model::{parse_device, LanguageModel};
-
-/// The candidates stage's definition of a response that ends in a loop.
-fn loops_at_end(text: &str) -> bool {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    if words.len() < 40 {
-        return false;
-    }
-    let window = &words[words.len().saturating_sub(120)..];
-    let grams: Vec<&[&str]> = window.windows(4).collect();
-    let distinct: HashSet<&[&str]> = grams.iter().copied().collect();
-    10 * (grams.len() - distinct.len()) > 3 * grams.len()
-}
+use srlm::run::loops_at_end;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

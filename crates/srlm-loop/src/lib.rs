@@ -64,6 +64,7 @@ pub use run_dir::{RunDir, StageSummary};
 // The stages' pieces a user composes or reads a run folder with: Self-Instruct's prompt and
 // parser, the preference pairs, the checks of the self-judge against the verifiable
 // instructions, the instructed answers, and what a finished run's records hold.
+pub use stages::candidates::loops_at_end;
 pub use stages::instruct::{extract_tasks, few_shot_prompt};
 pub use stages::instructed::{check_self_reward, wilson_interval, Rate, SelfRewardCheck};
 pub use stages::judging::{judged_judgements, score_histogram};

@@ -50,10 +50,18 @@ pub(crate) fn stats(sets: &[CandidateSet]) -> serde_json::Value {
 const LOOP_WINDOW_WORDS: usize = 120;
 
 /// Whether a response ends in a repetition loop: more than 30 % of the 4-word sequences of its
-/// last [`LOOP_WINDOW_WORDS`] words (whitespace-split) repeat an earlier one of that window. A
-/// candidate cut at the token limit that loops would not have ended under any larger limit; one
-/// that does not may have. Responses under 40 words are never counted as looping.
-pub(crate) fn loops_at_end(text: &str) -> bool {
+/// last 120 words (whitespace-split) repeat an earlier one of that window. A candidate cut at
+/// the token limit that loops would not have ended under any larger limit; one that does not may
+/// have (the candidates stage counts them as `truncated_looping`). Responses under 40 words are
+/// never counted as looping.
+///
+/// ```
+/// let prose: Vec<String> = (0..150).map(|i| format!("w{i}")).collect();
+/// assert!(!srlm_loop::loops_at_end(&prose.join(" ")));
+/// let stuck = format!("{} {}", prose.join(" "), "and so on and so forth, ".repeat(30));
+/// assert!(srlm_loop::loops_at_end(&stuck));
+/// ```
+pub fn loops_at_end(text: &str) -> bool {
     let words: Vec<&str> = text.split_whitespace().collect();
     if words.len() < 40 {
         return false;

@@ -1,7 +1,8 @@
 //! How many of an iteration's candidates a larger token cap would let finish: samples the loop's
 //! candidates again (4 per prompt, T 0.7, p 0.9, as `[candidates]`) at a large cap, once, and
 //! counts for each smaller cap the samples that would have been cut there — a sequence's first
-//! C tokens do not depend on the cap — and those cut at the large cap in a repetition loop,
+//! C tokens do not depend on the cap (its own random stream; up to rounding between batch
+//! shapes, docs/ARCHITECTURE.md) — and those cut at the large cap in a repetition loop,
 //! which no cap ends (more than 30 % of the 4-word sequences of their last 120 words repeat, the
 //! candidates stage's `truncated_looping`).
 //!

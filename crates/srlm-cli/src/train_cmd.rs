@@ -105,12 +105,8 @@ fn run_training<O: Objective>(
 /// The model at `path`; with LoRA, its adapted projections stored at the base dtype as they are
 /// read (over a bf16 base, policy and — without `--reference` — reference are that base).
 fn load(path: &Path, device: &str, lora: Option<&LoraConfig>) -> Result<LanguageModel> {
-    let device = parse_device(device)?;
-    match lora {
-        Some(lora) => LanguageModel::load_with_base_dtype(path, &device, lora),
-        None => LanguageModel::load(path, &device),
-    }
-    .with_context(|| format!("loading {}", path.display()))
+    LanguageModel::load_for_training(path, &parse_device(device)?, lora)
+        .with_context(|| format!("loading {}", path.display()))
 }
 
 #[allow(clippy::print_stdout)]

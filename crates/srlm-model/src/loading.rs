@@ -41,6 +41,16 @@ impl LanguageModel {
         Self::load_stored(path, device, Some(lora))
     }
 
+    /// The model as a run that trains `lora`'s adapters stores it: [`LanguageModel::load`]
+    /// without adapters, [`LanguageModel::load_with_base_dtype`] with them.
+    pub fn load_for_training(
+        path: &Path,
+        device: &Device,
+        lora: Option<&LoraConfig>,
+    ) -> Result<Self> {
+        Self::load_stored(path, device, lora)
+    }
+
     fn load_stored(path: &Path, device: &Device, base: Option<&LoraConfig>) -> Result<Self> {
         if path.is_dir() {
             Self::load_hf_dir_stored(path, device, base)

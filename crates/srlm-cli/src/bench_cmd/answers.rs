@@ -56,11 +56,8 @@ pub(crate) fn measure(
         "--work answers needs a trained model: a random one never ends its answers"
     );
     let device = parse_device(device)?;
-    let model = match base {
-        Some(lora) => LanguageModel::load_with_base_dtype(Path::new(source), &device, lora),
-        None => LanguageModel::load(Path::new(source), &device),
-    }
-    .with_context(|| format!("loading {source}"))?;
+    let model = LanguageModel::load_for_training(Path::new(source), &device, base)
+        .with_context(|| format!("loading {source}"))?;
     let prompts = questions(questions_path, count)?;
     let config = GenerationConfig::sampled(0.7, 0.9, new_tokens).with_seed(0);
     let mut records = Vec::new();

@@ -56,11 +56,8 @@ pub(crate) fn load_model(
         return Ok((model, config, 2));
     }
     let path = Path::new(source);
-    let lm = match lora {
-        Some(lora) => LanguageModel::load_with_base_dtype(path, device, lora),
-        None => LanguageModel::load(path, device),
-    }
-    .with_context(|| format!("loading {source}"))?;
+    let lm = LanguageModel::load_for_training(path, device, lora)
+        .with_context(|| format!("loading {source}"))?;
     Ok((lm.model, lm.config, lm.pad_id))
 }
 

@@ -72,19 +72,25 @@ impl SelfRewardingRun {
     /// they are read, so the run never holds the model in f32, and the model that generates,
     /// judges and is DPO's reference is the one that trains.
     fn load_model(&self, t: usize) -> Result<LanguageModel> {
-        let (path, lora) = if t == 0 {
-            (
-                self.config.model.path.clone(),
-                self.config.sft.lora.as_ref(),
-            )
+        let lora = if t == 0 {
+            self.config.sft.lora.as_ref()
         } else {
-            (self.dir.model(t), self.config.dpo.train.lora.as_ref())
+            self.config.dpo.train.lora.as_ref()
         };
-        let device = self.device()?;
-        Ok(match lora {
-            Some(lora) => LanguageModel::load_with_base_dtype(&path, &device, lora)?,
-            None => LanguageModel::load(&path, &device)?,
-        })
+        Ok(LanguageModel::load_for_training(
+            &self.model_path(t),
+            &self.device()?,
+            lora,
+        )?)
+    }
+
+    /// Where Mt is: `model.path` for M0, the run folder's `M{t}/` after.
+    fn model_path(&self, t: usize) -> PathBuf {
+        if t == 0 {
+            self.config.model.path.clone()
+        } else {
+            self.dir.model(t)
+        }
     }
 
     fn finish_stage(

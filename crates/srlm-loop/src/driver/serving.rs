@@ -152,13 +152,8 @@ impl SelfRewardingRun {
                 return Ok(saved);
             }
         }
-        let path = if t > 1 {
-            self.dir.model(t - 1)
-        } else {
-            self.config.model.path.clone()
-        };
         let model = self.load_model(t - 1)?;
-        self.local_probe_answers(&model, path.display().to_string())
+        self.local_probe_answers(&model, self.model_path(t - 1).display().to_string())
     }
 
     /// `Ok` when the server serves Mt (logged with how it was told); `Err` says what it serves.

@@ -209,6 +209,20 @@ impl GeneratorSource for Scripted {
     }
 }
 
+/// Runs `config` in `root` to its end (or its first error) with `source`'s scripted generators,
+/// the configured judges and the log as observer.
+pub(crate) fn run_scripted(
+    root: &Path,
+    config: &RunConfig,
+    source: &mut Scripted,
+) -> srlm_loop::Result<srlm_loop::RunOutcome> {
+    srlm_loop::SelfRewardingRun::open(root, config.clone())?.execute_with(
+        &mut srlm_loop::LogObserver,
+        source,
+        &mut configured_judges(config),
+    )
+}
+
 /// Stops the run after `units` units of `stage` in `iteration` (like a kill between units).
 pub(crate) struct StopAt {
     pub(crate) iteration: usize,

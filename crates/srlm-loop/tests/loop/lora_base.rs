@@ -2,11 +2,11 @@
 //! that generates from Mt (seed answers, prompts, candidates, judgements) gets the model with
 //! its adapted projections stored in bf16, never an f32 copy cast only for the update.
 
-use srlm_loop::{LogObserver, PromptSource, Role, RunConfig, SelfRewardingRun};
+use srlm_loop::{PromptSource, Role, RunConfig};
 use srlm_model::burn::tensor::DType;
 use srlm_model::{LoraConfig, LoraDtype};
 
-use crate::common::{configured_judges, seed_file, serial, tiny_config, tiny_model, Scripted};
+use crate::common::{run_scripted, seed_file, serial, tiny_config, tiny_model, Scripted};
 
 fn bf16_base(rank: usize) -> LoraConfig {
     LoraConfig {
@@ -24,14 +24,7 @@ fn generated_from(lora: (Option<LoraConfig>, Option<LoraConfig>)) -> Vec<(Role, 
     config.run.iterations = 1;
     (config.sft.lora, config.dpo.train.lora) = lora;
     let mut source = Scripted::default();
-    let outcome = SelfRewardingRun::open(&tmp.path().join("run"), config.clone())
-        .unwrap()
-        .execute_with(
-            &mut LogObserver,
-            &mut source,
-            &mut configured_judges(&config),
-        )
-        .unwrap();
+    let outcome = run_scripted(&tmp.path().join("run"), &config, &mut source).unwrap();
     assert_eq!(outcome.models.len(), 2);
     source.stored
 }

@@ -11,12 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use srlm_judge::{GenerationConfig, TextGenerator};
-use srlm_loop::{
-    Follows, GeneratorSpec, LogObserver, LoopError, RunConfig, SelfRewardingRun, ServedModel,
-};
+use srlm_loop::{Follows, GeneratorSpec, LoopError, RunConfig, ServedModel};
 use srlm_model::{parse_device, LanguageModel, LocalGenerator};
 
-use crate::common::{configured_judges, seed_file, serial, tiny_config, tiny_model, Scripted};
+use crate::common::{run_scripted, seed_file, serial, tiny_config, tiny_model, Scripted};
 
 /// What the stub serves: a model folder, listed under the folder's name (`M1`, `M2`, …) or
 /// under `listed`, or nothing. `switch`, when set, names a file whose content (a folder)
@@ -217,11 +215,7 @@ fn served_config(tmp: &Path, url: &str, model: &str) -> RunConfig {
 }
 
 fn run(root: &Path, config: &RunConfig) -> srlm_loop::Result<srlm_loop::RunOutcome> {
-    SelfRewardingRun::open(root, config.clone())?.execute_with(
-        &mut LogObserver,
-        &mut Scripted::default(),
-        &mut configured_judges(config),
-    )
+    run_scripted(root, config, &mut Scripted::default())
 }
 
 fn modified(path: &Path) -> std::time::SystemTime {

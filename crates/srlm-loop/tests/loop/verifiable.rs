@@ -8,14 +8,10 @@ use srlm_data::split::normalize_prompt;
 use srlm_data::{read_jsonl, BadLines, EftRecord, PreferenceRecord};
 use srlm_judge::Judgement;
 use srlm_loop::{check_self_reward, wilson_interval};
-use srlm_loop::{
-    JudgedResponse, JudgedSet, NewPrompt, PromptSource, RunConfig, SeedPrompt, SelfRewardingRun,
-};
+use srlm_loop::{JudgedResponse, JudgedSet, NewPrompt, PromptSource, RunConfig, SeedPrompt};
 use srlm_verifiable::InstructedPrompt;
 
-use crate::common::{
-    configured_judges, fixture, seed_file, serial, tiny_config, tiny_model, Scripted,
-};
+use crate::common::{fixture, run_scripted, seed_file, serial, tiny_config, tiny_model, Scripted};
 
 fn records<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
     read_jsonl(path, BadLines::Fail).unwrap().0
@@ -211,14 +207,7 @@ fn a_run_mixes_verifiable_eft_and_checks_its_self_reward() {
     config.data.verifiable.held_out_kinds = vec!["punctuation:no_comma".into()];
     config.instruct.instructed_share = 0.5;
     let root = tmp.path().join("run");
-    let run = SelfRewardingRun::open(&root, config.clone()).unwrap();
-    let outcome = run
-        .execute_with(
-            &mut srlm_loop::LogObserver,
-            &mut Scripted::default(),
-            &mut configured_judges(&config),
-        )
-        .unwrap();
+    let outcome = run_scripted(&root, &config, &mut Scripted::default()).unwrap();
     let stages: Vec<(usize, &str)> = outcome
         .summaries
         .iter()
@@ -307,13 +296,7 @@ fn a_verifiable_set_left_without_prompts_stops_the_run_naming_it() {
     config.data.verifiable.held_out_prompts = 40;
     config.data.verifiable.eval_prompts = 2;
     let root = tmp.path().join("run");
-    let run = SelfRewardingRun::open(&root, config.clone()).unwrap();
-    let err = run
-        .execute_with(
-            &mut srlm_loop::LogObserver,
-            &mut Scripted::default(),
-            &mut configured_judges(&config),
-        )
+    let err = run_scripted(&root, &config, &mut Scripted::default())
         .unwrap_err()
         .to_string();
     assert!(err.contains("the eval set"), "{err}");

@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let plain = kept.len();
     let mut control = kept.clone();
-    let (mut instructed, mut tied) = (0, 0);
+    let (mut instructed, mut tied, mut few) = (0, 0, 0);
     for set in &judged {
         let Some(instructions) = checks.get(set.prompt.as_str()) else {
             continue;
@@ -64,7 +64,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
         let best = followed.iter().map(|f| f.0).max();
         let worst = followed.iter().map(|f| f.0).min();
-        let (Some(best), Some(worst)) = (best, worst) else {
+        let (Some(best), Some(worst), 2..) = (best, worst, followed.len()) else {
+            few += 1;
             continue;
         };
         if best == worst {
@@ -87,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write_jsonl(Path::new(&format!("{out}-self.jsonl")), &control)?;
     println!(
         "checked: {} pairs, {plain} of the self-judge's on plain prompts and {} ordered by the \
-         checks on {instructed} instructed prompts ({tied} tied, the rest with < 2 finished); \
+         checks on {instructed} instructed prompts ({tied} tied, {few} with < 2 finished); \
          self: {} pairs, the self-judge's {} on those prompts (it made {self_judged} on \
          instructed prompts)",
         kept.len(),

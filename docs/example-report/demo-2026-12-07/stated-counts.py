@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""What the self-judge says it counted, against what is there.
+
+Verifiable EFT targets state a count before the score ("The user asked for less than 50 words;
+the response has 60."). This reads every self-judgement of a loop iteration
+(`RUN/iterN/judgements.jsonl`), takes the counts it states for words and for bullet points, and
+compares them with the counts IFEval's checkers take of the same response (words: `\\w+`
+tokens as nltk's `RegexpTokenizer(r"\\w+")`; bullets: lines starting with `* ` or `-`).
+
+Usage: python3 stated-counts.py runs/demo/iter1/judgements.jsonl [runs/demo/iter2/...]
+"""
+import json
+import re
+import statistics
+import sys
+
+
+def bullets(text):
+    return len(re.findall(r"^\s*\*[^\*].*$", text, flags=re.M)) + len(
+        re.findall(r"^\s*-.*$", text, flags=re.M)
+    )
+
+
+def words(text):
+    return len(re.findall(r"\w+", text))
+
+
+STATED = {
+    "words": (re.compile(r"\d+ words[;,.] the response has (\d+)"), words),
+    "bullets": (re.compile(r"exactly (\d+) bullet points?[;,.] the response has (\d+)"), bullets),
+}
+
+
+def ranks(values):
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2
+        i = j + 1
+    return out
+
+
+def spearman(xs, ys):
+    a, b = ranks(xs), ranks(ys)
+    ma, mb = statistics.fmean(a), statistics.fmean(b)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    var = (sum((x - ma) ** 2 for x in a) * sum((y - mb) ** 2 for y in b)) ** 0.5
+    return cov / var if var else float("nan")
+
+
+def main(paths):
+    for path in paths:
+        found = {"words": [], "bullets": []}
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                for response in json.loads(line)["responses"]:
+                    judgement = response.get("judgement") or {}
+                    for text in judgement.get("texts", []):
+                        for kind, (pattern, count) in STATED.items():
+                            m = pattern.search(text)
+                            if m:
+                                found[kind].append(
+                                    (m.groups(), count(response["response"]))
+                                )
+        w = [(int(g[0]), true) for g, true in found["words"]]
+        print(f"{path}")
+        if w:
+            exact = sum(s == t for s, t in w)
+            print(
+                f"  words: {len(w)} stated counts, {exact} exact; median stated "
+                f"{statistics.median(s for s, _ in w)}, median true "
+                f"{statistics.median(t for _, t in w)}; Spearman "
+                f"{spearman([s for s, _ in w], [t for _, t in w]):+.2f}"
+            )
+        b = [(int(g[0]), int(g[1]), true) for g, true in found["bullets"]]
+        if b:
+            print(
+                f"  bullets (exactly N asked): {len(b)} stated counts, "
+                f"{sum(s == t for _, s, t in b)} equal the true count, "
+                f"{sum(s == n for n, s, _ in b)} equal the N asked for, "
+                f"{sum(t == n for n, _, t in b)} responses have N"
+            )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])

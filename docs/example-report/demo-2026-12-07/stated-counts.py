@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""What the self-judge says it counted, against what is there.
+"""What the self-judge says it counted, against what is there, and whether its score follows.
 
 Verifiable EFT targets state a count before the score ("The user asked for less than 50 words;
 the response has 60."). This reads every self-judgement of a loop iteration
 (`RUN/iterN/judgements.jsonl`), takes the counts it states for words and for bullet points, and
 compares them with the counts IFEval's checkers take of the same response (words: `\\w+`
 tokens as nltk's `RegexpTokenizer(r"\\w+")`; bullets: lines starting with `* ` or `-`).
+
+It also reads each verdict's summary ("It follows 2 of the 3 instructions.") and compares the
+score the verifiable targets give that summary (all followed 4, none 1, at least half 3, fewer 2:
+`srlm_data::eft::verifiable_score`) with the score the verdict gives.
 
 Usage: python3 stated-counts.py runs/demo/iter1/judgements.jsonl [runs/demo/iter2/...]
 """
@@ -29,6 +33,29 @@ STATED = {
     "words": (re.compile(r"\d+ words[;,.] the response has (\d+)"), words),
     "bullets": (re.compile(r"exactly (\d+) bullet points?[;,.] the response has (\d+)"), bullets),
 }
+
+
+SUMMARIES = [
+    (re.compile(r"It follows the instruction\."), lambda m: (1, 1)),
+    (re.compile(r"It follows all (\d+) instructions"), lambda m: (int(m[1]), int(m[1]))),
+    (re.compile(r"It does not follow the instruction"), lambda m: (0, 1)),
+    (re.compile(r"It follows none of the (\d+) instructions"), lambda m: (0, int(m[1]))),
+    (re.compile(r"It follows (\d+) of the (\d+) instructions"), lambda m: (int(m[1]), int(m[2]))),
+]
+
+
+def summary_score(text):
+    """The score the verifiable targets give the verdict's summary, or None without one."""
+    for pattern, counts in SUMMARIES:
+        m = pattern.search(text)
+        if m:
+            followed, total = counts(m)
+            if total == 0 or followed >= total:
+                return 4
+            if followed == 0:
+                return 1
+            return 3 if 2 * followed >= total else 2
+    return None
 
 
 def ranks(values):
@@ -56,10 +83,17 @@ def spearman(xs, ys):
 def main(paths):
     for path in paths:
         found = {"words": [], "bullets": []}
+        summaries = {}
         with open(path, encoding="utf-8") as f:
             for line in f:
                 for response in json.loads(line)["responses"]:
                     judgement = response.get("judgement") or {}
+                    samples = judgement.get("samples", [])
+                    for text, sample in zip(judgement.get("texts", []), samples):
+                        implied = summary_score(text)
+                        if implied is not None and sample.get("score") is not None:
+                            key = (implied, round(sample["score"]))
+                            summaries[key] = summaries.get(key, 0) + 1
                     for text in judgement.get("texts", []):
                         for kind, (pattern, count) in STATED.items():
                             m = pattern.search(text)
@@ -85,6 +119,13 @@ def main(paths):
                 f"{sum(s == n for n, s, _ in b)} equal the N asked for, "
                 f"{sum(t == n for n, _, t in b)} responses have N"
             )
+        if summaries:
+            total = sum(summaries.values())
+            same = sum(v for (i, g), v in summaries.items() if i == g)
+            print(f"  scored verdicts with a summary: {total}, score as the summary implies: {same}")
+            for implied in (1, 2, 3, 4):
+                row = [summaries.get((implied, given), 0) for given in (1, 2, 3, 4)]
+                print(f"    summary implies {implied}: scores 1-4 given {row}")
 
 
 if __name__ == "__main__":

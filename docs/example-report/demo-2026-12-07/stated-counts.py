@@ -3,7 +3,7 @@
 
 Verifiable EFT targets state a count before the score ("The user asked for less than 50 words;
 the response has 60."). This reads every self-judgement of a loop iteration
-(`RUN/iterN/judgements.jsonl`), takes the counts it states for words and for bullet points, and
+(`RUN/iterN/judgements.jsonl`) or every verdict `srlm eval` journaled, takes the counts it states for words and for bullet points, and
 compares them with the counts IFEval's checkers take of the same response (words: `\\w+`
 tokens as nltk's `RegexpTokenizer(r"\\w+")`; bullets: lines starting with `* ` or `-`).
 
@@ -12,6 +12,7 @@ score the verifiable targets give that summary (all followed 4, none 1, at least
 `srlm_data::eft::verifiable_score`) with the score the verdict gives.
 
 Usage: python3 stated-counts.py runs/demo/iter1/judgements.jsonl [runs/demo/iter2/...]
+       python3 stated-counts.py runs/demo/report-judge/journal/M1-…-judging.jsonl
 """
 import json
 import re
@@ -80,27 +81,41 @@ def spearman(xs, ys):
     return cov / var if var else float("nan")
 
 
+def verdicts(path):
+    """(response, verdict text, stated score or None) for every verdict in a loop iteration's
+    `judgements.jsonl` or an `srlm eval` journal (`…-judging.jsonl`: the judge prompt as key)."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            entry = json.loads(line)
+            if "key" in entry:
+                found = re.search(r"<response>(.*)</response>", entry["key"], re.S)
+                if not found:
+                    continue
+                for completion in entry["completions"]:
+                    scores = re.findall(r"Score:\s*(\d+)", completion["text"])
+                    stated = int(scores[-1]) if scores else None
+                    yield found.group(1), completion["text"], stated
+                continue
+            for response in entry["responses"]:
+                judgement = response.get("judgement") or {}
+                for text, sample in zip(judgement.get("texts", []), judgement.get("samples", [])):
+                    score = sample.get("score")
+                    stated = round(score) if score is not None else None
+                    yield response["response"], text, stated
+
+
 def main(paths):
     for path in paths:
         found = {"words": [], "bullets": []}
         summaries = {}
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                for response in json.loads(line)["responses"]:
-                    judgement = response.get("judgement") or {}
-                    samples = judgement.get("samples", [])
-                    for text, sample in zip(judgement.get("texts", []), samples):
-                        implied = summary_score(text)
-                        if implied is not None and sample.get("score") is not None:
-                            key = (implied, round(sample["score"]))
-                            summaries[key] = summaries.get(key, 0) + 1
-                    for text in judgement.get("texts", []):
-                        for kind, (pattern, count) in STATED.items():
-                            m = pattern.search(text)
-                            if m:
-                                found[kind].append(
-                                    (m.groups(), count(response["response"]))
-                                )
+        for response, text, stated in verdicts(path):
+            implied = summary_score(text)
+            if implied is not None and stated is not None:
+                summaries[(implied, stated)] = summaries.get((implied, stated), 0) + 1
+            for kind, (pattern, count) in STATED.items():
+                m = pattern.search(text)
+                if m:
+                    found[kind].append((m.groups(), count(response)))
         w = [(int(g[0]), true) for g, true in found["words"]]
         print(f"{path}")
         if w:

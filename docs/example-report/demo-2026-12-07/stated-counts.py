@@ -3,8 +3,8 @@
 
 Verifiable EFT targets state a count before the score ("The user asked for less than 50 words;
 the response has 60."). This reads every self-judgement of a loop iteration
-(`RUN/iterN/judgements.jsonl`) or every verdict `srlm eval` journaled, takes the counts it states for words and for bullet points, and
-compares them with the counts IFEval's checkers take of the same response (words: `\\w+`
+(`RUN/iterN/judgements.jsonl`) or every verdict `srlm eval` journaled, takes the counts it
+states for words and for bullet points, and compares them with the counts IFEval's checkers take of the same response (words: `\\w+`
 tokens as nltk's `RegexpTokenizer(r"\\w+")`; bullets: lines starting with `* ` or `-`).
 
 It also reads each verdict's summary ("It follows 2 of the 3 instructions.") and compares the
@@ -81,9 +81,10 @@ def spearman(xs, ys):
     return cov / var if var else float("nan")
 
 
-def verdicts(path):
-    """(response, verdict text, stated score or None) for every verdict in a loop iteration's
-    `judgements.jsonl` or an `srlm eval` journal (`…-judging.jsonl`: the judge prompt as key)."""
+def judgements(path):
+    """(context, response, [(verdict text, stated score or None)]) for every judged response in a
+    loop iteration's `judgements.jsonl` (context: the prompt) or every entry of an `srlm eval`
+    journal (`…-judging.jsonl`; context: the whole judge prompt, its key)."""
     with open(path, encoding="utf-8") as f:
         for line in f:
             entry = json.loads(line)
@@ -91,31 +92,34 @@ def verdicts(path):
                 found = re.search(r"<response>(.*)</response>", entry["key"], re.S)
                 if not found:
                     continue
+                samples = []
                 for completion in entry["completions"]:
                     scores = re.findall(r"Score:\s*(\d+)", completion["text"])
-                    stated = int(scores[-1]) if scores else None
-                    yield found.group(1), completion["text"], stated
+                    samples.append((completion["text"], int(scores[-1]) if scores else None))
+                yield entry["key"], found.group(1), samples
                 continue
             for response in entry["responses"]:
                 judgement = response.get("judgement") or {}
+                samples = []
                 for text, sample in zip(judgement.get("texts", []), judgement.get("samples", [])):
                     score = sample.get("score")
-                    stated = round(score) if score is not None else None
-                    yield response["response"], text, stated
+                    samples.append((text, round(score) if score is not None else None))
+                yield entry["prompt"], response["response"], samples
 
 
 def main(paths):
     for path in paths:
         found = {"words": [], "bullets": []}
         summaries = {}
-        for response, text, stated in verdicts(path):
-            implied = summary_score(text)
-            if implied is not None and stated is not None:
-                summaries[(implied, stated)] = summaries.get((implied, stated), 0) + 1
-            for kind, (pattern, count) in STATED.items():
-                m = pattern.search(text)
-                if m:
-                    found[kind].append((m.groups(), count(response)))
+        for _, response, samples in judgements(path):
+            for text, stated in samples:
+                implied = summary_score(text)
+                if implied is not None and stated is not None:
+                    summaries[(implied, stated)] = summaries.get((implied, stated), 0) + 1
+                for kind, (pattern, count) in STATED.items():
+                    m = pattern.search(text)
+                    if m:
+                        found[kind].append((m.groups(), count(response)))
         w = [(int(g[0]), true) for g, true in found["words"]]
         print(f"{path}")
         if w:

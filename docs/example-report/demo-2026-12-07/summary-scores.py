@@ -16,18 +16,12 @@ import itertools
 import json
 import pathlib
 import random
-import re
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 spec = importlib.util.spec_from_file_location("stated_counts", HERE / "stated-counts.py")
 stated_counts = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(stated_counts)
-
-
-def stated(text):
-    found = re.findall(r"Score:\s*(\d+)", text)
-    return int(found[-1]) if found else None
 
 
 def mean(values):
@@ -56,19 +50,15 @@ def main(held_out, journals):
             truth[(record["prompt"], record["response"])] = int(record["origin"].split(":")[1].split("/")[0])
     rng = random.Random(0)
     for journal in journals:
-        by_kind = {"stated": {}, "summary": {}}
-        with open(journal, encoding="utf-8") as f:
-            for line in f:
-                entry = json.loads(line)
-                found = re.search(r"<response>(.*)</response>", entry["key"], re.S)
-                if not found:
-                    continue
-                keys = [k for k in truth if k[1] == found.group(1) and k[0] in entry["key"]]
-                if len(keys) != 1:
-                    continue
-                texts = [c["text"] for c in entry["completions"]]
-                by_kind["stated"][keys[0]] = mean(stated(t) for t in texts)
-                by_kind["summary"][keys[0]] = mean(stated_counts.summary_score(t) for t in texts)
+        samples = {}
+        for context, response, judged in stated_counts.judgements(journal):
+            keys = [k for k in truth if k[1] == response and k[0] in context]
+            if len(keys) == 1:
+                samples[keys[0]] = [(stated, stated_counts.summary_score(t)) for t, stated in judged]
+        by_kind = {
+            "stated": {k: mean(s for s, _ in v) for k, v in samples.items()},
+            "summary": {k: mean(i for _, i in v) for k, v in samples.items()},
+        }
         for kind, scores in by_kind.items():
             by_prompt = {}
             for key in scores:

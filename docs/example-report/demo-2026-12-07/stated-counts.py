@@ -4,8 +4,9 @@
 Verifiable EFT targets state a count before the score ("The user asked for less than 50 words;
 the response has 60."). This reads every self-judgement of a loop iteration
 (`RUN/iterN/judgements.jsonl`) or every verdict `srlm eval` journaled, takes the counts it
-states for words and for bullet points, and compares them with the counts IFEval's checkers take of the same response (words: `\\w+`
-tokens as nltk's `RegexpTokenizer(r"\\w+")`; bullets: lines starting with `* ` or `-`).
+states for words and for bullet points, and compares them with the counts IFEval's checkers take
+of the same response (words: `\\w+` tokens as nltk's `RegexpTokenizer(r"\\w+")`; bullets:
+lines starting with `* ` or `-`).
 
 It also reads each verdict's summary ("It follows 2 of the 3 instructions.") and compares the
 score the verifiable targets give that summary (all followed 4, none 1, at least half 3, fewer 2:

@@ -25,7 +25,7 @@ process to get that work's peak; `srlm bench --torch` does); on cuda, also the d
 (`torch.cuda.max_memory_allocated`) as `peak_device_mib`.
 
     bash scripts/fetch-model.sh && pip install torch transformers gguf accelerate
-    python3 tools/bench/torch_bench.py [--work generation|sft|sft-eft|dpo|dpo-ref] [--reps 3]
+    python3 tools/bench/torch_bench.py [--work generation|sft|sft-eft|dpo|dpo-ref|adamw] [--reps 3]
         [--threads N] [--batches 1,4,16] [--device cpu|cuda] [--model GGUF|random:NAME] [--json]
 """
 import argparse
@@ -177,10 +177,26 @@ def training(model, vocab, work, reps):
     return [(NAME, BATCH, x.numel() / seconds)]
 
 
+def adamw(model, reps):
+    """The optimizer phase alone: clip_grad_norm_ and one AdamW step (its default implementation:
+    foreach on CUDA) over the trainable parameters, random gradients; parameters per second."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-6)
+    for p in params:
+        p.grad = torch.randn_like(p) * 1e-3
+
+    def update():
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+
+    seconds = timed(update, reps)
+    return [(NAME, 1, sum(p.numel() for p in params) / seconds)]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="assets/SmolLM2-135M-Instruct.Q4_1.gguf")
-    parser.add_argument("--work", default="generation", choices=["generation", "sft", "sft-eft", "dpo", "dpo-ref"])
+    parser.add_argument("--work", default="generation", choices=["generation", "sft", "sft-eft", "dpo", "dpo-ref", "adamw"])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--batches", default="1,4,16")
@@ -201,7 +217,9 @@ def main():
     if args.lora and args.work != "generation":
         model = with_lora(model, args.lora)
     vocab = model.config.vocab_size
-    if args.work == "generation":
+    if args.work == "adamw":
+        records = adamw(model, args.reps)
+    elif args.work == "generation":
         records = generation(model, vocab, [int(b) for b in args.batches.split(",")], args.reps, args.prompt_tokens, args.new_tokens)
     else:
         records = training(model, vocab, args.work, args.reps)

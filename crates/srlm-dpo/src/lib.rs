@@ -76,7 +76,10 @@ pub use objective::{
     PairStats, PolicyPairs, PreferenceObjective, SftMetrics, SftObjective, SftStats,
     SimpoObjective, StepStats,
 };
-pub use optim::{clip_coefficient, global_grad_norm, scale_grads, AdamW, AdamWConfig};
+pub use optim::{
+    clip_coefficient, global_grad_norm, scale_grads, AdamW, AdamWConfig, GatheredGrads,
+    UpdateLayout, BUCKET_ELEMENTS,
+};
 pub use plan::{MemoryPlan, PlanLine, PlannedWork};
 pub use recipes::{
     fine_tune, sft_objective, FineTuned, Reference, ReferenceObjective, ADAPTER_DIR,

@@ -7,6 +7,7 @@
 
 mod answers;
 mod generation;
+mod optimizer;
 mod report;
 mod torch;
 mod training;
@@ -90,6 +91,9 @@ pub(crate) enum Work {
     /// The loop's candidate stage: 4 sampled answers to each of `--questions` MT-Bench
     /// questions, up to `--new-tokens` each, `--batches` sequences per forward pass (srlm only).
     Answers,
+    /// The optimizer phase alone: gradient norm, clipping and one AdamW update over every
+    /// trainable parameter, random gradients; its rate counts parameters per second.
+    Adamw,
 }
 
 impl Work {
@@ -101,6 +105,7 @@ impl Work {
             Work::Dpo => "dpo",
             Work::DpoRef => "dpo-ref",
             Work::Answers => "answers",
+            Work::Adamw => "adamw",
         }
     }
 }
@@ -251,6 +256,12 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
                 args.reps,
                 args.lora.config()?.as_ref(),
             )?,
+            Work::Adamw => vec![optimizer::measure(
+                &args.model,
+                device,
+                args.reps,
+                args.lora.config()?,
+            )?],
             Work::Sft | Work::SftEft | Work::Dpo | Work::DpoRef => {
                 vec![training::measure(
                     *work,

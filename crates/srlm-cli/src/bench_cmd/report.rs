@@ -87,6 +87,7 @@ fn label(r: &Record, (prompt, new): (usize, usize)) -> String {
         "dpo" => "DPO step 4 pairs × 2 × 256 (reference cached)".into(),
         "dpo-ref" => "DPO step, reference in memory".into(),
         "answers" => format!("answers: 4 sampled per question, ≤ {new} tokens"),
+        "adamw" => "AdamW update with clipping (parameters/s)".into(),
         other => other.into(),
     }
 }

@@ -201,7 +201,9 @@ pub(crate) fn measure(
             drop(kept);
             steps
         }
-        Work::Generation | Work::Answers => bail!("generation is not a training step"),
+        Work::Generation | Work::Answers | Work::Adamw => {
+            bail!("{} is not a training step", work.name())
+        }
     };
     // The first step is the warm-up.
     let measured = &steps[1.min(steps.len())..];

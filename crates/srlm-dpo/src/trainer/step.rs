@@ -18,7 +18,7 @@ use super::config::TrainConfig;
 use super::metrics::{append_metrics, truncate_metrics, StepMetrics, StepTime};
 use crate::error::{Result, TrainError};
 use crate::objective::{Objective, StepStats};
-use crate::optim::{clip_coefficient, global_grad_norm, scale_grads, AdamW};
+use crate::optim::{clip_coefficient, AdamW, GatheredGrads};
 use crate::schedule::Schedule;
 
 /// A training run of `objective` in an output folder, one optimizer step at a time.
@@ -180,7 +180,9 @@ impl<'a, O: Objective> Trainer<'a, O> {
             Err(e) => return Err(e),
         };
         let phase = Instant::now();
-        let grad_norm = global_grad_norm(self.model(), &grads)?;
+        // Laid out for the update (flat buckets on CubeCL: one operation per bucket).
+        let grads = GatheredGrads::gather(self.model(), grads, self.optim.layout());
+        let grad_norm = grads.global_norm(self.model())?;
         if !grad_norm.is_finite() {
             return self.skip_or_stop(TrainError::NonFinite {
                 step,
@@ -194,13 +196,13 @@ impl<'a, O: Objective> Trainer<'a, O> {
             .max_grad_norm
             .map_or(1.0, |max| clip_coefficient(grad_norm, max));
         let grads = if coefficient < 1.0 {
-            scale_grads(self.model(), grads, coefficient)
+            grads.scaled(self.model(), coefficient)
         } else {
             grads
         };
         let lr = self.schedule.lr(step);
         if let Some(model) = self.model.take() {
-            self.model = Some(self.optim.step(lr, model, &grads));
+            self.model = Some(self.optim.step_gathered(lr, model, grads));
         }
         time.optimizer = phase.elapsed().as_secs_f64();
         self.done = step + 1;

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod layout;
 mod lora;
 mod losses;
 mod plan;

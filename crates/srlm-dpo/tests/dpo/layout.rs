@@ -117,6 +117,8 @@ fn a_saved_state_resumes_into_the_other_layout() {
 
 #[test]
 fn a_state_with_one_moment_of_a_tensor_is_refused_naming_it() {
+    // The random model draws from the device's shared generator: one test at a time.
+    let _rng = serial();
     let device = super::device();
     let mut m = model(5).train();
     let mut optim = AdamW::new(AdamWConfig::default());

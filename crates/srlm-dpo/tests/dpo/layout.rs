@@ -54,7 +54,8 @@ fn every_layout_trains_the_same_weights_with_clipping() {
         let diff = max_difference(&per_tensor, &w);
         assert!(diff <= 1e-6, "{layout:?}: max weight difference {diff}");
         for (a, b) in norms.iter().zip(&n) {
-            assert!((a - b).abs() <= 1e-6 * a, "{layout:?}: norms {a} and {b}");
+            // The sums in another order: f32 rounding apart (1e-6 relative seen on CubeCL).
+            assert!((a - b).abs() <= 1e-5 * a, "{layout:?}: norms {a} and {b}");
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The optimizer phase of a training step alone (`--work adamw`): the global gradient norm, the
 //! clipping and one AdamW update over every trainable parameter (the adapters with `--lora`),
 //! with random gradients, as the trainer runs them. Its rate counts parameters updated per
-//! second; the update's layout is the trainer's (`UpdateLayout::Auto`: flat buckets on the
-//! CubeCL backends, per tensor on flex), or `SRLM_ADAMW_LAYOUT=per-tensor|buckets`.
+//! second; the update's layout is the trainer's default (per tensor), or
+//! `SRLM_ADAMW_LAYOUT=per-tensor|buckets`.
 
 use std::time::Instant;
 
@@ -16,13 +16,13 @@ use srlm::model::{parse_device, read_f32, Llama, LoraConfig};
 use super::generation::load_model;
 use super::{median, peak_rss_mib, reset_peaks, Record};
 
-/// The update's layout: the trainer's unless `SRLM_ADAMW_LAYOUT` names one.
+/// The update's layout: the trainer's default unless `SRLM_ADAMW_LAYOUT` names one.
 fn layout() -> Result<UpdateLayout> {
     match std::env::var("SRLM_ADAMW_LAYOUT").as_deref() {
-        Err(_) | Ok("auto") => Ok(UpdateLayout::Auto),
+        Err(_) => Ok(UpdateLayout::default()),
         Ok("per-tensor") => Ok(UpdateLayout::PerTensor),
         Ok("buckets") => Ok(UpdateLayout::Buckets),
-        Ok(other) => bail!("SRLM_ADAMW_LAYOUT={other:?}: expected auto, per-tensor or buckets"),
+        Ok(other) => bail!("SRLM_ADAMW_LAYOUT={other:?}: expected per-tensor or buckets"),
     }
 }
 
@@ -116,8 +116,8 @@ pub(crate) fn measure(
     if let Some(lora) = &lora {
         work.push_str(&format!("+lora{}", lora.rank));
     }
-    if layout != UpdateLayout::Auto {
-        work.push_str(&format!("+{layout:?}").to_lowercase());
+    if layout == UpdateLayout::Buckets {
+        work.push_str("+buckets");
     }
     Ok(Record {
         work,

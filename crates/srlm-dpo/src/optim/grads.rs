@@ -1,13 +1,11 @@
 //! The gradients of a module's trainable parameters as the update reads them: per tensor, or
-//! concatenated into flat buckets (one operation per bucket instead of one per tensor on the
-//! CubeCL backends). Their global L2 norm and scaling, for clipping as torch's
+//! concatenated into flat buckets (one operation per bucket instead of one per tensor). Their global L2 norm and scaling, for clipping as torch's
 //! `clip_grad_norm_` does.
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{DType, Tensor};
 use srlm_model::burn;
-use srlm_model::fused::is_cube;
 use srlm_model::read_f32;
 
 use super::config::{UpdateLayout, BUCKET_ELEMENTS};
@@ -51,22 +49,10 @@ impl GradBucket {
 
 impl GatheredGrads {
     /// Lays out `grads` (of `module`'s parameters) as `layout` says: per tensor, or flat
-    /// buckets of consecutive f32 parameters ([`UpdateLayout::Auto`]: buckets on CubeCL). A
-    /// module with any trainable parameter that is not f32 stays per tensor.
+    /// buckets of consecutive f32 parameters. A module with any trainable parameter that is
+    /// not f32 stays per tensor.
     pub fn gather<M: Module>(module: &M, grads: GradientsParams, layout: UpdateLayout) -> Self {
-        let mut survey = Survey {
-            grads: &grads,
-            device: None,
-            all_f32: true,
-        };
-        module.visit(&mut survey);
-        let buckets = survey.all_f32
-            && match layout {
-                UpdateLayout::PerTensor => false,
-                UpdateLayout::Buckets => true,
-                UpdateLayout::Auto => survey.device.as_ref().is_some_and(is_cube),
-            };
-        if !buckets {
+        if layout == UpdateLayout::PerTensor || !all_f32(module, &grads) {
             return GatheredGrads {
                 layout: Gathered::PerTensor(grads),
             };
@@ -116,20 +102,25 @@ impl GatheredGrads {
     }
 }
 
-/// The device of the gradients and whether every trainable parameter and its gradient are f32.
-struct Survey<'a> {
-    grads: &'a GradientsParams,
-    device: Option<Device>,
-    all_f32: bool,
-}
-
-impl ModuleVisitor for Survey<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(grad) = self.grads.get::<D>(param.id) {
-            self.all_f32 &= grad.dtype() == DType::F32 && param.val().dtype() == DType::F32;
-            self.device.get_or_insert_with(|| grad.device());
+/// Whether every trainable parameter and its gradient are f32.
+fn all_f32<M: Module>(module: &M, grads: &GradientsParams) -> bool {
+    struct Survey<'a> {
+        grads: &'a GradientsParams,
+        all_f32: bool,
+    }
+    impl ModuleVisitor for Survey<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(grad) = self.grads.get::<D>(param.id) {
+                self.all_f32 &= grad.dtype() == DType::F32 && param.val().dtype() == DType::F32;
+            }
         }
     }
+    let mut survey = Survey {
+        grads,
+        all_f32: true,
+    };
+    module.visit(&mut survey);
+    survey.all_f32
 }
 
 /// Takes each trainable parameter's gradient out, flattened, in traversal order.

@@ -180,7 +180,7 @@ impl<'a, O: Objective> Trainer<'a, O> {
             Err(e) => return Err(e),
         };
         let phase = Instant::now();
-        // Laid out for the update (flat buckets on CubeCL: one operation per bucket).
+        // Laid out for the update: per tensor, or in flat buckets (`AdamWConfig::layout`).
         let grads = GatheredGrads::gather(self.model(), grads, self.optim.layout());
         let grad_norm = grads.global_norm(self.model())?;
         if !grad_norm.is_finite() {

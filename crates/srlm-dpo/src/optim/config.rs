@@ -33,10 +33,11 @@ impl Default for AdamWConfig {
 /// How the gradient norm and the AdamW update walk the trainable parameters. Both layouts
 /// compute the same update (the norm's sum in another order: within float rounding).
 ///
-/// Per tensor is the default on every backend: on flex its fused update runs in place, and
-/// buckets measured 3.9× slower; on burn's `cpu` backend the buckets' views ran as copy
-/// kernels, compiled one after another. Buckets are for CubeCL GPUs, where each of the per-tensor update's
-/// ~18 operations per tensor is a launch — not yet measured there (`docs/performance.md`).
+/// Per tensor is the default on every backend: on flex its fused update runs in place, where
+/// buckets copy; on burn's `cpu` backend the buckets' views ran as copy kernels, each compiled
+/// in turn. Buckets are meant for CubeCL GPUs, where every operation of the per-tensor update
+/// is a launch of its own — not yet measured there (`docs/performance.md`, *The optimizer
+/// phase alone*).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpdateLayout {

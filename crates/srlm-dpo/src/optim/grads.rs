@@ -1,6 +1,6 @@
 //! The gradients of a module's trainable parameters as the update reads them: per tensor, or
-//! concatenated into flat buckets (one operation per bucket instead of one per tensor). Their global L2 norm and scaling, for clipping as torch's
-//! `clip_grad_norm_` does.
+//! concatenated into flat buckets (one operation per bucket instead of one per tensor). Their
+//! global L2 norm and scaling, for clipping as torch's `clip_grad_norm_` does.
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;

@@ -33,7 +33,7 @@ pub(super) struct GradBucket {
 
 /// One parameter of a bucket: its place in the traversal (the optimizer's key for its
 /// moments), its id and its number of values.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) struct Member {
     pub(super) index: usize,
     pub(super) id: ParamId,
@@ -77,11 +77,7 @@ impl GatheredGrads {
                 .map(|b| b.grad.clone().powi_scalar(2).sum())
                 .reduce(|a, b| a + b),
         };
-        let Some(sum) = sum else {
-            return Ok(0.0);
-        };
-        let value = read_f32(sum, "the gradient norm")?;
-        Ok(f64::from(value.first().copied().unwrap_or(0.0)).sqrt())
+        norm_of(sum)
     }
 
     /// Every gradient multiplied by `scale` (for clipping).
@@ -158,7 +154,10 @@ fn into_buckets(taken: Vec<(Member, Tensor<1>)>) -> Vec<GradBucket> {
                 members.push(member);
                 grads.push(grad);
             }
-            _ => groups.push((vec![member.clone()], vec![grad], member.len)),
+            _ => {
+                let len = member.len;
+                groups.push((vec![member], vec![grad], len));
+            }
         }
     }
     groups
@@ -204,7 +203,12 @@ fn squared_sum<M: Module>(module: &M, grads: &GradientsParams) -> Option<Tensor<
 
 /// The global L2 norm of all gradients of `module`.
 pub fn global_grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> Result<f64> {
-    let Some(sum) = squared_sum(module, grads) else {
+    norm_of(squared_sum(module, grads))
+}
+
+/// The square root of a sum of squares, read back to the host (0 without gradients).
+fn norm_of(sum: Option<Tensor<1>>) -> Result<f64> {
+    let Some(sum) = sum else {
         return Ok(0.0);
     };
     let value = read_f32(sum, "the gradient norm")?;

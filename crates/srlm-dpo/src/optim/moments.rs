@@ -25,6 +25,11 @@ impl Moments {
     /// of that size yet), taken out until [`Moments::put_tensor`].
     pub(super) fn take_tensor(&mut self, index: usize, len: usize, device: &Device) -> Pair {
         self.unbucket();
+        self.take_stored(index, len, device)
+    }
+
+    /// The stored moments of the parameter at `index` if they hold `len` values, else zeros.
+    fn take_stored(&mut self, index: usize, len: usize, device: &Device) -> Pair {
         match self.tensors.get_mut(index).and_then(Option::take) {
             Some((m, v)) if m.dims()[0] == len && v.dims()[0] == len => (m, v),
             _ => zeros(len, device),
@@ -56,12 +61,7 @@ impl Moments {
         }
         let (ms, vs) = key
             .iter()
-            .map(
-                |&(index, len)| match self.tensors.get_mut(index).and_then(Option::take) {
-                    Some((m, v)) if m.dims()[0] == len && v.dims()[0] == len => (m, v),
-                    _ => zeros(len, device),
-                },
-            )
+            .map(|&(index, len)| self.take_stored(index, len, device))
             .unzip();
         (concat(ms), concat(vs))
     }

@@ -18,6 +18,11 @@
 #   bash scripts/gpu-check.sh run      # per backend: parity tests, srlm bench (with PyTorch
 #                                      #   on the same GPU beside it), a --quick loop
 #   BACKENDS=cuda REPS=5 BUDGET_S=300 bash scripts/gpu-check.sh run
+#   BACKENDS=cuda STEPS="lora8b bench" WORKS=adamw bash scripts/gpu-check.sh run
+#                                      # issue 39's measurements alone (~5 min on an H100): the
+#                                      #   8B LoRA DPO steps and the AdamW layouts
+# STEPS (default "tests bench lora8b loop") picks the steps and their order; WORKS (default
+# "generation sft dpo adamw") the bench's works.
 # The tests run with CUBECL_AUTOTUNE_LEVEL=minimal (autotuning every new matmul shape of a test
 # costs minutes) and --nocapture (a failure's message is printed when it happens, so a step cut
 # by its timeout still says why). On cuda, f32 matmuls run in TF32 (cubek-matmul's accelerated
@@ -28,15 +33,21 @@
 # kept. srlm bench runs one work per process, each to its own JSON-lines file, and PyTorch
 # (`tools/bench/torch_bench.py --model random:smollm2 --device cuda`, the machine's python3) runs
 # beside the first backend only (TORCH_WITH, default cuda; `none` to skip it).
+# Beside srlm on cuda PyTorch multiplies float32 in TF32 too (`srlm bench --torch` passes it
+# `--tf32`: srlm's cuda float32 products run in TF32), so both sides compute at one precision.
 # It ends with one table: tests passed/failed, tokens/s against PyTorch's on the same GPU, MFU of
-# the training steps (6 × parameters × tokens / s against the FP32 peak) and decode weight
-# bandwidth against the memory peak. Peaks come from the GPU's name (H100, H200, A100) or
-# PEAK_TFLOPS / PEAK_GBPS. Results (JSON lines, logs, summary.md) go to $OUT (or .gpu/out).
+# the training steps (model FLOPs per token: 6 × parameters, 4 × with LoRA's frozen weights, no
+# recomputation counted; against the peak of the products' precision: TF32 on cuda, bf16 for bf16
+# rows, FP32 on wgpu), decode weight bandwidth against the memory peak, and each side's peak
+# device memory. Peaks come from the GPU's name (H100, H200, A100) or PEAK_TFLOPS (FP32),
+# PEAK_TF32, PEAK_BF16 and PEAK_GBPS. Results (JSON lines, logs, summary.md) go to $OUT (or
+# .gpu/out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# SmolLM2-135M's parameter count (tied head), for MFU and bandwidth.
+# SmolLM2-135M's parameter count (tied head), for MFU and bandwidth; Llama-3-8B's.
 readonly PARAMS=134515008
+readonly PARAMS_8B=8030261248
 readonly TEST_CRATES=(srlm-model srlm-dpo srlm-loop)
 
 build() {
@@ -86,20 +97,22 @@ build() {
   fi
 }
 
-# Peak FP32 TFLOPS and memory GB/s of the GPU, from its name unless given.
+# Dense peak TFLOPS (FP32, TF32 and bf16 tensor cores) and memory GB/s of the GPU, from its name
+# unless given.
 peaks() {
-  local name
+  local name fp32="" tf32="" bf16="" gbps=""
   name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)
   case "$name" in
-  *H200*) default_tflops=67 default_gbps=4800 ;;
-  *H100*PCIe*) default_tflops=51 default_gbps=2000 ;;
-  *H100*) default_tflops=67 default_gbps=3350 ;;
-  *A100*) default_tflops=19.5 default_gbps=2039 ;;
-  *) default_tflops="" default_gbps="" ;;
+  *H200*) fp32=67 tf32=494.7 bf16=989.4 gbps=4800 ;;
+  *H100*PCIe*) fp32=51 tf32=378 bf16=756 gbps=2000 ;;
+  *H100*) fp32=67 tf32=494.7 bf16=989.4 gbps=3350 ;;
+  *A100*) fp32=19.5 tf32=156 bf16=312 gbps=2039 ;;
   esac
-  PEAK_TFLOPS=${PEAK_TFLOPS:-$default_tflops}
-  PEAK_GBPS=${PEAK_GBPS:-$default_gbps}
-  echo "GPU: ${name:-unknown}; peaks: FP32 ${PEAK_TFLOPS:-?} TFLOPS, ${PEAK_GBPS:-?} GB/s"
+  PEAK_TFLOPS=${PEAK_TFLOPS:-$fp32}
+  PEAK_TF32=${PEAK_TF32:-$tf32}
+  PEAK_BF16=${PEAK_BF16:-$bf16}
+  PEAK_GBPS=${PEAK_GBPS:-$gbps}
+  echo "GPU: ${name:-unknown}; dense peaks: FP32 ${PEAK_TFLOPS:-?}, TF32 ${PEAK_TF32:-?}, bf16 ${PEAK_BF16:-?} TFLOPS; ${PEAK_GBPS:-?} GB/s"
 }
 
 # "passed failed" of a libtest log.
@@ -149,37 +162,46 @@ tests_backend() {
 bench_backend() {
   local dev=$1 out=$2 work torch=()
   [[ "${TORCH_WITH:-cuda}" == "$dev" ]] && torch=(--torch --torch-device "${TORCH_DEVICE:-cuda}")
-  for work in generation sft dpo; do
+  for work in ${WORKS:-generation sft dpo adamw}; do
+    if [[ $work == adamw ]]; then
+      bench_adamw "$dev" "$out"
+      continue
+    fi
     echo "== $dev: srlm bench --work $work${torch:+ --torch}, SmolLM2-135M shapes, random weights ($((SECONDS - RUN_START)) s) =="
     capped "${BENCH_CAP_S:-120}" .gpu/srlm --device "$dev" bench --model random:smollm2 --work "$work" \
       --batches 1,8,32 --reps "${REPS:-3}" "${torch[@]}" --json "$out/$dev-bench-$work.jsonl" ||
       echo "BENCH $dev $work FAILED"
   done
-  # The optimizer phase alone (issue 39): clipping + AdamW over SmolLM2's 135 M parameters per
-  # tensor (the default; beside PyTorch's foreach AdamW) and in flat buckets.
+}
+
+# The optimizer phase alone (issue 39): clipping + AdamW over SmolLM2's 135 M parameters per
+# tensor (the default; beside PyTorch's foreach AdamW) and in flat buckets.
+bench_adamw() {
+  local dev=$1 out=$2 layout torch=()
+  [[ "${TORCH_WITH:-cuda}" == "$dev" ]] && torch=(--torch --torch-device "${TORCH_DEVICE:-cuda}")
   for layout in per-tensor buckets; do
+    [[ $layout == buckets ]] && torch=()
     echo "== $dev: srlm bench --work adamw, layout $layout ($((SECONDS - RUN_START)) s) =="
     SRLM_ADAMW_LAYOUT=$layout capped "${BENCH_CAP_S:-120}" .gpu/srlm --device "$dev" bench \
-      --model random:smollm2 --work adamw --reps "${REPS:-3}" \
-      $([[ $layout == per-tensor ]] && echo "${torch[@]}") --json "$out/$dev-bench-adamw-$layout.jsonl" ||
-      echo "BENCH $dev adamw $layout FAILED"
+      --model random:smollm2 --work adamw --reps "${REPS:-3}" "${torch[@]}" \
+      --json "$out/$dev-bench-adamw-$layout.jsonl" || echo "BENCH $dev adamw $layout FAILED"
   done
 }
 
-# Issue 39: one LoRA r16 + layer-checkpointing DPO step on Llama-3-8B's shapes (random f32
-# weights, 4 pairs × 2 × 256 tokens) beside PyTorch + PEFT with gradient checkpointing; the
-# record's peak_device_mib is PyTorch's, the process peak srlm's.
+# Issue 39: one LoRA r16 + layer-checkpointing DPO step on Llama-3-8B's shapes (random weights,
+# 4 pairs × 2 × 256 tokens) beside PyTorch + PEFT with gradient checkpointing on the same GPU:
+# over an f32 base (both sides' float32 products in TF32), then over a bf16 base with bf16
+# activations (PyTorch: the model in bf16, PEFT's adapters in float32).
 lora_8b() {
   local dev=$1 out=$2
-  echo "== $dev: srlm bench --work dpo --lora 16 --checkpointing, Llama-3-8B shapes ($((SECONDS - RUN_START)) s) =="
+  echo "== $dev: srlm bench --work dpo --lora 16 --checkpointing --torch, Llama-3-8B shapes ($((SECONDS - RUN_START)) s) =="
   capped "${LORA_CAP_S:-240}" .gpu/srlm --device "$dev" bench --model random:llama-3-8b --work dpo \
     --lora 16 --checkpointing --reps 2 --torch --torch-device "${TORCH_DEVICE:-cuda}" \
     --json "$out/$dev-bench-dpo-lora-8b.jsonl" || echo "BENCH $dev dpo-lora-8b FAILED"
-  # The same step over a bf16 base with bf16 activations (srlm alone: PyTorch's side would
-  # need a bf16 model of its own), to set beside the f32 one above.
   echo "== $dev: the same with --lora-base bf16 --lora-compute bf16 ($((SECONDS - RUN_START)) s) =="
   capped "${LORA_CAP_S:-240}" .gpu/srlm --device "$dev" bench --model random:llama-3-8b --work dpo \
-    --lora 16 --lora-base bf16 --lora-compute bf16 --checkpointing --reps 2 \
+    --lora 16 --lora-base bf16 --lora-compute bf16 --checkpointing --reps 2 --torch \
+    --torch-device "${TORCH_DEVICE:-cuda}" \
     --json "$out/$dev-bench-dpo-lora-8b-bf16.jsonl" || echo "BENCH $dev dpo-lora-8b-bf16 FAILED"
 }
 
@@ -208,43 +230,65 @@ summary() {
     done
     tests+=("$dev=$p/$f")
   done
-  python3 - "$out" "$PARAMS" "${PEAK_TFLOPS:-0}" "${PEAK_GBPS:-0}" "${tests[@]}" <<'PY'
+  python3 - "$out" "$PARAMS" "$PARAMS_8B" "${PEAK_TFLOPS:-0}" "${PEAK_TF32:-0}" "${PEAK_BF16:-0}" \
+    "${PEAK_GBPS:-0}" "${tests[@]}" <<'PY'
 import glob, json, os, sys
 
-out, params, tflops, gbps = sys.argv[1], int(sys.argv[2]), float(sys.argv[3] or 0), float(sys.argv[4] or 0)
-tests_of = dict(arg.split("=", 1) for arg in sys.argv[5:])
+out = sys.argv[1]
+params_smollm2, params_8b = int(sys.argv[2]), int(sys.argv[3])
+fp32, tf32, bf16, gbps = (float(v or 0) for v in sys.argv[4:8])
+tests_of = dict(arg.split("=", 1) for arg in sys.argv[8:])
 backends = list(tests_of)
 
+# Records per side, each with the parameters of the model its file measured.
 records = {}
 for path in sorted(glob.glob(os.path.join(out, "*-bench-*.jsonl"))):
     dev = os.path.basename(path).split("-bench-")[0]
+    params = params_8b if "-8b" in os.path.basename(path) else params_smollm2
     for line in open(path):
         r = json.loads(line)
+        r["params"] = params
         side = dev if r.get("side", "srlm") == "srlm" else "torch"
         records.setdefault(side, []).append(r)
-torch = {(r["work"], r["batch"]): r["tokens_per_s"] for r in records.get("torch", [])}
-print("| backend | tests passed/failed | work | batch | tokens/s | PyTorch tokens/s | ratio | MFU (FP32) | decode weight GB/s (of peak) |")
-print("|---|---|---|---|---|---|---|---|---|")
+torch = {(r["work"], r["batch"], r["params"]): r for r in records.get("torch", [])}
+
+
+def mfu(dev, r):
+    """Model FLOPs (6 × parameters per token, 4 × over LoRA's frozen weights) against the peak
+    of the products' precision: bf16 rows, TF32 on cuda (both sides), FP32 on wgpu."""
+    work = r["work"]
+    if not (work.startswith("sft") or work.startswith("dpo")):
+        return "-"
+    peak, precision = (bf16, "bf16") if "bf16" in work else (tf32, "TF32") if dev in ("cuda", "torch") else (fp32, "FP32")
+    if peak <= 0:
+        return "-"
+    flops = (4 if "+lora" in work else 6) * r["params"] * r["tokens_per_s"]
+    return f"{100 * flops / (peak * 1e12):.1f} % {precision}"
+
+
+print("| backend | tests passed/failed | work | batch | tokens/s | PyTorch tokens/s | ratio | MFU | decode weight GB/s (of peak) | peak device MiB |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for dev in backends + ["torch"]:
     tests = tests_of.get(dev, "–")
     rows = records.get(dev, [])
     if not rows:
         if dev != "torch":
-            print(f"| {dev} | {tests} | (no bench records) | | | | | | |")
+            print(f"| {dev} | {tests} | (no bench records) | | | | | | | |")
         continue
     for r in rows:
         work, batch, tps = r["work"], r["batch"], r["tokens_per_s"]
-        theirs = torch.get((work, batch))
-        mfu = bw = "-"
-        if (work.startswith("sft") or work.startswith("dpo")) and tflops > 0:
-            mfu = f"{100 * 6 * params * tps / (tflops * 1e12):.1f} %"
+        theirs = torch.get((work, batch, r["params"]))
+        bw = "-"
         if work == "decode":
-            g = tps / batch * params * 4 / 1e9
+            g = tps / batch * r["params"] * 4 / 1e9
             bw = f"{g:.0f} ({100 * g / gbps:.1f} %)" if gbps > 0 else f"{g:.0f}"
-        pt = "-" if theirs is None or dev == "torch" else f"{theirs:.1f}"
-        ratio = "-" if theirs is None or dev == "torch" else f"{tps / theirs:.2f}"
+        pt = "-" if theirs is None or dev == "torch" else f"{theirs['tokens_per_s']:.1f}"
+        ratio = "-" if theirs is None or dev == "torch" else f"{tps / theirs['tokens_per_s']:.2f}"
         name = "PyTorch eager" if dev == "torch" else dev
-        print(f"| {name} | {tests} | {work} | {batch} | {tps:.1f} | {pt} | {ratio} | {mfu} | {bw} |")
+        model = "Llama-3-8B" if r["params"] == params_8b else "SmolLM2"
+        device = r.get("peak_device_mib")
+        device = "-" if device is None else f"{device:.0f}"
+        print(f"| {name} | {tests} | {work} ({model}) | {batch} | {tps:.1f} | {pt} | {ratio} | {mfu(dev, r)} | {bw} | {device} |")
 PY
 }
 
@@ -287,11 +331,16 @@ run() {
   peaks
   echo "unpacked in $((SECONDS - RUN_START)) s"
   .gpu/srlm random-model --like tests/fixtures/tiny-llama3 --out "$out/random-smollm2"
-  local dev
-  for dev in "${backends[@]}"; do tests_backend "$dev" "$out"; done
-  for dev in "${backends[@]}"; do bench_backend "$dev" "$out"; done
-  [[ " ${backends[*]} " == *" cuda "* && -z "${SKIP_LORA_8B:-}" ]] && lora_8b cuda "$out"
-  for dev in "${backends[@]}"; do loop_backend "$dev" "$out"; done
+  local dev step
+  for step in ${STEPS:-tests bench lora8b loop}; do
+    case "$step" in
+    tests) for dev in "${backends[@]}"; do tests_backend "$dev" "$out"; done ;;
+    bench) for dev in "${backends[@]}"; do bench_backend "$dev" "$out"; done ;;
+    lora8b) [[ " ${backends[*]} " == *" cuda "* ]] && lora_8b cuda "$out" ;;
+    loop) for dev in "${backends[@]}"; do loop_backend "$dev" "$out"; done ;;
+    *) echo "unknown step $step (STEPS: tests bench lora8b loop)" >&2 ;;
+    esac
+  done
   echo "done in $((SECONDS - RUN_START)) s"
   summary "$out" | tee "$out/summary.md"
 }

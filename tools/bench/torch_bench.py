@@ -5,7 +5,9 @@ SmolLM2-135M-Instruct from the Q4_1 GGUF (dequantised to float32 by transformers
 `random:smollm2` (its shapes with random weights, as `srlm bench --model random:smollm2`; needs no
 GGUF and no `gguf` package), eager mode, float32, on `--device cpu` with
 `torch.set_num_threads(N)` (default: the machine's cores, as burn's flex thread pool uses) or on
-`--device cuda` (timed after `torch.cuda.synchronize()`; TF32 off, PyTorch's default for matmul):
+`--device cuda` (timed after `torch.cuda.synchronize()`; float32 products in FP32, PyTorch's
+default, or in TF32 with `--tf32`, as srlm's cuda backend computes them; a `random:` model is drawn
+on the device itself, never in host memory first):
 - generation: per batch size, prefill = one forward over batch × 128 tokens (last-position
   logits); decode = 32 greedy tokens after that prefill with the KV cache (no stop), over the
   decode time alone;
@@ -19,14 +21,19 @@ GGUF and no `gguf` package), eager mode, float32, on `--device cpu` with
   inside every step.
 With `--lora R` (sft, sft-eft, dpo): PEFT LoRA adapters of rank R, alpha 2R, on the seven
 projections, only they trained (`pip install peft`). With `--checkpointing`: transformers'
-`gradient_checkpointing_enable` (non-reentrant), one checkpoint per decoder layer.
+`gradient_checkpointing_enable` (non-reentrant), one checkpoint per decoder layer. With
+`--dtype bfloat16`: the model's weights and activations in bf16 (PEFT then keeps its adapters in
+float32, its default `autocast_adapter_dtype`), PEFT's usual bf16 recipe and the match of srlm's
+`--lora-base bf16 --lora-compute bf16`.
 Median of REPS after one warm-up. Peak memory: this process's ru_maxrss (run one work per
-process to get that work's peak; `srlm bench --torch` does); on cuda, also the device's peak
-(`torch.cuda.max_memory_allocated`) as `peak_device_mib`.
+process to get that work's peak; `srlm bench --torch` does); on cuda, also the most device memory
+the caching allocator held (`torch.cuda.max_memory_reserved`: what had to fit) as
+`peak_device_mib`.
 
     bash scripts/fetch-model.sh && pip install torch transformers gguf accelerate
     python3 tools/bench/torch_bench.py [--work generation|sft|sft-eft|dpo|dpo-ref|adamw] [--reps 3]
         [--threads N] [--batches 1,4,16] [--device cpu|cuda] [--model GGUF|random:NAME] [--json]
+        [--lora R] [--checkpointing] [--dtype float32|bfloat16] [--tf32]
 """
 import argparse
 import copy
@@ -88,7 +95,8 @@ SHAPES = {
 }
 
 
-def load(model):
+def load(model, dtype):
+    """The model on DEVICE in `dtype`; a `random:` one is drawn there."""
     if model.startswith("random:"):
         from transformers import LlamaConfig, Qwen2Config
 
@@ -101,11 +109,12 @@ def load(model):
             rms_norm_eps=1e-5, rope_theta=theta, tie_word_embeddings=tied,
         )
         torch.manual_seed(0)
-        return AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        with DEVICE:
+            return AutoModelForCausalLM.from_config(config, dtype=dtype)
     path = pathlib.Path(model)
     if not path.is_absolute():
         path = ROOT / path
-    return AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+    return AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=dtype).to(DEVICE)
 
 
 def generation(model, vocab, batches, reps, prompt_len=PROMPT, new=NEW):
@@ -206,12 +215,19 @@ def main():
     parser.add_argument("--json", action="store_true", help="one JSON record per line, for srlm bench")
     parser.add_argument("--lora", type=int, help="training: PEFT LoRA adapters of this rank (alpha 2 · rank)")
     parser.add_argument("--checkpointing", action="store_true", help="training: gradient_checkpointing_enable() (non-reentrant)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="the model's weights and activations")
+    parser.add_argument("--tf32", action="store_true", help="cuda: float32 matrix products in TF32")
     args = parser.parse_args()
     global DEVICE, NAME
     DEVICE = torch.device(args.device)
-    NAME = args.work + (f"+lora{args.lora}" if args.lora else "") + ("+ckpt" if args.checkpointing else "")
+    # As srlm names its records: `+loraR` (`+loraRbf16` over a bf16 model), `+ckpt`.
+    lora = f"+lora{args.lora}" + ("bf16" if args.dtype == "bfloat16" else "") if args.lora else ""
+    NAME = args.work + lora + ("+ckpt" if args.checkpointing else "")
     torch.set_num_threads(args.threads)
-    model = load(args.model).to(DEVICE)
+    if args.tf32:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    model = load(args.model, getattr(torch, args.dtype))
     if args.checkpointing and args.work != "generation":
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if args.lora and args.work != "generation":
@@ -224,7 +240,7 @@ def main():
     else:
         records = training(model, vocab, args.work, args.reps)
     peak = peak_mib()
-    device_peak = torch.cuda.max_memory_allocated(DEVICE) / 1048576.0 if DEVICE.type == "cuda" else None
+    device_peak = torch.cuda.max_memory_reserved(DEVICE) / 1048576.0 if DEVICE.type == "cuda" else None
     if args.json:
         for work, batch, rate in records:
             record = {"work": work, "batch": batch, "tokens_per_s": rate, "peak_rss_mib": peak}

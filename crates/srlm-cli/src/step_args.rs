@@ -104,11 +104,13 @@ impl LoraArgs {
         self.lora
     }
 
-    /// Whether nothing but the rank and the base dtype differ from the defaults (alpha 2 · rank,
-    /// all seven projections, no dropout, no rsLoRA, f32 compute): what `srlm bench --torch`'s
-    /// PEFT side matches.
-    pub(crate) fn is_rank_only(&self) -> bool {
-        self.lora_compute.as_deref().unwrap_or("f32") == "f32"
+    /// Whether nothing but the rank and the dtypes differ from the defaults (alpha 2 · rank, all
+    /// seven projections, no dropout, no rsLoRA), and bf16 compute comes over a bf16 base: what
+    /// `srlm bench --torch`'s PEFT side matches (its model in bf16 where srlm computes in bf16,
+    /// else in f32).
+    pub(crate) fn matches_peft_defaults(&self) -> bool {
+        let bf16 = |dtype: &Option<String>| dtype.as_deref() == Some("bf16");
+        (!bf16(&self.lora_compute) || bf16(&self.lora_base))
             && self.lora_alpha.is_none()
             && self.lora_targets.is_empty()
             && self.lora_dropout == 0.0

@@ -19,6 +19,9 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use srlm::model::burn::tensor::Device;
+use srlm::model::LoraDtype;
+
 use crate::step_args::LoraArgs;
 
 /// What one measurement found.
@@ -41,6 +44,13 @@ pub(crate) struct Record {
     /// base cast), before the peaks above were started over, MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_peak_mib: Option<f64>,
+    /// On a GPU, training: the most device memory the process's allocator held, MiB — PyTorch's
+    /// `torch.cuda.max_memory_reserved`; srlm's CubeCL pools' reservation
+    /// (`Device::memory_pool_usage`), read after the loading and after the last step (the pools
+    /// keep their pages for reuse, so what the steps reserved is still held then). `None` where
+    /// the backend reports no pools (flex, PyTorch on the CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_device_mib: Option<f64>,
     /// srlm's training only: the peak `srlm plan` predicts for the step (`MemoryPlan`), MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_mib: Option<f64>,
@@ -66,6 +76,7 @@ impl Record {
             peak_rss_mib: peak_rss_mib(),
             peak_heap_mib: Some(crate::heap::peak_heap_mib()),
             load_peak_mib: None,
+            peak_device_mib: None,
             planned_mib: None,
             phases: None,
             fused: srlm::model::fused::enabled_ops(),
@@ -175,7 +186,8 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     generation: Option<String>,
     /// Training works: LoRA adapters on the frozen model instead of full fine-tuning
-    /// (`--torch`: PyTorch's side uses PEFT with the same rank, over an f32 base; it takes no
+    /// (`--torch`: PyTorch's side uses PEFT with the same rank over an f32 model, or a bf16 one
+    /// where srlm computes in bf16 — `--lora-compute bf16` over `--lora-base bf16`; it takes no
     /// other LoRA setting).
     #[command(flatten)]
     lora: LoraArgs,
@@ -230,9 +242,9 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
             "--reps, --rounds, --prompt-tokens, --new-tokens and every --batches value must be at least 1"
         );
     }
-    if args.torch && !args.lora.is_rank_only() {
+    if args.torch && !args.lora.matches_peft_defaults() {
         bail!(
-            "--torch compares against PEFT with the rank alone (alpha 2 · rank, all seven projections, no dropout, no rsLoRA): drop --lora-alpha, --lora-targets, --lora-dropout and --rslora, or --torch"
+            "--torch compares against PEFT with the rank alone (alpha 2 · rank, all seven projections, no dropout, no rsLoRA; bf16 compute only over a bf16 base, as PyTorch's bf16 model): drop --lora-alpha, --lora-targets, --lora-dropout and --rslora, add --lora-base bf16 to --lora-compute bf16, or drop --torch"
         );
     }
     if args.child {
@@ -286,10 +298,12 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     if let Some(paths) = &args.generation {
         srlm::model::GenerationPath::parse(paths)?;
     }
-    let torch_device = args
-        .torch_device
-        .clone()
-        .unwrap_or_else(|| torch::default_device(device));
+    let torch = torch::TorchSide::new(device, args.torch_device.clone(), threads);
+    // PyTorch's model in bf16 where srlm computes in bf16 (over a bf16 base: checked above).
+    let bf16 = args
+        .lora
+        .config()?
+        .is_some_and(|lora| lora.compute_dtype == LoraDtype::Bf16);
     let exe = std::env::current_exe().context("locating the srlm binary")?;
     // One list of records per round and side.
     let mut ours = vec![Vec::new(); args.rounds];
@@ -302,7 +316,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
         for round in 0..args.rounds {
             let torch_first = round % 2 == 1;
             if torch_first && torch_runs(work) {
-                theirs[round].extend(torch_records(&args, work, threads, &torch_device)?);
+                theirs[round].extend(torch.records(&args, work, bf16)?);
             }
             tracing::info!(work = work.name(), round = round + 1, "measuring srlm");
             let command = srlm_child(&exe, &args, work, device);
@@ -311,7 +325,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
                 &format!("srlm bench ({})", work.name()),
             )?);
             if !torch_first && torch_runs(work) {
-                theirs[round].extend(torch_records(&args, work, threads, &torch_device)?);
+                theirs[round].extend(torch.records(&args, work, bf16)?);
             }
         }
     }
@@ -335,8 +349,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
         "{}",
         report::table(
             &report::rows(&ours, &theirs),
-            args.torch
-                .then(|| torch::side_label(&torch_device, threads)),
+            args.torch.then(|| torch.label()),
             args.rounds,
             (args.prompt_tokens, args.new_tokens)
         )
@@ -357,7 +370,7 @@ fn srlm_child(exe: &std::path::Path, args: &BenchArgs, work: Work, device: &str)
     let mut command = Command::new(exe);
     command.args(["--device", device, "bench", "--child"]);
     command.args(args.work_flags(work));
-    // Every LoRA setting (PyTorch's side gets the rank alone, and keeps an f32 base).
+    // Every LoRA setting (PyTorch's side gets the rank alone, and its model's dtype).
     command.args(args.lora.setting_flags());
     if work == Work::Answers {
         command.arg("--questions").arg(args.questions.to_string());
@@ -372,20 +385,8 @@ fn srlm_child(exe: &std::path::Path, args: &BenchArgs, work: Work, device: &str)
     command
 }
 
-/// PyTorch's records of `work`.
-fn torch_records(
-    args: &BenchArgs,
-    work: Work,
-    threads: usize,
-    device: &str,
-) -> Result<Vec<Record>> {
-    tracing::info!(work = work.name(), "measuring PyTorch");
-    let command = torch::command(args, work, threads, device);
-    child_records(command, &format!("PyTorch ({})", work.name()))
-}
-
 /// Runs `command`, relays its stderr on failure, and parses one [`Record`] per stdout line.
-fn child_records(mut command: Command, what: &str) -> Result<Vec<Record>> {
+pub(crate) fn child_records(mut command: Command, what: &str) -> Result<Vec<Record>> {
     let output = command
         .output()
         .with_context(|| format!("starting {what}: {command:?}"))?;
@@ -415,6 +416,14 @@ pub(crate) fn reset_peaks() -> Option<f64> {
     std::fs::write("/proc/self/clear_refs", "5").ok()?;
     crate::heap::reset_peak();
     Some(before)
+}
+
+/// The device memory `device`'s allocator holds now (its pools' reservation), MiB; `None`
+/// where the backend reports no pools (flex).
+pub(crate) fn device_reserved_mib(device: &Device) -> Option<f64> {
+    device
+        .memory_pool_usage()
+        .map(|usage| usage.bytes_reserved as f64 / f64::from(1 << 20))
 }
 
 /// Peak resident set size of this process in MiB (Linux `VmHWM`; NaN elsewhere).

@@ -126,6 +126,7 @@ pub(crate) fn measure(
         peak_rss_mib: peak_rss_mib(),
         peak_heap_mib: Some(crate::heap::peak_heap_mib()),
         load_peak_mib: load_peak,
+        peak_device_mib: None,
         planned_mib: None,
         phases: Some([0.0, 0.0, seconds]),
         fused: srlm::model::fused::enabled_ops(),

@@ -62,6 +62,9 @@ fn combine(records: &[Record]) -> Option<Record> {
         peak_heap_mib: first
             .peak_heap_mib
             .map(|_| max(|r| r.peak_heap_mib.unwrap_or(f64::NAN))),
+        peak_device_mib: first
+            .peak_device_mib
+            .map(|_| max(|r| r.peak_device_mib.unwrap_or(f64::NAN))),
         phases,
         ..first.clone()
     })
@@ -142,7 +145,7 @@ pub(crate) fn table(
             let (rate, peak) = match &row.theirs {
                 Some(t) => (
                     format!("{:.1}", t.tokens_per_s),
-                    format!("{} / {:.0}", peak(r), t.peak_rss_mib),
+                    format!("{} / {}", peak(r), peak(t)),
                 ),
                 None => ("–".into(), format!("{} / –", peak(r))),
             };
@@ -182,15 +185,22 @@ pub(crate) fn table(
     out
 }
 
-/// A record's peak memory: resident, and the live heap's in parentheses when measured.
+/// A record's peak memory: resident, then in parentheses the live heap's, the plan's and the
+/// device's where measured.
 fn peak(r: &Record) -> String {
-    let planned = r
-        .planned_mib
-        .map(|p| format!(", plan {p:.0}"))
-        .unwrap_or_default();
-    match r.peak_heap_mib {
-        Some(heap) => format!("{:.0} (heap {heap:.0}{planned})", r.peak_rss_mib),
-        None => format!("{:.0}", r.peak_rss_mib),
+    let details: Vec<String> = [
+        r.peak_heap_mib.map(|heap| format!("heap {heap:.0}")),
+        r.planned_mib.map(|plan| format!("plan {plan:.0}")),
+        r.peak_device_mib
+            .map(|device| format!("device {device:.0}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if details.is_empty() {
+        format!("{:.0}", r.peak_rss_mib)
+    } else {
+        format!("{:.0} ({})", r.peak_rss_mib, details.join(", "))
     }
 }
 
@@ -206,6 +216,7 @@ mod tests {
             peak_rss_mib: 100.0,
             peak_heap_mib: None,
             load_peak_mib: None,
+            peak_device_mib: None,
             planned_mib: None,
             phases: None,
             fused: String::new(),
@@ -298,5 +309,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("median of 3 rounds"), "{text}");
+    }
+
+    #[test]
+    fn both_sides_device_peaks_reach_the_table() {
+        // As `tools/bench/torch_bench.py --device cuda --json` prints it.
+        let theirs: Record = serde_json::from_str(
+            r#"{"work": "dpo+lora16+ckpt", "batch": 4, "tokens_per_s": 100.0,
+                "peak_rss_mib": 2000.0, "peak_device_mib": 30000.0}"#,
+        )
+        .expect("a PyTorch record");
+        let mut ours = record("dpo+lora16+ckpt", 4, 90.0);
+        ours.planned_mib = Some(24000.0);
+        ours.peak_device_mib = Some(25000.4);
+        let text = table(
+            &rows(&[vec![ours]], &[vec![theirs]]),
+            Some("cuda, TF32".into()),
+            1,
+            (128, 32),
+        );
+        assert!(
+            text.contains("| 0.90 | 100 (plan 24000, device 25000) / 2000 (device 30000) |"),
+            "{text}"
+        );
     }
 }

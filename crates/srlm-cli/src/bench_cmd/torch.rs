@@ -1,29 +1,83 @@
-//! The PyTorch reference's command line for one piece of work.
+//! The PyTorch reference's side: where it runs, at which precision, and its command line for one
+//! piece of work.
 
 use std::process::Command;
 
-use super::{BenchArgs, Work};
+use anyhow::Result;
 
-/// `$PYTHON SCRIPT --model M --work W --reps R --batches B --threads N --device D --json`
-/// (`python3` unless `PYTHON` is set; the script takes a GGUF path or `random:smollm2`).
-pub(crate) fn command(args: &BenchArgs, work: Work, threads: usize, device: &str) -> Command {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut command = Command::new(python);
-    command.arg(&args.torch_script);
-    command.args(args.work_flags(work));
-    command.args([
-        "--threads",
-        &threads.to_string(),
-        "--device",
-        device,
-        "--json",
-    ]);
-    command
+use super::{child_records, BenchArgs, Record, Work};
+
+/// How PyTorch runs beside srlm: its device and threads, and whether its float32 matrix products
+/// run in TF32.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TorchSide {
+    /// `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+    /// CPU threads (`torch.set_num_threads`).
+    pub threads: usize,
+    /// float32 products in TF32: beside srlm's cuda backend, whose float32 products run in TF32
+    /// (cubek-matmul's accelerated kernels), so that both sides multiply at one precision.
+    pub tf32: bool,
 }
 
-/// PyTorch's device for srlm's `--device`: the same GPU (`cuda[:N]`; `wgpu[:N]` maps to
-/// `cuda[:N]`, PyTorch having no wgpu), else the CPU.
-pub(crate) fn default_device(srlm_device: &str) -> String {
+impl TorchSide {
+    /// PyTorch's side for srlm's `--device`: `torch_device` where given, else the GPU srlm runs
+    /// on (`cuda[:N]`; `wgpu[:N]` maps to `cuda[:N]`, PyTorch having no wgpu), else the CPU.
+    pub(crate) fn new(srlm_device: &str, torch_device: Option<String>, threads: usize) -> Self {
+        let device = torch_device.unwrap_or_else(|| default_device(srlm_device));
+        let srlm_on_cuda = srlm_device == "cuda" || srlm_device.starts_with("cuda:");
+        let tf32 = srlm_on_cuda && device.starts_with("cuda");
+        Self {
+            device,
+            threads,
+            tf32,
+        }
+    }
+
+    /// `$PYTHON SCRIPT --model M --work W --reps R --batches B --threads N --device D --json`,
+    /// with `--lora R` and `--checkpointing` as srlm's side, `--dtype bfloat16` where srlm
+    /// computes in bf16, and `--tf32` (`python3` unless `PYTHON` is set).
+    pub(crate) fn command(&self, args: &BenchArgs, work: Work, bf16: bool) -> Command {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut command = Command::new(python);
+        command.arg(&args.torch_script);
+        command.args(args.work_flags(work));
+        command.args([
+            "--threads",
+            &self.threads.to_string(),
+            "--device",
+            &self.device,
+            "--json",
+        ]);
+        if bf16 {
+            command.args(["--dtype", "bfloat16"]);
+        }
+        if self.tf32 {
+            command.arg("--tf32");
+        }
+        command
+    }
+
+    /// PyTorch's records of `work`.
+    pub(crate) fn records(&self, args: &BenchArgs, work: Work, bf16: bool) -> Result<Vec<Record>> {
+        tracing::info!(work = work.name(), "measuring PyTorch");
+        let command = self.command(args, work, bf16);
+        child_records(command, &format!("PyTorch ({})", work.name()))
+    }
+
+    /// The PyTorch column's label: its threads on the CPU, its device on a GPU (`, TF32` when
+    /// its float32 products run in TF32).
+    pub(crate) fn label(&self) -> String {
+        match (self.device.as_str(), self.tf32) {
+            ("cpu", _) => format!("{} threads", self.threads),
+            (device, true) => format!("{device}, TF32"),
+            (device, false) => device.into(),
+        }
+    }
+}
+
+/// PyTorch's default device for srlm's `--device`.
+fn default_device(srlm_device: &str) -> String {
     let (name, index) = match srlm_device.split_once(':') {
         Some((name, index)) => (name, Some(index)),
         None => (srlm_device, None),
@@ -32,15 +86,6 @@ pub(crate) fn default_device(srlm_device: &str) -> String {
         ("cuda" | "wgpu", Some(index)) => format!("cuda:{index}"),
         ("cuda" | "wgpu", None) => "cuda".into(),
         _ => "cpu".into(),
-    }
-}
-
-/// The PyTorch column's label: its threads on the CPU, its device on a GPU.
-pub(crate) fn side_label(device: &str, threads: usize) -> String {
-    if device == "cpu" {
-        format!("{threads} threads")
-    } else {
-        device.into()
     }
 }
 
@@ -61,7 +106,66 @@ mod tests {
         ] {
             assert_eq!(default_device(srlm), torch, "srlm --device {srlm}");
         }
-        assert_eq!(side_label("cpu", 2), "2 threads");
-        assert_eq!(side_label("cuda:1", 2), "cuda:1");
+        assert_eq!(TorchSide::new("flex", None, 2).label(), "2 threads");
+        assert_eq!(
+            TorchSide::new("wgpu", Some("cuda:1".into()), 2).label(),
+            "cuda:1"
+        );
+    }
+
+    #[test]
+    fn pytorch_multiplies_in_tf32_only_beside_srlm_on_cuda() {
+        let side = |srlm: &str, torch: Option<&str>| TorchSide::new(srlm, torch.map(Into::into), 4);
+        assert!(side("cuda", None).tf32);
+        assert!(side("cuda:1", None).tf32);
+        assert_eq!(side("cuda", None).label(), "cuda, TF32");
+        // wgpu's float32 products are FP32, and so are a CPU's.
+        assert!(!side("wgpu", None).tf32);
+        assert!(!side("flex", None).tf32);
+        assert!(!side("cuda", Some("cpu")).tf32);
+    }
+
+    #[test]
+    fn the_command_gives_pytorch_srlms_work_dtype_and_precision() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        let cli = Cli::parse_from([
+            "srlm",
+            "--model",
+            "random:llama-3-8b",
+            "--lora",
+            "16",
+            "--checkpointing",
+        ]);
+        let args = |side: &TorchSide, bf16: bool| -> Vec<String> {
+            let command = side.command(&cli.bench, Work::Dpo, bf16);
+            command
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let cuda = TorchSide::new("cuda", None, 16);
+        let given = args(&cuda, true);
+        let joined = given.join(" ");
+        for expected in [
+            "--model random:llama-3-8b",
+            "--work dpo",
+            "--lora 16",
+            "--checkpointing",
+            "--device cuda",
+            "--dtype bfloat16",
+        ] {
+            assert!(joined.contains(expected), "{expected} not in {joined}");
+        }
+        assert!(given.contains(&"--tf32".to_string()), "{joined}");
+        let flex = args(&TorchSide::new("flex", None, 2), false).join(" ");
+        assert!(
+            !flex.contains("--tf32") && !flex.contains("--dtype"),
+            "{flex}"
+        );
     }
 }

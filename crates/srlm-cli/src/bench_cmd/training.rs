@@ -18,10 +18,11 @@ use srlm::dpo::{
     compute_reference_logps, train, DpoConfig, DpoObjective, MemoryPlan, Objective, PlannedWork,
     SftObjective, StepTime, TrainConfig,
 };
+use srlm::model::burn::tensor::Device;
 use srlm::model::{parse_device, Llama, LlamaConfig, LoraConfig, LoraDtype};
 
 use super::generation::{load_model, token_ids};
-use super::{median, peak_rss_mib, reset_peaks, Record, Work};
+use super::{device_reserved_mib, median, peak_rss_mib, reset_peaks, Record, Work};
 
 const PROMPT: usize = 128;
 const RESPONSE: usize = 128;
@@ -76,15 +77,18 @@ fn planned_mib<O: Objective>(
     bytes as f64 / f64::from(1 << 20)
 }
 
-/// Trains `reps + 1` steps of `objective` and returns what each step measured.
+/// Trains `reps + 1` steps of `objective` and returns what each step measured, and the most
+/// device memory `device`'s allocator held, after the loading or after the last step (MiB;
+/// `None` where it reports none).
 fn run_steps<O: Objective>(
     model: Llama,
-    model_config: &LlamaConfig,
+    (model_config, device): (&LlamaConfig, &Device),
     objective: &O,
     config: &TrainConfig,
-) -> Result<Vec<Measured>> {
+) -> Result<(Vec<Measured>, Option<f64>)> {
     let dir = tempfile::tempdir().context("creating a scratch folder")?;
     let mut steps = Vec::new();
+    let mut device_peak = device_reserved_mib(device);
     train(
         model,
         model_config,
@@ -98,10 +102,18 @@ fn run_steps<O: Objective>(
                 tokens_per_second: m.tokens_per_second,
                 time: m.time,
             });
+            // After the last step alone: the reading drains the queued operations (fusion),
+            // which would move a step's queued update out of the next step's timing. The pools
+            // keep their pages for reuse, so what the steps reserved is still held here.
+            if Some(steps.len()) == config.max_steps {
+                if let Some(now) = device_reserved_mib(device) {
+                    device_peak = Some(device_peak.map_or(now, |peak: f64| peak.max(now)));
+                }
+            }
             ControlFlow::Continue(())
         },
     )?;
-    Ok(steps)
+    Ok((steps, device_peak))
 }
 
 /// `work`'s name in the records, `+loraR` with adapters (`+loraRbf16` over a bf16 base),
@@ -154,7 +166,7 @@ pub(crate) fn measure(
     // Seconds of the kept reference's forward pass over the step's pairs (dpo-ref only).
     let mut reference_seconds = 0.0;
     let planned;
-    let steps = match work {
+    let (steps, device_peak) = match work {
         Work::Sft | Work::SftEft => {
             let objective = SftObjective {
                 examples: (0..BATCH)
@@ -163,7 +175,7 @@ pub(crate) fn measure(
                 pad_id,
             };
             planned = planned_mib(&model_config, &objective, &config, false);
-            run_steps(model, &model_config, &objective, &config)?
+            run_steps(model, (&model_config, &device), &objective, &config)?
         }
         Work::Dpo | Work::DpoRef => {
             let pairs: Vec<EncodedPair> = (0..BATCH)
@@ -197,9 +209,9 @@ pub(crate) fn measure(
             let kept = (work == Work::DpoRef).then_some(reference);
             let objective = DpoObjective::new(pairs, logps, DpoConfig::default(), pad_id)?;
             planned = planned_mib(&model_config, &objective, &config, kept.is_some());
-            let steps = run_steps(model, &model_config, &objective, &config)?;
+            let measured = run_steps(model, (&model_config, &device), &objective, &config)?;
             drop(kept);
-            steps
+            measured
         }
         Work::Generation | Work::Answers | Work::Adamw => {
             bail!("{} is not a training step", work.name())
@@ -219,6 +231,7 @@ pub(crate) fn measure(
         peak_rss_mib: peak_rss_mib(),
         peak_heap_mib: Some(crate::heap::peak_heap_mib()),
         load_peak_mib: load_peak,
+        peak_device_mib: device_peak,
         planned_mib: Some(planned),
         phases: Some([
             phase(|m| m.time.forward) + reference_seconds,

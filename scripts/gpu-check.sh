@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
 # GPU check for the wgpu and cuda backends: built here (no GPU needed), run on a lent GPU machine.
 #
-# Build (x86-64 Linux with the Rust toolchain; LLVM for cuda from scripts/setup-llvm.sh, ~30 min
+# Build (x86-64 Linux with the Rust toolchain; LLVM for cuda from scripts/setup-llvm.sh, ~45 min
 # cold on 2 cores):
-#   bash scripts/gpu-check.sh build    # → .gpu/binaries.tar.xz: one set of binaries with both
-#                                      #   backends, and its size against the 64 MiB limit
-# The binaries are stripped and compressed together (a GPU machine takes at most 64 MiB of files
-# in all); SmolLM2 (98 MB) does not travel, so its tests are built as ignored and the pipeline runs
-# on a random model of SmolLM2's shapes with the tiny fixture's tokenizer.
+#   bash scripts/gpu-check.sh build    # → .gpu/srlm.tar.xz (the srlm binary: bench, the 8B
+#                                      #   steps, the loop) and .gpu/tests.tar.xz (the three
+#                                      #   test binaries), both backends in each, each sized
+#                                      #   against the 64 MiB limit with the working tree
+# The binaries are stripped and xz-compressed (a GPU machine takes at most 64 MiB of files in
+# all, the working tree's ~13 MiB included; the four binaries in one archive came to 57 MiB on
+# 2026-12-08, past it, so one call carries one archive); SmolLM2 (98 MB) does not travel, so its
+# tests are built as ignored and the pipeline runs on a random model of SmolLM2's shapes with the
+# tiny fixture's tokenizer.
 #
 # Vulkan loader libraries for a bare GPU machine (once, here; wgpu needs them, cuda does not).
 # NVIDIA's Vulkan driver is `libGLX_nvidia.so.0`, which needs glvnd's `libGLdispatch.so.0`:
 # without libglvnd0 wgpu finds no adapter (seen on an H200, 2026-12-04).
 #   mkdir -p .gl && (cd .gl && apt-get download libvulkan1 libglvnd0 libegl1 libopengl0 libgl1 \
 #     libglx0 libgles2)
-# Run (on the GPU machine, from the repository root, with .gpu and .gl carried):
+# Run (on the GPU machine, from the repository root, with one archive and .gl carried: carry
+# `.gpu/srlm.tar.xz` for the benches, the 8B steps and the loop, `.gpu/tests.tar.xz` for the
+# tests; a step whose binaries did not travel is skipped and says so):
 #   bash scripts/gpu-check.sh run      # per backend: parity tests, srlm bench (with PyTorch
 #                                      #   on the same GPU beside it), a --quick loop
 #   BACKENDS=cuda REPS=5 BUDGET_S=300 bash scripts/gpu-check.sh run
-#   BACKENDS=cuda STEPS="lora8b bench" WORKS=adamw bash scripts/gpu-check.sh run
-#                                      # issue 39's measurements alone (~5 min on an H100): the
-#                                      #   8B LoRA DPO steps and the AdamW layouts
+#   BACKENDS=cuda STEPS="lora8b bench" WORKS=adamw BUDGET_S=540 bash scripts/gpu-check.sh run
+#                                      # issue 39's measurements alone (srlm.tar.xz carried; a
+#                                      #   run call's 600 s): the 8B LoRA DPO steps beside
+#                                      #   PyTorch + PEFT, then the AdamW layouts
 # STEPS (default "tests bench lora8b loop") picks the steps and their order; WORKS (default
 # "generation sft dpo adamw") the bench's works.
 # The tests run with CUBECL_AUTOTUNE_LEVEL=minimal (autotuning every new matmul shape of a test
@@ -53,8 +60,8 @@ readonly TEST_CRATES=(srlm-model srlm-dpo srlm-loop)
 build() {
   bash scripts/setup-llvm.sh
   # One feature set for every binary, so the dependencies compile once: wgpu and cuda (burn's
-  # `cpu` is not needed there). cuda links LLVM statically: each binary is ~155 MB stripped,
-  # ~33 MB xz-compressed on its own (measured 2026-12-02) — hence the one archive below.
+  # `cpu` is not needed there). cuda links LLVM statically: each binary is ~160 MB stripped,
+  # ~35 MB xz-compressed on its own (measured 2026-12-08) — hence the archives below.
   local target=target/gpu features="srlm-model/wgpu,srlm-model/cuda"
   rm -rf .gpu && mkdir -p .gpu
   local packages=()
@@ -77,23 +84,30 @@ build() {
   rm .gpu/build.json
   cargo build --release -p srlm-cli --features wgpu,cuda --target-dir "$target"
   cp "$target/release/srlm" .gpu/srlm
-  strip .gpu/*
+  strip .gpu/srlm .gpu/*-tests
   ls -la .gpu
-  # One solid archive: the four binaries share most of their bytes (burn, cubecl, the LLVM that
-  # cuda links), and a single xz stream whose dictionary holds a whole binary stores the shared
-  # part once; separate `.xz` files (or a multi-threaded xz, which cuts the stream into blocks)
-  # store it four times. Compressing takes ~3 GB of memory, decompressing 256 MiB.
-  (cd .gpu && tar -cf - srlm model-tests dpo-tests loop-tests) |
-    xz -T1 -9 --lzma2=preset=9,dict=256MiB >.gpu/binaries.tar.xz
-  rm .gpu/srlm .gpu/*-tests
-  # A GPU machine takes at most 64 MiB of carried files in all, the working tree included.
-  local bytes tree
-  bytes=$(stat -c %s .gpu/binaries.tar.xz)
+  # One solid xz stream per archive: the three test binaries share most of their bytes (burn,
+  # cubecl, the LLVM that cuda links), and a dictionary that holds a whole binary stores the
+  # shared part once. Compressing takes ~3 GB of memory, decompressing 256 MiB.
+  local tree status=0
   tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
-  echo "binaries: $((bytes / 1048576)) MiB; with the working tree: $(((bytes + tree) / 1048576)) MiB of 64"
+  pack srlm.tar.xz "$tree" srlm || status=1
+  pack tests.tar.xz "$tree" model-tests dpo-tests loop-tests || status=1
+  rm .gpu/srlm .gpu/*-tests
+  return "$status"
+}
+
+# `pack ARCHIVE TREE_BYTES FILE...`: FILE... of .gpu into .gpu/ARCHIVE, sized with the working
+# tree against the 64 MiB a GPU machine takes in one call.
+pack() {
+  local archive=$1 tree=$2 bytes
+  shift 2
+  (cd .gpu && tar -cf - "$@") | xz -T1 -9 --lzma2=preset=9,dict=256MiB >".gpu/$archive"
+  bytes=$(stat -c %s ".gpu/$archive")
+  echo "$archive: $((bytes / 1048576)) MiB; with the working tree: $(((bytes + tree) / 1048576)) MiB of 64"
   if ((bytes + tree > 64 * 1048576)); then
-    echo "too large to carry in one call" >&2
-    exit 1
+    echo "$archive is too large to carry in one call" >&2
+    return 1
   fi
 }
 
@@ -324,15 +338,22 @@ run() {
   echo "Vulkan driver manifest: ${VK_DRIVER_FILES:-none found}"
   cuda_libraries
   export SRLM_FIXTURES="$PWD/tests/fixtures"
-  [[ -x .gpu/srlm ]] || xz -dc .gpu/binaries.tar.xz | tar -xf - -C .gpu
+  local archive
+  for archive in .gpu/srlm.tar.xz .gpu/tests.tar.xz; do
+    [[ -f "$archive" ]] && xz -dc "$archive" | tar -xf - -C .gpu
+  done
   local out="${OUT:-.gpu/out}"
   mkdir -p "$out"
   read -r -a backends <<<"${BACKENDS:-cuda wgpu}"
   peaks
-  echo "unpacked in $((SECONDS - RUN_START)) s"
-  .gpu/srlm random-model --like tests/fixtures/tiny-llama3 --out "$out/random-smollm2"
+  echo "unpacked in $((SECONDS - RUN_START)) s: $(cd .gpu && ls srlm ./*-tests 2>/dev/null | tr '\n' ' ')"
+  [[ -x .gpu/srlm ]] && .gpu/srlm random-model --like tests/fixtures/tiny-llama3 --out "$out/random-smollm2"
   local dev step
   for step in ${STEPS:-tests bench lora8b loop}; do
+    if [[ $step == tests && ! -x .gpu/model-tests ]] || [[ $step != tests && ! -x .gpu/srlm ]]; then
+      echo "skipped, its binaries did not travel (carry .gpu/$([[ $step == tests ]] && echo tests || echo srlm).tar.xz): $step"
+      continue
+    fi
     case "$step" in
     tests) for dev in "${backends[@]}"; do tests_backend "$dev" "$out"; done ;;
     bench) for dev in "${backends[@]}"; do bench_backend "$dev" "$out"; done ;;

@@ -178,7 +178,7 @@ bench_backend() {
   [[ "${TORCH_WITH:-cuda}" == "$dev" ]] && torch=(--torch --torch-device "${TORCH_DEVICE:-cuda}")
   for work in ${WORKS:-generation sft dpo adamw}; do
     if [[ $work == adamw ]]; then
-      bench_adamw "$dev" "$out"
+      bench_adamw "$dev" "$out" "${torch[@]}"
       continue
     fi
     echo "== $dev: srlm bench --work $work${torch:+ --torch}, SmolLM2-135M shapes, random weights ($((SECONDS - RUN_START)) s) =="
@@ -189,10 +189,10 @@ bench_backend() {
 }
 
 # The optimizer phase alone (issue 39): clipping + AdamW over SmolLM2's 135 M parameters per
-# tensor (the default; beside PyTorch's foreach AdamW) and in flat buckets.
+# tensor (the default; beside PyTorch's foreach AdamW, given its flags after DEV OUT) and in flat
+# buckets.
 bench_adamw() {
-  local dev=$1 out=$2 layout torch=()
-  [[ "${TORCH_WITH:-cuda}" == "$dev" ]] && torch=(--torch --torch-device "${TORCH_DEVICE:-cuda}")
+  local dev=$1 out=$2 layout torch=("${@:3}")
   for layout in per-tensor buckets; do
     [[ $layout == buckets ]] && torch=()
     echo "== $dev: srlm bench --work adamw, layout $layout ($((SECONDS - RUN_START)) s) =="

@@ -109,12 +109,16 @@ impl LoraArgs {
     /// `srlm bench --torch`'s PEFT side matches (its model in bf16 where srlm computes in bf16,
     /// else in f32).
     pub(crate) fn matches_peft_defaults(&self) -> bool {
-        let bf16 = |dtype: &Option<String>| dtype.as_deref() == Some("bf16");
-        (!bf16(&self.lora_compute) || bf16(&self.lora_base))
+        (!self.computes_bf16() || self.lora_base.as_deref() == Some("bf16"))
             && self.lora_alpha.is_none()
             && self.lora_targets.is_empty()
             && self.lora_dropout == 0.0
             && !self.rslora
+    }
+
+    /// Whether the activations are bf16 (`--lora-compute bf16`).
+    pub(crate) fn computes_bf16(&self) -> bool {
+        self.lora_compute.as_deref() == Some("bf16")
     }
 
     /// The flags beyond `--lora R` that give these settings again (to a child process).

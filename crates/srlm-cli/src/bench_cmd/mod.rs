@@ -20,7 +20,6 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use srlm::model::burn::tensor::Device;
-use srlm::model::LoraDtype;
 
 use crate::step_args::LoraArgs;
 
@@ -298,12 +297,13 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
     if let Some(paths) = &args.generation {
         srlm::model::GenerationPath::parse(paths)?;
     }
-    let torch = torch::TorchSide::new(device, args.torch_device.clone(), threads);
     // PyTorch's model in bf16 where srlm computes in bf16 (over a bf16 base: checked above).
-    let bf16 = args
-        .lora
-        .config()?
-        .is_some_and(|lora| lora.compute_dtype == LoraDtype::Bf16);
+    let torch = torch::TorchSide::new(
+        device,
+        args.torch_device.clone(),
+        threads,
+        args.lora.computes_bf16(),
+    );
     let exe = std::env::current_exe().context("locating the srlm binary")?;
     // One list of records per round and side.
     let mut ours = vec![Vec::new(); args.rounds];
@@ -316,7 +316,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
         for round in 0..args.rounds {
             let torch_first = round % 2 == 1;
             if torch_first && torch_runs(work) {
-                theirs[round].extend(torch.records(&args, work, bf16)?);
+                theirs[round].extend(torch.records(&args, work)?);
             }
             tracing::info!(work = work.name(), round = round + 1, "measuring srlm");
             let command = srlm_child(&exe, &args, work, device);
@@ -325,7 +325,7 @@ pub(crate) fn bench(args: BenchArgs, device: &str) -> Result<()> {
                 &format!("srlm bench ({})", work.name()),
             )?);
             if !torch_first && torch_runs(work) {
-                theirs[round].extend(torch.records(&args, work, bf16)?);
+                theirs[round].extend(torch.records(&args, work)?);
             }
         }
     }

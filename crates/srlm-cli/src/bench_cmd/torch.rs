@@ -7,9 +7,9 @@ use anyhow::Result;
 
 use super::{child_records, BenchArgs, Record, Work};
 
-/// How PyTorch runs beside srlm: its device and threads, and whether its float32 matrix products
-/// run in TF32.
-#[derive(Debug, Clone, PartialEq)]
+/// How PyTorch runs beside srlm: its device and threads, whether its float32 matrix products
+/// run in TF32, and its model's dtype.
+#[derive(Debug)]
 pub(crate) struct TorchSide {
     /// `cpu`, `cuda` or `cuda:N`.
     pub device: String,
@@ -18,12 +18,20 @@ pub(crate) struct TorchSide {
     /// float32 products in TF32: beside srlm's cuda backend, whose float32 products run in TF32
     /// (cubek-matmul's accelerated kernels), so that both sides multiply at one precision.
     pub tf32: bool,
+    /// The model in bf16 (PEFT's adapters in float32): beside srlm's bf16 compute.
+    pub bf16: bool,
 }
 
 impl TorchSide {
     /// PyTorch's side for srlm's `--device`: `torch_device` where given, else the GPU srlm runs
     /// on (`cuda[:N]`; `wgpu[:N]` maps to `cuda[:N]`, PyTorch having no wgpu), else the CPU.
-    pub(crate) fn new(srlm_device: &str, torch_device: Option<String>, threads: usize) -> Self {
+    /// `bf16`: srlm computes in bf16.
+    pub(crate) fn new(
+        srlm_device: &str,
+        torch_device: Option<String>,
+        threads: usize,
+        bf16: bool,
+    ) -> Self {
         let device = torch_device.unwrap_or_else(|| default_device(srlm_device));
         let srlm_on_cuda = srlm_device == "cuda" || srlm_device.starts_with("cuda:");
         let tf32 = srlm_on_cuda && device.starts_with("cuda");
@@ -31,13 +39,14 @@ impl TorchSide {
             device,
             threads,
             tf32,
+            bf16,
         }
     }
 
     /// `$PYTHON SCRIPT --model M --work W --reps R --batches B --threads N --device D --json`,
     /// with `--lora R` and `--checkpointing` as srlm's side, `--dtype bfloat16` where srlm
     /// computes in bf16, and `--tf32` (`python3` unless `PYTHON` is set).
-    pub(crate) fn command(&self, args: &BenchArgs, work: Work, bf16: bool) -> Command {
+    pub(crate) fn command(&self, args: &BenchArgs, work: Work) -> Command {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
         let mut command = Command::new(python);
         command.arg(&args.torch_script);
@@ -49,7 +58,7 @@ impl TorchSide {
             &self.device,
             "--json",
         ]);
-        if bf16 {
+        if self.bf16 {
             command.args(["--dtype", "bfloat16"]);
         }
         if self.tf32 {
@@ -59,9 +68,9 @@ impl TorchSide {
     }
 
     /// PyTorch's records of `work`.
-    pub(crate) fn records(&self, args: &BenchArgs, work: Work, bf16: bool) -> Result<Vec<Record>> {
+    pub(crate) fn records(&self, args: &BenchArgs, work: Work) -> Result<Vec<Record>> {
         tracing::info!(work = work.name(), "measuring PyTorch");
-        let command = self.command(args, work, bf16);
+        let command = self.command(args, work);
         child_records(command, &format!("PyTorch ({})", work.name()))
     }
 
@@ -106,16 +115,17 @@ mod tests {
         ] {
             assert_eq!(default_device(srlm), torch, "srlm --device {srlm}");
         }
-        assert_eq!(TorchSide::new("flex", None, 2).label(), "2 threads");
+        assert_eq!(TorchSide::new("flex", None, 2, false).label(), "2 threads");
         assert_eq!(
-            TorchSide::new("wgpu", Some("cuda:1".into()), 2).label(),
+            TorchSide::new("wgpu", Some("cuda:1".into()), 2, false).label(),
             "cuda:1"
         );
     }
 
     #[test]
     fn pytorch_multiplies_in_tf32_only_beside_srlm_on_cuda() {
-        let side = |srlm: &str, torch: Option<&str>| TorchSide::new(srlm, torch.map(Into::into), 4);
+        let side =
+            |srlm: &str, torch: Option<&str>| TorchSide::new(srlm, torch.map(Into::into), 4, false);
         assert!(side("cuda", None).tf32);
         assert!(side("cuda:1", None).tf32);
         assert_eq!(side("cuda", None).label(), "cuda, TF32");
@@ -141,15 +151,15 @@ mod tests {
             "16",
             "--checkpointing",
         ]);
-        let args = |side: &TorchSide, bf16: bool| -> Vec<String> {
-            let command = side.command(&cli.bench, Work::Dpo, bf16);
+        let args = |side: &TorchSide| -> Vec<String> {
+            let command = side.command(&cli.bench, Work::Dpo);
             command
                 .get_args()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect()
         };
-        let cuda = TorchSide::new("cuda", None, 16);
-        let given = args(&cuda, true);
+        let cuda = TorchSide::new("cuda", None, 16, true);
+        let given = args(&cuda);
         let joined = given.join(" ");
         for expected in [
             "--model random:llama-3-8b",
@@ -162,7 +172,7 @@ mod tests {
             assert!(joined.contains(expected), "{expected} not in {joined}");
         }
         assert!(given.contains(&"--tf32".to_string()), "{joined}");
-        let flex = args(&TorchSide::new("flex", None, 2), false).join(" ");
+        let flex = args(&TorchSide::new("flex", None, 2, false)).join(" ");
         assert!(
             !flex.contains("--tf32") && !flex.contains("--dtype"),
             "{flex}"
